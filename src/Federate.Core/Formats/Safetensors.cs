@@ -1,0 +1,202 @@
+using System.Buffers.Binary;
+
+using System.Text.Json;
+
+namespace Federate.Core;
+
+/// <summary>
+/// Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON header mapping tensor
+/// names to dtype, shape and data offsets (plus optional string metadata under "__metadata__"), then the raw
+/// little-endian data. Tensors are written in record order, so the same record always gives the same bytes.
+/// </summary>
+public static class Safetensors
+{
+    private const long MaxHeaderBytes = 100L * 1024 * 1024;
+
+    /// <summary>Writes a record to a stream.</summary>
+    public static void Write(Stream stream, ArrayRecord record, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var header = BuildHeader(record, metadata);
+        Span<byte> len = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+        stream.Write(len);
+        stream.Write(header);
+        foreach (var (_, tensor) in record)
+        {
+            WriteTensorData(stream, tensor);
+        }
+    }
+
+    /// <summary>Writes a record to a file atomically: a temporary file is written, flushed to disk, then renamed.</summary>
+    public static void WriteFile(string path, ArrayRecord record, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var full = Path.GetFullPath(path);
+        var tmp = full + ".tmp-" + Environment.ProcessId;
+        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            Write(fs, record, metadata);
+            fs.Flush(flushToDisk: true);
+        }
+
+        File.Move(tmp, full, overwrite: true);
+    }
+
+    /// <summary>Reads a file written in the safetensors format.</summary>
+    public static ArrayRecord ReadFile(string path, out IReadOnlyDictionary<string, string> metadata)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        return Read(fs, out metadata);
+    }
+
+    /// <summary>Reads a record from a stream; throws <see cref="InvalidDataException"/> with a clear message on malformed input.</summary>
+    public static ArrayRecord Read(Stream stream, out IReadOnlyDictionary<string, string> metadata)
+    {
+        Span<byte> len = stackalloc byte[8];
+        stream.ReadExactly(len);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(len);
+        if (headerLength == 0 || headerLength > MaxHeaderBytes)
+        {
+            throw new InvalidDataException($"Not a safetensors file: header length {headerLength} is out of range.");
+        }
+
+        var headerBytes = new byte[headerLength];
+        stream.ReadExactly(headerBytes);
+        var entries = new List<(string Name, DType DType, long[] Shape, long Begin, long End)>();
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var doc = JsonDocument.Parse(headerBytes);
+            foreach (var property in doc.RootElement.EnumerateObject())
+            {
+                if (property.Name == "__metadata__")
+                {
+                    foreach (var m in property.Value.EnumerateObject())
+                    {
+                        meta[m.Name] = m.Value.GetString() ?? "";
+                    }
+
+                    continue;
+                }
+
+                var dtypeName = property.Value.GetProperty("dtype").GetString() ?? "";
+                if (!DTypes.TryParseSafetensorsName(dtypeName, out var dtype))
+                {
+                    throw new InvalidDataException($"Tensor '{property.Name}' has dtype '{dtypeName}', which Federate does not support.");
+                }
+
+                var shape = property.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                var offsets = property.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
+                {
+                    throw new InvalidDataException($"Tensor '{property.Name}' has invalid data offsets.");
+                }
+
+                if ((offsets[1] - offsets[0]) != Tensor.ElementCount(shape) * dtype.SizeOf())
+                {
+                    throw new InvalidDataException($"Tensor '{property.Name}': offsets span {offsets[1] - offsets[0]} bytes but dtype and shape need {Tensor.ElementCount(shape) * dtype.SizeOf()}.");
+                }
+
+                entries.Add((property.Name, dtype, shape, offsets[0], offsets[1]));
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"Not a safetensors file: the header is not valid ({ex.Message}).", ex);
+        }
+
+        // Data is laid out by offset; read sequentially in that order, keep the header's order in the record.
+        var byOffset = entries.OrderBy(e => e.Begin).ToList();
+        long position = 0;
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var e in byOffset)
+        {
+            if (e.Begin != position)
+            {
+                throw new InvalidDataException($"Tensor '{e.Name}' data does not follow the previous tensor (offset {e.Begin}, expected {position}).");
+            }
+
+            var tensor = Tensor.Zeros(e.DType, e.Shape);
+            var bytes = tensor.AsBytes();
+            try
+            {
+                stream.ReadExactly(bytes);
+            }
+            catch (EndOfStreamException ex)
+            {
+                throw new InvalidDataException($"The file is truncated: tensor '{e.Name}' is incomplete.", ex);
+            }
+
+            if (!BitConverter.IsLittleEndian)
+            {
+                throw new PlatformNotSupportedException("Big-endian hosts are not supported.");
+            }
+
+            tensors[e.Name] = tensor;
+            position = e.End;
+        }
+
+        metadata = meta;
+        return new ArrayRecord(entries.Select(e => new KeyValuePair<string, Tensor>(e.Name, tensors[e.Name])));
+    }
+
+    private static byte[] BuildHeader(ArrayRecord record, IReadOnlyDictionary<string, string>? metadata)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                w.WriteStartObject("__metadata__");
+                foreach (var (k, v) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                {
+                    w.WriteString(k, v);
+                }
+
+                w.WriteEndObject();
+            }
+
+            long offset = 0;
+            foreach (var (name, tensor) in record)
+            {
+                w.WriteStartObject(name);
+                w.WriteString("dtype", tensor.DType.ToSafetensorsName());
+                w.WriteStartArray("shape");
+                foreach (var d in tensor.Shape)
+                {
+                    w.WriteNumberValue(d);
+                }
+
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(offset);
+                offset += tensor.ByteLength;
+                w.WriteNumberValue(offset);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+        }
+
+        // Pad with spaces so the data starts 8-byte aligned, as the reference implementation does.
+        int pad = (int)((8 - (ms.Length % 8)) % 8);
+        for (int i = 0; i < pad; i++)
+        {
+            ms.WriteByte((byte)' ');
+        }
+
+        return ms.ToArray();
+    }
+
+    private static void WriteTensorData(Stream stream, Tensor tensor)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("Big-endian hosts are not supported.");
+        }
+
+        stream.Write(tensor.AsBytes());
+    }
+
+}

@@ -1,0 +1,81 @@
+using Federate.Core;
+
+namespace Federate.Learning;
+
+/// <summary>Hyperparameters of local training.</summary>
+public sealed class TrainOptions
+{
+    /// <summary>Passes over the local data. Default 1.</summary>
+    public int Epochs { get; set; } = 1;
+
+    /// <summary>Examples per step. Default 32.</summary>
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>SGD learning rate. Default 0.05.</summary>
+    public double LearningRate { get; set; } = 0.05;
+
+    /// <summary>Seed for shuffling (and anything else random in training).</summary>
+    public int Seed { get; set; }
+}
+
+/// <summary>What local training reports.</summary>
+/// <param name="Loss">Mean training loss over the last epoch.</param>
+/// <param name="Examples">Examples trained on (the FedAvg weight).</param>
+/// <param name="Steps">Optimizer steps taken.</param>
+public sealed record TrainResult(double Loss, long Examples, long Steps);
+
+/// <summary>
+/// A built-in model: parameters as an <see cref="ArrayRecord"/>, local training and class probabilities.
+/// Implementations are not thread-safe; each simulated client uses its own instance.
+/// </summary>
+public abstract class Model
+{
+    /// <summary>Number of input features.</summary>
+    public abstract int InputSize { get; }
+
+    /// <summary>Number of classes.</summary>
+    public abstract int ClassCount { get; }
+
+    /// <summary>Sets fresh parameters from a seed (same seed, same parameters).</summary>
+    public abstract void Initialize(int seed);
+
+    /// <summary>A copy of the parameters, tensors in a fixed order with fixed names.</summary>
+    public abstract ArrayRecord GetParameters();
+
+    /// <summary>Copies parameters in; throws <see cref="ArgumentException"/> naming the first mismatch in names, dtypes or shapes.</summary>
+    public abstract void SetParameters(ArrayRecord parameters);
+
+    /// <summary>Trains on <paramref name="data"/>.</summary>
+    public abstract TrainResult Train(Dataset data, TrainOptions options, CancellationToken cancellationToken);
+
+    /// <summary>Class probabilities, row-major Count x ClassCount.</summary>
+    public abstract float[] PredictProbabilities(Dataset data);
+}
+
+/// <summary>
+/// A model trained by gradient descent whose gradients can be taken per example (for DP-SGD). Parameters are
+/// seen as one flat vector in <see cref="Model.GetParameters"/> order.
+/// </summary>
+public abstract class DifferentiableModel : Model
+{
+    /// <summary>Total number of parameters.</summary>
+    public abstract int ParameterCount { get; }
+
+    /// <summary>Copies the parameters into a flat vector.</summary>
+    public abstract void CopyParametersTo(Span<float> destination);
+
+    /// <summary>Sets the parameters from a flat vector.</summary>
+    public abstract void SetParametersFrom(ReadOnlySpan<float> source);
+
+    /// <summary>
+    /// Mean cross-entropy loss over a batch (rows of <paramref name="x"/>, FeatureCount each) and its gradient,
+    /// written (not added) to <paramref name="gradient"/> (length ParameterCount).
+    /// </summary>
+    public abstract double LossAndGradient(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradient);
+
+    /// <summary>
+    /// Per-example losses and gradients: row b of <paramref name="gradients"/> (ParameterCount values) is the
+    /// gradient of example b's loss alone.
+    /// </summary>
+    public abstract void PerExampleGradients(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradients, Span<float> losses);
+}
