@@ -1,1 +1,3 @@
-return 0;
+using Federate.Cli;
+
+return await FederateCli.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);

@@ -94,7 +94,7 @@ public static class HistoryJson
             {
                 config[p.Name] = p.Value.ValueKind switch
                 {
-                    JsonValueKind.Number => p.Value.TryGetInt64(out var l) ? l : p.Value.GetDouble(),
+                    JsonValueKind.Number => p.Value.TryGetInt64(out var l) ? (object)l : p.Value.GetDouble(),
                     JsonValueKind.String => p.Value.GetString(),
                     JsonValueKind.True => true,
                     JsonValueKind.False => false,

@@ -1,0 +1,80 @@
+namespace Federate.Cli.Commands;
+
+/// <summary>The settings of <c>federate sim</c>.</summary>
+internal sealed class SimSettings
+{
+    public string Dataset { get; set; } = "digits";
+    public string? DataDir { get; set; }
+    public string? LabelColumn { get; set; }
+    public string Model { get; set; } = "mlp";
+    public int Clients { get; set; } = 10;
+    public double Fraction { get; set; } = 1.0;
+    public double FractionEvaluate { get; set; } = 1.0;
+    public int MinFitClients { get; set; } = 1;
+    public int Rounds { get; set; } = 20;
+    public int LocalEpochs { get; set; } = 2;
+    public int BatchSize { get; set; } = 32;
+    public double LearningRate { get; set; } = 0.05;
+    public string Partition { get; set; } = "dirichlet:0.5";
+    public double TestFraction { get; set; } = 0.2;
+    public string Strategy { get; set; } = "fedavg";
+    public int Seed { get; set; }
+    public double? Threshold { get; set; }
+    public string ThresholdMetric { get; set; } = "accuracy";
+    public (string Metric, double Value)? Target { get; set; }
+    public double DropRate { get; set; }
+    public int Parallelism { get; set; } = Environment.ProcessorCount;
+    public string Out { get; set; } = "out";
+    public bool Json { get; set; }
+
+    /// <summary>Checks ranges; throws <see cref="UsageException"/> naming the option.</summary>
+    public void Validate()
+    {
+        Require(Clients >= 1, $"--clients must be at least 1, got {Clients}");
+        Require(Fraction > 0 && Fraction <= 1, $"--fraction must be in (0, 1], got {Fraction}; use e.g. --fraction 0.1 to sample 10% of the clients each round");
+        Require(FractionEvaluate >= 0 && FractionEvaluate <= 1, $"--fraction-evaluate must be in [0, 1], got {FractionEvaluate}");
+        Require(MinFitClients >= 1, $"--min-fit-clients must be at least 1, got {MinFitClients}");
+        Require(MinFitClients <= Clients, $"--min-fit-clients ({MinFitClients}) cannot exceed --clients ({Clients})");
+        Require(Rounds >= 1, $"--rounds must be at least 1, got {Rounds}");
+        Require(LocalEpochs >= 1, $"--local-epochs must be at least 1, got {LocalEpochs}");
+        Require(BatchSize >= 1, $"--batch-size must be at least 1, got {BatchSize}");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), $"--lr must be a positive number, got {LearningRate}");
+        Require(TestFraction >= 0 && TestFraction < 1, $"--test-fraction must be in [0, 1), got {TestFraction}");
+        Require(Threshold is null || Threshold >= 0, $"--threshold must be non-negative, got {Threshold}");
+        Require(DropRate >= 0 && DropRate < 1, $"--drop-rate must be in [0, 1), got {DropRate}");
+        Require(Parallelism >= 1, $"--parallelism must be at least 1, got {Parallelism}");
+        Require(!string.IsNullOrWhiteSpace(Out), "--out must name a folder");
+    }
+
+    /// <summary>The settings as history.json's "config".</summary>
+    public IReadOnlyDictionary<string, object?> ToConfig() => new Dictionary<string, object?>
+    {
+        ["mode"] = "simulation",
+        ["dataset"] = Dataset,
+        ["model"] = Model,
+        ["clients"] = Clients,
+        ["fraction"] = Fraction,
+        ["fraction_evaluate"] = FractionEvaluate,
+        ["min_fit_clients"] = MinFitClients,
+        ["rounds"] = Rounds,
+        ["local_epochs"] = LocalEpochs,
+        ["batch_size"] = BatchSize,
+        ["lr"] = LearningRate,
+        ["partition"] = Partition,
+        ["test_fraction"] = TestFraction,
+        ["strategy"] = Strategy,
+        ["seed"] = Seed,
+        ["threshold"] = Threshold,
+        ["threshold_metric"] = ThresholdMetric,
+        ["target"] = Target is { } t ? $"{t.Metric}={t.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : null,
+        ["drop_rate"] = DropRate,
+    };
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new UsageException(message);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+using Spectre.Console;
+
+namespace Federate.Cli;
+
+/// <summary>Creates Spectre consoles over the tool's writers (stdout, or stderr when stdout carries JSON).</summary>
+internal static class ConsoleFactory
+{
+    public static IAnsiConsole Create(TextWriter writer)
+    {
+        bool isConsole = ReferenceEquals(writer, Console.Out) ? !Console.IsOutputRedirected : ReferenceEquals(writer, Console.Error) && !Console.IsErrorRedirected;
+        return AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = isConsole ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = isConsole ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = isConsole ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+    }
+}

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using Federate.Cli.Commands;
+
+namespace Federate.Cli;
+
+/// <summary>Exit codes of the federate tool.</summary>
+internal static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int Usage = 2;
+    public const int Internal = 70;
+}
+
+/// <summary>A problem the user can fix; printed as one line.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>The federate command line: builds the command tree and runs it with one-line errors.</summary>
+internal static class FederateCli
+{
+    public static RootCommand BuildRoot(TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("Federate: federated learning for .NET. Train one model across sites without moving their data.");
+        root.Subcommands.Add(SimCommand.Create(output, error));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        var root = BuildRoot(output, error);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            var command = parse.CommandResult.Command;
+            var name = command == root ? "federate" : $"federate {command.Name}";
+            await error.WriteLineAsync($"error: {parse.Errors[0].Message} Run '{name} --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var (code, message) = Describe(ex);
+            await error.WriteLineAsync($"error: {message}").ConfigureAwait(false);
+            if (Environment.GetEnvironmentVariable("FEDERATE_DEBUG") == "1")
+            {
+                await error.WriteLineAsync(ex.ToString()).ConfigureAwait(false);
+            }
+
+            return code;
+        }
+    }
+
+    /// <summary>Turns an exception into an exit code and a single line.</summary>
+    internal static (int Code, string Message) Describe(Exception ex)
+    {
+        var message = OneLine(ex.Message);
+        return ex switch
+        {
+            UsageException or ArgumentException => (ExitCodes.Usage, message),
+            Learning.DatasetException or IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException => (ExitCodes.Failure, message),
+            _ => (ExitCodes.Internal, $"internal error ({ex.GetType().Name}): {message}; set FEDERATE_DEBUG=1 for details"),
+        };
+    }
+
+    private static string OneLine(string text)
+    {
+        var line = text.ReplaceLineEndings(" ").Trim();
+
+        // ArgumentException appends " (Parameter 'x')"; the message already names the option.
+        var p = line.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        return p > 0 ? line[..p] : line;
+    }
+}

@@ -1,0 +1,76 @@
+using Federate.Core;
+
+namespace Federate.Learning;
+
+/// <summary>
+/// A client that trains a built-in <see cref="Model"/> on its local data. Round config keys <c>local_epochs</c>,
+/// <c>lr</c> and <c>batch_size</c> override the defaults; the training seed is derived from the client seed, the
+/// partition id and <c>server_round</c>, so a client trains the same way in simulation and deployment.
+/// </summary>
+public sealed class LearningClient : FederatedClient
+{
+    private readonly Func<Model> _createModel;
+    private readonly Dataset _train;
+    private readonly Dataset _test;
+    private readonly TrainOptions _defaults;
+    private readonly int _seed;
+    private readonly int _partitionId;
+
+    /// <summary>Creates a client over local train and test data.</summary>
+    public LearningClient(Func<Model> createModel, Dataset train, Dataset test, TrainOptions defaults, int seed, int partitionId)
+    {
+        _createModel = createModel ?? throw new ArgumentNullException(nameof(createModel));
+        _train = train ?? throw new ArgumentNullException(nameof(train));
+        _test = test ?? throw new ArgumentNullException(nameof(test));
+        _defaults = defaults ?? throw new ArgumentNullException(nameof(defaults));
+        _seed = seed;
+        _partitionId = partitionId;
+    }
+
+    /// <inheritdoc />
+    public override ArrayRecord GetParameters(ConfigRecord config)
+    {
+        var model = _createModel();
+        model.Initialize(_seed);
+        return model.GetParameters();
+    }
+
+    /// <inheritdoc />
+    public override FitResult Fit(ArrayRecord parameters, ConfigRecord config, CancellationToken cancellationToken)
+    {
+        if (_train.Count == 0)
+        {
+            throw new InvalidOperationException("this client has no local training data");
+        }
+
+        var model = _createModel();
+        model.SetParameters(parameters);
+        long round = config.GetLong(RecordNames.ServerRound, 0);
+        var options = new TrainOptions
+        {
+            Epochs = (int)config.GetLong("local_epochs", _defaults.Epochs),
+            BatchSize = (int)config.GetLong("batch_size", _defaults.BatchSize),
+            LearningRate = config.GetDouble("lr", _defaults.LearningRate),
+            Seed = Seeds.Derive(_seed, _partitionId, round, "train"),
+        };
+        var result = model.Train(_train, options, cancellationToken);
+        var metrics = new MetricRecord { ["loss"] = result.Loss };
+        return new FitResult(model.GetParameters(), result.Examples, metrics);
+    }
+
+    /// <inheritdoc />
+    public override EvaluateResult Evaluate(ArrayRecord parameters, ConfigRecord config, CancellationToken cancellationToken)
+    {
+        if (_test.Count == 0)
+        {
+            throw new InvalidOperationException("this client has no local test data");
+        }
+
+        var model = _createModel();
+        model.SetParameters(parameters);
+        var probabilities = model.PredictProbabilities(_test);
+        var all = ClassificationMetrics.Compute(probabilities, _test.Labels, model.ClassCount);
+        var metrics = new MetricRecord(all.Where(kv => kv.Key != "loss"));
+        return new EvaluateResult(all["loss"], _test.Count, metrics);
+    }
+}

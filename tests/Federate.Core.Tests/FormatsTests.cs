@@ -1,0 +1,118 @@
+using System.Buffers.Binary;
+using System.Text;
+using Federate.Core;
+
+namespace Federate.Core.Tests;
+
+public class FormatsTests
+{
+    [Fact]
+    public void Safetensors_Write_ProducesReferenceLayout()
+    {
+        var record = new ArrayRecord { { "a", Tensor.FromArray(new float[] { 1, 2 }, 2) } };
+        using var ms = new MemoryStream();
+        Safetensors.Write(ms, record);
+        var bytes = ms.ToArray();
+        var headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        var header = Encoding.UTF8.GetString(bytes, 8, headerLength);
+        Assert.Equal("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", header.TrimEnd());
+        Assert.Equal(0, (8 + headerLength) % 8);
+        Assert.Equal(8 + headerLength + 8, bytes.Length);
+        Assert.Equal(1f, BitConverter.ToSingle(bytes, 8 + headerLength));
+        Assert.Equal(2f, BitConverter.ToSingle(bytes, 8 + headerLength + 4));
+    }
+
+    [Fact]
+    public void Safetensors_RoundTrip_KeepsOrderDTypesAndMetadata()
+    {
+        var record = new ArrayRecord
+        {
+            { "z.weight", Tensor.FromArray(new float[] { 1.5f, -2, 3, 4, 5, 6 }, 2, 3) },
+            { "a.stats", Tensor.FromArray(new double[] { Math.PI }, 1) },
+            { "count", Tensor.FromArray(new long[] { long.MaxValue, -1 }, 2) },
+        };
+        var path = Path.Combine(Path.GetTempPath(), $"federate-test-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            Safetensors.WriteFile(path, record, new Dictionary<string, string> { ["model"] = "mlp" });
+            var back = Safetensors.ReadFile(path, out var meta);
+            Assert.Equal(record.Names, back.Names);
+            Assert.Null(record.DescribeLayoutMismatch(back));
+            Assert.Equal(record["z.weight"].AsSpan<float>().ToArray(), back["z.weight"].AsSpan<float>().ToArray());
+            Assert.Equal(Math.PI, back["a.stats"].AsSpan<double>()[0]);
+            Assert.Equal(long.MaxValue, back["count"].AsSpan<long>()[0]);
+            Assert.Equal("mlp", meta["model"]);
+            Assert.False(File.Exists(path + ".tmp-" + Environment.ProcessId));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Safetensors_Write_IsDeterministic()
+    {
+        var record = new ArrayRecord { { "w", Tensor.FromArray(new float[] { 1, 2, 3 }, 3) } };
+        using var a = new MemoryStream();
+        using var b = new MemoryStream();
+        Safetensors.Write(a, record, new Dictionary<string, string> { ["y"] = "2", ["x"] = "1" });
+        Safetensors.Write(b, record, new Dictionary<string, string> { ["x"] = "1", ["y"] = "2" });
+        Assert.Equal(a.ToArray(), b.ToArray());
+    }
+
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("badjson")]
+    [InlineData("hugeheader")]
+    [InlineData("baddtype")]
+    [InlineData("badoffsets")]
+    public void Safetensors_Read_MalformedInput_ThrowsInvalidData(string kind)
+    {
+        byte[] Build(string header, int dataBytes)
+        {
+            var h = Encoding.UTF8.GetBytes(header);
+            var b = new byte[8 + h.Length + dataBytes];
+            BinaryPrimitives.WriteUInt64LittleEndian(b, (ulong)h.Length);
+            h.CopyTo(b, 8);
+            return b;
+        }
+
+        byte[] bytes = kind switch
+        {
+            "truncated" => Build("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8),
+            "badjson" => Build("{\"a\":", 0),
+            "hugeheader" => [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 1, 2],
+            "baddtype" => Build("{\"a\":{\"dtype\":\"Q8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1),
+            _ => Build("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,12]}}", 12),
+        };
+        using var ms = new MemoryStream(bytes);
+        Assert.Throws<InvalidDataException>(() => Safetensors.Read(ms, out _));
+    }
+
+    [Fact]
+    public void HistoryJson_RoundTrip_KeepsRoundsFailuresAndStop()
+    {
+        var h = new RunHistory { RunId = "abc", Config = new Dictionary<string, object?> { ["seed"] = 3, ["dataset"] = "digits", ["threshold"] = null } };
+        h.Rounds.Add(new RoundRecord
+        {
+            Round = 1,
+            Train = new MetricRecord { ["loss"] = 0.5 },
+            Evaluate = new MetricRecord { ["accuracy"] = 0.9, ["f1"] = 0.8 },
+            Results = 2,
+            Failures = [new RoundFailure(3, "train", "dropped", "injected failure")],
+            Seconds = 1.25,
+        });
+        h.StopReason = StopReasons.RoundLimit;
+        h.StopDetail = "reached the round limit of 1";
+        var json = HistoryJson.Serialize(h);
+        var back = HistoryJson.Parse(json);
+        Assert.Equal("abc", back.RunId);
+        Assert.Equal(3L, back.Config["seed"]);
+        Assert.Equal(0.9, back.Rounds[0].Evaluate["accuracy"]);
+        Assert.Equal("dropped", back.Rounds[0].Failures[0].Code);
+        Assert.Equal(StopReasons.RoundLimit, back.StopReason);
+        Assert.Contains("\"clients\": {", json);
+        Assert.Contains("\"failures\": 1", json);
+    }
+}
