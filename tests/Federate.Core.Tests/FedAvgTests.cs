@@ -140,3 +140,40 @@ public class FedAvgTests
         Assert.Equal("Unknown strategy 'fedfoo'; use one of: fedavg.", ex.Message);
     }
 }
+
+public class AggregationKernelsTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    [InlineData(63)]
+    [InlineData(64)]
+    [InlineData(1000)]
+    [InlineData(4099)]
+    public void AllFinite_DetectsNaNAndInfinityAtEveryPosition(int length)
+    {
+        var x = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            x[i] = (i % 7) - 3 + float.MaxValue * (i % 2);
+        }
+
+        Assert.True(AggregationKernels.AllFinite(x));
+        for (int i = 0; i < length; i += Math.Max(1, length / 13))
+        {
+            foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+            {
+                var saved = x[i];
+                x[i] = bad;
+                Assert.False(AggregationKernels.AllFinite(x));
+                x[i] = saved;
+            }
+        }
+
+        if (length > 0)
+        {
+            x[^1] = float.NaN;
+            Assert.False(AggregationKernels.AllFinite(x));
+        }
+    }
+}

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Federate.Core;
 
@@ -33,18 +35,46 @@ public static class AggregationKernels
     /// <summary><c>acc[i] *= scale</c> for float64.</summary>
     public static void Scale(Span<double> acc, double scale) => TensorPrimitives.Multiply(acc, scale, acc);
 
-    /// <summary>True when every element is finite (no NaN, no infinity).</summary>
+    /// <summary>True when every element is finite (no NaN, no infinity): one vectorised read of the data.</summary>
     public static bool AllFinite(ReadOnlySpan<float> x)
     {
-        // x - x is 0 for finite values and NaN for NaN and infinities; the sum stays 0 only if all are finite.
-        const int Block = 4096;
-        Span<float> scratch = stackalloc float[Block];
-        for (int i = 0; i < x.Length; i += Block)
+        // A float is NaN or infinite exactly when its exponent bits are all ones.
+        var bits = MemoryMarshal.Cast<float, uint>(x);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && bits.Length >= Vector512<uint>.Count * 4)
         {
-            var slice = x.Slice(i, Math.Min(Block, x.Length - i));
-            var s = scratch[..slice.Length];
-            TensorPrimitives.Subtract(slice, slice, s);
-            if (TensorPrimitives.Sum(s) != 0f)
+            var mask = Vector512.Create(0x7F800000u);
+            ref uint start = ref MemoryMarshal.GetReference(bits);
+            int step = Vector512<uint>.Count;
+            for (; i <= bits.Length - (4 * step); i += 4 * step)
+            {
+                var a = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)i) & mask, mask);
+                var b = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)(i + step)) & mask, mask);
+                var c = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)(i + (2 * step))) & mask, mask);
+                var d = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)(i + (3 * step))) & mask, mask);
+                if ((a | b | c | d) != Vector512<uint>.Zero)
+                {
+                    return false;
+                }
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && bits.Length >= Vector256<uint>.Count)
+        {
+            var mask = Vector256.Create(0x7F800000u);
+            ref uint start = ref MemoryMarshal.GetReference(bits);
+            int step = Vector256<uint>.Count;
+            for (; i <= bits.Length - step; i += step)
+            {
+                if (Vector256.Equals(Vector256.LoadUnsafe(ref start, (nuint)i) & mask, mask) != Vector256<uint>.Zero)
+                {
+                    return false;
+                }
+            }
+        }
+
+        for (; i < bits.Length; i++)
+        {
+            if ((bits[i] & 0x7F800000u) == 0x7F800000u)
             {
                 return false;
             }
