@@ -1,0 +1,147 @@
+using Federate.Core;
+using Federate.Learning;
+using Federate.Simulation;
+
+namespace Federate.Simulation.Tests;
+
+public class InMemoryGridTests
+{
+    private static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(60);
+
+    private static Message Instruction(long node, int round = 1, MessageType type = MessageType.Train) =>
+        new(new MessageMetadata { RunId = "r", Round = round, MessageType = type, DestinationNodeId = node, MessageId = $"m{node}" }, new RecordDict());
+
+    private static async Task<List<Message>> Collect(IGrid grid, IReadOnlyList<Message> instructions, TimeSpan? timeout = null)
+    {
+        var list = new List<Message>();
+        await foreach (var m in grid.SendAndReceiveAsync(instructions, timeout ?? Timeout.InfiniteTimeSpan, CancellationToken.None))
+        {
+            list.Add(m);
+        }
+
+        return list;
+    }
+
+    [Fact]
+    public async Task SendAndReceive_SlowFirstClient_RepliesStillInInstructionOrder()
+    {
+        using var release = new ManualResetEventSlim(false);
+        var grid = new InMemoryGrid(
+            pid => new ModularClientApp((m, ct) =>
+            {
+                if (pid == 0)
+                {
+                    // Node 1 finishes only after node 2 has replied.
+                    release.Wait(ct);
+                }
+                else
+                {
+                    release.Set();
+                }
+
+                return ValueTask.FromResult(m.CreateReply(new RecordDict()));
+            }),
+            new SimulationOptions { Clients = 2, Parallelism = 2 });
+        var replies = await Collect(grid, [Instruction(1), Instruction(2)]).WaitAsync(TestTimeout);
+        Assert.Equal(new long[] { 1, 2 }, replies.Select(r => r.Metadata.SourceNodeId));
+    }
+
+    [Fact]
+    public async Task SendAndReceive_ClientThrows_YieldsErrorReply()
+    {
+        var grid = new InMemoryGrid(pid => throw new InvalidOperationException($"partition {pid} is corrupt"), new SimulationOptions { Clients = 1 });
+        var replies = await Collect(grid, [Instruction(1)]).WaitAsync(TestTimeout);
+        Assert.Equal("client_error", replies[0].Error!.Code);
+        Assert.Equal("partition 0 is corrupt", replies[0].Error!.Reason);
+    }
+
+    [Fact]
+    public async Task SendAndReceive_Timeout_YieldsTimeoutReply()
+    {
+        var grid = new InMemoryGrid(
+            pid => new ModularClientApp(async (m, ct) =>
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+                return m.CreateReply(new RecordDict());
+            }),
+            new SimulationOptions { Clients = 1 });
+        var replies = await Collect(grid, [Instruction(1)], TimeSpan.FromMilliseconds(50)).WaitAsync(TestTimeout);
+        Assert.Equal("timeout", replies[0].Error!.Code);
+    }
+
+    [Fact]
+    public async Task SendAndReceive_DropRate_FailsAboutThatFractionDeterministically()
+    {
+        var options = new SimulationOptions { Clients = 400, DropRate = 0.25, Seed = 7 };
+        var grid = new InMemoryGrid(pid => new ModularClientApp((m, ct) => ValueTask.FromResult(m.CreateReply(new RecordDict()))), options);
+        var instructions = grid.Nodes.Select(n => Instruction(n.NodeId)).ToList();
+        var first = await Collect(grid, instructions).WaitAsync(TestTimeout);
+        var second = await Collect(grid, instructions).WaitAsync(TestTimeout);
+        int dropped = first.Count(r => r.Error?.Code == "dropped");
+        Assert.InRange(dropped, 70, 130);
+        Assert.Equal(first.Select(r => r.Error?.Code), second.Select(r => r.Error?.Code));
+    }
+
+    [Fact]
+    public async Task WaitForNodes_MoreThanAvailable_Throws()
+    {
+        var grid = new InMemoryGrid(pid => null!, new SimulationOptions { Clients = 2 });
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await grid.WaitForNodesAsync(3, CancellationToken.None));
+    }
+
+    [Fact]
+    public void Constructor_InvalidOptions_ThrowsOneLine()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new InMemoryGrid(pid => null!, new SimulationOptions { Clients = 2, DropRate = 1 }));
+        Assert.StartsWith("--drop-rate must be in [0, 1)", ex.Message);
+    }
+}
+
+public class SimulationEndToEndTests
+{
+    private static async Task<RunResult> RunDigits(int parallelism, int seed, int rounds = 3)
+    {
+        var data = FederatedDataset.Create(DatasetCatalog.Load("digits"), 5, "dirichlet:0.5", seed);
+        Model Create() => ModelFactory.Create("mlp:32", data.FeatureCount, data.ClassCount);
+        var init = Create();
+        init.Initialize(seed);
+        var grid = new InMemoryGrid(
+            pid =>
+            {
+                var (train, test) = data.GetPartition(pid);
+                return new LearningClient(Create, train, test, new TrainOptions { Epochs = 1, BatchSize = 32, LearningRate = 0.05 }, seed, pid).ToClientApp();
+            },
+            new SimulationOptions { Clients = 5, Parallelism = parallelism, Seed = seed });
+        var driver = new RunDriver(grid, new FedAvg(), new RunOptions { Rounds = rounds, Seed = seed });
+        return await driver.RunAsync(init.GetParameters()).WaitAsync(TimeSpan.FromMinutes(2));
+    }
+
+    private static byte[] Bytes(ArrayRecord record)
+    {
+        using var ms = new MemoryStream();
+        Safetensors.Write(ms, record);
+        return ms.ToArray();
+    }
+
+    [Fact]
+    public async Task Run_SameSeed_ByteIdenticalModelWhateverTheParallelism()
+    {
+        var a = await RunDigits(parallelism: 1, seed: 3);
+        var b = await RunDigits(parallelism: 2, seed: 3);
+        var c = await RunDigits(parallelism: 2, seed: 4);
+        Assert.Equal(Bytes(a.Parameters), Bytes(b.Parameters));
+        Assert.NotEqual(Bytes(a.Parameters), Bytes(c.Parameters));
+        Assert.Equal(a.History.Rounds[^1].Evaluate["accuracy"], b.History.Rounds[^1].Evaluate["accuracy"]);
+    }
+
+    [Fact]
+    public async Task Run_Digits_LearnsAndImproves()
+    {
+        var result = await RunDigits(parallelism: 2, seed: 1, rounds: 8);
+        var rounds = result.History.Rounds;
+        Assert.Equal(8, rounds.Count);
+        Assert.True(rounds[^1].Evaluate["accuracy"] > 0.85, $"accuracy {rounds[^1].Evaluate["accuracy"]}");
+        Assert.True(rounds[^1].Evaluate["loss"] < rounds[0].Evaluate["loss"]);
+        Assert.All(rounds, r => Assert.Equal(5, r.Results));
+    }
+}
