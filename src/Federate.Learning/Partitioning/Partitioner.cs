@@ -22,7 +22,7 @@ public abstract class Partitioner
     {
         if (string.IsNullOrWhiteSpace(spec))
         {
-            throw new ArgumentException($"no partitioning given; valid partitionings are: {ValidSpecs}", nameof(spec));
+            throw new ArgumentException($"no partitioning given; valid partitionings are: {ValidSpecs}");
         }
 
         string s = spec.Trim();
@@ -36,26 +36,26 @@ public abstract class Partitioner
             case "dirichlet":
                 if (arg is null || !double.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out double alpha) || !double.IsFinite(alpha) || alpha <= 0)
                 {
-                    throw new ArgumentException($"dirichlet alpha must be a number > 0 (e.g. dirichlet:0.5), got '{arg ?? string.Empty}'", nameof(spec));
+                    throw new ArgumentException($"dirichlet alpha must be a number > 0 (e.g. dirichlet:0.5), got '{arg ?? string.Empty}'");
                 }
 
                 return new DirichletPartitioner(alpha);
             case "shards":
                 if (arg is null || !int.TryParse(arg, NumberStyles.None, CultureInfo.InvariantCulture, out int k) || k < 1)
                 {
-                    throw new ArgumentException($"shards K must be a whole number >= 1 (e.g. shards:2), got '{arg ?? string.Empty}'", nameof(spec));
+                    throw new ArgumentException($"shards K must be a whole number >= 1 (e.g. shards:2), got '{arg ?? string.Empty}'");
                 }
 
                 return new ShardPartitioner(k);
             case "column":
                 if (string.IsNullOrEmpty(arg))
                 {
-                    throw new ArgumentException("column partitioning needs a column name (e.g. column:mote_id)", nameof(spec));
+                    throw new ArgumentException("column partitioning needs a column name (e.g. column:mote_id)");
                 }
 
                 return new ColumnPartitioner(arg);
             default:
-                throw new ArgumentException($"unknown partitioning '{spec}'; valid partitionings are: {ValidSpecs}", nameof(spec));
+                throw new ArgumentException($"unknown partitioning '{spec}'; valid partitionings are: {ValidSpecs}");
         }
     }
 
@@ -71,12 +71,12 @@ public abstract class Partitioner
         ArgumentNullException.ThrowIfNull(data);
         if (clients < 1)
         {
-            throw new ArgumentException($"the number of clients must be at least 1, got {clients}", nameof(clients));
+            throw new ArgumentException($"the number of clients must be at least 1, got {clients}");
         }
 
         if (clients > data.Count)
         {
-            throw new ArgumentException($"cannot split {data.Count} rows among {clients} clients; use at most {data.Count} clients", nameof(clients));
+            throw new ArgumentException($"cannot split {data.Count} rows among {clients} clients; use at most {data.Count} clients");
         }
     }
 
@@ -121,7 +121,7 @@ public static class TrainTestSplit
         ArgumentNullException.ThrowIfNull(rows);
         if (double.IsNaN(testFraction) || testFraction < 0 || testFraction >= 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(testFraction), testFraction, $"test fraction must be at least 0 and below 1, got {testFraction.ToString(CultureInfo.InvariantCulture)}");
+            throw new ArgumentException($"test fraction must be at least 0 and below 1, got {testFraction.ToString(CultureInfo.InvariantCulture)}");
         }
 
         int[] shuffled = [.. rows];
@@ -236,7 +236,7 @@ internal sealed class DirichletPartitioner(double alpha) : Partitioner
             }
         }
 
-        throw new ArgumentException($"dirichlet:{Alpha.ToString(CultureInfo.InvariantCulture)} could not give each of {clients} clients at least {minSize} rows in {MaxAttempts} tries; raise alpha or reduce clients", nameof(clients));
+        throw new ArgumentException($"dirichlet:{Alpha.ToString(CultureInfo.InvariantCulture)} could not give each of {clients} clients at least {minSize} {(minSize == 1 ? "row" : "rows")} in {MaxAttempts} tries; raise alpha or reduce clients");
     }
 
     public override string ToString() => $"dirichlet:{Alpha.ToString(CultureInfo.InvariantCulture)}";
@@ -258,7 +258,7 @@ internal sealed class ShardPartitioner(int shardsPerClient) : Partitioner
         long shardCount = (long)clients * ShardsPerClient;
         if (shardCount > n)
         {
-            throw new ArgumentException($"shards:{ShardsPerClient} cannot cut {n} rows into {shardCount} shards ({clients} clients x {ShardsPerClient}); use fewer clients or a smaller K", nameof(clients));
+            throw new ArgumentException($"shards:{ShardsPerClient} cannot cut {n} rows into {shardCount} shards ({clients} clients x {ShardsPerClient}); use fewer clients or a smaller K");
         }
 
         int[] byLabel = [.. Enumerable.Range(0, n).OrderBy(i => data.Labels[i])];
@@ -302,7 +302,7 @@ internal sealed class ColumnPartitioner(string column) : Partitioner
         double[] distinct = [.. values.Distinct().Order()];
         if (clients > distinct.Length)
         {
-            throw new ArgumentException($"column '{Column}' has {distinct.Length} distinct values; use --clients {distinct.Length} or fewer", nameof(clients));
+            throw new ArgumentException($"column '{Column}' has {distinct.Length} distinct values; use --clients {distinct.Length} or fewer");
         }
 
         var clientOf = new Dictionary<double, int>(distinct.Length);
@@ -347,7 +347,7 @@ internal sealed class ColumnPartitioner(string column) : Partitioner
         if (feature < 0)
         {
             var available = data.Columns.Keys.Concat(data.FeatureNames);
-            throw new ArgumentException($"column '{Column}' not found in dataset '{data.Name}'; available columns: {string.Join(", ", available)}", nameof(data));
+            throw new ArgumentException($"column '{Column}' not found in dataset '{data.Name}'; available columns: {string.Join(", ", available)}");
         }
 
         var result = new double[data.Count];

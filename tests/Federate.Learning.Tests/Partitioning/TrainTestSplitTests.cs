@@ -45,6 +45,8 @@ public sealed class TrainTestSplitTests
     [InlineData(double.NaN)]
     public void Split_BadFraction_Throws(double fraction)
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => TrainTestSplit.Split([1, 2, 3], fraction, 0));
+        var e = Assert.Throws<ArgumentException>(() => TrainTestSplit.Split([1, 2, 3], fraction, 0));
+        Assert.StartsWith("test fraction must be at least 0 and below 1, got ", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
     }
 }
