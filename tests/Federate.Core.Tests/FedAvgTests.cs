@@ -137,7 +137,7 @@ public class FedAvgTests
     public void StrategyCatalog_UnknownName_ListsChoices()
     {
         var ex = Assert.Throws<ArgumentException>(() => StrategyCatalog.Create("fedfoo", new SamplingOptions()));
-        Assert.Equal("Unknown strategy 'fedfoo'; use one of: fedavg.", ex.Message);
+        Assert.Equal("Unknown strategy 'fedfoo'; use one of: fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedavgm, median, trimmed-mean, krum, multi-krum, bulyan, qfedavg.", ex.Message);
     }
 }
 

@@ -97,7 +97,8 @@ public sealed class RunDriver
 
             var results = aggregator.Count;
             MetricRecord trainMetrics = new();
-            if (results >= Math.Max(1, _options.MinResults))
+            bool trainFailed = failures.Count > 0;
+            if (results >= Math.Max(1, _options.MinResults) && (_strategy.AcceptFailures || !trainFailed))
             {
                 var aggregate = aggregator.Complete();
                 if (aggregate.Parameters is not null)

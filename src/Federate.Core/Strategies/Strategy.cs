@@ -96,6 +96,12 @@ public abstract class Strategy
     /// <summary>Sampling of nodes for train and evaluate.</summary>
     public SamplingOptions Sampling { get; init; } = new();
 
+    /// <summary>
+    /// When false, a round in which any sampled node failed to train keeps the previous global model (Flower's
+    /// accept_failures). Default true.
+    /// </summary>
+    public bool AcceptFailures { get; set; } = true;
+
     /// <summary>Gives the initial global model; the default keeps the one the run driver was given.</summary>
     public virtual ArrayRecord Initialize(ArrayRecord initial) => initial;
 

@@ -1,0 +1,299 @@
+namespace Federate.Core;
+
+/// <summary>
+/// Coordinate-wise median (Yin et al., 2018, "Byzantine-Robust Distributed Learning: Towards Optimal Statistical
+/// Rates"): each parameter of the new model is the median of the clients' values (found by selection, not a sort).
+/// Tolerates fewer than half of the clients being arbitrary.
+/// </summary>
+public sealed class FedMedian : Strategy
+{
+    /// <inheritdoc />
+    public override string Name => "median";
+
+    /// <inheritdoc />
+    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
+        new BufferedAggregator(global, updates => CoordinateWise.ReduceModels(global, [.. updates.Select(u => u.Parameters)], Selection.Median, Selection.Median));
+}
+
+/// <summary>
+/// Coordinate-wise trimmed mean (Yin et al., 2018): per parameter, drop the floor(beta·n) smallest and largest
+/// client values and average the rest. Tolerates up to beta·n arbitrary clients. Parameter: <c>--trim-fraction</c>
+/// beta in [0, 0.5), default 0.2.
+/// </summary>
+public sealed class FedTrimmedAvg : Strategy
+{
+    /// <summary>Fraction trimmed at each end.</summary>
+    public double TrimFraction { get; init; } = 0.2;
+
+    /// <inheritdoc />
+    public override string Name => "trimmed-mean";
+
+    /// <inheritdoc />
+    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
+        new BufferedAggregator(global, updates =>
+        {
+            int trim = Math.Min((int)Math.Floor(TrimFraction * updates.Count), (updates.Count - 1) / 2);
+            return CoordinateWise.ReduceModels(global, [.. updates.Select(u => u.Parameters)], v => Selection.TrimmedMean(v, trim), v => Selection.TrimmedMean(v, trim));
+        });
+}
+
+/// <summary>
+/// Krum and Multi-Krum (Blanchard et al., 2017, "Machine Learning with Adversaries: Byzantine Tolerant Gradient
+/// Descent"). Each update's score is the sum of squared distances to its n - f - 2 nearest neighbours; Krum keeps the
+/// update with the lowest score, Multi-Krum averages (example-weighted) the <c>--keep</c> M lowest. Pairwise
+/// distances are computed once per round. Parameters: <c>--byzantine</c> f (default 1), <c>--keep</c> M.
+/// </summary>
+public sealed class Krum : Strategy
+{
+    /// <summary>Number of Byzantine clients tolerated.</summary>
+    public int Byzantine { get; init; } = 1;
+
+    /// <summary>Models averaged; 1 is plain Krum, null keeps n - f.</summary>
+    public int? Keep { get; init; } = 1;
+
+    /// <summary>True for Multi-Krum's naming.</summary>
+    public bool Multi { get; init; }
+
+    /// <inheritdoc />
+    public override string Name => Multi ? "multi-krum" : "krum";
+
+    /// <inheritdoc />
+    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
+        new BufferedAggregator(global, updates =>
+        {
+            var distances = PairwiseSquaredDistances(updates);
+            int keep = Math.Clamp(Keep ?? (updates.Count - Byzantine), 1, updates.Count);
+            var chosen = Scores(distances, Enumerable.Range(0, updates.Count).ToList(), Byzantine)
+                .OrderBy(s => s.Score).ThenBy(s => s.Index).Take(keep).Select(s => s.Index).ToList();
+            return WeightedMean(global, [.. chosen.Select(i => updates[i])]);
+        });
+
+    /// <summary>Squared Euclidean distances between every pair of updates (n x n, symmetric).</summary>
+    public static double[,] PairwiseSquaredDistances(IReadOnlyList<ClientUpdate> updates)
+    {
+        int n = updates.Count;
+        var d = new double[n, n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = i + 1; j < n; j++)
+            {
+                d[i, j] = d[j, i] = UpdateMath.SquaredDistance(updates[i].Parameters, updates[j].Parameters);
+            }
+        }
+
+        return d;
+    }
+
+    /// <summary>Krum scores of the candidates among themselves: sum of the n - f - 2 smallest squared distances (at least 1).</summary>
+    public static List<(int Index, double Score)> Scores(double[,] distances, IReadOnlyList<int> candidates, int byzantine)
+    {
+        int neighbours = Math.Max(1, candidates.Count - byzantine - 2);
+        var result = new List<(int, double)>(candidates.Count);
+        var row = new double[Math.Max(0, candidates.Count - 1)];
+        foreach (var i in candidates)
+        {
+            int k = 0;
+            foreach (var j in candidates)
+            {
+                if (j != i)
+                {
+                    row[k++] = distances[i, j];
+                }
+            }
+
+            var span = row.AsSpan(0, k);
+            int take = Math.Min(neighbours, k);
+            double score = 0;
+            if (take > 0)
+            {
+                Selection.Select(span, take - 1);
+                for (int t = 0; t < take; t++)
+                {
+                    score += span[t];
+                }
+            }
+
+            result.Add((i, score));
+        }
+
+        return result;
+    }
+
+    internal static ArrayRecord WeightedMean(ArrayRecord global, IReadOnlyList<ClientUpdate> chosen)
+    {
+        var aggregator = new WeightedMeanAggregator(global);
+        foreach (var u in chosen)
+        {
+            var content = new RecordDict();
+            content.Arrays[RecordNames.Model] = u.Parameters;
+            content.Metrics[RecordNames.Metrics] = new MetricRecord { [RecordNames.NumExamples] = u.NumExamples };
+            aggregator.Add(new Message(new MessageMetadata { RunId = "", Round = 0, MessageType = MessageType.Train, SourceNodeId = u.NodeId }, content));
+        }
+
+        return aggregator.Complete().Parameters!;
+    }
+}
+
+/// <summary>
+/// Bulyan (El Mhamdi et al., 2018, "The Hidden Vulnerability of Distributed Learning in Byzantium"): select
+/// theta = n - 2f updates by repeated Krum, then per coordinate average the beta = theta - 2f values closest to the
+/// median. Needs n >= 4f + 3 for its guarantee; with fewer updates it uses what it has. Parameter: <c>--byzantine</c> f.
+/// </summary>
+public sealed class Bulyan : Strategy
+{
+    /// <summary>Number of Byzantine clients tolerated.</summary>
+    public int Byzantine { get; init; } = 1;
+
+    /// <inheritdoc />
+    public override string Name => "bulyan";
+
+    /// <inheritdoc />
+    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
+        new BufferedAggregator(global, updates =>
+        {
+            int n = updates.Count;
+            int f = Byzantine;
+            int theta = Math.Max(1, n - (2 * f));
+            var distances = Krum.PairwiseSquaredDistances(updates);
+            var remaining = Enumerable.Range(0, n).ToList();
+            var selected = new List<int>(theta);
+            while (selected.Count < theta)
+            {
+                var best = Krum.Scores(distances, remaining, f).OrderBy(s => s.Score).ThenBy(s => s.Index).First().Index;
+                selected.Add(best);
+                remaining.Remove(best);
+            }
+
+            selected.Sort();
+            int beta = Math.Max(1, theta - (2 * f));
+            var models = selected.Select(i => updates[i].Parameters).ToList();
+            return CoordinateWise.ReduceModels(global, models, v => ClosestToMedianMean(v, beta), v => ClosestToMedianMean(v, beta));
+        });
+
+    /// <summary>Mean of the <paramref name="beta"/> values closest to the median of <paramref name="values"/>.</summary>
+    public static T ClosestToMedianMean<T>(Span<T> values, int beta)
+        where T : System.Numerics.INumber<T>
+    {
+        // The beta values closest to the median form a contiguous window of the sorted order around it; after a
+        // median selection, widen the window greedily from both sides of the median.
+        int n = values.Length;
+        if (beta >= n)
+        {
+            var s = T.Zero;
+            foreach (var v in values)
+            {
+                s += v;
+            }
+
+            return s / T.CreateChecked(n);
+        }
+
+        var median = Selection.Median(values);
+        var keys = new T[n];
+        for (int i = 0; i < n; i++)
+        {
+            keys[i] = T.Abs(values[i] - median);
+        }
+
+        var kth = keys.ToArray();
+        Selection.Select(kth.AsSpan(), beta - 1);
+        var limit = kth[beta - 1];
+        T sum = T.Zero;
+        int taken = 0;
+        for (int i = 0; i < n && taken < beta; i++)
+        {
+            if (keys[i] < limit)
+            {
+                sum += values[i];
+                taken++;
+            }
+        }
+
+        for (int i = 0; i < n && taken < beta; i++)
+        {
+            if (keys[i] == limit)
+            {
+                sum += values[i];
+                taken++;
+            }
+        }
+
+        return sum / T.CreateChecked(beta);
+    }
+}
+
+/// <summary>
+/// q-FedAvg (Li et al., 2020, "Fair Resource Allocation in Federated Learning"): weights clients by their loss to the
+/// power q so that clients the model serves badly count more. With L = 1/lr, Δk = L·(w - wk),
+/// hk = q·Fk^(q-1)·||Δk||² + L·Fk^q, the new model is w - Σ Fk^q·Δk / Σ hk, where Fk is the loss of the global model
+/// on client k's data (reported as <c>initial_loss</c>, falling back to <c>loss</c>). Parameters: <c>--q</c>, <c>--qffl-lr</c>.
+/// </summary>
+public sealed class QFedAvg : Strategy
+{
+    /// <summary>Fairness exponent q.</summary>
+    public double Q { get; init; } = 0.2;
+
+    /// <summary>The client learning rate assumed for L = 1/lr.</summary>
+    public double LearningRate { get; init; } = 0.05;
+
+    /// <inheritdoc />
+    public override string Name => "qfedavg";
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Message> ConfigureTrain(RoundContext context, ArrayRecord global, ConfigRecord config, IReadOnlyList<NodeInfo> nodes)
+    {
+        var c = config.Clone();
+        c["report_initial_loss"] = true;
+        return base.ConfigureTrain(context, global, c, nodes);
+    }
+
+    /// <inheritdoc />
+    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
+        new BufferedAggregator(global, updates =>
+        {
+            double l = 1.0 / LearningRate;
+            var weights = new double[updates.Count];
+            double hSum = 0;
+            for (int k = 0; k < updates.Count; k++)
+            {
+                var m = updates[k].Metrics;
+                double loss = (m.TryGetValue("initial_loss", out var f0) ? f0 : m.TryGetValue("loss", out var f1) ? f1 : 1.0) + 1e-10;
+                double norm2 = UpdateMath.SquaredDistance(global, updates[k].Parameters) * l * l;
+                hSum += (Q * Math.Pow(loss, Q - 1) * norm2) + (l * Math.Pow(loss, Q));
+                weights[k] = Math.Pow(loss, Q) * l;
+            }
+
+            // w_new = w - Σ weights_k·(w - w_k) / Σ h_k
+            return UpdateMath.Map(global, (i, t) =>
+            {
+                var result = t.Clone();
+                for (int k = 0; k < updates.Count; k++)
+                {
+                    var x = UpdateMath.At(updates[k].Parameters, i);
+                    double c = weights[k] / hSum;
+                    if (t.DType == DType.Float32)
+                    {
+                        var w = t.AsSpan<float>();
+                        var r = result.AsSpan<float>();
+                        var xs = x.AsSpan<float>();
+                        for (int j = 0; j < r.Length; j++)
+                        {
+                            r[j] -= (float)(c * (w[j] - xs[j]));
+                        }
+                    }
+                    else
+                    {
+                        var w = t.AsSpan<double>();
+                        var r = result.AsSpan<double>();
+                        var xs = x.AsSpan<double>();
+                        for (int j = 0; j < r.Length; j++)
+                        {
+                            r[j] -= c * (w[j] - xs[j]);
+                        }
+                    }
+                }
+
+                return result;
+            });
+        });
+}
