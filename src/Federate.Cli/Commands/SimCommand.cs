@@ -34,12 +34,26 @@ internal static class SimCommand
         var dropRate = CommonOptions.Create("--drop-rate", "Probability that a sampled client fails (fault injection), in [0, 1).", 0.0, "P");
         var parallelism = CommonOptions.Create("--parallelism", "Clients computing at once, one thread each.", Environment.ProcessorCount, "N");
         var outDir = CommonOptions.Create("--out", "Output folder for history.json and model.safetensors.", "out", "DIR");
+        var minEvaluate = CommonOptions.Create("--min-evaluate-clients", "Minimum clients sampled for evaluation.", 1, "N");
+        var acceptFailures = CommonOptions.Create("--accept-failures", "Aggregate a round even when some clients failed (false keeps the previous model).", true, "true|false");
+        var proximalMu = CommonOptions.Create("--proximal-mu", "fedprox: weight mu of the proximal term.", 0.1, "MU");
+        var serverLr = CommonOptions.CreateOptional<double?>("--server-lr", "fedadam, fedyogi, fedadagrad, fedavgm: server learning rate (defaults 0.01, 0.01, 0.05, 1.0).", "ETA");
+        var beta1 = CommonOptions.Create("--beta1", "fedadam, fedyogi: first-moment decay.", 0.9, "B");
+        var beta2 = CommonOptions.Create("--beta2", "fedadam, fedyogi: second-moment decay.", 0.99, "B");
+        var tau = CommonOptions.CreateOptional<double?>("--tau", "fedadam, fedyogi, fedadagrad: adaptivity (default 1e-3).", "TAU");
+        var momentum = CommonOptions.Create("--server-momentum", "fedavgm: server momentum.", 0.9, "B");
+        var trim = CommonOptions.Create("--trim-fraction", "trimmed-mean: fraction trimmed at each end per coordinate, in [0, 0.5).", 0.2, "F");
+        var byzantine = CommonOptions.Create("--byzantine", "krum, multi-krum, bulyan: number of Byzantine clients tolerated.", 1, "F");
+        var keep = CommonOptions.CreateOptional<int?>("--keep", "multi-krum: models averaged (default n - f).", "M");
+        var q = CommonOptions.Create("--q", "qfedavg: fairness exponent q.", 0.2, "Q");
+        var attack = CommonOptions.CreateOptional<string>("--attack", "Simulate attackers: sign-flip, gaussian, label-flip or scale, with the fraction of malicious clients, e.g. sign-flip:0.2.", "KIND:FRACTION");
         var json = new Option<bool>("--json") { Description = "Print the final summary as JSON on stdout (progress goes to stderr)." };
 
         var command = new Command("sim", "Simulate a federated run with virtual clients on one machine.")
         {
             dataset, dataDir, labelColumn, model, clients, fraction, fractionEvaluate, minFit, rounds, localEpochs, batchSize, lr,
             partition, testFraction, strategy, seed, threshold, thresholdMetric, target, dropRate, parallelism, outDir, json,
+            minEvaluate, acceptFailures, proximalMu, serverLr, beta1, beta2, tau, momentum, trim, byzantine, keep, q, attack,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -69,6 +83,23 @@ internal static class SimCommand
                 Parallelism = parse.GetValue(parallelism),
                 Out = parse.GetValue(outDir)!,
                 Json = parse.GetValue(json),
+                MinEvaluateClients = parse.GetValue(minEvaluate),
+                Attack = parse.GetValue(attack),
+                StrategyOptions = new StrategyOptions
+                {
+                    AcceptFailures = parse.GetValue(acceptFailures),
+                    ProximalMu = parse.GetValue(proximalMu),
+                    ServerLearningRate = parse.GetValue(serverLr),
+                    Beta1 = parse.GetValue(beta1),
+                    Beta2 = parse.GetValue(beta2),
+                    Tau = parse.GetValue(tau),
+                    ServerMomentum = parse.GetValue(momentum),
+                    TrimFraction = parse.GetValue(trim),
+                    Byzantine = parse.GetValue(byzantine),
+                    Keep = parse.GetValue(keep),
+                    Q = parse.GetValue(q),
+                    QffedavgLearningRate = parse.GetValue(lr),
+                },
             };
             return await RunAsync(settings, output, error, cancellationToken).ConfigureAwait(false);
         });
@@ -97,14 +128,27 @@ internal static class SimCommand
             FractionTrain = s.Fraction,
             FractionEvaluate = s.FractionEvaluate,
             MinTrainNodes = s.MinFitClients,
-            MinEvaluateNodes = 1,
+            MinEvaluateNodes = s.MinEvaluateClients,
         };
-        var strategy = StrategyCatalog.Create(s.Strategy, sampling);
+        var strategy = StrategyCatalog.Create(s.Strategy, sampling, s.StrategyOptions);
+        var attack = s.Attack is null ? null : Attack.Parse(s.Attack, s.Clients, s.Seed);
         var defaults = new TrainOptions { Epochs = s.LocalEpochs, BatchSize = s.BatchSize, LearningRate = s.LearningRate };
         var grid = new InMemoryGrid(
             pid =>
             {
                 var (train, test) = data.GetPartition(pid);
+                if (attack is not null && attack.IsAttacker(pid))
+                {
+                    if (attack.PoisonsLabels)
+                    {
+                        var flipped = train.Labels.Select(y => train.ClassCount - 1 - y).ToArray();
+                        train = new Dataset(train.Name, train.Features, flipped, train.FeatureCount, train.ClassNames, train.FeatureNames, train.Columns);
+                        return new LearningClient(createModel, train, test, defaults, s.Seed, pid).ToClientApp();
+                    }
+
+                    return new LearningClient(createModel, train, test, defaults, s.Seed, pid).ToClientApp(attack.CreateMod(s.Seed));
+                }
+
                 return new LearningClient(createModel, train, test, defaults, s.Seed, pid).ToClientApp();
             },
             new SimulationOptions { Clients = s.Clients, Parallelism = s.Parallelism, DropRate = s.DropRate, Seed = s.Seed });
@@ -129,6 +173,11 @@ internal static class SimCommand
         var progress = new RoundProgress(console, s.Rounds);
         var driver = new RunDriver(grid, strategy, options, [progress]);
         Directory.CreateDirectory(s.Out);
+
+        if (attack is not null)
+        {
+            console.MarkupLine($"attack: {attack.Kind} by {attack.Attackers.Count} of {s.Clients} clients");
+        }
 
         console.MarkupLine($"[bold]federate sim[/]: {Markup.Escape(data.Name)} ({rows} rows, {data.FeatureCount} features, {data.ClassCount} classes), model {Markup.Escape(s.Model)}, {s.Clients} clients, partition {Markup.Escape(s.Partition)}, strategy {Markup.Escape(strategy.Name)}, seed {s.Seed}");
         var result = await progress.RunAsync(ct => driver.RunAsync(initial, s.ToConfig(), ct), cancellationToken).ConfigureAwait(false);

@@ -26,6 +26,9 @@ internal sealed class SimSettings
     public int Parallelism { get; set; } = Environment.ProcessorCount;
     public string Out { get; set; } = "out";
     public bool Json { get; set; }
+    public int MinEvaluateClients { get; set; } = 1;
+    public string? Attack { get; set; }
+    public Core.StrategyOptions StrategyOptions { get; set; } = new();
 
     /// <summary>Checks ranges; throws <see cref="UsageException"/> naming the option.</summary>
     public void Validate()
@@ -44,6 +47,11 @@ internal sealed class SimSettings
         Require(DropRate >= 0 && DropRate < 1, $"--drop-rate must be in [0, 1), got {DropRate}");
         Require(Parallelism >= 1, $"--parallelism must be at least 1, got {Parallelism}");
         Require(!string.IsNullOrWhiteSpace(Out), "--out must name a folder");
+        Require(MinEvaluateClients >= 1, $"--min-evaluate-clients must be at least 1, got {MinEvaluateClients}");
+        if (StrategyOptions.Validate() is { } problem)
+        {
+            throw new UsageException(problem);
+        }
     }
 
     /// <summary>The settings as history.json's "config".</summary>
@@ -68,6 +76,8 @@ internal sealed class SimSettings
         ["threshold_metric"] = ThresholdMetric,
         ["target"] = Target is { } t ? $"{t.Metric}={t.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : null,
         ["drop_rate"] = DropRate,
+        ["attack"] = Attack,
+        ["accept_failures"] = StrategyOptions.AcceptFailures,
     };
 
     private static void Require(bool condition, string message)
