@@ -6,8 +6,113 @@ namespace Federate.Learning;
 public static class ClassificationMetrics
 {
     /// <summary>
-    /// loss (mean cross-entropy / log-loss), accuracy, precision, recall, f1 (binary: of class 1; more classes:
-    /// macro averages), dice (binary: of class 1; more classes: macro).
+    /// Probabilities are clipped to [<see cref="LogLossEpsilon"/>, 1 - <see cref="LogLossEpsilon"/>] before taking
+    /// the log (scikit-learn's historical <c>log_loss</c> default eps = 1e-15; applied in float64; rows are not
+    /// renormalised after clipping).
     /// </summary>
-    public static MetricRecord Compute(ReadOnlySpan<float> probabilities, ReadOnlySpan<int> labels, int classCount) => throw new NotImplementedException();
+    public const double LogLossEpsilon = 1e-15;
+
+    /// <summary>
+    /// Computes, in this order: loss (mean cross-entropy / log-loss of the true class, see
+    /// <see cref="LogLossEpsilon"/>), accuracy, precision, recall, f1, dice. The predicted class is the argmax of
+    /// each row (the first maximum on ties). With two classes precision, recall, f1 and dice are those of class 1
+    /// (the positive class); with more classes they are macro averages over all <paramref name="classCount"/>
+    /// classes, a class's value being 0 when its denominator is 0 (scikit-learn's zero_division=0). Dice is
+    /// 2TP / (2TP + FP + FN), which equals f1. An empty set gives 0 for every metric.
+    /// </summary>
+    /// <param name="probabilities">Row-major labels.Length x classCount probabilities.</param>
+    /// <param name="labels">True class of each row, in [0, classCount).</param>
+    /// <param name="classCount">Number of classes (at least 1).</param>
+    public static MetricRecord Compute(ReadOnlySpan<float> probabilities, ReadOnlySpan<int> labels, int classCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(classCount, 1);
+        int n = labels.Length;
+        if (probabilities.Length != (long)n * classCount)
+        {
+            throw new ArgumentException($"Expected {(long)n * classCount} probabilities ({n} rows x {classCount} classes), got {probabilities.Length}.", nameof(probabilities));
+        }
+
+        var tp = new long[classCount];
+        var fp = new long[classCount];
+        var fn = new long[classCount];
+        double lossSum = 0;
+        long correct = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int label = labels[i];
+            if ((uint)label >= (uint)classCount)
+            {
+                throw new ArgumentOutOfRangeException(nameof(labels), label, $"Label {label} at row {i} is outside [0, {classCount}).");
+            }
+
+            var row = probabilities.Slice(i * classCount, classCount);
+            int predicted = 0;
+            for (int c = 1; c < classCount; c++)
+            {
+                if (row[c] > row[predicted])
+                {
+                    predicted = c;
+                }
+            }
+
+            double p = Math.Clamp((double)row[label], LogLossEpsilon, 1 - LogLossEpsilon);
+            lossSum -= Math.Log(p);
+            if (predicted == label)
+            {
+                correct++;
+                tp[label]++;
+            }
+            else
+            {
+                fp[predicted]++;
+                fn[label]++;
+            }
+        }
+
+        double precision;
+        double recall;
+        double f1;
+        double dice;
+        if (classCount == 2)
+        {
+            (precision, recall, f1, dice) = PerClass(tp[1], fp[1], fn[1]);
+        }
+        else
+        {
+            precision = recall = f1 = dice = 0;
+            for (int c = 0; c < classCount; c++)
+            {
+                var (pc, rc, fc, dc) = PerClass(tp[c], fp[c], fn[c]);
+                precision += pc;
+                recall += rc;
+                f1 += fc;
+                dice += dc;
+            }
+
+            precision /= classCount;
+            recall /= classCount;
+            f1 /= classCount;
+            dice /= classCount;
+        }
+
+        return new MetricRecord
+        {
+            ["loss"] = n == 0 ? 0 : lossSum / n,
+            ["accuracy"] = n == 0 ? 0 : (double)correct / n,
+            ["precision"] = precision,
+            ["recall"] = recall,
+            ["f1"] = f1,
+            ["dice"] = dice,
+        };
+    }
+
+    private static (double Precision, double Recall, double F1, double Dice) PerClass(long tp, long fp, long fn)
+    {
+        double precision = tp + fp == 0 ? 0 : (double)tp / (tp + fp);
+        double recall = tp + fn == 0 ? 0 : (double)tp / (tp + fn);
+        double f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
+        long diceDenominator = (2 * tp) + fp + fn;
+        double dice = diceDenominator == 0 ? 0 : 2.0 * tp / diceDenominator;
+        return (precision, recall, f1, dice);
+    }
 }

@@ -1,15 +1,56 @@
+using System.Globalization;
+
 namespace Federate.Learning;
 
 /// <summary>Creates built-in models from their command-line names.</summary>
 public static class ModelFactory
 {
+    private const int MaxHiddenSize = 1 << 16;
+
     /// <summary>Names accepted by <see cref="Create"/>.</summary>
     public static IReadOnlyList<string> Names { get; } = ["logistic", "mlp", "mlp:H1[,H2...]", "gaussian-nb"];
 
     /// <summary>
     /// Creates an uninitialised model: "logistic" (softmax regression; logistic for two classes), "mlp" (hidden 128,
     /// ReLU), "mlp:256,128" (hidden sizes), "gaussian-nb". Throws <see cref="ArgumentException"/> with a one-line
-    /// message for an unknown name.
+    /// message for an unknown name or invalid hidden sizes.
     /// </summary>
-    public static Model Create(string name, int inputSize, int classCount) => throw new NotImplementedException();
+    public static Model Create(string name, int inputSize, int classCount)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(classCount, 1);
+        string key = name.Trim();
+        if (key.Equals("logistic", StringComparison.OrdinalIgnoreCase))
+        {
+            return new SoftmaxRegression(inputSize, classCount);
+        }
+
+        if (key.Equals("mlp", StringComparison.OrdinalIgnoreCase))
+        {
+            return new Mlp(inputSize, classCount, [128]);
+        }
+
+        if (key.Equals("gaussian-nb", StringComparison.OrdinalIgnoreCase))
+        {
+            return new GaussianNaiveBayes(inputSize, classCount);
+        }
+
+        if (key.StartsWith("mlp:", StringComparison.OrdinalIgnoreCase))
+        {
+            var parts = key[4..].Split(',');
+            var hidden = new int[parts.Length];
+            for (int i = 0; i < parts.Length; i++)
+            {
+                if (!int.TryParse(parts[i].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out hidden[i]) || hidden[i] < 1 || hidden[i] > MaxHiddenSize)
+                {
+                    throw new ArgumentException($"Invalid hidden layer sizes in model '{name}'; use positive integers up to {MaxHiddenSize}, e.g. mlp:256,128.", nameof(name));
+                }
+            }
+
+            return new Mlp(inputSize, classCount, hidden);
+        }
+
+        throw new ArgumentException($"Unknown model '{name}'; use one of: {string.Join(", ", Names)}.", nameof(name));
+    }
 }
