@@ -16,8 +16,9 @@ public static class ClassificationMetrics
     /// Computes, in this order: loss (mean cross-entropy / log-loss of the true class, see
     /// <see cref="LogLossEpsilon"/>), accuracy, precision, recall, f1, dice. The predicted class is the argmax of
     /// each row (the first maximum on ties). With two classes precision, recall, f1 and dice are those of class 1
-    /// (the positive class); with more classes they are macro averages over all <paramref name="classCount"/>
-    /// classes, a class's value being 0 when its denominator is 0 (scikit-learn's zero_division=0). Dice is
+    /// (the positive class); with more classes they are macro averages over the classes that occur among the true
+    /// or predicted labels (as scikit-learn's default <c>labels</c>), a class's value being 0 when its denominator is 0
+    /// (zero_division=0). A client holding only some classes is so not penalised for the classes it never sees. Dice is
     /// 2TP / (2TP + FP + FN), which equals f1. An empty set gives 0 for every metric.
     /// </summary>
     /// <param name="probabilities">Row-major labels.Length x classCount probabilities.</param>
@@ -80,8 +81,15 @@ public static class ClassificationMetrics
         else
         {
             precision = recall = f1 = dice = 0;
+            int present = 0;
             for (int c = 0; c < classCount; c++)
             {
+                if (tp[c] + fp[c] + fn[c] == 0)
+                {
+                    continue;
+                }
+
+                present++;
                 var (pc, rc, fc, dc) = PerClass(tp[c], fp[c], fn[c]);
                 precision += pc;
                 recall += rc;
@@ -89,10 +97,11 @@ public static class ClassificationMetrics
                 dice += dc;
             }
 
-            precision /= classCount;
-            recall /= classCount;
-            f1 /= classCount;
-            dice /= classCount;
+            int divisor = Math.Max(1, present);
+            precision /= divisor;
+            recall /= divisor;
+            f1 /= divisor;
+            dice /= divisor;
         }
 
         return new MetricRecord

@@ -79,15 +79,28 @@ public class ClassificationMetricsTests
     }
 
     [Fact]
-    public void Compute_AbsentClass_CountsAsZeroInMacroAverage()
+    public void Compute_AbsentClass_IsLeftOutOfMacroAverage()
     {
-        // Class 2 never true nor predicted; classes 0 and 1 perfect -> macro = 2/3.
+        // Class 2 is never true nor predicted, so the macro average runs over classes 0 and 1, both perfect.
         float[] p = [0.9f, 0.1f, 0f, 0.1f, 0.9f, 0f];
         var m = ClassificationMetrics.Compute(p, [0, 1], 3);
         Assert.Equal(1.0, m["accuracy"], 12);
-        Assert.Equal(2.0 / 3, m["precision"], 12);
-        Assert.Equal(2.0 / 3, m["recall"], 12);
-        Assert.Equal(2.0 / 3, m["f1"], 12);
+        Assert.Equal(1.0, m["precision"], 12);
+        Assert.Equal(1.0, m["recall"], 12);
+        Assert.Equal(1.0, m["f1"], 12);
+    }
+
+    [Fact]
+    public void Compute_PredictedButAbsentClass_CountsAsZero()
+    {
+        // Row 1 (true 1) is predicted as class 2, which has no true examples: class 0 P=R=1; class 1 P=0 (no
+        // predictions), R=0; class 2 P=0, R=0 (zero division). Macro over {0, 1, 2}: 1/3.
+        float[] p = [0.9f, 0.05f, 0.05f, 0.1f, 0.2f, 0.7f];
+        var m = ClassificationMetrics.Compute(p, [0, 1], 3);
+        Assert.Equal(0.5, m["accuracy"], 12);
+        Assert.Equal(1.0 / 3, m["precision"], 12);
+        Assert.Equal(1.0 / 3, m["recall"], 12);
+        Assert.Equal(1.0 / 3, m["f1"], 12);
     }
 
     [Fact]
