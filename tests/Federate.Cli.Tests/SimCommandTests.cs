@@ -81,3 +81,29 @@ public class SimCommandTests
         Assert.True(code == 0, err);
     }
 }
+
+public class FashionMnistSimTests
+{
+    [Theory]
+    [InlineData("iid", 0.84)]
+    [InlineData("dirichlet:0.3", 0.75)]
+    public async Task Sim_FashionMnistIssueCommand_ReachesAccuracy(string partition, double minimum)
+    {
+        var dir = Cli.TempDir();
+        var (code, output, err) = await Cli.RunAsync("sim", "--dataset", "fashion-mnist", "--model", "mlp", "--clients", "100", "--fraction", "0.1", "--rounds", "30", "--partition", partition, "--local-epochs", "1", "--batch-size", "32", "--seed", "1", "--out", dir, "--json");
+        Assert.True(code == 0, err);
+        using var summary = JsonDocument.Parse(output);
+        var evaluate = summary.RootElement.GetProperty("evaluate");
+        Assert.Equal(10000, evaluate.GetProperty("num_examples").GetDouble());
+        Assert.True(evaluate.GetProperty("accuracy").GetDouble() >= minimum, $"accuracy {evaluate.GetProperty("accuracy").GetDouble()}");
+    }
+
+    [Fact]
+    public async Task Sim_FashionMnistMissing_OneLineHowToGetIt()
+    {
+        var (code, _, err) = await Cli.RunAsync("sim", "--dataset", "fashion-mnist", "--data-dir", Cli.TempDir(), "--out", Cli.TempDir());
+        Assert.NotEqual(0, code);
+        Assert.Contains("apt-get install dataset-fashion-mnist", err);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}

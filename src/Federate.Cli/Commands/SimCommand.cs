@@ -21,9 +21,9 @@ internal static class SimCommand
         var fractionEvaluate = CommonOptions.Create("--fraction-evaluate", "Fraction of clients sampled for evaluation each round, in [0, 1].", 1.0, "F");
         var minFit = CommonOptions.Create("--min-fit-clients", "Minimum clients sampled for training.", 1, "N");
         var rounds = CommonOptions.Create("--rounds", "Maximum number of rounds.", 20, "N");
-        var localEpochs = CommonOptions.Create("--local-epochs", "Local epochs per round.", 2, "N");
-        var batchSize = CommonOptions.Create("--batch-size", "Local minibatch size.", 32, "N");
-        var lr = CommonOptions.Create("--lr", "Local SGD learning rate.", 0.05, "RATE");
+        var localEpochs = CommonOptions.Create("--local-epochs", "Local epochs per round.", 5, "N");
+        var batchSize = CommonOptions.Create("--batch-size", "Local minibatch size.", 16, "N");
+        var lr = CommonOptions.Create("--lr", "Local SGD learning rate.", 0.1, "RATE");
         var partition = CommonOptions.Create("--partition", "How rows are split among clients: iid, dirichlet:ALPHA, shards:K, column:NAME.", "dirichlet:0.5", "SPEC");
         var testFraction = CommonOptions.Create("--test-fraction", "Fraction of each client's rows kept for local evaluation.", 0.2, "F");
         var strategy = CommonOptions.Create("--strategy", $"Aggregation strategy ({string.Join(", ", StrategyCatalog.Names)}).", "fedavg", "NAME");

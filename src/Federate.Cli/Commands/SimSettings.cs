@@ -12,9 +12,9 @@ internal sealed class SimSettings
     public double FractionEvaluate { get; set; } = 1.0;
     public int MinFitClients { get; set; } = 1;
     public int Rounds { get; set; } = 20;
-    public int LocalEpochs { get; set; } = 2;
-    public int BatchSize { get; set; } = 32;
-    public double LearningRate { get; set; } = 0.05;
+    public int LocalEpochs { get; set; } = 5;
+    public int BatchSize { get; set; } = 16;
+    public double LearningRate { get; set; } = 0.1;
     public string Partition { get; set; } = "dirichlet:0.5";
     public double TestFraction { get; set; } = 0.2;
     public string Strategy { get; set; } = "fedavg";

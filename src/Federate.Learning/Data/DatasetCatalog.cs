@@ -171,6 +171,11 @@ public static class DatasetCatalog
 
             var train = IdxLoader.Load(files[0]!, files[1]!, "fashion-mnist", FashionClassNames);
             var test = IdxLoader.Load(files[2]!, files[3]!, "fashion-mnist", FashionClassNames);
+            // Standardise every pixel with the training set's overall mean and standard deviation (one scalar pair,
+            // so images keep their shape); SGD converges markedly faster than on [0, 1] values.
+            var (mean, std) = FeatureScaling.MeanAndStd(train.Features);
+            FeatureScaling.Normalize(train.Features, mean, std);
+            FeatureScaling.Normalize(test.Features, mean, std);
             var split = new DataSplit(train, test);
             FashionCache[key] = new WeakReference<DataSplit>(split);
             return split;

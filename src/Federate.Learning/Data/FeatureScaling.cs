@@ -66,4 +66,30 @@ internal static class FeatureScaling
             features[i] *= factor;
         }
     }
+
+    /// <summary>Mean and population standard deviation of all values (computed in float64).</summary>
+    public static (float Mean, float Std) MeanAndStd(float[] values)
+    {
+        double sum = 0;
+        double sumSquares = 0;
+        foreach (var v in values)
+        {
+            sum += v;
+            sumSquares += (double)v * v;
+        }
+
+        double mean = values.Length == 0 ? 0 : sum / values.Length;
+        double variance = values.Length == 0 ? 0 : Math.Max(0, (sumSquares / values.Length) - (mean * mean));
+        return ((float)mean, (float)Math.Sqrt(variance));
+    }
+
+    /// <summary>x = (x - mean) / std for every value (std 0 leaves values centred).</summary>
+    public static void Normalize(float[] values, float mean, float std)
+    {
+        float scale = std > 0 ? 1f / std : 1f;
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = (values[i] - mean) * scale;
+        }
+    }
 }
