@@ -52,9 +52,21 @@ public sealed class LearningClient : FederatedClient
             BatchSize = (int)config.GetLong("batch_size", _defaults.BatchSize),
             LearningRate = config.GetDouble("lr", _defaults.LearningRate),
             Seed = Seeds.Derive(_seed, _partitionId, round, "train"),
+            ProximalMu = config.GetDouble("proximal_mu", _defaults.ProximalMu),
         };
+        double? initialLoss = null;
+        if (config.GetBool("report_initial_loss", false))
+        {
+            // The loss of the received global model on the local training data (q-FedAvg's F_k).
+            initialLoss = ClassificationMetrics.Compute(model.PredictProbabilities(_train), _train.Labels, model.ClassCount)["loss"];
+        }
+
         var result = model.Train(_train, options, cancellationToken);
         var metrics = new MetricRecord { ["loss"] = result.Loss };
+        if (initialLoss is { } f)
+        {
+            metrics["initial_loss"] = f;
+        }
         return new FitResult(model.GetParameters(), result.Examples, metrics);
     }
 

@@ -276,6 +276,8 @@ internal abstract unsafe class DenseModel : DifferentiableModel
         }
 
         float lr = (float)options.LearningRate;
+        float proximal = (float)(options.LearningRate * options.ProximalMu);
+        float[]? anchor = proximal > 0 ? _params.ToArray() : null;
         float* xb = Gemm.Pointer(_xBatch);
         var features = data.Features;
         var labels = data.Labels;
@@ -300,6 +302,13 @@ internal abstract unsafe class DenseModel : DifferentiableModel
                     int row = _perm[start + r];
                     features.AsSpan(row * inputSize, inputSize).CopyTo(_xBatch.AsSpan(r * inputSize, inputSize));
                     _yBatch[r] = labels[row];
+                }
+
+                if (anchor is not null)
+                {
+                    // Proximal step of FedProx: w -= lr·mu·(w - w_start), i.e. w = (1 - lr·mu)·w + lr·mu·w_start.
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(_params, 1f - proximal, _params);
+                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(anchor, proximal, _params, _params);
                 }
 
                 lossSum += ForwardLoss(xb, _yBatch.AsSpan(0, count), count, 1f / count, default);

@@ -16,6 +16,12 @@ public sealed class TrainOptions
 
     /// <summary>Seed for shuffling (and anything else random in training).</summary>
     public int Seed { get; set; }
+
+    /// <summary>
+    /// FedProx proximal weight mu: gradient models add (mu/2)·||w - w_start||² to the loss, pulling local training
+    /// towards the model it started from. 0 (the default) disables it.
+    /// </summary>
+    public double ProximalMu { get; set; }
 }
 
 /// <summary>What local training reports.</summary>
