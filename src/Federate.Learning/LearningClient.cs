@@ -81,7 +81,7 @@ public sealed class LearningClient : FederatedClient
         var model = _createModel();
         model.SetParameters(parameters);
         var probabilities = model.PredictProbabilities(_test);
-        var all = ClassificationMetrics.Compute(probabilities, _test.Labels, model.ClassCount);
+        var all = ClassificationMetrics.Compute(probabilities, _test.Labels, model.ClassCount, includeConfusion: true);
         var metrics = new MetricRecord(all.Where(kv => kv.Key != "loss"));
         return new EvaluateResult(all["loss"], _test.Count, metrics);
     }

@@ -177,3 +177,49 @@ public class AggregationKernelsTests
         }
     }
 }
+
+public class PooledMetricsTests
+{
+    private static MetricRecord Client(double n, double f1, params (int Class, double Tp, double Fp, double Fn)[] counts)
+    {
+        var m = new MetricRecord { ["accuracy"] = 0.5, ["f1"] = f1, ["dice"] = f1, [RecordNames.NumExamples] = n };
+        foreach (var (c, tp, fp, fn) in counts)
+        {
+            m[$"confusion_tp_{c}"] = tp;
+            m[$"confusion_fp_{c}"] = fp;
+            m[$"confusion_fn_{c}"] = fn;
+        }
+
+        return m;
+    }
+
+    [Fact]
+    public void Result_BinaryConfusionCounts_PoolF1OfClassOne()
+    {
+        var folder = new WeightedMetricFolder();
+        // Client A: class 1 tp 8, fp 2, fn 0; client B: class 1 tp 1, fp 0, fn 3.
+        folder.Add(Client(10, 0.9, (0, 0, 0, 2), (1, 8, 2, 0)));
+        folder.Add(Client(10, 0.4, (0, 6, 3, 0), (1, 1, 0, 3)));
+        var r = folder.Result();
+        // pooled: tp 9, fp 2, fn 3 -> precision 9/11, recall 9/12, f1 = 2*9/(2*9+2+3) = 18/23.
+        Assert.Equal(9.0 / 11, r["precision"], 12);
+        Assert.Equal(0.75, r["recall"], 12);
+        Assert.Equal(18.0 / 23, r["f1"], 12);
+        Assert.Equal(18.0 / 23, r["dice"], 12);
+        Assert.False(r.ContainsKey("confusion_tp_1"));
+        Assert.Equal(0.5, r["accuracy"]);
+    }
+
+    [Fact]
+    public void Result_MulticlassCounts_MacroOverPresentClasses()
+    {
+        var folder = new WeightedMetricFolder();
+        folder.Add(Client(4, 0, (0, 2, 0, 0), (1, 1, 1, 0), (2, 0, 0, 0)));
+        folder.Add(Client(4, 0, (0, 0, 0, 1), (1, 2, 0, 0), (2, 0, 0, 0)));
+        var r = folder.Result();
+        // class 0: tp 2 fp 0 fn 1 -> p 1, r 2/3, f 0.8; class 1: tp 3 fp 1 fn 0 -> p 0.75, r 1, f 6/7; class 2 absent.
+        Assert.Equal((1 + 0.75) / 2, r["precision"], 12);
+        Assert.Equal(((2.0 / 3) + 1) / 2, r["recall"], 12);
+        Assert.Equal((0.8 + (6.0 / 7)) / 2, r["f1"], 12);
+    }
+}

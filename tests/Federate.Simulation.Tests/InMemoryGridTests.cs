@@ -99,7 +99,7 @@ public class InMemoryGridTests
 
 public class SimulationEndToEndTests
 {
-    private static async Task<RunResult> RunDigits(int parallelism, int seed, int rounds = 3)
+    private static async Task<RunResult> RunDigits(int parallelism, int seed, int rounds = 3, int epochs = 1, double lr = 0.05)
     {
         var data = FederatedDataset.Create(DatasetCatalog.Load("digits"), 5, "dirichlet:0.5", seed);
         Model Create() => ModelFactory.Create("mlp:32", data.FeatureCount, data.ClassCount);
@@ -109,7 +109,7 @@ public class SimulationEndToEndTests
             pid =>
             {
                 var (train, test) = data.GetPartition(pid);
-                return new LearningClient(Create, train, test, new TrainOptions { Epochs = 1, BatchSize = 32, LearningRate = 0.05 }, seed, pid).ToClientApp();
+                return new LearningClient(Create, train, test, new TrainOptions { Epochs = epochs, BatchSize = 32, LearningRate = lr }, seed, pid).ToClientApp();
             },
             new SimulationOptions { Clients = 5, Parallelism = parallelism, Seed = seed });
         var driver = new RunDriver(grid, new FedAvg(), new RunOptions { Rounds = rounds, Seed = seed });
@@ -137,7 +137,7 @@ public class SimulationEndToEndTests
     [Fact]
     public async Task Run_Digits_LearnsAndImproves()
     {
-        var result = await RunDigits(parallelism: 2, seed: 1, rounds: 8);
+        var result = await RunDigits(parallelism: 2, seed: 1, rounds: 8, epochs: 5, lr: 0.1);
         var rounds = result.History.Rounds;
         Assert.Equal(8, rounds.Count);
         Assert.True(rounds[^1].Evaluate["accuracy"] > 0.85, $"accuracy {rounds[^1].Evaluate["accuracy"]}");

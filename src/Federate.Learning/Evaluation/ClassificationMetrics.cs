@@ -24,7 +24,11 @@ public static class ClassificationMetrics
     /// <param name="probabilities">Row-major labels.Length x classCount probabilities.</param>
     /// <param name="labels">True class of each row, in [0, classCount).</param>
     /// <param name="classCount">Number of classes (at least 1).</param>
-    public static MetricRecord Compute(ReadOnlySpan<float> probabilities, ReadOnlySpan<int> labels, int classCount)
+    /// <param name="includeConfusion">
+    /// Also report per-class counts <c>confusion_tp_C</c>, <c>confusion_fp_C</c>, <c>confusion_fn_C</c>, from which the
+    /// server pools precision, recall and F1 over clients exactly (see Federate.Core.WeightedMetricFolder).
+    /// </param>
+    public static MetricRecord Compute(ReadOnlySpan<float> probabilities, ReadOnlySpan<int> labels, int classCount, bool includeConfusion = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classCount, 1);
         int n = labels.Length;
@@ -104,7 +108,7 @@ public static class ClassificationMetrics
             dice /= divisor;
         }
 
-        return new MetricRecord
+        var result = new MetricRecord
         {
             ["loss"] = n == 0 ? 0 : lossSum / n,
             ["accuracy"] = n == 0 ? 0 : (double)correct / n,
@@ -113,6 +117,17 @@ public static class ClassificationMetrics
             ["f1"] = f1,
             ["dice"] = dice,
         };
+        if (includeConfusion)
+        {
+            for (int c = 0; c < classCount; c++)
+            {
+                result[$"confusion_tp_{c}"] = tp[c];
+                result[$"confusion_fp_{c}"] = fp[c];
+                result[$"confusion_fn_{c}"] = fn[c];
+            }
+        }
+
+        return result;
     }
 
     private static (double Precision, double Recall, double F1, double Dice) PerClass(long tp, long fp, long fn)
