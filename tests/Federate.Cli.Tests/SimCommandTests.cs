@@ -107,3 +107,33 @@ public class FashionMnistSimTests
         Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 }
+
+public class RobustAggregationSimTests
+{
+    private static async Task<double> Accuracy(params string[] extra)
+    {
+        var (code, output, err) = await Cli.RunAsync(["sim", "--clients", "20", "--rounds", "10", "--partition", "iid", "--attack", "sign-flip:0.2", "--byzantine", "4", "--out", Cli.TempDir(), "--json", .. extra]);
+        Assert.True(code == 0, err);
+        using var summary = JsonDocument.Parse(output);
+        return summary.RootElement.GetProperty("evaluate").GetProperty("accuracy").GetDouble();
+    }
+
+    [Fact]
+    public async Task Sim_SignFlipAttack_FedAvgBreaksAndRobustStrategiesHold()
+    {
+        Assert.True(await Accuracy("--strategy", "fedavg") < 0.5);
+        foreach (var strategy in new[] { "median", "trimmed-mean", "bulyan" })
+        {
+            var accuracy = await Accuracy("--strategy", strategy);
+            Assert.True(accuracy >= 0.85, $"{strategy}: {accuracy}");
+        }
+    }
+
+    [Fact]
+    public async Task Sim_BadAttackSpec_OneLineError()
+    {
+        var (code, _, err) = await Cli.RunAsync("sim", "--attack", "sign-flip:2", "--out", Cli.TempDir());
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: attack fraction must be in (0, 1)", err);
+    }
+}

@@ -273,23 +273,18 @@ public sealed class QFedAvg : Strategy
                     double c = weights[k] / hSum;
                     if (t.DType == DType.Float32)
                     {
-                        var w = t.AsSpan<float>();
+                        // r += c·(x_k - w)
+                        var diff = new float[t.Length];
+                        System.Numerics.Tensors.TensorPrimitives.Subtract(x.AsSpan<float>(), t.AsSpan<float>(), diff);
                         var r = result.AsSpan<float>();
-                        var xs = x.AsSpan<float>();
-                        for (int j = 0; j < r.Length; j++)
-                        {
-                            r[j] -= (float)(c * (w[j] - xs[j]));
-                        }
+                        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(diff, (float)c, r, r);
                     }
                     else
                     {
-                        var w = t.AsSpan<double>();
+                        var diff = new double[t.Length];
+                        System.Numerics.Tensors.TensorPrimitives.Subtract(x.AsSpan<double>(), t.AsSpan<double>(), diff);
                         var r = result.AsSpan<double>();
-                        var xs = x.AsSpan<double>();
-                        for (int j = 0; j < r.Length; j++)
-                        {
-                            r[j] -= c * (w[j] - xs[j]);
-                        }
+                        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(diff, c, r, r);
                     }
                 }
 

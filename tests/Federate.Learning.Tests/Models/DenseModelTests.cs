@@ -354,3 +354,25 @@ public class DenseModelTests
         Assert.Throws<ArgumentException>(() => model.Train(data, new TrainOptions(), CancellationToken.None));
     }
 }
+
+public class ProximalTermTests
+{
+    [Fact]
+    public void Train_LargeProximalMu_StaysCloserToStart()
+    {
+        var data = Federate.Learning.DatasetCatalog.Load("iris").Train;
+        double Drift(double mu)
+        {
+            var model = Federate.Learning.ModelFactory.Create("mlp:16", data.FeatureCount, data.ClassCount);
+            model.Initialize(3);
+            var start = model.GetParameters()["dense0.weight"].AsSpan<float>().ToArray();
+            model.Train(data, new Federate.Learning.TrainOptions { Epochs = 5, BatchSize = 8, LearningRate = 0.1, Seed = 1, ProximalMu = mu }, CancellationToken.None);
+            var end = model.GetParameters()["dense0.weight"].AsSpan<float>().ToArray();
+            return Math.Sqrt(start.Zip(end).Sum(p => (double)(p.First - p.Second) * (p.First - p.Second)));
+        }
+
+        double free = Drift(0);
+        double prox = Drift(5);
+        Assert.True(prox < 0.5 * free, $"drift with mu=5: {prox}, without: {free}");
+    }
+}
