@@ -51,14 +51,14 @@ internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRu
 
     public void OnRoundCompleted(RoundRecord record, ArrayRecord global)
     {
-        var line = string.Create(CultureInfo.InvariantCulture, $"round {record.Round,3}/{totalRounds}  train loss {Fmt(record.Train, "loss")}  eval loss {Fmt(record.Evaluate, "loss")}  accuracy {Fmt(record.Evaluate, "accuracy")}  f1 {Fmt(record.Evaluate, "f1")}  clients {record.Results} ok, {record.Failures.Count} failed  {record.Seconds:0.00}s");
+        var line = string.Create(CultureInfo.InvariantCulture, $"round {record.Round,3}/{totalRounds}  loss {Fmt(record.Train, "loss")} train, {Fmt(record.Evaluate, "loss")} eval  accuracy {Fmt(record.Evaluate, "accuracy")}  f1 {Fmt(record.Evaluate, "f1")}  {record.Results} ok {record.Failures.Count} failed  {record.Seconds:0.00}s");
         console.WriteLine(line);
     }
 
     public void WriteSummary(RunHistory history, string historyPath, string modelPath, TimeSpan elapsed)
     {
         var table = new Table().Border(TableBorder.Rounded);
-        table.AddColumns("round", "train loss", "eval loss", "accuracy", "precision", "recall", "f1", "ok", "failed", "seconds");
+        table.AddColumns("round", "train loss", "eval loss", "accuracy", "f1", "recall", "ok", "failed", "s");
         foreach (var r in history.Rounds)
         {
             table.AddRow(
@@ -66,12 +66,11 @@ internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRu
                 Fmt(r.Train, "loss"),
                 Fmt(r.Evaluate, "loss"),
                 Fmt(r.Evaluate, "accuracy"),
-                Fmt(r.Evaluate, "precision"),
-                Fmt(r.Evaluate, "recall"),
                 Fmt(r.Evaluate, "f1"),
+                Fmt(r.Evaluate, "recall"),
                 r.Results.ToString(CultureInfo.InvariantCulture),
                 r.Failures.Count.ToString(CultureInfo.InvariantCulture),
-                r.Seconds.ToString("0.00", CultureInfo.InvariantCulture));
+                r.Seconds.ToString("0.0", CultureInfo.InvariantCulture));
         }
 
         console.Write(table);
@@ -80,5 +79,5 @@ internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRu
         console.WriteLine($"model:   {Path.GetFullPath(modelPath)}");
     }
 
-    private static string Fmt(MetricRecord m, string key) => m.TryGetValue(key, out var v) ? v.ToString("0.0000", CultureInfo.InvariantCulture) : "-";
+    private static string Fmt(MetricRecord m, string key) => m.TryGetValue(key, out var v) ? v.ToString("0.000", CultureInfo.InvariantCulture) : "-";
 }
