@@ -8,12 +8,19 @@ internal static class ConsoleFactory
     public static IAnsiConsole Create(TextWriter writer)
     {
         bool isConsole = ReferenceEquals(writer, Console.Out) ? !Console.IsOutputRedirected : ReferenceEquals(writer, Console.Error) && !Console.IsErrorRedirected;
-        return AnsiConsole.Create(new AnsiConsoleSettings
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(writer),
             Ansi = isConsole ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = isConsole ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = isConsole ? InteractionSupport.Detect : InteractionSupport.No,
         });
+        if (!isConsole)
+        {
+            // Logs and pipes: do not wrap lines at 80 columns.
+            console.Profile.Width = 160;
+        }
+
+        return console;
     }
 }
