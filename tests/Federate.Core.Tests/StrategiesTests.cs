@@ -183,3 +183,29 @@ public class SelectionTests
         }
     }
 }
+
+public class PairwiseDistanceTests
+{
+    [Fact]
+    public void PairwiseSquaredDistances_MatchDirectComputation()
+    {
+        var rng = new Random(5);
+        var updates = Enumerable.Range(0, 7).Select(c =>
+        {
+            var a = Enumerable.Range(0, 3000).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+            var b = Enumerable.Range(0, 10).Select(_ => rng.NextDouble()).ToArray();
+            var record = new ArrayRecord { { "a", Tensor.FromArray(a, 3000) }, { "b", Tensor.FromArray(b, 10) } };
+            return new ClientUpdate(c + 1, record, 1, new MetricRecord());
+        }).ToList();
+        var d = Krum.PairwiseSquaredDistances(updates);
+        for (int i = 0; i < updates.Count; i++)
+        {
+            Assert.Equal(0, d[i, i]);
+            for (int j = 0; j < updates.Count; j++)
+            {
+                double expected = UpdateMath.SquaredDistance(updates[i].Parameters, updates[j].Parameters);
+                Assert.Equal(expected, d[i, j], expected * 1e-5);
+            }
+        }
+    }
+}

@@ -68,16 +68,44 @@ public sealed class Krum : Strategy
             return WeightedMean(global, [.. chosen.Select(i => updates[i])]);
         });
 
-    /// <summary>Squared Euclidean distances between every pair of updates (n x n, symmetric).</summary>
+    /// <summary>
+    /// Squared Euclidean distances between every pair of updates (n x n, symmetric), as
+    /// ||a||² + ||b||² - 2·a·b with the dot products computed block by block so that each block of every update is
+    /// read from memory once and reused from cache for all pairs (clamped at 0 against rounding).
+    /// </summary>
     public static double[,] PairwiseSquaredDistances(IReadOnlyList<ClientUpdate> updates)
     {
+        const int Block = 1024;
         int n = updates.Count;
+        var dots = new double[n, n];
+        int tensors = updates.Count == 0 ? 0 : updates[0].Parameters.Count;
+        for (int t = 0; t < tensors; t++)
+        {
+            var first = UpdateMath.At(updates[0].Parameters, t);
+            long length = first.Length;
+            for (long start = 0; start < length; start += Block)
+            {
+                int size = (int)Math.Min(Block, length - start);
+                for (int i = 0; i < n; i++)
+                {
+                    var a = UpdateMath.At(updates[i].Parameters, t);
+                    for (int j = i; j < n; j++)
+                    {
+                        var b = UpdateMath.At(updates[j].Parameters, t);
+                        dots[i, j] += a.DType == DType.Float32
+                            ? System.Numerics.Tensors.TensorPrimitives.Dot<float>(a.AsSpan<float>().Slice((int)start, size), b.AsSpan<float>().Slice((int)start, size))
+                            : System.Numerics.Tensors.TensorPrimitives.Dot<double>(a.AsSpan<double>().Slice((int)start, size), b.AsSpan<double>().Slice((int)start, size));
+                    }
+                }
+            }
+        }
+
         var d = new double[n, n];
         for (int i = 0; i < n; i++)
         {
             for (int j = i + 1; j < n; j++)
             {
-                d[i, j] = d[j, i] = UpdateMath.SquaredDistance(updates[i].Parameters, updates[j].Parameters);
+                d[i, j] = d[j, i] = Math.Max(0, dots[i, i] + dots[j, j] - (2 * dots[i, j]));
             }
         }
 
