@@ -1,0 +1,143 @@
+using System.Numerics.Tensors;
+
+namespace Federate.Core.Privacy;
+
+/// <summary>
+/// A seeded source of uniform and Gaussian noise for differential privacy (xoshiro256** with SplitMix64 seeding,
+/// vectorised Box–Muller on 53-bit uniforms). The same seed gives the same numbers on the same machine, so a run's
+/// noise is reproducible from its seed. This is a statistical generator, not a cryptographic one: see docs/privacy.md
+/// (what is not protected).
+/// </summary>
+public sealed class GaussianNoise
+{
+    private const int Chunk = 1024;
+    private readonly double[] _u1 = new double[Chunk];
+    private readonly double[] _u2 = new double[Chunk];
+    private readonly double[] _sin = new double[Chunk];
+    private readonly double[] _cos = new double[Chunk];
+    private readonly double[] _scratch = new double[2 * Chunk];
+    private ulong _s0;
+    private ulong _s1;
+    private ulong _s2;
+    private ulong _s3;
+
+    /// <summary>Creates a generator from a seed.</summary>
+    public GaussianNoise(long seed)
+    {
+        ulong x = unchecked((ulong)seed);
+        _s0 = SplitMix(ref x);
+        _s1 = SplitMix(ref x);
+        _s2 = SplitMix(ref x);
+        _s3 = SplitMix(ref x);
+    }
+
+    /// <summary>A uniform double in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>One standard normal value.</summary>
+    public double NextGaussian()
+    {
+        double u1 = 1.0 - NextDouble();
+        double u2 = NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+    }
+
+    /// <summary>Adds N(0, std²) noise to every element of <paramref name="values"/>.</summary>
+    public void AddTo(Span<float> values, double std)
+    {
+        if (std == 0)
+        {
+            return;
+        }
+
+        var buffer = _scratch;
+        for (int start = 0; start < values.Length; start += buffer.Length)
+        {
+            int count = Math.Min(buffer.Length, values.Length - start);
+            Fill(buffer.AsSpan(0, count), std);
+            var target = values.Slice(start, count);
+            for (int i = 0; i < count; i++)
+            {
+                target[i] += (float)buffer[i];
+            }
+        }
+    }
+
+    /// <summary>Adds N(0, std²) noise to every element of <paramref name="values"/>.</summary>
+    public void AddTo(Span<double> values, double std)
+    {
+        if (std == 0)
+        {
+            return;
+        }
+
+        var buffer = _scratch;
+        for (int start = 0; start < values.Length; start += buffer.Length)
+        {
+            int count = Math.Min(buffer.Length, values.Length - start);
+            Fill(buffer.AsSpan(0, count), std);
+            TensorPrimitives.Add(values.Slice(start, count), buffer.AsSpan(0, count), values.Slice(start, count));
+        }
+    }
+
+    /// <summary>Fills <paramref name="destination"/> with N(0, std²) values.</summary>
+    public void Fill(Span<double> destination, double std)
+    {
+        if (!(std >= 0) || !double.IsFinite(std))
+        {
+            throw new ArgumentOutOfRangeException(nameof(std), std, "The noise standard deviation must be a non-negative finite number.");
+        }
+
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int pairs = Math.Min(Chunk, (destination.Length - done + 1) / 2);
+            var u1 = _u1.AsSpan(0, pairs);
+            var u2 = _u2.AsSpan(0, pairs);
+            for (int i = 0; i < pairs; i++)
+            {
+                u1[i] = 1.0 - NextDouble(); // (0, 1]: the logarithm stays finite
+                u2[i] = NextDouble();
+            }
+
+            // Box–Muller: r = sqrt(-2 ln u1), (r cos 2πu2, r sin 2πu2) are two independent standard normals.
+            TensorPrimitives.Log(u1, u1);
+            TensorPrimitives.Multiply(u1, -2.0 * std * std, u1);
+            TensorPrimitives.Sqrt(u1, u1);
+            TensorPrimitives.Multiply(u2, 2 * Math.PI, u2);
+            var sin = _sin.AsSpan(0, pairs);
+            var cos = _cos.AsSpan(0, pairs);
+            TensorPrimitives.SinCos(u2, sin, cos);
+            TensorPrimitives.Multiply(cos, u1, cos);
+            TensorPrimitives.Multiply(sin, u1, sin);
+            int first = Math.Min(pairs, destination.Length - done);
+            cos[..first].CopyTo(destination.Slice(done, first));
+            done += first;
+            int second = Math.Min(pairs, destination.Length - done);
+            sin[..second].CopyTo(destination.Slice(done, second));
+            done += second;
+        }
+    }
+
+    private ulong Next()
+    {
+        ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
+        ulong t = _s1 << 17;
+        _s2 ^= _s0;
+        _s3 ^= _s1;
+        _s1 ^= _s2;
+        _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = ulong.RotateLeft(_s3, 45);
+        return result;
+    }
+
+    private static ulong SplitMix(ref ulong x)
+    {
+        x += 0x9E3779B97F4A7C15UL;
+        ulong z = x;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}
