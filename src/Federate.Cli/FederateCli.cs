@@ -22,6 +22,7 @@ internal static class FederateCli
     {
         var root = new RootCommand("Federate: federated learning for .NET. Train one model across sites without moving their data.");
         root.Subcommands.Add(SimCommand.Create(output, error));
+        root.Subcommands.Add(PrivacyCommand.Create(output));
         return root;
     }
 

@@ -48,7 +48,8 @@ public abstract class DelegatingStrategy : Strategy
 /// <item><c>cumulative_user_epsilon</c>: when the inner strategy reports one (central DP), that value; otherwise max
 /// over every client seen so far of its client-level epsilon implied by DP-SGD alone.</item>
 /// </list>
-/// It also projects the next round's cost from each client's last reported (sigma, q, steps), for budget stops.
+/// The clients' <c>delta</c>, <c>sample_rate</c>, <c>steps</c> and <c>noise_multiplier</c> become their max over
+/// the round's clients (the worst case, not a mean). It also projects the next round's cost from each client's last reported (sigma, q, steps), for budget stops.
 /// </summary>
 public sealed class PrivacyReportingStrategy : DelegatingStrategy
 {
@@ -139,7 +140,9 @@ public sealed class PrivacyReportingStrategy : DelegatingStrategy
         }
     }
 
-    private MetricRecord Finish(MetricRecord inner, double roundMax, bool any)
+    private static readonly string[] MaxMetrics = [PrivacyNames.Delta, PrivacyNames.SampleRate, PrivacyNames.Steps, PrivacyNames.NoiseMultiplier];
+
+    private MetricRecord Finish(MetricRecord inner, double roundMax, Dictionary<string, double> maxima, bool any)
     {
         if (!any)
         {
@@ -151,7 +154,7 @@ public sealed class PrivacyReportingStrategy : DelegatingStrategy
         {
             if (name is not (PrivacyNames.Epsilon or PrivacyNames.RoundEpsilon or PrivacyNames.UserEpsilon))
             {
-                result[name] = value;
+                result[name] = maxima.TryGetValue(name, out var max) ? max : value;
             }
         }
 
@@ -183,6 +186,7 @@ public sealed class PrivacyReportingStrategy : DelegatingStrategy
 
     private sealed class Aggregator(PrivacyReportingStrategy owner, ITrainAggregator inner) : ITrainAggregator
     {
+        private readonly Dictionary<string, double> _maxima = new(StringComparer.Ordinal);
         private double _roundMax;
         private bool _any;
 
@@ -195,6 +199,14 @@ public sealed class PrivacyReportingStrategy : DelegatingStrategy
                 && metrics.ContainsKey(PrivacyNames.Epsilon))
             {
                 owner.Observe(reply.Metadata.SourceNodeId, metrics, ref _roundMax);
+                foreach (var name in MaxMetrics)
+                {
+                    if (metrics.TryGetValue(name, out var v))
+                    {
+                        _maxima[name] = _maxima.TryGetValue(name, out var m) ? Math.Max(m, v) : v;
+                    }
+                }
+
                 _any = true;
             }
 
@@ -204,7 +216,7 @@ public sealed class PrivacyReportingStrategy : DelegatingStrategy
         public AggregateResult Complete()
         {
             var result = inner.Complete();
-            return result with { Metrics = owner.Finish(result.Metrics, _roundMax, _any) };
+            return result with { Metrics = owner.Finish(result.Metrics, _roundMax, _maxima, _any) };
         }
     }
 
