@@ -142,14 +142,7 @@ internal abstract unsafe partial class DenseModel
                 cancellationToken.ThrowIfCancellationRequested();
 
                 // Poisson sampling: every example joins the batch independently with probability q.
-                int count = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    if (sampler.NextDouble() < q)
-                    {
-                        _dpRows[count++] = i;
-                    }
-                }
+                int count = PoissonSample(sampler, n, q, _dpRows);
 
                 if (count > 0)
                 {
@@ -185,6 +178,21 @@ internal abstract unsafe partial class DenseModel
         }
 
         return new TrainResult(lastLoss, n, steps);
+    }
+
+    /// <summary>Poisson sampling: writes the rows in [0, n) that each join with probability q; returns how many.</summary>
+    internal static int PoissonSample(GaussianNoise sampler, int n, double q, Span<int> rows)
+    {
+        int count = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (sampler.NextDouble() < q)
+            {
+                rows[count++] = i;
+            }
+        }
+
+        return count;
     }
 
     private void EnsureDpBatch(int count, int inputSize)
