@@ -44,6 +44,28 @@ public class PrivacyRuntimeTests
     }
 
     [Fact]
+    public void GaussianNoise_FloatPath_SeededAndStandardNormal()
+    {
+        var a = new float[200_003];
+        var b = new float[200_003];
+        new GaussianNoise(9).FillStandard(a);
+        var g = new GaussianNoise(9);
+        g.FillStandard(b.AsSpan(0, 1000)); // pooled: split calls give the same stream
+        g.FillStandard(b.AsSpan(1000));
+        Assert.Equal(a, b);
+        double mean = a.Average(v => (double)v);
+        double variance = a.Average(v => (double)v * v) - (mean * mean);
+        Assert.InRange(mean, -0.01, 0.01);
+        Assert.InRange(variance, 0.985, 1.015);
+        Assert.InRange(a.Count(v => Math.Abs(v) > 2) / (double)a.Length, 0.0435, 0.0475); // 0.0455 for N(0, 1)
+        Assert.InRange(a.Average(v => Math.Pow(v, 4)), 2.9, 3.1); // kurtosis 3
+
+        var values = new float[1000];
+        new GaussianNoise(1).AddTo(values, 0);
+        Assert.All(values, v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
     public async Task BudgetMod_TrainBeyondBudget_RefusesWithPrivacyBudgetCode()
     {
         bool called = false;
