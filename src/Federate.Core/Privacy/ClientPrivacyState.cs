@@ -102,6 +102,48 @@ public sealed class ClientPrivacyState
         }
     }
 
+    /// <summary>
+    /// Writes the ledger to <paramref name="path"/> atomically (temporary file, flush, rename), so a long-lived client
+    /// that crashes keeps either the old or the new ledger, never a torn one.
+    /// </summary>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = full + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(Export());
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, full, overwrite: true);
+    }
+
+    /// <summary>
+    /// Loads the ledger saved at <paramref name="path"/>, or creates an empty one for <paramref name="delta"/> when the
+    /// file does not exist. A saved ledger with another delta is refused (its epsilons would not compare).
+    /// </summary>
+    public static ClientPrivacyState LoadOrCreate(string path, double delta)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            return new ClientPrivacyState(delta);
+        }
+
+        var state = Import(File.ReadAllText(path));
+        if (state.Delta != delta)
+        {
+            throw new InvalidDataException($"the privacy ledger {path} was kept at delta {state.Delta}, not {delta}; use --delta {state.Delta} or another ledger");
+        }
+
+        return state;
+    }
+
     /// <summary>Restores a ledger written by <see cref="Export"/>; <see cref="FormatException"/> when invalid.</summary>
     public static ClientPrivacyState Import(string json)
     {

@@ -4,27 +4,52 @@ namespace Federate.Core.Privacy;
 
 /// <summary>
 /// A seeded source of uniform and Gaussian noise for differential privacy (xoshiro256** with SplitMix64 seeding,
-/// vectorised Box–Muller on 53-bit uniforms). The same seed gives the same numbers on the same machine, so a run's
+/// float32 polar method and float64 Box–Muller, both vectorised). The same seed gives the same numbers on the same machine, so a run's
 /// noise is reproducible from its seed. This is a statistical generator, not a cryptographic one: see docs/privacy.md
 /// (what is not protected).
 /// </summary>
 public sealed class GaussianNoise
 {
     private const int Chunk = 1024;
-    private readonly double[] _u1 = new double[Chunk];
-    private readonly double[] _u2 = new double[Chunk];
-    private readonly double[] _sin = new double[Chunk];
-    private readonly double[] _cos = new double[Chunk];
-    private readonly double[] _scratch = new double[2 * Chunk];
-    private readonly float[] _floatScratch = new float[4 * Chunk];
-    private readonly float[] _pool = new float[(2 * Chunk) + 2];
     private int _poolCount;
     private int _poolNext;
-    private readonly float[] _a1 = new float[Chunk];
-    private readonly float[] _a2 = new float[Chunk];
-    private readonly float[] _s = new float[Chunk];
-    private readonly float[] _m = new float[Chunk];
     private readonly VectorXoshiro _lanes;
+
+    // Scratch buffers, allocated on first use (a generator used only for NextDouble allocates none).
+    private double[]? _u1;
+    private double[]? _u2;
+    private double[]? _sin;
+    private double[]? _cos;
+    private double[]? _scratch;
+    private float[]? _floatScratch;
+    private float[]? _pool;
+    private float[]? _a1;
+    private float[]? _a2;
+    private float[]? _s;
+    private float[]? _m;
+
+    private double[] BufU1 => _u1 ??= new double[Chunk];
+
+    private double[] BufU2 => _u2 ??= new double[Chunk];
+
+    private double[] BufSin => _sin ??= new double[Chunk];
+
+    private double[] BufCos => _cos ??= new double[Chunk];
+
+    private double[] BufScratch => _scratch ??= new double[2 * Chunk];
+
+    private float[] BufFloatScratch => _floatScratch ??= new float[4 * Chunk];
+
+    private float[] BufPool => _pool ??= new float[(2 * Chunk) + 2];
+
+    private float[] BufA1 => _a1 ??= new float[Chunk];
+
+    private float[] BufA2 => _a2 ??= new float[Chunk];
+
+    private float[] BufS => _s ??= new float[Chunk];
+
+    private float[] BufM => _m ??= new float[Chunk];
+
     private ulong _s0;
     private ulong _s1;
     private ulong _s2;
@@ -69,7 +94,7 @@ public sealed class GaussianNoise
             return;
         }
 
-        var buffer = _floatScratch;
+        var buffer = BufFloatScratch;
         for (int start = 0; start < values.Length; start += buffer.Length)
         {
             int count = Math.Min(buffer.Length, values.Length - start);
@@ -91,7 +116,7 @@ public sealed class GaussianNoise
             }
 
             int take = Math.Min(_poolCount - _poolNext, destination.Length - filled);
-            _pool.AsSpan(_poolNext, take).CopyTo(destination.Slice(filled, take));
+            BufPool.AsSpan(_poolNext, take).CopyTo(destination.Slice(filled, take));
             _poolNext += take;
             filled += take;
         }
@@ -101,19 +126,19 @@ public sealed class GaussianNoise
     {
         // Candidate points (v1, v2) uniform in the square (-1, 1)²; those strictly inside the unit disc are kept.
         // Everything is computed for every candidate (vectorised), then the kept outputs are packed into the pool.
-        _lanes.Fill(_a1);
-        _lanes.Fill(_a2);
-        TensorPrimitives.Multiply(_a1, _a1, _s);
-        TensorPrimitives.MultiplyAdd(_a2, _a2, _s, _s);
+        _lanes.Fill(BufA1);
+        _lanes.Fill(BufA2);
+        TensorPrimitives.Multiply(BufA1, BufA1, BufS);
+        TensorPrimitives.MultiplyAdd(BufA2, BufA2, BufS, BufS);
 
         // z = v * sqrt(-2 ln s / s): two independent standard normals per kept point (s > 0 always).
-        VectorMath.Log(_s, _m);
-        TensorPrimitives.Multiply(_m, -2f, _m);
-        TensorPrimitives.Divide(_m, _s, _m);
-        TensorPrimitives.Sqrt(_m, _m);
-        TensorPrimitives.Multiply(_a1, _m, _a1);
-        TensorPrimitives.Multiply(_a2, _m, _a2);
-        fixed (float* z1 = _a1, z2 = _a2, sq = _s, packed = _pool)
+        VectorMath.Log(BufS, BufM);
+        TensorPrimitives.Multiply(BufM, -2f, BufM);
+        TensorPrimitives.Divide(BufM, BufS, BufM);
+        TensorPrimitives.Sqrt(BufM, BufM);
+        TensorPrimitives.Multiply(BufA1, BufM, BufA1);
+        TensorPrimitives.Multiply(BufA2, BufM, BufA2);
+        fixed (float* z1 = BufA1, z2 = BufA2, sq = BufS, packed = BufPool)
         {
             int k = 0;
             for (int i = 0; i < Chunk; i++)
@@ -136,7 +161,7 @@ public sealed class GaussianNoise
             return;
         }
 
-        var buffer = _scratch;
+        var buffer = BufScratch;
         for (int start = 0; start < values.Length; start += buffer.Length)
         {
             int count = Math.Min(buffer.Length, values.Length - start);
@@ -157,8 +182,8 @@ public sealed class GaussianNoise
         while (done < destination.Length)
         {
             int pairs = Math.Min(Chunk, (destination.Length - done + 1) / 2);
-            var u1 = _u1.AsSpan(0, pairs);
-            var u2 = _u2.AsSpan(0, pairs);
+            var u1 = BufU1.AsSpan(0, pairs);
+            var u2 = BufU2.AsSpan(0, pairs);
             for (int i = 0; i < pairs; i++)
             {
                 u1[i] = 1.0 - NextDouble(); // (0, 1]: the logarithm stays finite
@@ -170,8 +195,8 @@ public sealed class GaussianNoise
             TensorPrimitives.Multiply(u1, -2.0 * std * std, u1);
             TensorPrimitives.Sqrt(u1, u1);
             TensorPrimitives.Multiply(u2, 2 * Math.PI, u2);
-            var sin = _sin.AsSpan(0, pairs);
-            var cos = _cos.AsSpan(0, pairs);
+            var sin = BufSin.AsSpan(0, pairs);
+            var cos = BufCos.AsSpan(0, pairs);
             TensorPrimitives.SinCos(u2, sin, cos);
             TensorPrimitives.Multiply(cos, u1, cos);
             TensorPrimitives.Multiply(sin, u1, sin);

@@ -168,6 +168,21 @@ public class PrivacyRuntimeTests
     }
 
     [Fact]
+    public void ClientPrivacyState_SaveThenLoad_ContinuesAcrossRestarts()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "federate-privacy-tests", Guid.NewGuid().ToString("N"), "ledger.json");
+        var fresh = ClientPrivacyState.LoadOrCreate(path, 1e-5);
+        Assert.Equal(0, fresh.Epsilon);
+        fresh.Record(new DpSgdRound(1.0, 0.1, 50, 200));
+        fresh.Save(path);
+        var restarted = ClientPrivacyState.LoadOrCreate(path, 1e-5);
+        Assert.Equal(fresh.Epsilon, restarted.Epsilon);
+        Assert.Equal(1, restarted.Rounds);
+        Assert.False(File.Exists(path + ".tmp"));
+        Assert.Throws<InvalidDataException>(() => ClientPrivacyState.LoadOrCreate(path, 1e-6));
+    }
+
+    [Fact]
     public void ClientPrivacyStore_SameKey_SameLedger()
     {
         var store = new ClientPrivacyStore(1e-5);
