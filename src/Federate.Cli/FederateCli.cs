@@ -32,8 +32,7 @@ internal static class FederateCli
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            var command = parse.CommandResult.Command;
-            var name = command == root ? "federate" : $"federate {command.Name}";
+            var name = string.Join(' ', CommandPath(parse.CommandResult));
             await error.WriteLineAsync($"error: {parse.Errors[0].Message} Run '{name} --help' for usage.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
@@ -53,6 +52,19 @@ internal static class FederateCli
 
             return code;
         }
+    }
+
+    /// <summary>"federate", then the subcommands down to <paramref name="result"/> (e.g. federate privacy epsilon).</summary>
+    private static List<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new List<string>();
+        for (var r = result; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Add(r.Parent is null ? "federate" : r.Command.Name);
+        }
+
+        names.Reverse();
+        return names;
     }
 
     /// <summary>Turns an exception into an exit code and a single line.</summary>

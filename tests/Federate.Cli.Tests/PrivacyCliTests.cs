@@ -65,6 +65,14 @@ public class PrivacyCliTests
         Assert.Single(err.TrimEnd().Split('\n'));
     }
 
+    [Fact]
+    public async Task PrivacyEpsilon_MissingOption_HintNamesFullCommand()
+    {
+        var (code, _, err) = await Cli.RunAsync("privacy", "epsilon", "--steps", "3");
+        Assert.Equal(2, code);
+        Assert.Contains("Run 'federate privacy epsilon --help' for usage.", err);
+    }
+
     private static List<JsonElement> Rounds(string dir)
     {
         using var history = Cli.History(dir);
