@@ -106,6 +106,17 @@ public class PrivacyCliTests
     }
 
     [Fact]
+    public async Task Sim_DpSgdAndCentralDpSameSeed_IdenticalModelWhateverTheParallelism()
+    {
+        var a = Cli.TempDir();
+        var b = Cli.TempDir();
+        string[] common = ["sim", "--dataset", "iris", "--model", "mlp:8", "--clients", "3", "--rounds", "3", "--partition", "iid", "--seed", "5", "--dp-sgd", "--central-dp", "fixed", "--central-noise-multiplier", "0.5"];
+        Assert.Equal(0, (await Cli.RunAsync([.. common, "--out", a])).Code);
+        Assert.Equal(0, (await Cli.RunAsync([.. common, "--out", b, "--parallelism", "1"])).Code);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, "model.safetensors")), File.ReadAllBytes(Path.Combine(b, "model.safetensors")));
+    }
+
+    [Fact]
     public async Task Sim_CentralDp_ReportsUserLevelEpsilonFromServerAccountant()
     {
         var dir = Cli.TempDir();

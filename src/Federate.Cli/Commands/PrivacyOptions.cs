@@ -221,32 +221,13 @@ internal sealed class PrivacySetup
         }
 
         var config = options.TrainConfig;
-        options.BeforeRound = round =>
+        Func<double?>? sample = null;
+        if (_settings.DpSgd)
         {
-            if (_central is not null && _central.ProjectEpsilon() is var user && user > target)
-            {
-                return (StopReasons.PrivacyBudget, Detail(round, "user-level", user, target));
-            }
+            // Exact in simulation: every client's own projection of its next round (sampled or not, so conservative).
+            sample = () => Enumerable.Range(0, partitions).Max(pid => clients(pid).ProjectEpsilon(config) ?? 0);
+        }
 
-            if (_settings.DpSgd)
-            {
-                double worst = 0;
-                for (int pid = 0; pid < partitions; pid++)
-                {
-                    worst = Math.Max(worst, clients(pid).ProjectEpsilon(config) ?? 0);
-                }
-
-                if (worst > target)
-                {
-                    return (StopReasons.PrivacyBudget, Detail(round, "sample-level", worst, target));
-                }
-            }
-
-            return null;
-        };
+        options.BeforeRound = PrivacyRunBudget.Create(target, _settings.Delta, _central, sample);
     }
-
-    private string Detail(int round, string level, double epsilon, double target) => string.Create(
-        CultureInfo.InvariantCulture,
-        $"round {round} would raise the {level} epsilon to {epsilon:0.####} (delta {_settings.Delta}), above --target-epsilon {target}");
 }

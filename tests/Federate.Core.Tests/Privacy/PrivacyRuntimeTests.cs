@@ -107,6 +107,28 @@ public class PrivacyRuntimeTests
     }
 
     [Fact]
+    public void RunBudget_CentralProjectionAboveTarget_VetoesRound()
+    {
+        var central = new CentralDpStrategy(new FedAvg(), new CentralDpOptions { NoiseMultiplier = 1, SampleRate = 1 });
+        var one = new RdpAccountant();
+        one.Step(1, 1, 1);
+        double first = one.GetEpsilon(1e-5);
+        Assert.Null(PrivacyRunBudget.Create(first + 1e-9, 1e-5, central, null)(1));
+        var veto = PrivacyRunBudget.Create(first - 1e-9, 1e-5, central, null)(1);
+        Assert.Equal("privacy_budget", veto!.Value.Reason);
+        Assert.StartsWith("round 1 would raise the user-level epsilon to", veto.Value.Detail);
+    }
+
+    [Fact]
+    public void RunBudget_SampleProjection_VetoesOnlyAboveTarget()
+    {
+        Assert.Null(PrivacyRunBudget.Create(5, 1e-5, null, () => null)(1));
+        Assert.Null(PrivacyRunBudget.Create(5, 1e-5, null, () => 4.9)(2));
+        var veto = PrivacyRunBudget.Create(5, 1e-5, null, () => 5.1)(3);
+        Assert.Contains("round 3 would raise the sample-level epsilon to 5.1", veto!.Value.Detail);
+    }
+
+    [Fact]
     public void ReportingStrategy_Replies_MaxOverClientsAndCumulativeAcrossRounds()
     {
         var strategy = new PrivacyReportingStrategy(new FedAvg());
