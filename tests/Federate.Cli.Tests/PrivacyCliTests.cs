@@ -55,6 +55,9 @@ public class PrivacyCliTests
     [InlineData("--central-dp must be fixed or adaptive", "sim", "--central-dp", "local")]
     [InlineData("--max-epsilon needs --dp-sgd", "sim", "--max-epsilon", "3")]
     [InlineData("--central-dp works with the averaging strategies", "sim", "--central-dp", "fixed", "--strategy", "krum")]
+    [InlineData("--noise-multiplier needs --dp-sgd", "sim", "--noise-multiplier", "2")]
+    [InlineData("--clip-norm needs --central-dp", "sim", "--dp-sgd", "--clip-norm", "2")]
+    [InlineData("--target-quantile needs --central-dp adaptive", "sim", "--central-dp", "fixed", "--target-quantile", "0.9")]
     public async Task Privacy_BadInput_OneLineErrorAndNonZeroExit(string expected, params string[] args)
     {
         var (code, output, err) = await Cli.RunAsync(args);

@@ -25,6 +25,9 @@ internal sealed class PrivacySettings
 
     public bool Any => DpSgd || CentralDp is not null;
 
+    /// <summary>Options given explicitly on the command line (to refuse ones that would silently do nothing).</summary>
+    public IReadOnlyList<string> Explicit { get; set; } = [];
+
     /// <summary>Checks ranges and combinations; throws <see cref="UsageException"/>.</summary>
     public void Validate(string model, string strategy, double fraction)
     {
@@ -40,6 +43,13 @@ internal sealed class PrivacySettings
         }
 
         Require(Delta > 0 && Delta < 1 ? null : $"--delta must be in (0, 1), got {F(Delta)}");
+        foreach (var name in Explicit)
+        {
+            Require(!DpSgdOnly.Contains(name) || DpSgd ? null : $"{name} needs --dp-sgd");
+            Require(!CentralOnly.Contains(name) || CentralDp is not null ? null : $"{name} needs --central-dp");
+            Require(!AdaptiveOnly.Contains(name) || CentralDp == "adaptive" ? null : $"{name} needs --central-dp adaptive");
+        }
+
         if (CentralDp is not null)
         {
             Require(CentralDp is "fixed" or "adaptive" ? null : $"--central-dp must be fixed or adaptive, got '{CentralDp}'");
@@ -97,6 +107,9 @@ internal sealed class PrivacySettings
         }
     }
 
+    private static readonly string[] DpSgdOnly = ["--noise-multiplier", "--max-grad-norm"];
+    private static readonly string[] CentralOnly = ["--clip-norm", "--central-noise-multiplier", "--client-sample-rate"];
+    private static readonly string[] AdaptiveOnly = ["--target-quantile", "--clip-lr", "--clipped-count-stddev"];
     private static readonly string[] CentralStrategies = ["fedavg", "fedprox", "fedavgm", "fedadam", "fedyogi", "fedadagrad"];
 
     private static void Require(string? problem)
@@ -129,7 +142,7 @@ internal sealed class PrivacyOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _dpSgd, _noise, _maxGradNorm, _delta, _central, _clipNorm, _quantile, _clipLr, _centralNoise, _clientRate, _countStddev, _target, _maxEpsilon })
+        foreach (var option in All)
         {
             command.Options.Add(option);
         }
@@ -150,7 +163,10 @@ internal sealed class PrivacyOptions
         ClippedCountStddev = parse.GetValue(_countStddev),
         TargetEpsilon = parse.GetValue(_target),
         MaxEpsilon = parse.GetValue(_maxEpsilon),
+        Explicit = [.. All.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name)],
     };
+
+    private Option[] All => [_dpSgd, _noise, _maxGradNorm, _delta, _central, _clipNorm, _quantile, _clipLr, _centralNoise, _clientRate, _countStddev, _target, _maxEpsilon];
 }
 
 /// <summary>Wires the privacy settings into a simulation: strategy wrappers, client DP-SGD and budgets, budget stop.</summary>
