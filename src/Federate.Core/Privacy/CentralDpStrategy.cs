@@ -97,7 +97,7 @@ public sealed class CentralDpOptions
 public sealed class CentralDpStrategy : DelegatingStrategy
 {
     private readonly CentralDpOptions _options;
-    private readonly RdpAccountant _accountant = new();
+    private RdpAccountant _accountant = new();
     private double _expectedClients = 1;
 
     /// <summary>Wraps <paramref name="inner"/> with central DP.</summary>
@@ -128,6 +128,48 @@ public sealed class CentralDpStrategy : DelegatingStrategy
         var copy = RdpAccountant.ImportState(_accountant.ExportState());
         copy.Step(_options.NoiseMultiplier, _options.SampleRate, rounds);
         return copy.GetEpsilon(_options.Delta);
+    }
+
+    /// <summary>
+    /// The server-side privacy state (user-level accountant and current clip norm) as JSON, for checkpoints: a
+    /// resumed run continues with exactly the same epsilon and clip norm.
+    /// </summary>
+    public string ExportState()
+    {
+        var node = new System.Text.Json.Nodes.JsonObject
+        {
+            ["format"] = "federate.central_dp",
+            ["clip_norm"] = ClipNorm,
+            ["accountant"] = System.Text.Json.Nodes.JsonNode.Parse(_accountant.ExportState()),
+        };
+        return node.ToJsonString();
+    }
+
+    /// <summary>Restores state written by <see cref="ExportState"/>; <see cref="FormatException"/> when invalid.</summary>
+    public void ImportState(string json)
+    {
+        try
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json) ?? throw new FormatException("empty central DP state");
+            if (node["format"]?.GetValue<string>() != "federate.central_dp")
+            {
+                throw new FormatException("not a central DP state");
+            }
+
+            double clip = node["clip_norm"]!.GetValue<double>();
+            var accountant = RdpAccountant.ImportState(node["accountant"]!.ToJsonString());
+            if (!(clip > 0) || !double.IsFinite(clip))
+            {
+                throw new FormatException($"invalid clip norm {clip}");
+            }
+
+            ClipNorm = clip;
+            _accountant = accountant;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or NullReferenceException or InvalidOperationException)
+        {
+            throw new FormatException($"invalid central DP state: {ex.Message}", ex);
+        }
     }
 
     /// <summary>

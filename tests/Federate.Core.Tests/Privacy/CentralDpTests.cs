@@ -136,6 +136,20 @@ public class CentralDpTests
     }
 
     [Fact]
+    public void ExportImportState_ResumedStrategy_SameEpsilonAndClipNorm()
+    {
+        var options = new CentralDpOptions { Clipping = CentralClipping.Adaptive, NoiseMultiplier = 0, ClippedCountStddev = 0, ClipNorm = 1, TargetQuantile = 0.9, SampleRate = 0.5 };
+        var strategy = new CentralDpStrategy(new FedAvg(), options);
+        Aggregate(strategy, Records.Vector(0), FourNodes, [0.5f]);
+        var resumed = new CentralDpStrategy(new FedAvg(), options);
+        resumed.ImportState(strategy.ExportState());
+        Assert.Equal(strategy.ClipNorm, resumed.ClipNorm);
+        Assert.NotEqual(1.0, resumed.ClipNorm);
+        Assert.Equal(strategy.Accountant.History, resumed.Accountant.History);
+        Assert.Throws<FormatException>(() => resumed.ImportState("{\"format\":\"other\"}"));
+    }
+
+    [Fact]
     public void Options_Invalid_OneLineProblem()
     {
         Assert.Contains("--client-sample-rate", new CentralDpOptions { SampleRate = 0 }.Validate());
