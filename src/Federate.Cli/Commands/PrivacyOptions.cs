@@ -240,8 +240,10 @@ internal sealed class PrivacySetup
         Func<double?>? sample = null;
         if (_settings.DpSgd)
         {
-            // Exact in simulation: every client's own projection of its next round (sampled or not, so conservative).
-            sample = () => Enumerable.Range(0, partitions).Max(pid => clients(pid).ProjectEpsilon(config) ?? 0);
+            // Exact in simulation: every client's own projection of its next round (sampled or not, so conservative),
+            // leaving out clients whose own --max-epsilon would make them refuse that round anyway.
+            double cap = _settings.MaxEpsilon ?? double.PositiveInfinity;
+            sample = () => Enumerable.Range(0, partitions).Select(pid => clients(pid).ProjectEpsilon(config) ?? 0).Where(e => e <= cap).DefaultIfEmpty(0).Max();
         }
 
         options.BeforeRound = PrivacyRunBudget.Create(target, _settings.Delta, _central, sample);
