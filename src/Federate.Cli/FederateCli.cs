@@ -23,6 +23,7 @@ internal static class FederateCli
         var root = new RootCommand("Federate: federated learning for .NET. Train one model across sites without moving their data.");
         root.Subcommands.Add(SimCommand.Create(output, error));
         root.Subcommands.Add(ReportCommand.Create(output));
+        root.Subcommands.Add(PrivacyCommand.Create(output));
         return root;
     }
 
@@ -32,8 +33,7 @@ internal static class FederateCli
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            var command = parse.CommandResult.Command;
-            var name = command == root ? "federate" : $"federate {command.Name}";
+            var name = string.Join(' ', CommandPath(parse.CommandResult));
             await error.WriteLineAsync($"error: {parse.Errors[0].Message} Run '{name} --help' for usage.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
@@ -53,6 +53,19 @@ internal static class FederateCli
 
             return code;
         }
+    }
+
+    /// <summary>"federate", then the subcommands down to <paramref name="result"/> (e.g. federate privacy epsilon).</summary>
+    private static List<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new List<string>();
+        for (var r = result; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Add(r.Parent is null ? "federate" : r.Command.Name);
+        }
+
+        names.Reverse();
+        return names;
     }
 
     /// <summary>Turns an exception into an exit code and a single line.</summary>

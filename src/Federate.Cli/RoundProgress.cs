@@ -52,7 +52,24 @@ internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRu
     public void OnRoundCompleted(RoundRecord record, ArrayRecord global)
     {
         var line = string.Create(CultureInfo.InvariantCulture, $"round {record.Round,3}/{totalRounds}  loss {Fmt(record.Train, "loss")} train, {Fmt(record.Evaluate, "loss")} eval  accuracy {Fmt(record.Evaluate, "accuracy")}  f1 {Fmt(record.Evaluate, "f1")}  {record.Results} ok {record.Failures.Count} failed  {record.Seconds:0.00}s");
-        console.WriteLine(line);
+        console.WriteLine(line + PrivacySuffix(record.Train));
+    }
+
+    /// <summary>"  epsilon sample 11.54 user 10.73 (delta 1e-05)" when the round reports privacy metrics.</summary>
+    private static string PrivacySuffix(MetricRecord train)
+    {
+        var parts = new List<string>();
+        if (train.TryGetValue("cumulative_sample_epsilon", out var sample))
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"sample {sample:0.##}"));
+        }
+
+        if (train.TryGetValue("cumulative_user_epsilon", out var user))
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"user {user:0.##}"));
+        }
+
+        return parts.Count == 0 ? "" : "  epsilon " + string.Join(" ", parts);
     }
 
     public void WriteSummary(RunHistory history, string historyPath, string modelPath, TimeSpan elapsed)

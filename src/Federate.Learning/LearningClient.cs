@@ -1,4 +1,5 @@
 using Federate.Core;
+using Federate.Core.Privacy;
 
 namespace Federate.Learning;
 
@@ -6,6 +7,9 @@ namespace Federate.Learning;
 /// A client that trains a built-in <see cref="Model"/> on its local data. Round config keys <c>local_epochs</c>,
 /// <c>lr</c> and <c>batch_size</c> override the defaults; the training seed is derived from the client seed, the
 /// partition id and <c>server_round</c>, so a client trains the same way in simulation and deployment.
+/// With <see cref="ClientDpSgd"/> it trains with DP-SGD (round config <c>noise_multiplier</c> and <c>max_grad_norm</c>
+/// override its defaults) and reports <c>epsilon</c>, <c>round_epsilon</c>, <c>user_epsilon</c>, <c>delta</c>,
+/// <c>sample_rate</c>, <c>steps</c> and <c>noise_multiplier</c> from its ledger, which outlives the client object.
 /// </summary>
 public sealed class LearningClient : FederatedClient
 {
@@ -15,10 +19,12 @@ public sealed class LearningClient : FederatedClient
     private readonly TrainOptions _defaults;
     private readonly int _seed;
     private readonly int _partitionId;
+    private readonly ClientDpSgd? _dp;
 
     /// <summary>Creates a client over local train and test data.</summary>
-    public LearningClient(Func<Model> createModel, Dataset train, Dataset test, TrainOptions defaults, int seed, int partitionId)
+    public LearningClient(Func<Model> createModel, Dataset train, Dataset test, TrainOptions defaults, int seed, int partitionId, ClientDpSgd? dp = null)
     {
+        _dp = dp;
         _createModel = createModel ?? throw new ArgumentNullException(nameof(createModel));
         _train = train ?? throw new ArgumentNullException(nameof(train));
         _test = test ?? throw new ArgumentNullException(nameof(test));
@@ -54,6 +60,18 @@ public sealed class LearningClient : FederatedClient
             Seed = Seeds.Derive(_seed, _partitionId, round, "train"),
             ProximalMu = config.GetDouble("proximal_mu", _defaults.ProximalMu),
         };
+        DpSgdRound? dpRound = null;
+        if (_dp is not null)
+        {
+            if (model is not DifferentiableModel)
+            {
+                throw new InvalidOperationException(ClientDpSgd.NotSgdMessage);
+            }
+
+            options.DpSgd = _dp.OptionsFor(config);
+            dpRound = _dp.RoundFor(options, _train.Count);
+        }
+
         double? initialLoss = null;
         if (config.GetBool("report_initial_loss", false))
         {
@@ -67,7 +85,34 @@ public sealed class LearningClient : FederatedClient
         {
             metrics["initial_loss"] = f;
         }
+
+        if (dpRound is { } spent)
+        {
+            _dp!.Report(spent with { Steps = (int)result.Steps }, metrics);
+        }
+
         return new FitResult(model.GetParameters(), result.Examples, metrics);
+    }
+
+    /// <summary>
+    /// The cumulative sample-level epsilon this client would have after the train instruction with
+    /// <paramref name="config"/>; null without DP-SGD (for <see cref="PrivacyBudgetMod"/>).
+    /// </summary>
+    public double? ProjectEpsilon(ConfigRecord config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (_dp is null || _train.Count == 0)
+        {
+            return null;
+        }
+
+        var options = new TrainOptions
+        {
+            Epochs = (int)config.GetLong("local_epochs", _defaults.Epochs),
+            BatchSize = (int)config.GetLong("batch_size", _defaults.BatchSize),
+            DpSgd = _dp.OptionsFor(config),
+        };
+        return _dp.State.ProjectEpsilon(_dp.RoundFor(options, _train.Count));
     }
 
     /// <inheritdoc />

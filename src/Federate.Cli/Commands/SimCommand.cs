@@ -48,6 +48,7 @@ internal static class SimCommand
         var q = CommonOptions.Create("--q", "qfedavg: fairness exponent q.", 0.2, "Q");
         var attack = CommonOptions.CreateOptional<string>("--attack", "Simulate attackers: sign-flip, gaussian, label-flip or scale, with the fraction of malicious clients, e.g. sign-flip:0.2.", "KIND:FRACTION");
         var json = new Option<bool>("--json") { Description = "Print the final summary as JSON on stdout (progress goes to stderr)." };
+        var privacy = new PrivacyOptions();
 
         var command = new Command("sim", "Simulate a federated run with virtual clients on one machine.")
         {
@@ -55,6 +56,7 @@ internal static class SimCommand
             partition, testFraction, strategy, seed, threshold, thresholdMetric, target, dropRate, parallelism, outDir, json,
             minEvaluate, acceptFailures, proximalMu, serverLr, beta1, beta2, tau, momentum, trim, byzantine, keep, q, attack,
         };
+        privacy.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -85,6 +87,7 @@ internal static class SimCommand
                 Json = parse.GetValue(json),
                 MinEvaluateClients = parse.GetValue(minEvaluate),
                 Attack = parse.GetValue(attack),
+                Privacy = privacy.Read(parse),
                 StrategyOptions = new StrategyOptions
                 {
                     AcceptFailures = parse.GetValue(acceptFailures),
@@ -130,9 +133,11 @@ internal static class SimCommand
             MinTrainNodes = s.MinFitClients,
             MinEvaluateNodes = s.MinEvaluateClients,
         };
-        var strategy = StrategyCatalog.Create(s.Strategy, sampling, s.StrategyOptions);
+        var privacy = PrivacySetup.Create(s.Privacy, StrategyCatalog.Create(s.Strategy, sampling, s.StrategyOptions), s.Fraction);
+        var strategy = privacy.Strategy;
         var attack = s.Attack is null ? null : Attack.Parse(s.Attack, s.Clients, s.Seed);
         var defaults = new TrainOptions { Epochs = s.LocalEpochs, BatchSize = s.BatchSize, LearningRate = s.LearningRate };
+        LearningClient Client(int pid, Dataset train, Dataset test) => new(createModel, train, test, defaults, s.Seed, pid, privacy.ClientFor(pid));
         var grid = new InMemoryGrid(
             pid =>
             {
@@ -143,13 +148,13 @@ internal static class SimCommand
                     {
                         var flipped = train.Labels.Select(y => train.ClassCount - 1 - y).ToArray();
                         train = new Dataset(train.Name, train.Features, flipped, train.FeatureCount, train.ClassNames, train.FeatureNames, train.Columns);
-                        return new LearningClient(createModel, train, test, defaults, s.Seed, pid).ToClientApp();
+                        return privacy.App(Client(pid, train, test));
                     }
 
-                    return new LearningClient(createModel, train, test, defaults, s.Seed, pid).ToClientApp(attack.CreateMod(s.Seed));
+                    return privacy.App(Client(pid, train, test), attack.CreateMod(s.Seed));
                 }
 
-                return new LearningClient(createModel, train, test, defaults, s.Seed, pid).ToClientApp();
+                return privacy.App(Client(pid, train, test));
             },
             new SimulationOptions { Clients = s.Clients, Parallelism = s.Parallelism, DropRate = s.DropRate, Seed = s.Seed });
 
@@ -167,6 +172,7 @@ internal static class SimCommand
         options.TrainConfig["local_epochs"] = s.LocalEpochs;
         options.TrainConfig["lr"] = s.LearningRate;
         options.TrainConfig["batch_size"] = s.BatchSize;
+        privacy.Configure(options, s.Clients, pid => { var (train, test) = data.GetPartition(pid); return Client(pid, train, test); });
 
         var progressWriter = s.Json ? error : output;
         var console = ConsoleFactory.Create(progressWriter);

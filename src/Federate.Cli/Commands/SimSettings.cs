@@ -29,6 +29,7 @@ internal sealed class SimSettings
     public int MinEvaluateClients { get; set; } = 1;
     public string? Attack { get; set; }
     public Core.StrategyOptions StrategyOptions { get; set; } = new();
+    public PrivacySettings Privacy { get; set; } = new();
 
     /// <summary>Checks ranges; throws <see cref="UsageException"/> naming the option.</summary>
     public void Validate()
@@ -52,10 +53,19 @@ internal sealed class SimSettings
         {
             throw new UsageException(problem);
         }
+
+        Privacy.Validate(Model, Strategy, Fraction);
     }
 
     /// <summary>The settings as history.json's "config".</summary>
-    public IReadOnlyDictionary<string, object?> ToConfig() => new Dictionary<string, object?>
+    public IReadOnlyDictionary<string, object?> ToConfig()
+    {
+        var config = BaseConfig();
+        Privacy.AddTo(config, Fraction);
+        return config;
+    }
+
+    private Dictionary<string, object?> BaseConfig() => new()
     {
         ["mode"] = "simulation",
         ["dataset"] = Dataset,

@@ -6,7 +6,7 @@ namespace Federate.Core;
 /// <summary>
 /// The round loop: wait for nodes, sample, configure, send, fold replies as they arrive, aggregate, evaluate,
 /// record history, notify, then test the stopping rules (round limit, convergence threshold, target metric,
-/// operator stop). Node failures are values recorded in the history, never exceptions out of a round.
+/// operator stop, and a <see cref="RunOptions.BeforeRound"/> veto such as an exhausted privacy budget). Node failures are values recorded in the history, never exceptions out of a round.
 /// </summary>
 public sealed class RunDriver
 {
@@ -43,6 +43,12 @@ public sealed class RunDriver
             if (cancellationToken.IsCancellationRequested)
             {
                 Stop(history, StopReasons.Cancelled, $"stopped by the operator before round {round}");
+                break;
+            }
+
+            if (_options.BeforeRound?.Invoke(round) is { } veto)
+            {
+                Stop(history, veto.Reason, veto.Detail);
                 break;
             }
 

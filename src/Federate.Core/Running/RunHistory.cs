@@ -46,6 +46,9 @@ public static class StopReasons
 
     /// <summary>Too few usable replies to continue.</summary>
     public const string NotEnoughResults = "not_enough_results";
+
+    /// <summary>The next round would have exceeded the privacy budget.</summary>
+    public const string PrivacyBudget = "privacy_budget";
 }
 
 /// <summary>The history of a run: its config, each round, and why it stopped.</summary>

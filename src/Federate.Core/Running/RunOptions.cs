@@ -39,6 +39,12 @@ public sealed class RunOptions
     /// <summary>Config sent to clients with every evaluate instruction (server_round is added).</summary>
     public ConfigRecord EvaluateConfig { get; set; } = new();
 
+    /// <summary>
+    /// Asked before each round (1-based) whether it may run: null lets it run; otherwise the run stops before it with
+    /// the returned reason (one of <see cref="StopReasons"/>, e.g. privacy_budget) and one-line detail.
+    /// </summary>
+    public Func<int, (string Reason, string Detail)?>? BeforeRound { get; set; }
+
     /// <summary>Checks the options; returns a one-line problem or null.</summary>
     public string? Validate()
     {

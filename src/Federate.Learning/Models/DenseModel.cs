@@ -11,7 +11,7 @@ namespace Federate.Learning;
 /// (weight [in, out] row-major, then bias [out], layer by layer). All scratch memory is preallocated per batch
 /// size, so a training step does not allocate; everything runs on the calling thread and is bit-deterministic.
 /// </summary>
-internal abstract unsafe class DenseModel : DifferentiableModel
+internal abstract unsafe partial class DenseModel : DifferentiableModel
 {
     private const int PredictChunk = 256;
 
@@ -259,6 +259,11 @@ internal abstract unsafe class DenseModel : DifferentiableModel
         if (n == 0 || options.Epochs == 0)
         {
             return new TrainResult(0, n, 0);
+        }
+
+        if (options.DpSgd is { } dp)
+        {
+            return TrainDpSgd(data, options, dp, cancellationToken);
         }
 
         int batch = Math.Min(options.BatchSize, n);

@@ -22,6 +22,12 @@ public sealed class TrainOptions
     /// towards the model it started from. 0 (the default) disables it.
     /// </summary>
     public double ProximalMu { get; set; }
+
+    /// <summary>
+    /// DP-SGD (Poisson sampling, per-example clipping, Gaussian noise); null (the default) trains with plain SGD.
+    /// Only gradient models (<see cref="DifferentiableModel"/>) support it; <see cref="LearningClient"/> refuses it for others.
+    /// </summary>
+    public DpSgdOptions? DpSgd { get; set; }
 }
 
 /// <summary>What local training reports.</summary>

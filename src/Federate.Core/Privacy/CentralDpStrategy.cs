@@ -1,0 +1,371 @@
+using System.Globalization;
+
+namespace Federate.Core.Privacy;
+
+/// <summary>How central DP clips client updates.</summary>
+public enum CentralClipping
+{
+    /// <summary>A fixed clip norm S.</summary>
+    Fixed,
+
+    /// <summary>A clip norm that tracks a target quantile of update norms (Andrew et al. 2021).</summary>
+    Adaptive,
+}
+
+/// <summary>Settings of <see cref="CentralDpStrategy"/>.</summary>
+public sealed class CentralDpOptions
+{
+    /// <summary>Fixed or adaptive clipping. Default fixed.</summary>
+    public CentralClipping Clipping { get; set; } = CentralClipping.Fixed;
+
+    /// <summary>z: the noise on the sum of clipped updates has std z·S. Default 1.</summary>
+    public double NoiseMultiplier { get; set; } = 1.0;
+
+    /// <summary>S: the clip norm (adaptive clipping: its initial value). Default 1.</summary>
+    public double ClipNorm { get; set; } = 1.0;
+
+    /// <summary>q: Poisson probability that a client is sampled in a round, in (0, 1]. Default 1.</summary>
+    public double SampleRate { get; set; } = 1.0;
+
+    /// <summary>Adaptive clipping: target quantile gamma of update norms left unclipped. Default 0.5.</summary>
+    public double TargetQuantile { get; set; } = 0.5;
+
+    /// <summary>Adaptive clipping: learning rate eta of the geometric clip-norm update. Default 0.2.</summary>
+    public double ClipLearningRate { get; set; } = 0.2;
+
+    /// <summary>
+    /// Adaptive clipping: std sigma_b of the noise on the count of unclipped updates. Default max(m/20, z), where
+    /// m is the expected number of clients per round (the paper suggests m/20; z keeps the update noise finite).
+    /// </summary>
+    public double? ClippedCountStddev { get; set; }
+
+    /// <summary>Delta of the reported user-level epsilon. Default 1e-5.</summary>
+    public double Delta { get; set; } = 1e-5;
+
+    /// <summary>Checks the options; returns a one-line problem or null.</summary>
+    public string? Validate()
+    {
+        if (!(NoiseMultiplier >= 0) || !double.IsFinite(NoiseMultiplier))
+        {
+            return $"--central-noise-multiplier must be a non-negative number, got {NoiseMultiplier}";
+        }
+
+        if (!(ClipNorm > 0) || !double.IsFinite(ClipNorm))
+        {
+            return $"--clip-norm must be a positive number, got {ClipNorm}";
+        }
+
+        if (!(SampleRate > 0 && SampleRate <= 1))
+        {
+            return $"--client-sample-rate must be in (0, 1], got {SampleRate}";
+        }
+
+        if (!(TargetQuantile >= 0 && TargetQuantile <= 1))
+        {
+            return $"--target-quantile must be in [0, 1], got {TargetQuantile}";
+        }
+
+        if (!(ClipLearningRate >= 0) || !double.IsFinite(ClipLearningRate))
+        {
+            return $"--clip-lr must be a non-negative number, got {ClipLearningRate}";
+        }
+
+        if (ClippedCountStddev is { } sb && (!(sb >= 0) || !double.IsFinite(sb)))
+        {
+            return $"--clipped-count-stddev must be a non-negative number, got {sb}";
+        }
+
+        if (!(Delta > 0 && Delta < 1))
+        {
+            return $"--delta must be in (0, 1), got {Delta}";
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// User-level central differential privacy (DP-FedAvg, McMahan et al. 2018; adaptive clipping, Andrew et al. 2021) as
+/// a wrapper around any strategy. Each round: clients are Poisson-sampled with rate q; every update
+/// <c>Δ_k = x_k − global</c> is clipped to norm S; Gaussian noise of std z·S is added to the sum; the sum is divided by
+/// the fixed denominator m = q·N (expected clients per round, N = available clients), not by example weights, so
+/// the noise stays calibrated. The noisy mean update is handed to the inner strategy as a single reply
+/// (FedAvg then applies it as is; server optimisers such as FedAdam use it as their pseudo-gradient). The server's
+/// RDP accountant composes (z, q) once per round: <c>cumulative_user_epsilon</c> in the train metrics.
+/// Noise is seeded from the run seed and the round. The server is trusted: it sees raw updates.
+/// </summary>
+public sealed class CentralDpStrategy : DelegatingStrategy
+{
+    private readonly CentralDpOptions _options;
+    private RdpAccountant _accountant = new();
+    private double _expectedClients = 1;
+
+    /// <summary>Wraps <paramref name="inner"/> with central DP.</summary>
+    public CentralDpStrategy(Strategy inner, CentralDpOptions options)
+        : base(inner)
+    {
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        if (options.Validate() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(options));
+        }
+
+        ClipNorm = options.ClipNorm;
+    }
+
+    /// <summary>The clip norm the next round uses (moves each round with adaptive clipping).</summary>
+    public double ClipNorm { get; private set; }
+
+    /// <summary>The user-level accountant (one entry (z, q, rounds)).</summary>
+    public RdpAccountant Accountant => _accountant;
+
+    /// <summary>The user-level epsilon spent so far (0 before the first round).</summary>
+    public double Epsilon => _accountant.History.Count == 0 ? 0 : _accountant.GetEpsilon(_options.Delta);
+
+    /// <summary>The user-level epsilon after <paramref name="rounds"/> more rounds (nothing changes).</summary>
+    public double ProjectEpsilon(int rounds = 1)
+    {
+        var copy = RdpAccountant.ImportState(_accountant.ExportState());
+        copy.Step(_options.NoiseMultiplier, _options.SampleRate, rounds);
+        return copy.GetEpsilon(_options.Delta);
+    }
+
+    /// <summary>
+    /// The server-side privacy state (user-level accountant and current clip norm) as JSON, for checkpoints: a
+    /// resumed run continues with exactly the same epsilon and clip norm.
+    /// </summary>
+    public string ExportState()
+    {
+        var node = new System.Text.Json.Nodes.JsonObject
+        {
+            ["format"] = "federate.central_dp",
+            ["clip_norm"] = ClipNorm,
+            ["accountant"] = System.Text.Json.Nodes.JsonNode.Parse(_accountant.ExportState()),
+        };
+        return node.ToJsonString();
+    }
+
+    /// <summary>Restores state written by <see cref="ExportState"/>; <see cref="FormatException"/> when invalid.</summary>
+    public void ImportState(string json)
+    {
+        try
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json) ?? throw new FormatException("empty central DP state");
+            if (node["format"]?.GetValue<string>() != "federate.central_dp")
+            {
+                throw new FormatException("not a central DP state");
+            }
+
+            double clip = node["clip_norm"]!.GetValue<double>();
+            var accountant = RdpAccountant.ImportState(node["accountant"]!.ToJsonString());
+            if (!(clip > 0) || !double.IsFinite(clip))
+            {
+                throw new FormatException($"invalid clip norm {clip}");
+            }
+
+            ClipNorm = clip;
+            _accountant = accountant;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or NullReferenceException or InvalidOperationException)
+        {
+            throw new FormatException($"invalid central DP state: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// The noise multiplier applied to the update sum: z itself with fixed clipping; with adaptive clipping
+    /// z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2), so that updates and the noisy unclipped count together cost the same as one
+    /// Gaussian mechanism with multiplier z (Andrew et al. 2021, Thm. 1).
+    /// </summary>
+    public static double UpdateNoiseMultiplier(double z, double clippedCountStddev, CentralClipping clipping)
+    {
+        if (clipping == CentralClipping.Fixed || z == 0)
+        {
+            return z;
+        }
+
+        double rest = (1 / (z * z)) - (1 / (4 * clippedCountStddev * clippedCountStddev));
+        if (!(rest > 0))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"adaptive clipping needs --clipped-count-stddev above z/2 = {z / 2:0.###} (got {clippedCountStddev:0.###}); raise it or lower --central-noise-multiplier"));
+        }
+
+        return 1 / Math.Sqrt(rest);
+    }
+
+    /// <summary>The adaptive clip-norm update: S · exp(−eta · (unclippedFraction − gamma)).</summary>
+    public static double NextClipNorm(double clipNorm, double unclippedFraction, double targetQuantile, double learningRate) =>
+        clipNorm * Math.Exp(-learningRate * (unclippedFraction - targetQuantile));
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Message> ConfigureTrain(RoundContext context, ArrayRecord global, ConfigRecord config, IReadOnlyList<NodeInfo> nodes)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(nodes);
+        var ordered = nodes.OrderBy(n => n.NodeId).ToArray();
+        _expectedClients = Math.Max(_options.SampleRate * ordered.Length, double.Epsilon);
+        var rng = new GaussianNoise(Seeds.Derive(context.Seed, context.Round, "central-dp-clients"));
+        var sampled = _options.SampleRate >= 1 ? ordered : [.. ordered.Where(_ => rng.NextDouble() < _options.SampleRate)];
+        return Inner.ConfigureTrain(context, global, config, sampled);
+    }
+
+    /// <inheritdoc />
+    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
+        new Aggregator(this, context, global, Inner.CreateTrainAggregator(context, global), _expectedClients);
+
+    private double ClippedCountStddev(double expectedClients) =>
+        _options.ClippedCountStddev ?? Math.Max(expectedClients / 20, _options.NoiseMultiplier);
+
+    private sealed class Aggregator : ITrainAggregator
+    {
+        private readonly CentralDpStrategy _owner;
+        private readonly RoundContext _context;
+        private readonly ArrayRecord _global;
+        private readonly ITrainAggregator _inner;
+        private readonly double _expected;
+        private readonly double _clip;
+        private readonly WeightedMetricFolder _metrics = new();
+        private readonly double[][] _sum;
+        private int _unclipped;
+
+        public Aggregator(CentralDpStrategy owner, RoundContext context, ArrayRecord global, ITrainAggregator inner, double expected)
+        {
+            _owner = owner;
+            _context = context;
+            _global = global;
+            _inner = inner;
+            _expected = expected;
+            _clip = owner.ClipNorm;
+            foreach (var (name, tensor) in global)
+            {
+                if (tensor.DType is not (DType.Float32 or DType.Float64))
+                {
+                    throw new NotSupportedException($"central DP clips float32 and float64 tensors; '{name}' is {tensor.DType}.");
+                }
+            }
+
+            _sum = [.. global.Select(kv => new double[kv.Value.Length])];
+        }
+
+        public int Count { get; private set; }
+
+        public string? Add(Message reply)
+        {
+            var problem = UpdateValidation.Validate(reply, _global, out var parameters, out _);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            // Δ = x - global, in double; its norm over all tensors decides the clip factor.
+            var deltas = new double[_sum.Length][];
+            double squared = 0;
+            int t = 0;
+            foreach (var (name, tensor) in parameters!)
+            {
+                var g = _global[name];
+                var d = new double[tensor.Length];
+                if (tensor.DType == DType.Float32)
+                {
+                    var x = tensor.AsSpan<float>();
+                    var w = g.AsSpan<float>();
+                    for (int i = 0; i < d.Length; i++)
+                    {
+                        d[i] = (double)x[i] - w[i];
+                    }
+                }
+                else
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Subtract(tensor.AsSpan<double>(), g.AsSpan<double>(), d);
+                }
+
+                squared += System.Numerics.Tensors.TensorPrimitives.Dot<double>(d, d);
+                deltas[t++] = d;
+            }
+
+            double norm = Math.Sqrt(squared);
+            double factor = norm > _clip ? _clip / norm : 1.0;
+            if (norm <= _clip)
+            {
+                _unclipped++;
+            }
+
+            for (int i = 0; i < _sum.Length; i++)
+            {
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(deltas[i], factor, _sum[i], _sum[i]);
+            }
+
+            _metrics.Add(reply.Content!.Metrics[RecordNames.Metrics]);
+            Count++;
+            return null;
+        }
+
+        public AggregateResult Complete()
+        {
+            var o = _owner._options;
+            double countStddev = _owner.ClippedCountStddev(_expected);
+            double zUpdate = UpdateNoiseMultiplier(o.NoiseMultiplier, countStddev, o.Clipping);
+            var noise = new GaussianNoise(Seeds.Derive(_context.Seed, _context.Round, "central-dp-noise"));
+            var candidate = new ArrayRecord();
+            int t = 0;
+            foreach (var (name, g) in _global)
+            {
+                var sum = _sum[t++];
+                noise.AddTo(sum, zUpdate * _clip);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(sum, 1.0 / _expected, sum);
+                if (g.DType == DType.Float32)
+                {
+                    var w = g.AsSpan<float>();
+                    var x = new float[w.Length];
+                    for (int i = 0; i < x.Length; i++)
+                    {
+                        x[i] = (float)(w[i] + sum[i]);
+                    }
+
+                    candidate.Add(name, Tensor.FromArray(x, [.. g.Shape]));
+                }
+                else
+                {
+                    var x = new double[sum.Length];
+                    System.Numerics.Tensors.TensorPrimitives.Add(g.AsSpan<double>(), sum, x);
+                    candidate.Add(name, Tensor.FromArray(x, [.. g.Shape]));
+                }
+            }
+
+            double nextClip = _clip;
+            if (o.Clipping == CentralClipping.Adaptive)
+            {
+                double noisyFraction = (_unclipped + (countStddev * noise.NextGaussian())) / _expected;
+                nextClip = NextClipNorm(_clip, noisyFraction, o.TargetQuantile, o.ClipLearningRate);
+                _owner.ClipNorm = nextClip;
+            }
+
+            _owner._accountant.Step(o.NoiseMultiplier, o.SampleRate);
+
+            // The inner strategy sees one reply: the noisy mean update applied to the global model.
+            var content = new RecordDict();
+            content.Arrays[RecordNames.Model] = candidate;
+            content.Metrics[RecordNames.Metrics] = new MetricRecord { [RecordNames.NumExamples] = 1 };
+            var synthetic = new Message(
+                new MessageMetadata { RunId = _context.RunId, Round = _context.Round, MessageType = MessageType.Train, MessageId = $"{_context.RunId}/{_context.Round}/central-dp" },
+                content);
+            var problem = _inner.Add(synthetic);
+            var inner = problem is null ? _inner.Complete() : new AggregateResult(null, new MetricRecord());
+            var metrics = _metrics.Result();
+            var eps = _owner.Epsilon;
+            if (double.IsFinite(eps))
+            {
+                metrics[PrivacyNames.CumulativeUserEpsilon] = eps;
+            }
+
+            metrics["clip_norm"] = _clip;
+            if (o.Clipping == CentralClipping.Adaptive)
+            {
+                metrics["next_clip_norm"] = nextClip;
+            }
+
+            metrics["clipped_fraction"] = Count == 0 ? 0 : 1 - ((double)_unclipped / Count);
+            return new AggregateResult(inner.Parameters, metrics);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+using System.Globalization;
+
+namespace Federate.Core.Privacy;
+
+/// <summary>A strategy that forwards everything to an inner strategy; privacy wrappers derive from it.</summary>
+public abstract class DelegatingStrategy : Strategy
+{
+    /// <summary>Wraps <paramref name="inner"/>, sharing its sampling options and failure policy.</summary>
+    protected DelegatingStrategy(Strategy inner)
+    {
+        Inner = inner ?? throw new ArgumentNullException(nameof(inner));
+        Sampling = inner.Sampling;
+        AcceptFailures = inner.AcceptFailures;
+    }
+
+    /// <summary>The wrapped strategy.</summary>
+    public Strategy Inner { get; }
+
+    /// <inheritdoc />
+    public override string Name => Inner.Name;
+
+    /// <inheritdoc />
+    public override ArrayRecord Initialize(ArrayRecord initial) => Inner.Initialize(initial);
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Message> ConfigureTrain(RoundContext context, ArrayRecord global, ConfigRecord config, IReadOnlyList<NodeInfo> nodes) =>
+        Inner.ConfigureTrain(context, global, config, nodes);
+
+    /// <inheritdoc />
+    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) => Inner.CreateTrainAggregator(context, global);
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Message> ConfigureEvaluate(RoundContext context, ArrayRecord global, ConfigRecord config, IReadOnlyList<NodeInfo> nodes) =>
+        Inner.ConfigureEvaluate(context, global, config, nodes);
+
+    /// <inheritdoc />
+    public override MetricRecord AggregateEvaluate(RoundContext context, IReadOnlyList<Message> replies) => Inner.AggregateEvaluate(context, replies);
+}
+
+/// <summary>
+/// Turns the clients' DP-SGD fit metrics into the run's privacy metrics (design 3). The example-weighted means of
+/// the clients' <c>epsilon</c>, <c>round_epsilon</c> and <c>user_epsilon</c> mean nothing, so they are replaced by:
+/// <list type="bullet">
+/// <item><c>round_sample_epsilon</c>: max over this round's clients of the sample-level epsilon of the round's local
+/// training alone;</item>
+/// <item><c>cumulative_sample_epsilon</c>: max over every client seen so far of its cumulative sample-level epsilon
+/// (a client keeps its last value in rounds it sits out, so this never decreases);</item>
+/// <item><c>cumulative_user_epsilon</c>: when the inner strategy reports one (central DP), that value; otherwise max
+/// over every client seen so far of its client-level epsilon implied by DP-SGD alone.</item>
+/// </list>
+/// The clients' <c>delta</c>, <c>sample_rate</c>, <c>steps</c> and <c>noise_multiplier</c> become their max over
+/// the round's clients (the worst case, not a mean). It also projects the next round's cost from each client's last reported (sigma, q, steps), for budget stops.
+/// </summary>
+public sealed class PrivacyReportingStrategy : DelegatingStrategy
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, ClientView> _clients = [];
+
+    /// <summary>Wraps <paramref name="inner"/>.</summary>
+    public PrivacyReportingStrategy(Strategy inner)
+        : base(inner)
+    {
+    }
+
+    /// <summary>Max over clients seen so far of their cumulative sample-level epsilon; 0 before any report.</summary>
+    public double CumulativeSampleEpsilon
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _clients.Count == 0 ? 0 : _clients.Values.Max(c => c.Epsilon);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The largest cumulative sample-level epsilon a client would reach if it trained once more as in its last
+    /// round (the server learns a client's cost from its replies; null before any client reported DP-SGD metrics).
+    /// </summary>
+    public double? ProjectNextRoundSampleEpsilon()
+    {
+        lock (_lock)
+        {
+            double? max = null;
+            foreach (var c in _clients.Values)
+            {
+                if (c.Accountant.History.Count == 0)
+                {
+                    continue;
+                }
+
+                var copy = RdpAccountant.ImportState(c.Accountant.ExportState());
+                var last = c.Accountant.History[^1];
+                copy.Step(last.NoiseMultiplier, last.SampleRate, c.LastSteps);
+                var eps = copy.GetEpsilon(c.Delta);
+                max = max is { } m ? Math.Max(m, eps) : eps;
+            }
+
+            return max;
+        }
+    }
+
+    /// <inheritdoc />
+    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) => new Aggregator(this, Inner.CreateTrainAggregator(context, global));
+
+    private void Observe(long node, MetricRecord metrics, ref double roundMax)
+    {
+        if (!metrics.TryGetValue(PrivacyNames.Epsilon, out var eps))
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (!_clients.TryGetValue(node, out var view))
+            {
+                view = new ClientView();
+                _clients[node] = view;
+            }
+
+            view.Epsilon = Math.Max(view.Epsilon, eps);
+            if (metrics.TryGetValue(PrivacyNames.UserEpsilon, out var user))
+            {
+                view.UserEpsilon = Math.Max(view.UserEpsilon, user);
+            }
+
+            if (metrics.TryGetValue(PrivacyNames.NoiseMultiplier, out var sigma) && metrics.TryGetValue(PrivacyNames.SampleRate, out var q)
+                && metrics.TryGetValue(PrivacyNames.Steps, out var steps) && metrics.TryGetValue(PrivacyNames.Delta, out var delta))
+            {
+                view.Accountant.Step(sigma, q, (int)steps);
+                view.LastSteps = (int)steps;
+                view.Delta = delta;
+            }
+        }
+
+        if (metrics.TryGetValue(PrivacyNames.RoundEpsilon, out var r))
+        {
+            roundMax = Math.Max(roundMax, r);
+        }
+    }
+
+    private static readonly string[] MaxMetrics = [PrivacyNames.Delta, PrivacyNames.SampleRate, PrivacyNames.Steps, PrivacyNames.NoiseMultiplier];
+
+    private MetricRecord Finish(MetricRecord inner, double roundMax, Dictionary<string, double> maxima, bool any)
+    {
+        if (!any)
+        {
+            return inner;
+        }
+
+        var result = new MetricRecord();
+        foreach (var (name, value) in inner)
+        {
+            if (name is not (PrivacyNames.Epsilon or PrivacyNames.RoundEpsilon or PrivacyNames.UserEpsilon))
+            {
+                result[name] = maxima.TryGetValue(name, out var max) ? max : value;
+            }
+        }
+
+        lock (_lock)
+        {
+            result[PrivacyNames.RoundSampleEpsilon] = roundMax;
+            result[PrivacyNames.CumulativeSampleEpsilon] = _clients.Values.Max(c => c.Epsilon);
+            if (!result.ContainsKey(PrivacyNames.CumulativeUserEpsilon))
+            {
+                result[PrivacyNames.CumulativeUserEpsilon] = _clients.Values.Max(c => c.UserEpsilon);
+            }
+        }
+
+        return result;
+    }
+
+    private sealed class ClientView
+    {
+        public double Epsilon { get; set; }
+
+        public double UserEpsilon { get; set; }
+
+        public RdpAccountant Accountant { get; } = new();
+
+        public int LastSteps { get; set; }
+
+        public double Delta { get; set; } = 1e-5;
+    }
+
+    private sealed class Aggregator(PrivacyReportingStrategy owner, ITrainAggregator inner) : ITrainAggregator
+    {
+        private readonly Dictionary<string, double> _maxima = new(StringComparer.Ordinal);
+        private double _roundMax;
+        private bool _any;
+
+        public int Count => inner.Count;
+
+        public string? Add(Message reply)
+        {
+            var problem = inner.Add(reply);
+            if (problem is null && reply.Content is { } content && content.Metrics.TryGetValue(RecordNames.Metrics, out var metrics)
+                && metrics.ContainsKey(PrivacyNames.Epsilon))
+            {
+                owner.Observe(reply.Metadata.SourceNodeId, metrics, ref _roundMax);
+                foreach (var name in MaxMetrics)
+                {
+                    if (metrics.TryGetValue(name, out var v))
+                    {
+                        _maxima[name] = _maxima.TryGetValue(name, out var m) ? Math.Max(m, v) : v;
+                    }
+                }
+
+                _any = true;
+            }
+
+            return problem;
+        }
+
+        public AggregateResult Complete()
+        {
+            var result = inner.Complete();
+            return result with { Metrics = owner.Finish(result.Metrics, _roundMax, _maxima, _any) };
+        }
+    }
+
+    /// <summary>Formats an epsilon for messages.</summary>
+    internal static string Format(double epsilon) => epsilon.ToString("0.####", CultureInfo.InvariantCulture);
+}
