@@ -41,8 +41,9 @@ public abstract class DelegatingStrategy : Strategy
 /// Turns the clients' DP-SGD fit metrics into the run's privacy metrics (design 3). The example-weighted means of
 /// the clients' <c>epsilon</c>, <c>round_epsilon</c> and <c>user_epsilon</c> mean nothing, so they are replaced by:
 /// <list type="bullet">
-/// <item><c>round_sample_epsilon</c>: max over this round's clients of the sample-level epsilon of the round's local
-/// training alone;</item>
+/// <item><c>round_sample_epsilon</c>: max over this round's clients of the sample-level epsilon they report after
+/// this round's training (their cumulative spend as of this round; each client's own per-round cost stays in its
+/// reply as <c>round_epsilon</c>);</item>
 /// <item><c>cumulative_sample_epsilon</c>: max over every client seen so far of its cumulative sample-level epsilon
 /// (a client keeps its last value in rounds it sits out, so this never decreases);</item>
 /// <item><c>cumulative_user_epsilon</c>: when the inner strategy reports one (central DP), that value; otherwise max
@@ -134,10 +135,9 @@ public sealed class PrivacyReportingStrategy : DelegatingStrategy
             }
         }
 
-        if (metrics.TryGetValue(PrivacyNames.RoundEpsilon, out var r))
-        {
-            roundMax = Math.Max(roundMax, r);
-        }
+        // Design 3's round_sample_epsilon: the sample-level epsilon the round's clients report, i.e. their
+        // cumulative spend as of this round (the worst one).
+        roundMax = Math.Max(roundMax, eps);
     }
 
     private static readonly string[] MaxMetrics = [PrivacyNames.Delta, PrivacyNames.SampleRate, PrivacyNames.Steps, PrivacyNames.NoiseMultiplier];

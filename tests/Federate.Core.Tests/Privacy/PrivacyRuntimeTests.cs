@@ -147,7 +147,7 @@ public class PrivacyRuntimeTests
         aggregator = strategy.CreateTrainAggregator(context, Records.Vector(0));
         Assert.Null(aggregator.Add(Reply(1, epsilon: 2.8, roundEpsilon: 2.0, user: 100)));
         var second = aggregator.Complete().Metrics;
-        Assert.Equal(2.0, second[PrivacyNames.RoundSampleEpsilon]);
+        Assert.Equal(2.8, second[PrivacyNames.RoundSampleEpsilon]);
         Assert.Equal(3.0, second[PrivacyNames.CumulativeSampleEpsilon]);
         Assert.Equal(100, second[PrivacyNames.CumulativeUserEpsilon]);
 
