@@ -1,0 +1,234 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Federate.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Server.Internal;
+
+/// <summary>
+/// The gRPC fleet's <see cref="IGrid"/>: queues each instruction in its node's outbox (delivered by the node's
+/// PullTask long poll), collects replies from SubmitUpdate until all arrived or the round timeout, and yields them
+/// in a fixed order: by the partition id the node reported, then node id, so aggregation repeats exactly (and
+/// matches simulation, which folds in partition order). Train updates for a streaming aggregator are spooled to a
+/// temporary file while they arrive (validated chunk by chunk) and folded from there in that order, so server
+/// memory stays O(model) whatever the number of clients; the driver then sees replies that carry only metrics.
+/// </summary>
+internal sealed class FleetGrid : IGrid
+{
+    private readonly NodeRegistry _registry;
+    private readonly NotificationHub _hub;
+    private readonly FleetServerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, PendingTask> _tasks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _prefolded = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _closed = new(StringComparer.Ordinal);
+    private (int Round, IStreamingTrainAggregator Aggregator)? _streaming;
+
+    public FleetGrid(NodeRegistry registry, NotificationHub hub, FleetServerOptions options, TimeProvider time, ILogger logger)
+    {
+        _registry = registry;
+        _hub = hub;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _registry.NodeRemoved += OnNodeRemoved;
+    }
+
+    public string SpoolDirectory => _options.SpoolDirectory ?? Path.Combine(Path.GetTempPath(), "federate-spool");
+
+    public ValueTask<IReadOnlyList<NodeInfo>> WaitForNodesAsync(int minimum, CancellationToken cancellationToken) =>
+        _registry.WaitForAsync(minimum, cancellationToken);
+
+    /// <summary>Lets the next train phase of <paramref name="round"/> fold replies into <paramref name="aggregator"/> as they stream in.</summary>
+    public void UseStreamingAggregator(int round, IStreamingTrainAggregator aggregator) => _streaming = (round, aggregator);
+
+    /// <summary>True (once) when the reply was already folded into the round's streaming aggregator.</summary>
+    public bool TakePrefolded(Message reply) => _prefolded.TryRemove(reply.Metadata.MessageId, out _);
+
+    /// <summary>The open task with this id, or null with the round of a closed one (null when never seen).</summary>
+    public PendingTask? FindTask(string messageId, out int? closedRound)
+    {
+        closedRound = _closed.TryGetValue(messageId, out var r) ? r : null;
+        return _tasks.GetValueOrDefault(messageId);
+    }
+
+    public async IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, TimeSpan timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (instructions.Count == 0)
+        {
+            yield break;
+        }
+
+        var first = instructions[0].Metadata;
+        IStreamingTrainAggregator? aggregator = first.MessageType == MessageType.Train && _streaming is { } s && s.Round == first.Round ? s.Aggregator : null;
+        _streaming = null;
+        if (instructions[0].Content?.Arrays.GetValueOrDefault(RecordNames.Model) is { } global)
+        {
+            if (first.MessageType == MessageType.Train)
+            {
+                _hub.Publish(NotificationTypes.UpdateRoundStart, first.Round, global);
+            }
+            else if (first.MessageType == MessageType.Evaluate)
+            {
+                _hub.Publish(NotificationTypes.ModelTestRound, first.Round, global);
+            }
+        }
+
+        var pending = new List<PendingTask>(instructions.Count);
+        for (int i = 0; i < instructions.Count; i++)
+        {
+            var task = new PendingTask(instructions[i], i, aggregator is not null);
+            _tasks[task.MessageId] = task;
+            pending.Add(task);
+        }
+
+        foreach (var task in pending)
+        {
+            var node = _registry.Get(task.NodeId);
+            if (node is null || !node.Outbox.Writer.TryWrite(new OutboundTask(task)))
+            {
+                task.Fail("dropped", $"node {task.NodeId} is not connected");
+            }
+        }
+
+        var ordered = pending
+            .OrderBy(t => _registry.Get(t.NodeId)?.PartitionId ?? int.MaxValue)
+            .ThenBy(t => t.NodeId)
+            .ToList();
+
+        using var deadline = timeout == Timeout.InfiniteTimeSpan
+            ? new CancellationTokenSource()
+            : new CancellationTokenSource(timeout, _time);
+        var seconds = timeout.TotalSeconds;
+        using var onDeadline = deadline.Token.Register(() =>
+        {
+            foreach (var t in pending)
+            {
+                t.Fail("timeout", $"no reply before the round timeout ({seconds:0.###} s)");
+            }
+        });
+
+        try
+        {
+            foreach (var task in ordered)
+            {
+                var arrival = await task.Arrived.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var reply = arrival.Reply;
+                if (arrival.Spool is { } spool)
+                {
+                    using (spool)
+                    {
+                        reply = await Task.Run(() => FoldFromSpool(aggregator!, task, arrival.Reply, spool), cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                if (reply.Error is { } error)
+                {
+                    ServerLog.NodeFailed(_logger, task.Round, task.NodeId, error.Code, error.Reason);
+                }
+
+                yield return reply;
+            }
+        }
+        finally
+        {
+            foreach (var task in pending)
+            {
+                task.Close($"round {task.Round} is finished");
+                _closed[task.MessageId] = task.Round;
+                _tasks.TryRemove(task.MessageId, out _);
+                if (task.Arrived.IsCompletedSuccessfully && task.Arrived.Result.Spool is { } leftover)
+                {
+                    leftover.Dispose();
+                }
+            }
+        }
+    }
+
+    private Message FoldFromSpool(IStreamingTrainAggregator aggregator, PendingTask task, Message reply, SpoolFile spool)
+    {
+        var metrics = reply.Content!.Metrics[RecordNames.Metrics];
+        IUpdateFold fold;
+        try
+        {
+            fold = aggregator.BeginUpdate(task.NodeId, metrics);
+        }
+        catch (ArgumentException ex)
+        {
+            return task.Instruction.CreateErrorReply(new MessageError("invalid_update", ex.Message));
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(_options.ChunkSize);
+        long folded = 0;
+        try
+        {
+            spool.Rewind();
+            for (int i = 0; i < task.Tensors.Count; i++)
+            {
+                var tensor = task.Tensors[i].Tensor;
+                int elem = tensor.DType.SizeOf();
+                int step = Math.Max(elem, _options.ChunkSize / elem * elem);
+                for (long offset = 0; offset < tensor.ByteLength; offset += step)
+                {
+                    int n = (int)Math.Min(step, tensor.ByteLength - offset);
+                    var span = buffer.AsSpan(0, n);
+                    spool.ReadExactly(span);
+                    fold.FoldChunk(i, offset / elem, span);
+                    folded += n;
+                }
+            }
+        }
+        catch (IOException ex)
+        {
+            Unfold(fold, task, spool, folded, buffer);
+            return task.Instruction.CreateErrorReply(new MessageError("server_error", $"could not read the spooled update: {ex.Message}"));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        fold.Commit();
+        _prefolded[reply.Metadata.MessageId] = 0;
+        return reply;
+    }
+
+    private void Unfold(IUpdateFold fold, PendingTask task, SpoolFile spool, long folded, byte[] buffer)
+    {
+        try
+        {
+            spool.Rewind();
+            for (int i = 0; i < task.Tensors.Count && folded > 0; i++)
+            {
+                var tensor = task.Tensors[i].Tensor;
+                int elem = tensor.DType.SizeOf();
+                int step = Math.Max(elem, _options.ChunkSize / elem * elem);
+                for (long offset = 0; offset < tensor.ByteLength && folded > 0; offset += step)
+                {
+                    int n = (int)Math.Min(Math.Min(step, tensor.ByteLength - offset), folded);
+                    var span = buffer.AsSpan(0, n);
+                    spool.ReadExactly(span);
+                    fold.UnfoldChunk(i, offset / elem, span);
+                    folded -= n;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The spool is unreadable; the running sum keeps the partial update. Nothing more can be done.
+        }
+    }
+
+    private void OnNodeRemoved(long nodeId, string reason)
+    {
+        foreach (var task in _tasks.Values)
+        {
+            if (task.NodeId == nodeId)
+            {
+                task.Fail("dropped", $"node {nodeId} left: {reason}");
+            }
+        }
+    }
+}
