@@ -22,6 +22,8 @@ internal static class FederateCli
     {
         var root = new RootCommand("Federate: federated learning for .NET. Train one model across sites without moving their data.");
         root.Subcommands.Add(SimCommand.Create(output, error));
+        root.Subcommands.Add(ServerCommand.Create(output, error));
+        root.Subcommands.Add(ClientCommand.Create(output, error));
         return root;
     }
 
