@@ -117,7 +117,7 @@ public sealed class FleetClient : IDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
             await QuitAsync().ConfigureAwait(false);
             return ClientExit.Stopped;
