@@ -95,6 +95,10 @@ public sealed class FleetServer : IAsyncDisposable
             grpc.MaxReceiveMessageSize = FleetProtocol.MaxMessageSize;
             grpc.MaxSendMessageSize = FleetProtocol.MaxMessageSize;
             grpc.ResponseCompressionAlgorithm = options.Compression == "gzip" ? "gzip" : null;
+
+            // Malformed messages fail before any handler runs; the detail then names the parse error
+            // ("InvalidProtocolBufferException: ...") instead of a bare "Exception was thrown by handler".
+            grpc.EnableDetailedErrors = true;
         });
 
         builder.Services.AddSingleton(options);

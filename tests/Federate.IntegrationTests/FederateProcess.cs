@@ -191,11 +191,14 @@ internal sealed class TempDir : IDisposable
     }
 }
 
-internal static class Fleet
+internal static class Args
 {
     /// <summary>Server arguments common to the tests: loopback, a free port, insecure, fast heartbeats.</summary>
-    public static string[] ServerArgs(int port, string outDir, params string[] more) =>
-        ["server", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--insecure", "--out", outDir, "--heartbeat-interval", "0.3", "--node-expiry", "1.5", .. more];
+    public static string[] ServerArgs(int port, string outDir, params string[] more)
+    {
+        string[] timing = more.Contains("--heartbeat-interval") ? [] : ["--heartbeat-interval", "0.3", "--node-expiry", "1.5"];
+        return ["server", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--insecure", "--out", outDir, .. timing, .. more];
+    }
 
     public static string[] ClientArgs(int port, params string[] more) =>
         ["client", "--server", $"127.0.0.1:{port}", "--insecure", "--retry-interval", "0.2", "--max-retry-interval", "0.5", .. more];

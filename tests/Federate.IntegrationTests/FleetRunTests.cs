@@ -14,11 +14,11 @@ public sealed class FleetRunTests(ITestOutputHelper log)
     {
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, Fleet.ServerArgs(port, dir["server"], "--dataset", "digits", "--min-clients", "3", "--rounds", "5", "--seed", "11"));
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--dataset", "digits", "--min-clients", "3", "--rounds", "5", "--seed", "11"));
         var clients = new List<FederateProcess>();
         for (int i = 0; i < 3; i++)
         {
-            clients.Add(FederateProcess.Start($"client{i}", log, Fleet.ClientArgs(port, "--dataset", "digits", "--dataset-id", S(i), "--num-partitions", "3", "--seed", "11")));
+            clients.Add(FederateProcess.Start($"client{i}", log, Args.ClientArgs(port, "--dataset", "digits", "--dataset-id", S(i), "--num-partitions", "3", "--seed", "11")));
         }
 
         await using var sim = FederateProcess.Start("sim", log, "sim", "--dataset", "digits", "--clients", "3", "--fraction", "1", "--partition", "iid", "--seed", "11", "--rounds", "5", "--out", dir["sim"]);
@@ -58,8 +58,8 @@ public sealed class FleetRunTests(ITestOutputHelper log)
     {
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, Fleet.ServerArgs(port, dir["server"], "--dataset", "digits", "--min-clients", "2", "--rounds", "40", "--seed", "3", "--config", "local_epochs=10"));
-        string[] Client(int i) => Fleet.ClientArgs(port, "--dataset", "digits", "--dataset-id", S(i), "--num-partitions", "3", "--seed", "3");
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--dataset", "digits", "--min-clients", "2", "--rounds", "40", "--seed", "3", "--config", "local_epochs=10"));
+        string[] Client(int i) => Args.ClientArgs(port, "--dataset", "digits", "--dataset-id", S(i), "--num-partitions", "3", "--seed", "3");
         await using var c0 = FederateProcess.Start("client0", log, Client(0));
         await using var c1 = FederateProcess.Start("client1", log, Client(1));
         var victim = FederateProcess.Start("client2", log, Client(2));
@@ -86,12 +86,12 @@ public sealed class FleetRunTests(ITestOutputHelper log)
     {
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
-        await using var early = FederateProcess.Start("early", log, Fleet.ClientArgs(port, "--dataset", "digits", "--dataset-id", "0", "--num-partitions", "2"));
+        await using var early = FederateProcess.Start("early", log, Args.ClientArgs(port, "--dataset", "digits", "--dataset-id", "0", "--num-partitions", "2"));
         await early.WaitForLineAsync("unreachable");
-        await using var server = FederateProcess.Start("server", log, Fleet.ServerArgs(port, dir["server"], "--dataset", "digits", "--min-clients", "1", "--rounds", "30", "--config", "local_epochs=10"));
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--dataset", "digits", "--min-clients", "1", "--rounds", "30", "--config", "local_epochs=10"));
         await early.WaitForLineAsync("joined");
         await server.WaitForLineAsync("round 2:");
-        await using var late = FederateProcess.Start("late", log, Fleet.ClientArgs(port, "--dataset", "digits", "--dataset-id", "1", "--num-partitions", "2"));
+        await using var late = FederateProcess.Start("late", log, Args.ClientArgs(port, "--dataset", "digits", "--dataset-id", "1", "--num-partitions", "2"));
         await late.WaitForLineAsync("train task received");
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(120)));
         Assert.Equal(0, await early.WaitForExitAsync());
@@ -107,8 +107,8 @@ public sealed class FleetRunTests(ITestOutputHelper log)
     {
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, Fleet.ServerArgs(port, dir["server"], "--min-clients", "2", "--rounds", "1"));
-        await using var client = FederateProcess.Start("client", log, Fleet.ClientArgs(port));
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--min-clients", "2", "--rounds", "1"));
+        await using var client = FederateProcess.Start("client", log, Args.ClientArgs(port));
         await client.WaitForLineAsync("joined");
         client.Interrupt();
         Assert.Equal(0, await client.WaitForExitAsync());
@@ -120,9 +120,9 @@ public sealed class FleetRunTests(ITestOutputHelper log)
     {
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, Fleet.ServerArgs(port, dir["server"], "--model", "noop:2000000", "--min-clients", "2", "--rounds", "2", "--seed", "5", "--chunk-size", "262144"));
-        await using var c0 = FederateProcess.Start("client0", log, Fleet.ClientArgs(port, "--model", "noop:2000000", "--dataset-id", "0", "--num-partitions", "2", "--chunk-size", "262144"));
-        await using var c1 = FederateProcess.Start("client1", log, Fleet.ClientArgs(port, "--model", "noop:2000000", "--dataset-id", "1", "--num-partitions", "2"));
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--model", "noop:2000000", "--min-clients", "2", "--rounds", "2", "--seed", "5", "--chunk-size", "262144"));
+        await using var c0 = FederateProcess.Start("client0", log, Args.ClientArgs(port, "--model", "noop:2000000", "--dataset-id", "0", "--num-partitions", "2", "--chunk-size", "262144"));
+        await using var c1 = FederateProcess.Start("client1", log, Args.ClientArgs(port, "--model", "noop:2000000", "--dataset-id", "1", "--num-partitions", "2"));
         Assert.Equal(0, await server.WaitForExitAsync());
 
         var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["server"], "history.json")));
@@ -142,8 +142,8 @@ public sealed class FleetRunTests(ITestOutputHelper log)
     {
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, Fleet.ServerArgs(port, dir["server"], "--model", "noop:1000", "--min-clients", "20", "--rounds", "2"));
-        await using var clients = FederateProcess.Start("clients", log, Fleet.ClientArgs(port, "--model", "noop:1000", "--virtual-clients", "20", "--num-partitions", "20"));
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--model", "noop:1000", "--min-clients", "20", "--rounds", "2"));
+        await using var clients = FederateProcess.Start("clients", log, Args.ClientArgs(port, "--model", "noop:1000", "--virtual-clients", "20", "--num-partitions", "20"));
         Assert.Equal(0, await server.WaitForExitAsync());
         Assert.Equal(0, await clients.WaitForExitAsync());
         var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["server"], "history.json")));

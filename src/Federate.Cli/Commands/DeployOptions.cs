@@ -14,7 +14,8 @@ internal static class DeployOptions
     {
         logging.ClearProviders();
         logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
-        logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning);
+        logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning)
+            .AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Critical); // malformed calls are answered with a status; no stack traces in the log
         logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
