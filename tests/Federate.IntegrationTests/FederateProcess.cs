@@ -196,7 +196,7 @@ internal static class Args
     /// <summary>Server arguments common to the tests: loopback, a free port, insecure, fast heartbeats.</summary>
     public static string[] ServerArgs(int port, string outDir, params string[] more)
     {
-        string[] timing = more.Contains("--heartbeat-interval") ? [] : ["--heartbeat-interval", "0.3", "--node-expiry", "1.5"];
+        string[] timing = more.Contains("--heartbeat-interval") ? [] : ["--heartbeat-interval", "0.5", "--node-expiry", "4"];
         return ["server", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--insecure", "--out", outDir, .. timing, .. more];
     }
 
