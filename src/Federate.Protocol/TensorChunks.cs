@@ -36,21 +36,48 @@ public static class TensorChunks
         };
     }
 
-    /// <summary>
-    /// The chunks of one tensor followed by its digest frame. Chunk sizes are rounded down to whole elements.
-    /// </summary>
-    public static IEnumerable<(TensorChunk? Chunk, TensorDigest? Digest)> Split(Tensor tensor, uint index, int chunkSize)
+    /// <summary>The chunk size actually used for a tensor: <paramref name="chunkSize"/> rounded down to whole elements.</summary>
+    public static int EffectiveChunkSize(Tensor tensor, int chunkSize)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         int elem = tensor.DType.SizeOf();
-        int size = Math.Max(elem, chunkSize / elem * elem);
+        return Math.Max(elem, chunkSize / elem * elem);
+    }
+
+    /// <summary>
+    /// The SHA-256 of every chunk of a tensor, computed in parallel; pass them to <see cref="Split"/> to send the same
+    /// tensor to many peers while hashing it once.
+    /// </summary>
+    public static byte[][] ComputeChunkDigests(Tensor tensor, int chunkSize)
+    {
+        int size = EffectiveChunkSize(tensor, chunkSize);
+        var memory = AsMemory(tensor);
+        int count = (int)((memory.Length + size - 1) / size);
+        var digests = new byte[count][];
+        Parallel.For(0, count, i =>
+        {
+            long offset = (long)i * size;
+            digests[i] = SHA256.HashData(memory.Span.Slice((int)offset, (int)Math.Min(size, memory.Length - offset)));
+        });
+        return digests;
+    }
+
+    /// <summary>
+    /// The chunks of one tensor followed by its digest frame. Chunk sizes are rounded down to whole elements.
+    /// <paramref name="chunkDigests"/>, when given, must come from <see cref="ComputeChunkDigests"/> with the same chunk size.
+    /// </summary>
+    public static IEnumerable<(TensorChunk? Chunk, TensorDigest? Digest)> Split(Tensor tensor, uint index, int chunkSize, byte[][]? chunkDigests = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        int size = EffectiveChunkSize(tensor, chunkSize);
         var memory = AsMemory(tensor);
         using var tensorHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        int k = 0;
         for (long offset = 0; offset < memory.Length; offset += size)
         {
             int n = (int)Math.Min(size, memory.Length - offset);
             var slice = memory.Slice((int)offset, n);
-            var digest = SHA256.HashData(slice.Span);
+            var digest = chunkDigests is null ? SHA256.HashData(slice.Span) : chunkDigests[k++];
             tensorHash.AppendData(digest);
             yield return (new TensorChunk
             {

@@ -36,6 +36,12 @@ internal sealed class FleetGrid : IGrid
         _registry.NodeRemoved += OnNodeRemoved;
     }
 
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Tensor, Lazy<byte[][]>> _digests = [];
+
+    /// <summary>Chunk digests of a tensor sent to nodes, computed once per tensor (every node gets the same global model).</summary>
+    public byte[][] ChunkDigests(Tensor tensor) =>
+        _digests.GetValue(tensor, t => new Lazy<byte[][]>(() => Protocol.TensorChunks.ComputeChunkDigests(t, _options.ChunkSize))).Value;
+
     public string SpoolDirectory => _options.SpoolDirectory ?? Path.Combine(Path.GetTempPath(), "federate-spool");
 
     public ValueTask<IReadOnlyList<NodeInfo>> WaitForNodesAsync(int minimum, CancellationToken cancellationToken) =>

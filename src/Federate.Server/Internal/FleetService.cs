@@ -335,7 +335,8 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             long bytes = 0;
             for (int i = 0; i < task.Tensors.Count; i++)
             {
-                foreach (var (chunk, digest) in TensorChunks.Split(task.Tensors[i].Tensor, (uint)i, options.ChunkSize))
+                var tensor = task.Tensors[i].Tensor;
+                foreach (var (chunk, digest) in TensorChunks.Split(tensor, (uint)i, options.ChunkSize, grid.ChunkDigests(tensor)))
                 {
                     var frame = chunk is not null ? new TaskFrame { Chunk = chunk } : new TaskFrame { Digest = digest };
                     await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
