@@ -138,6 +138,19 @@ public sealed class FleetRunTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public async Task Compression_Gzip_BothSidesFinish()
+    {
+        using var dir = new TempDir();
+        int port = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--model", "noop:300000", "--min-clients", "1", "--rounds", "2", "--compression", "gzip"));
+        await using var client = FederateProcess.Start("client", log, Args.ClientArgs(port, "--model", "noop:300000", "--compression", "gzip"));
+        Assert.Equal(0, await server.WaitForExitAsync());
+        Assert.Equal(0, await client.WaitForExitAsync());
+        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["server"], "history.json")));
+        Assert.All(history.Rounds, r => Assert.Equal(1, r.Results));
+    }
+
+    [Fact]
     public async Task VirtualClients_TwentyNoopClients_FinishTwoRounds()
     {
         using var dir = new TempDir();
