@@ -39,6 +39,13 @@ public sealed class FleetServerOptions
     /// <summary>Folder for update spool files (deleted when closed). Default the system temp folder.</summary>
     public string? SpoolDirectory { get; set; }
 
+    /// <summary>
+    /// Disk budget in bytes for train updates received but not yet folded (spool files the size of the model); further
+    /// uploads wait, held back by HTTP/2 flow control. One update, and the update folded next, are always admitted.
+    /// Default 8 GiB.
+    /// </summary>
+    public long MaxSpoolBytes { get; set; } = 8L << 30;
+
     /// <summary>How long, after the run, the server waits for connected clients to learn that it finished. Default 3 s.</summary>
     public TimeSpan FinishGrace { get; set; } = TimeSpan.FromSeconds(3);
 
@@ -66,6 +73,11 @@ public sealed class FleetServerOptions
         if (ChunkSize < 1024 || ChunkSize > Protocol.FleetProtocol.MaxChunkSize)
         {
             return $"--chunk-size must be in [1024, {Protocol.FleetProtocol.MaxChunkSize}] bytes, got {ChunkSize}";
+        }
+
+        if (MaxSpoolBytes < 0)
+        {
+            return $"--max-spool-mb must be non-negative, got {MaxSpoolBytes >> 20}";
         }
 
         if (Compression is not ("gzip" or "none"))

@@ -155,7 +155,7 @@ public sealed class FleetRunTests(ITestOutputHelper log)
     {
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--model", "noop:1000", "--min-clients", "20", "--rounds", "2"));
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--model", "noop:1000", "--min-clients", "20", "--rounds", "2", "--max-spool-mb", "0"));
         await using var clients = FederateProcess.Start("clients", log, Args.ClientArgs(port, "--model", "noop:1000", "--virtual-clients", "20", "--num-partitions", "20"));
         Assert.Equal(0, await server.WaitForExitAsync());
         Assert.Equal(0, await clients.WaitForExitAsync());

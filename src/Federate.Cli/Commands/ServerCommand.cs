@@ -48,13 +48,14 @@ internal static class ServerCommand
         var heartbeat = CommonOptions.Create("--heartbeat-interval", "Seconds between client heartbeats.", 2.0, "SECONDS");
         var expiry = CommonOptions.CreateOptional<double?>("--node-expiry", "Seconds of silence after which a client is dropped (default 3 heartbeat intervals).", "SECONDS");
         var chunkSize = CommonOptions.Create("--chunk-size", "Tensor chunk size in bytes.", Protocol.FleetProtocol.DefaultChunkSize, "BYTES");
+        var maxSpooled = CommonOptions.Create("--max-spool-mb", "Disk budget (MiB) for train updates received but not yet folded; further uploads wait.", 8192L, "MIB");
         var verbose = new Option<bool>("--verbose") { Description = "Log every task and reply." };
 
         var command = new Command("server", "Coordinate a federated run: clients connect over gRPC (native fleet API).")
         {
             port, host, minClients, rounds, threshold, thresholdMetric, target, strategy, model, dataset, dataDir, labelColumn, seed, config,
             roundTimeout, webhook, outDir, insecure, fraction, fractionEvaluate, minFit, minEvaluate, minResults, localEpochs, batchSize, lr,
-            acceptFailures, proximalMu, serverLr, momentum, trim, byzantine, compression, heartbeat, expiry, chunkSize, verbose,
+            acceptFailures, proximalMu, serverLr, momentum, trim, byzantine, compression, heartbeat, expiry, chunkSize, maxSpooled, verbose,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -68,6 +69,7 @@ internal static class ServerCommand
                 HeartbeatInterval = TimeSpan.FromSeconds(parse.GetValue(heartbeat)),
                 NodeExpiry = parse.GetValue(expiry) is { } e ? TimeSpan.FromSeconds(e) : null,
                 ChunkSize = parse.GetValue(chunkSize),
+                MaxSpoolBytes = parse.GetValue(maxSpooled) << 20,
             };
             foreach (var url in parse.GetValue(webhook) ?? [])
             {

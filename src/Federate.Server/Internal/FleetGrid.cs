@@ -24,7 +24,12 @@ internal sealed class FleetGrid : IGrid
     private readonly ConcurrentDictionary<string, PendingTask> _tasks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _prefolded = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _closed = new(StringComparer.Ordinal);
+    private readonly Lock _admitLock = new();
     private (int Round, IStreamingTrainAggregator Aggregator)? _streaming;
+    private List<PendingTask>? _foldOrder;
+    private int _foldCursor;
+    private long _admittedBytes;
+    private TaskCompletionSource _admitChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public FleetGrid(NodeRegistry registry, NotificationHub hub, FleetServerOptions options, TimeProvider time, ILogger logger)
     {
@@ -54,6 +59,62 @@ internal sealed class FleetGrid : IGrid
     public bool TakePrefolded(Message reply) => _prefolded.TryRemove(reply.Metadata.MessageId, out _);
 
     /// <summary>The open task with this id, or null with the round of a closed one (null when never seen).</summary>
+    /// <summary>
+    /// Waits until a streamed update may be spooled: updates received but not yet folded take at most
+    /// <see cref="FleetServerOptions.MaxSpoolBytes"/> of disk (at least one is always admitted), except that the update folded next is always admitted, so the
+    /// round cannot deadlock. Waiting uploads are not read, so HTTP/2 flow control holds the client back. Returns
+    /// false when the task was closed meanwhile.
+    /// </summary>
+    public async Task<bool> AdmitAsync(PendingTask task, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task changed;
+            lock (_admitLock)
+            {
+                if (task.Arrived.IsCompleted || task.IsClosed)
+                {
+                    return false;
+                }
+
+                bool next = _foldOrder is { } order && _foldCursor < order.Count && ReferenceEquals(order[_foldCursor], task);
+                long size = task.Tensors.Sum(t => t.Tensor.ByteLength);
+                if (next || _admittedBytes == 0 || _admittedBytes + size <= _options.MaxSpoolBytes)
+                {
+                    _admittedBytes += size;
+                    task.Admitted = true;
+                    return true;
+                }
+
+                changed = _admitChanged.Task;
+            }
+
+            await Task.WhenAny(changed, task.Arrived).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Frees the spool slot of a task (idempotent).</summary>
+    public void Release(PendingTask task)
+    {
+        lock (_admitLock)
+        {
+            if (task.Admitted)
+            {
+                task.Admitted = false;
+                _admittedBytes -= task.Tensors.Sum(t => t.Tensor.ByteLength);
+            }
+
+            SignalAdmission();
+        }
+    }
+
+    private void SignalAdmission()
+    {
+        var old = _admitChanged;
+        _admitChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        old.TrySetResult();
+    }
+
     public PendingTask? FindTask(string messageId, out int? closedRound)
     {
         closedRound = _closed.TryGetValue(messageId, out var r) ? r : null;
@@ -116,10 +177,30 @@ internal sealed class FleetGrid : IGrid
             }
         });
 
+        if (aggregator is not null)
+        {
+            lock (_admitLock)
+            {
+                _foldOrder = ordered;
+                _foldCursor = 0;
+                SignalAdmission();
+            }
+        }
+
         try
         {
-            foreach (var task in ordered)
+            for (int i = 0; i < ordered.Count; i++)
             {
+                var task = ordered[i];
+                if (aggregator is not null)
+                {
+                    lock (_admitLock)
+                    {
+                        _foldCursor = i;
+                        SignalAdmission();
+                    }
+                }
+
                 var arrival = await task.Arrived.WaitAsync(cancellationToken).ConfigureAwait(false);
                 var reply = arrival.Reply;
                 if (arrival.Spool is { } spool)
@@ -128,6 +209,8 @@ internal sealed class FleetGrid : IGrid
                     {
                         reply = await Task.Run(() => FoldFromSpool(aggregator!, task, arrival.Reply, spool), cancellationToken).ConfigureAwait(false);
                     }
+
+                    Release(task);
                 }
 
                 if (reply.Error is { } error)
@@ -140,6 +223,14 @@ internal sealed class FleetGrid : IGrid
         }
         finally
         {
+            if (aggregator is not null)
+            {
+                lock (_admitLock)
+                {
+                    _foldOrder = null;
+                }
+            }
+
             foreach (var task in pending)
             {
                 task.Close($"round {task.Round} is finished");
@@ -149,6 +240,8 @@ internal sealed class FleetGrid : IGrid
                 {
                     leftover.Dispose();
                 }
+
+                Release(task);
             }
         }
     }

@@ -224,9 +224,16 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             }
         }
 
-        var spool = spooled ? new SpoolFile(grid.SpoolDirectory) : null;
+        if (spooled && !await grid.AdmitAsync(task, cancellationToken).ConfigureAwait(false))
+        {
+            throw Refuse(call, task.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
+        }
+
+        SpoolFile? spool = null;
+        bool handedOver = false;
         try
         {
+            spool = spooled ? new SpoolFile(grid.SpoolDirectory) : null;
             using var verifier = new ChunkVerifier(sizes, FleetProtocol.MaxChunkSize);
             while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
             {
@@ -279,12 +286,16 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
             var reply = new Message(replyMetadata, content);
             var arrival = new Arrival(reply, spool);
-            spool = null;
+            handedOver = true;
             return arrival;
         }
         finally
         {
-            spool?.Dispose();
+            if (!handedOver)
+            {
+                spool?.Dispose();
+                grid.Release(task);
+            }
         }
     }
 

@@ -40,6 +40,9 @@ internal sealed class PendingTask
 
     public Task<Arrival> Arrived => _arrival.Task;
 
+    /// <summary>Holds one of the grid's spool slots (guarded by the grid's lock).</summary>
+    public bool Admitted { get; set; }
+
     public bool IsClosed
     {
         get
