@@ -232,6 +232,12 @@ public sealed class FleetClient : IDisposable
             try
             {
                 var reply = await _client.HeartbeatAsync(new HeartbeatRequest { NodeId = session.NodeId }, Unary(cancellationToken)).ConfigureAwait(false);
+                if (reply.RunId != session.RunId)
+                {
+                    ClientLog.Rejoining(_logger, session.NodeId, $"the server now runs {reply.RunId}");
+                    return false;
+                }
+
                 return true;
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
@@ -260,7 +266,13 @@ public sealed class FleetClient : IDisposable
                 await Task.Delay(interval, _time, lost.Token).ConfigureAwait(false);
                 try
                 {
-                    await _client.HeartbeatAsync(new HeartbeatRequest { NodeId = session.NodeId }, Unary(lost.Token)).ConfigureAwait(false);
+                    var reply = await _client.HeartbeatAsync(new HeartbeatRequest { NodeId = session.NodeId }, Unary(lost.Token)).ConfigureAwait(false);
+                    if (reply.RunId != session.RunId)
+                    {
+                        await lost.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+
                     lastOk = _time.GetTimestamp();
                 }
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)

@@ -103,6 +103,25 @@ public sealed class FleetRunTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public async Task Client_ServerRestarts_ReconnectsAndRejoins()
+    {
+        using var dir = new TempDir();
+        int port = FederateProcess.FreePort();
+        var first = FederateProcess.Start("server-1", log, Args.ServerArgs(port, dir["first"], "--min-clients", "2", "--rounds", "3"));
+        await using var client = FederateProcess.Start("client", log, Args.ClientArgs(port));
+        await client.WaitForLineAsync("joined");
+        first.Kill();
+        await first.DisposeAsync();
+        await client.WaitForLineAsync(l => l.Contains("lost", StringComparison.Ordinal) || l.Contains("unreachable", StringComparison.Ordinal), "connection lost");
+
+        await using var second = FederateProcess.Start("server-2", log, Args.ServerArgs(port, dir["second"], "--min-clients", "1", "--rounds", "2"));
+        Assert.Equal(0, await second.WaitForExitAsync());
+        Assert.Equal(0, await client.WaitForExitAsync());
+        Assert.Equal(2, client.Output.Split('\n').Count(l => l.Contains("joined", StringComparison.Ordinal)));
+        Assert.Contains("registering again", client.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Client_CtrlC_QuitsCleanly()
     {
         using var dir = new TempDir();

@@ -38,7 +38,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
     {
         RequireNode(nameof(Heartbeat), request.NodeId);
-        return Task.FromResult(new HeartbeatReply { RunFinished = registry.IsFinished });
+        return Task.FromResult(new HeartbeatReply { RunFinished = registry.IsFinished, RunId = options.RunId });
     }
 
     public override Task<QuitReply> Quit(QuitRequest request, ServerCallContext context)
