@@ -156,6 +156,23 @@ public sealed class FleetRunTests(ITestOutputHelper log)
         }
     }
 
+    [Theory]
+    [InlineData("median")]
+    [InlineData("fedadam")]
+    public async Task Run_BufferingStrategy_MaterialisedUpdatesAggregate(string strategy)
+    {
+        using var dir = new TempDir();
+        int port = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--model", "logistic", "--strategy", strategy, "--min-clients", "2", "--rounds", "2"));
+        await using var c0 = FederateProcess.Start("client0", log, Args.ClientArgs(port, "--model", "logistic", "--dataset-id", "0", "--num-partitions", "2"));
+        await using var c1 = FederateProcess.Start("client1", log, Args.ClientArgs(port, "--model", "logistic", "--dataset-id", "1", "--num-partitions", "2"));
+        Assert.Equal(0, await server.WaitForExitAsync());
+        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["server"], "history.json")));
+        Assert.All(history.Rounds, r => Assert.Equal(2, r.Results));
+        Assert.All(history.Rounds, r => Assert.Empty(r.Failures));
+        Assert.True(history.Rounds[^1].Evaluate["accuracy"] > 0.5);
+    }
+
     [Fact]
     public async Task Compression_Gzip_BothSidesFinish()
     {
