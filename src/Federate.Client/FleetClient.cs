@@ -110,16 +110,31 @@ public sealed class FleetClient : IDisposable
             while (true)
             {
                 var session = await RegisterAsync(cancellationToken).ConfigureAwait(false);
-                var outcome = await RunSessionAsync(session, cancellationToken).ConfigureAwait(false);
-                if (outcome is { } exit)
+                while (true)
                 {
-                    return exit;
+                    var (exit, dropped) = await RunSessionAsync(session, cancellationToken).ConfigureAwait(false);
+                    if (exit is { } e)
+                    {
+                        if (e == ClientExit.Finished)
+                        {
+                            await QuitAsync("run finished").ConfigureAwait(false);
+                        }
+
+                        return e;
+                    }
+
+                    // A dropped connection keeps the registration when the server still knows this node.
+                    if (!dropped || !await ResumeAsync(session, cancellationToken).ConfigureAwait(false))
+                    {
+                        break;
+                    }
                 }
             }
         }
         catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
-            await QuitAsync().ConfigureAwait(false);
+            await QuitAsync("stopped by the operator").ConfigureAwait(false);
+            ClientLog.Quit(_logger);
             return ClientExit.Stopped;
         }
     }
@@ -162,8 +177,11 @@ public sealed class FleetClient : IDisposable
         }
     }
 
-    /// <summary>Pull, handle, submit until the run ends (returns the exit) or the session is lost (returns null).</summary>
-    private async Task<ClientExit?> RunSessionAsync(RegisterReply session, CancellationToken cancellationToken)
+    /// <summary>
+    /// Pull, handle, submit until the run ends (returns the exit), the server forgets the node (null, not dropped) or
+    /// the connection fails (null, dropped).
+    /// </summary>
+    private async Task<(ClientExit? Exit, bool Dropped)> RunSessionAsync(RegisterReply session, CancellationToken cancellationToken)
     {
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var heartbeat = HeartbeatLoopAsync(session, lost, cancellationToken);
@@ -178,7 +196,7 @@ public sealed class FleetClient : IDisposable
                     if (pulled.Finished is { } finished)
                     {
                         ClientLog.Finished(_logger, string.IsNullOrEmpty(finished.Detail) ? finished.StopReason : finished.Detail);
-                        return ClientExit.Finished;
+                        return (ClientExit.Finished, false);
                     }
 
                     task = pulled.Task;
@@ -186,7 +204,7 @@ public sealed class FleetClient : IDisposable
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
                 {
                     ClientLog.Rejoining(_logger, session.NodeId, ex.Status.Detail);
-                    return null;
+                    return (null, false);
                 }
 
                 if (task is null)
@@ -207,14 +225,14 @@ public sealed class FleetClient : IDisposable
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
                 {
                     ClientLog.Rejoining(_logger, session.NodeId, ex.Status.Detail);
-                    return null;
+                    return (null, false);
                 }
             }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (ex is RpcException or IOException or HttpRequestException || (ex is OperationCanceledException && lost.IsCancellationRequested)))
         {
             ClientLog.ConnectionLost(_logger, _options.Server, ex is RpcException r ? Describe(r) : ex.Message);
-            return await ResumeAsync(session, cancellationToken).ConfigureAwait(false) ? await RunSessionAsync(session, cancellationToken).ConfigureAwait(false) : null;
+            return (null, true);
         }
         finally
         {
@@ -457,7 +475,7 @@ public sealed class FleetClient : IDisposable
         }
     }
 
-    private async Task QuitAsync()
+    private async Task QuitAsync(string reason)
     {
         if (NodeId == 0)
         {
@@ -467,8 +485,7 @@ public sealed class FleetClient : IDisposable
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _client.QuitAsync(new QuitRequest { NodeId = NodeId, Reason = "stopped by the operator" }, new CallOptions(_headers, cancellationToken: timeout.Token)).ConfigureAwait(false);
-            ClientLog.Quit(_logger);
+            await _client.QuitAsync(new QuitRequest { NodeId = NodeId, Reason = reason }, new CallOptions(_headers, cancellationToken: timeout.Token)).ConfigureAwait(false);
         }
         catch (RpcException)
         {

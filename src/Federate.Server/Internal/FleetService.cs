@@ -242,6 +242,12 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                 {
                     case UpdateFrame.FrameOneofCase.Chunk:
                     {
+                        if (task.IsClosed)
+                        {
+                            // The round timed out or the node was dropped while uploading: stop reading now.
+                            throw Refuse(call, task.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
+                        }
+
                         var chunk = frame.Chunk;
                         if (verifier.Verify(chunk) is { } chunkProblem)
                         {
