@@ -27,6 +27,7 @@ internal sealed class FleetGrid : IGrid
     private readonly Lock _admitLock = new();
     private (int Round, IStreamingTrainAggregator Aggregator)? _streaming;
     private List<PendingTask>? _foldOrder;
+    private IStreamingTrainAggregator? _streamingAggregator;
     private int _foldCursor;
     private long _admittedBytes;
     private TaskCompletionSource _admitChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -90,6 +91,24 @@ internal sealed class FleetGrid : IGrid
             }
 
             await Task.WhenAny(changed, task.Arrived).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Starts folding <paramref name="task"/>'s update straight from its chunks when it is the update folded next
+    /// (every earlier one in the fold order is settled); returns null otherwise (it is then folded from its spool).
+    /// </summary>
+    public IUpdateFold? TryBeginDirectFold(PendingTask task, MetricRecord metrics)
+    {
+        lock (_admitLock)
+        {
+            if (_streamingAggregator is not { } aggregator || _foldOrder is not { } order || _foldCursor >= order.Count || !ReferenceEquals(order[_foldCursor], task) || task.IsClosed)
+            {
+                return null;
+            }
+
+            task.DirectFold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return aggregator.BeginUpdate(task.NodeId, metrics);
         }
     }
 
@@ -182,6 +201,7 @@ internal sealed class FleetGrid : IGrid
             lock (_admitLock)
             {
                 _foldOrder = ordered;
+                _streamingAggregator = aggregator;
                 _foldCursor = 0;
                 SignalAdmission();
             }
@@ -202,8 +222,22 @@ internal sealed class FleetGrid : IGrid
                 }
 
                 var arrival = await task.Arrived.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (task.DirectFold is { } direct)
+                {
+                    // A fold straight from the chunks may still be running (or undoing) after a timeout or drop;
+                    // no other update may touch the running sum until it ended.
+                    await direct.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 var reply = arrival.Reply;
-                if (arrival.Spool is { } spool)
+                if (arrival.Folded is { } folded)
+                {
+                    folded.Commit();
+                    _prefolded[reply.Metadata.MessageId] = 0;
+                    arrival.Spool?.Dispose();
+                    Release(task);
+                }
+                else if (arrival.Spool is { } spool)
                 {
                     using (spool)
                     {
@@ -228,6 +262,7 @@ internal sealed class FleetGrid : IGrid
                 lock (_admitLock)
                 {
                     _foldOrder = null;
+                    _streamingAggregator = null;
                 }
             }
 

@@ -133,7 +133,10 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
         try
         {
-            var arrival = await ReceiveAsync(task, header, requestStream, context.CancellationToken).ConfigureAwait(false);
+            // A task closed while its upload runs (round timeout, node dropped) stops the read at once, even when the
+            // client has stopped sending.
+            using var closed = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, task.ClosedToken);
+            var arrival = await ReceiveAsync(task, header, requestStream, closed.Token).ConfigureAwait(false);
             if (!task.Complete(arrival))
             {
                 throw Refuse(call, header.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
@@ -146,6 +149,10 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         {
             task.Fail(ex.StatusCode == StatusCode.InvalidArgument ? "invalid_update" : "refused", ex.Status.Detail);
             throw;
+        }
+        catch (OperationCanceledException) when (task.IsClosed && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw Refuse(call, header.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
@@ -230,10 +237,16 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         }
 
         SpoolFile? spool = null;
+        IUpdateFold? fold = null;
+        long folded = 0;
         bool handedOver = false;
         try
         {
             spool = spooled ? new SpoolFile(grid.SpoolDirectory) : null;
+
+            // The update folded next goes straight into the running sum as its chunks arrive; the spool then only
+            // serves to take already folded chunks back out if a later chunk turns out bad.
+            fold = spooled ? grid.TryBeginDirectFold(task, content.Metrics[RecordNames.Metrics]) : null;
             using var verifier = new ChunkVerifier(sizes, FleetProtocol.MaxChunkSize);
             while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
             {
@@ -264,6 +277,11 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                         if (spool is not null)
                         {
                             spool.Write(data);
+                            if (fold is not null)
+                            {
+                                fold.FoldChunk((int)chunk.TensorIndex, (long)chunk.Offset / sizes[(int)chunk.TensorIndex].Item2, data);
+                                folded += data.Length;
+                            }
                         }
                         else
                         {
@@ -291,7 +309,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             }
 
             var reply = new Message(replyMetadata, content);
-            var arrival = new Arrival(reply, spool);
+            var arrival = new Arrival(reply, spool, fold);
             handedOver = true;
             return arrival;
         }
@@ -299,9 +317,43 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         {
             if (!handedOver)
             {
+                if (fold is not null && spool is not null && folded > 0)
+                {
+                    Unfold(fold, spool, sizes, folded);
+                }
+
                 spool?.Dispose();
                 grid.Release(task);
             }
+
+            task.DirectFold?.TrySetResult();
+        }
+    }
+
+    /// <summary>Takes the first <paramref name="folded"/> bytes of an abandoned update back out of the running sum.</summary>
+    private static void Unfold(IUpdateFold fold, SpoolFile spool, List<(long Bytes, int ElementSize)> sizes, long folded)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(FleetProtocol.DefaultChunkSize);
+        try
+        {
+            spool.Rewind();
+            for (int i = 0; i < sizes.Count && folded > 0; i++)
+            {
+                var (bytes, elem) = sizes[i];
+                int step = FleetProtocol.DefaultChunkSize / elem * elem;
+                for (long offset = 0; offset < bytes && folded > 0; offset += step)
+                {
+                    int n = (int)Math.Min(Math.Min(step, bytes - offset), folded);
+                    var span = buffer.AsSpan(0, n);
+                    spool.ReadExactly(span);
+                    fold.UnfoldChunk(i, offset / elem, span);
+                    folded -= n;
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

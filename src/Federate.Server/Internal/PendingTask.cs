@@ -3,14 +3,19 @@ using Federate.Protocol;
 
 namespace Federate.Server.Internal;
 
-/// <summary>What arrived for a task: a reply message, and for streamed train updates the spool holding its tensors.</summary>
-internal sealed record Arrival(Message Reply, SpoolFile? Spool);
+/// <summary>
+/// What arrived for a task: a reply message; for streamed train updates the spool holding its tensors, and, when the
+/// update was folded straight from its chunks as they arrived, the fold to commit.
+/// </summary>
+internal sealed record Arrival(Message Reply, SpoolFile? Spool, IUpdateFold? Folded = null);
 
 /// <summary>One instruction sent to one node and the state of its reply.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The CancellationTokenSource has no timer; it is cancelled at most once and needs no disposal, and uploads may still observe it after the round.")]
 internal sealed class PendingTask
 {
     private readonly Lock _lock = new();
     private readonly TaskCompletionSource<Arrival> _arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _closed = new();
     private TaskState _state;
 
     public PendingTask(Message instruction, int order, bool streaming)
@@ -40,8 +45,14 @@ internal sealed class PendingTask
 
     public Task<Arrival> Arrived => _arrival.Task;
 
+    /// <summary>Cancelled when the task is closed without a reply (timeout, node dropped, refused).</summary>
+    public CancellationToken ClosedToken => _closed.Token;
+
     /// <summary>Holds one of the grid's spool slots (guarded by the grid's lock).</summary>
     public bool Admitted { get; set; }
+
+    /// <summary>Completed when a fold straight from incoming chunks has ended (committed or undone); null when none started.</summary>
+    public TaskCompletionSource? DirectFold { get; set; }
 
     public bool IsClosed
     {
@@ -107,6 +118,7 @@ internal sealed class PendingTask
         }
 
         _arrival.TrySetResult(new Arrival(Instruction.CreateErrorReply(new MessageError(code, reason)), null));
+        _closed.Cancel();
         return true;
     }
 
