@@ -24,6 +24,8 @@ internal static class FederateCli
         root.Subcommands.Add(SimCommand.Create(output, error));
         root.Subcommands.Add(ReportCommand.Create(output));
         root.Subcommands.Add(PrivacyCommand.Create(output));
+        root.Subcommands.Add(ServerCommand.Create(output, error));
+        root.Subcommands.Add(ClientCommand.Create(output, error));
         return root;
     }
 

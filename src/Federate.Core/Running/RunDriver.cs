@@ -36,6 +36,10 @@ public sealed class RunDriver
     {
         var history = new RunHistory { RunId = _options.RunId, Config = config ?? new Dictionary<string, object?>() };
         var global = _strategy.Initialize(initial);
+
+        // This async method's parameter lives as long as the run; drop it so the initial model can be collected
+        // once the first round replaced it (server memory O(model), not two models, for huge models).
+        initial = null!;
         Notify(o => o.OnRunStarted(history, global));
 
         for (int round = 1; round <= _options.Rounds; round++)

@@ -18,7 +18,7 @@ public class FedAvg : Strategy
 /// Folds replies into an example-weighted running sum: <c>sum += n_i * x_i</c>, then divides by <c>sum n_i</c>.
 /// Float32 and float64 tensors are averaged; integer tensors are refused.
 /// </summary>
-public sealed class WeightedMeanAggregator : ITrainAggregator
+public sealed partial class WeightedMeanAggregator : ITrainAggregator
 {
     private readonly ArrayRecord _global;
     private readonly WeightedMetricFolder _metrics = new();
@@ -50,7 +50,7 @@ public sealed class WeightedMeanAggregator : ITrainAggregator
             return problem;
         }
 
-        _sums ??= [.. _global.Select(kv => Tensor.Zeros(kv.Value.DType, [.. kv.Value.Shape]))];
+        EnsureSums();
         int i = 0;
         foreach (var (_, tensor) in parameters!)
         {
@@ -70,6 +70,9 @@ public sealed class WeightedMeanAggregator : ITrainAggregator
         Count++;
         return null;
     }
+
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_sums))]
+    private void EnsureSums() => _sums ??= [.. _global.Select(kv => Tensor.Zeros(kv.Value.DType, [.. kv.Value.Shape]))];
 
     /// <inheritdoc />
     public AggregateResult Complete()

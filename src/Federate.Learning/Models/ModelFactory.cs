@@ -8,11 +8,11 @@ public static class ModelFactory
     private const int MaxHiddenSize = 1 << 16;
 
     /// <summary>Names accepted by <see cref="Create"/>.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["logistic", "mlp", "mlp:H1[,H2...]", "gaussian-nb"];
+    public static IReadOnlyList<string> Names { get; } = ["logistic", "mlp", "mlp:H1[,H2...]", "gaussian-nb", "noop:N"];
 
     /// <summary>
     /// Creates an uninitialised model: "logistic" (softmax regression; logistic for two classes), "mlp" (hidden 128,
-    /// ReLU), "mlp:256,128" (hidden sizes), "gaussian-nb". Throws <see cref="ArgumentException"/> with a one-line
+    /// ReLU), "mlp:256,128" (hidden sizes), "gaussian-nb", "noop:N" (N float32 parameters, no real training; see <see cref="NoopModel"/>). Throws <see cref="ArgumentException"/> with a one-line
     /// message for an unknown name or invalid hidden sizes.
     /// </summary>
     public static Model Create(string name, int inputSize, int classCount)
@@ -34,6 +34,16 @@ public static class ModelFactory
         if (key.Equals("gaussian-nb", StringComparison.OrdinalIgnoreCase))
         {
             return new GaussianNaiveBayes(inputSize, classCount);
+        }
+
+        if (key.StartsWith("noop:", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!long.TryParse(key.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1 || n > NoopModel.MaxParameters)
+            {
+                throw new ArgumentException($"Invalid parameter count in model '{name}'; use noop:N with 1 <= N <= {NoopModel.MaxParameters}, e.g. noop:1000000.", nameof(name));
+            }
+
+            return new NoopModel(n, inputSize, classCount);
         }
 
         if (key.StartsWith("mlp:", StringComparison.OrdinalIgnoreCase))

@@ -1,0 +1,177 @@
+using System.CommandLine;
+using Federate.Client;
+using Federate.Core;
+using Federate.Learning;
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Cli.Commands;
+
+/// <summary><c>federate client</c>: trains on local data for a Federate server (and/or listens for notification POSTs).</summary>
+internal static class ClientCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var server = CommonOptions.CreateOptional<string>("--server", "The server as HOST:PORT.", "HOST:PORT");
+        var dataset = CommonOptions.Create("--dataset", $"Embedded dataset ({string.Join(", ", DatasetCatalog.Names)}).", "digits", "NAME");
+        var data = CommonOptions.CreateOptional<string>("--data", "A local CSV file to train on (instead of --dataset).", "PATH");
+        var dataDir = CommonOptions.CreateOptional<string>("--data-dir", "Folder holding Fashion-MNIST's IDX files.", "DIR");
+        var labelColumn = CommonOptions.CreateOptional<string>("--label-column", "Label column of a CSV file.", "NAME");
+        var datasetId = CommonOptions.Create("--dataset-id", "This client's partition of the dataset, in [0, --num-partitions).", 0, "I");
+        var numPartitions = CommonOptions.Create("--num-partitions", "Number of partitions the dataset is split into.", 1, "N");
+        var partition = CommonOptions.Create("--partition", "How rows are split: iid, dirichlet:ALPHA, shards:K, column:NAME (as in federate sim).", "iid", "SPEC");
+        var testFraction = CommonOptions.Create("--test-fraction", "Fraction of the partition kept for local evaluation.", 0.2, "F");
+        var seed = CommonOptions.Create("--seed", "Seed of partitioning and local training (use the server's).", 0, "N");
+        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N (must match the server).", "mlp", "NAME");
+        var localEpochs = CommonOptions.Create("--local-epochs", "Local epochs when the server does not say.", 5, "N");
+        var batchSize = CommonOptions.Create("--batch-size", "Local minibatch size when the server does not say.", 16, "N");
+        var lr = CommonOptions.Create("--lr", "Local learning rate when the server does not say.", 0.1, "RATE");
+        var insecure = new Option<bool>("--insecure") { Description = "Connect over plain HTTP/2 without TLS (development only)." };
+        var name = CommonOptions.CreateOptional<string>("--name", "Node name shown in the server's log.", "NAME");
+        var compression = CommonOptions.Create("--compression", "gRPC compression: gzip or none.", "none", "gzip|none");
+        var retryInterval = CommonOptions.Create("--retry-interval", "First wait in seconds between registration attempts (doubles up to --max-retry-interval).", 1.0, "SECONDS");
+        var maxRetryInterval = CommonOptions.Create("--max-retry-interval", "Longest wait in seconds between registration attempts.", 10.0, "SECONDS");
+        var callTimeout = CommonOptions.Create("--call-timeout", "Deadline in seconds of register, heartbeat and quit calls.", 10.0, "SECONDS");
+        var chunkSize = CommonOptions.Create("--chunk-size", "Tensor chunk size in bytes for uploads.", Protocol.FleetProtocol.DefaultChunkSize, "BYTES");
+        var virtualClients = CommonOptions.Create("--virtual-clients", "Run this many clients in this process, on partitions --dataset-id, --dataset-id+1, ...", 1, "N");
+        var notifyListen = CommonOptions.CreateOptional<string>("--notify-listen", "Also accept notification POSTs (design 4 JSON) on HOST:PORT.", "HOST:PORT");
+        var verbose = new Option<bool>("--verbose") { Description = "Log more." };
+
+        var command = new Command("client", "Join a Federate server and train on local data.")
+        {
+            server, dataset, data, dataDir, labelColumn, datasetId, numPartitions, partition, testFraction, seed, model, localEpochs, batchSize, lr,
+            insecure, name, compression, retryInterval, maxRetryInterval, callTimeout, chunkSize, virtualClients, notifyListen, verbose,
+        };
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var serverAddress = parse.GetValue(server);
+            var listen = parse.GetValue(notifyListen);
+            if (serverAddress is null && listen is null)
+            {
+                throw new UsageException("give --server HOST:PORT (and/or --notify-listen HOST:PORT)");
+            }
+
+            using var loggerFactory = LoggerFactory.Create(b => DeployOptions.ConfigureLogging(b, parse.GetValue(verbose)));
+            var logger = loggerFactory.CreateLogger("Federate.Client");
+            var handler = new LoggingNotificationHandler(logger);
+            await using var listener = listen is null ? null : new NotificationListener(listen, handler, logger);
+            listener?.Start();
+            if (serverAddress is null)
+            {
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Ctrl+C stops listening.
+                }
+
+                return ExitCodes.Success;
+            }
+
+            int virtualCount = parse.GetValue(virtualClients);
+            int first = parse.GetValue(datasetId);
+            int partitions = Math.Max(parse.GetValue(numPartitions), first + virtualCount);
+            Require(virtualCount >= 1, $"--virtual-clients must be at least 1, got {virtualCount}");
+            Require(first >= 0 && first < partitions, $"--dataset-id must be in [0, {partitions - 1}], got {first}");
+
+            var split = DatasetCatalog.Load(parse.GetValue(data) ?? parse.GetValue(dataset)!, parse.GetValue(dataDir), parse.GetValue(labelColumn));
+            int seed_ = parse.GetValue(seed);
+            var federated = FederatedDataset.Create(split, partitions, parse.GetValue(partition)!, seed_, parse.GetValue(testFraction));
+            var modelName = parse.GetValue(model)!;
+            Func<Model> createModel = () => ModelFactory.Create(modelName, federated.FeatureCount, federated.ClassCount);
+            _ = createModel(); // Reject a bad model name before connecting.
+            var defaults = new TrainOptions { Epochs = parse.GetValue(localEpochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) };
+            var baseName = parse.GetValue(name) ?? Environment.MachineName;
+
+            var clients = new List<FleetClient>();
+            try
+            {
+                for (int i = 0; i < virtualCount; i++)
+                {
+                    int pid = first + i;
+                    var (train, test) = federated.GetPartition(pid);
+                    var app = new LearningClient(createModel, train, test, defaults, seed_, pid).ToClientApp();
+                    var options = new FleetClientOptions
+                    {
+                        Server = serverAddress,
+                        Name = virtualCount == 1 ? baseName : $"{baseName}-{pid}",
+                        PartitionId = pid,
+                        Insecure = parse.GetValue(insecure),
+                        Compression = parse.GetValue(compression)!,
+                        RetryInterval = TimeSpan.FromSeconds(parse.GetValue(retryInterval)),
+                        MaxRetryInterval = TimeSpan.FromSeconds(Math.Max(parse.GetValue(retryInterval), parse.GetValue(maxRetryInterval))),
+                        CallTimeout = TimeSpan.FromSeconds(parse.GetValue(callTimeout)),
+                        ChunkSize = parse.GetValue(chunkSize),
+                    };
+                    if (options.Validate() is { } problem)
+                    {
+                        throw new UsageException(problem);
+                    }
+
+                    if (!options.Insecure)
+                    {
+                        throw new UsageException("TLS is not available yet: connect with --insecure (plain HTTP/2, for a trusted network)");
+                    }
+
+                    clients.Add(new FleetClient(options, app, i == 0 ? handler : null, logger));
+                }
+
+                var exits = await Task.WhenAll(clients.Select(c => c.RunAsync(cancellationToken))).ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+            catch (FleetClientException ex)
+            {
+                await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.Failure;
+            }
+            finally
+            {
+                foreach (var c in clients)
+                {
+                    c.Dispose();
+                }
+            }
+        });
+        return command;
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new UsageException(message);
+        }
+    }
+
+    /// <summary>Logs every notification; unknown types are answered 400.</summary>
+    private sealed class LoggingNotificationHandler(ILogger logger) : NotificationHandler
+    {
+        public override Task OnTrainingStartAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
+
+        public override Task OnUpdateRoundStartAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
+
+        public override Task OnModelTestRoundAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
+
+        public override Task OnTrainingFinishedAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
+
+        public override async Task<int> OnUnknownAsync(LifecycleNotification notification, CancellationToken cancellationToken)
+        {
+            await Log(notification).ConfigureAwait(false);
+            return 400;
+        }
+
+        private Task Log(LifecycleNotification n)
+        {
+            CliLog.Notification(logger, n.NotificationType, n.TrainingUuid, n.Body.ToJsonString());
+            return Task.CompletedTask;
+        }
+    }
+}
+
+internal static partial class CliLog
+{
+    [LoggerMessage(1, LogLevel.Information, "notification {Type} training_uuid={TrainingUuid} body={Body}")]
+    public static partial void Notification(ILogger logger, string type, string trainingUuid, string body);
+}

@@ -1,0 +1,62 @@
+using System.Globalization;
+using Federate.Core;
+using Federate.Learning;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace Federate.Cli.Commands;
+
+/// <summary>Helpers shared by <c>federate server</c> and <c>federate client</c>.</summary>
+internal static class DeployOptions
+{
+    /// <summary>Console logging: one line per event on stdout, with a time stamp.</summary>
+    public static void ConfigureLogging(ILoggingBuilder logging, bool verbose)
+    {
+        logging.ClearProviders();
+        logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+        logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning)
+            .AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Critical); // malformed calls are answered with a status; no stack traces in the log
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+            o.ColorBehavior = LoggerColorBehavior.Disabled;
+        });
+    }
+
+    /// <summary>Parses repeated KEY=VALUE options into a config record (integers, numbers, booleans, strings).</summary>
+    public static ConfigRecord ParseConfig(IEnumerable<string>? entries)
+    {
+        var config = new ConfigRecord();
+        foreach (var entry in entries ?? [])
+        {
+            int eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new UsageException($"--config must look like KEY=VALUE, got '{entry}'");
+            }
+
+            config[entry[..eq]] = ConfigValue.Parse(entry[(eq + 1)..]);
+        }
+
+        return config;
+    }
+
+    /// <summary>Input and output sizes of a dataset without training on it (embedded datasets are small; Fashion-MNIST is fixed).</summary>
+    public static (int Features, int Classes) DatasetShape(string dataset, string? dataDir, string? labelColumn)
+    {
+        if (dataset.Replace('_', '-').Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase))
+        {
+            return (784, 10);
+        }
+
+        var split = DatasetCatalog.Load(dataset, dataDir, labelColumn);
+        return (split.Train.FeatureCount, split.Train.ClassCount);
+    }
+
+    /// <summary>Seconds to a time span; 0 or less means none (infinite).</summary>
+    public static TimeSpan Seconds(double seconds, bool zeroIsInfinite = false) =>
+        zeroIsInfinite && seconds <= 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);
+
+    public static string Format(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,204 @@
+using System.CommandLine;
+using System.Globalization;
+using Federate.Core;
+using Federate.Learning;
+using Federate.Server;
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Cli.Commands;
+
+/// <summary><c>federate server</c>: coordinates a federated run of real clients over the native fleet API.</summary>
+internal static class ServerCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var port = CommonOptions.Create("--port", "TCP port to listen on (0 picks a free one and logs it).", 9092, "PORT");
+        var host = CommonOptions.Create("--host", "Address to bind.", "0.0.0.0", "ADDRESS");
+        var minClients = CommonOptions.Create("--min-clients", "Clients to wait for before each round.", 2, "N");
+        var rounds = CommonOptions.Create("--rounds", "Maximum number of rounds.", 10, "N");
+        var threshold = CommonOptions.CreateOptional<double?>("--threshold", "Stop when the threshold metric changes by less than this between rounds.", "DELTA");
+        var thresholdMetric = CommonOptions.Create("--threshold-metric", "Evaluate metric watched by --threshold and --target.", "accuracy", "NAME");
+        var target = CommonOptions.CreateOptional<string>("--target", "Stop once an evaluate metric reaches a value, e.g. accuracy=0.95.", "METRIC=VALUE");
+        var strategy = CommonOptions.Create("--strategy", $"Aggregation strategy ({string.Join(", ", StrategyCatalog.Names)}).", "fedavg", "NAME");
+        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N.", "mlp", "NAME");
+        var dataset = CommonOptions.Create("--dataset", "Dataset whose input and output sizes shape the model (the server reads no training data).", "digits", "NAME|PATH");
+        var dataDir = CommonOptions.CreateOptional<string>("--data-dir", "Folder holding Fashion-MNIST's IDX files.", "DIR");
+        var labelColumn = CommonOptions.CreateOptional<string>("--label-column", "Label column of a CSV file.", "NAME");
+        var seed = CommonOptions.Create("--seed", "Seed for the initial model and sampling.", 0, "N");
+        var config = new Option<string[]>("--config") { Description = "KEY=VALUE added to every round's train config (repeatable).", HelpName = "KEY=VALUE" };
+        var roundTimeout = CommonOptions.Create("--round-timeout", "Seconds each round phase waits for replies (0 = no limit).", 600.0, "SECONDS");
+        var webhook = new Option<string[]>("--webhook") { Description = "URL that receives every lifecycle notification as a JSON POST (repeatable).", HelpName = "URL" };
+        var outDir = CommonOptions.Create("--out", "Output folder for history.json and model.safetensors.", "out", "DIR");
+        var insecure = new Option<bool>("--insecure") { Description = "Serve plain HTTP/2 without TLS (development only; TLS arrives with the security layer)." };
+        var fraction = CommonOptions.Create("--fraction", "Fraction of clients sampled for training each round, in (0, 1].", 1.0, "F");
+        var fractionEvaluate = CommonOptions.Create("--fraction-evaluate", "Fraction of clients sampled for evaluation each round, in [0, 1].", 1.0, "F");
+        var minFit = CommonOptions.Create("--min-fit-clients", "Minimum clients sampled for training.", 1, "N");
+        var minEvaluate = CommonOptions.Create("--min-evaluate-clients", "Minimum clients sampled for evaluation.", 1, "N");
+        var minResults = CommonOptions.Create("--min-results", "A round needs at least this many usable train replies.", 1, "N");
+        var localEpochs = CommonOptions.Create("--local-epochs", "Local epochs per round (sent as local_epochs).", 5, "N");
+        var batchSize = CommonOptions.Create("--batch-size", "Local minibatch size (sent as batch_size).", 16, "N");
+        var lr = CommonOptions.Create("--lr", "Local SGD learning rate (sent as lr).", 0.1, "RATE");
+        var acceptFailures = CommonOptions.Create("--accept-failures", "Aggregate a round even when some clients failed.", true, "true|false");
+        var proximalMu = CommonOptions.Create("--proximal-mu", "fedprox: weight mu of the proximal term.", 0.1, "MU");
+        var serverLr = CommonOptions.CreateOptional<double?>("--server-lr", "fedadam, fedyogi, fedadagrad, fedavgm: server learning rate.", "ETA");
+        var momentum = CommonOptions.Create("--server-momentum", "fedavgm: server momentum.", 0.9, "B");
+        var trim = CommonOptions.Create("--trim-fraction", "trimmed-mean: fraction trimmed at each end.", 0.2, "F");
+        var byzantine = CommonOptions.Create("--byzantine", "krum, multi-krum, bulyan: Byzantine clients tolerated.", 1, "F");
+        var compression = CommonOptions.Create("--compression", "gRPC compression of messages and chunks: gzip or none.", "none", "gzip|none");
+        var heartbeat = CommonOptions.Create("--heartbeat-interval", "Seconds between client heartbeats.", 2.0, "SECONDS");
+        var expiry = CommonOptions.CreateOptional<double?>("--node-expiry", "Seconds of silence after which a client is dropped (default 3 heartbeat intervals).", "SECONDS");
+        var chunkSize = CommonOptions.Create("--chunk-size", "Tensor chunk size in bytes.", Protocol.FleetProtocol.DefaultChunkSize, "BYTES");
+        var maxSpooled = CommonOptions.Create("--max-spool-mb", "Disk budget (MiB) for train updates received but not yet folded; further uploads wait.", 8192L, "MIB");
+        var verbose = new Option<bool>("--verbose") { Description = "Log every task and reply." };
+
+        var command = new Command("server", "Coordinate a federated run: clients connect over gRPC (native fleet API).")
+        {
+            port, host, minClients, rounds, threshold, thresholdMetric, target, strategy, model, dataset, dataDir, labelColumn, seed, config,
+            roundTimeout, webhook, outDir, insecure, fraction, fractionEvaluate, minFit, minEvaluate, minResults, localEpochs, batchSize, lr,
+            acceptFailures, proximalMu, serverLr, momentum, trim, byzantine, compression, heartbeat, expiry, chunkSize, maxSpooled, verbose,
+        };
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var serverOptions = new FleetServerOptions
+            {
+                Port = parse.GetValue(port),
+                Host = parse.GetValue(host)!,
+                Insecure = parse.GetValue(insecure),
+                Compression = parse.GetValue(compression)!,
+                HeartbeatInterval = TimeSpan.FromSeconds(parse.GetValue(heartbeat)),
+                NodeExpiry = parse.GetValue(expiry) is { } e ? TimeSpan.FromSeconds(e) : null,
+                ChunkSize = parse.GetValue(chunkSize),
+                MaxSpoolBytes = parse.GetValue(maxSpooled) << 20,
+            };
+            foreach (var url in parse.GetValue(webhook) ?? [])
+            {
+                serverOptions.Webhooks.Add(url);
+            }
+
+            if (serverOptions.Validate() is { } problem)
+            {
+                throw new UsageException(problem);
+            }
+
+            if (!serverOptions.Insecure)
+            {
+                throw new UsageException("TLS is not available yet: start the server with --insecure (plain HTTP/2, for a trusted network)");
+            }
+
+            var rounds_ = parse.GetValue(rounds);
+            var minClients_ = parse.GetValue(minClients);
+            Require(minClients_ >= 1, $"--min-clients must be at least 1, got {minClients_}");
+            Require(rounds_ >= 1, $"--rounds must be at least 1, got {rounds_}");
+            var timeoutSeconds = parse.GetValue(roundTimeout);
+            Require(timeoutSeconds >= 0, $"--round-timeout must be non-negative, got {timeoutSeconds}");
+
+            var modelName = parse.GetValue(model)!;
+            var datasetName = parse.GetValue(dataset)!;
+            var (features, classes) = DeployOptions.DatasetShape(datasetName, parse.GetValue(dataDir), parse.GetValue(labelColumn));
+            var seed_ = parse.GetValue(seed);
+            if (!modelName.StartsWith("noop:", StringComparison.OrdinalIgnoreCase))
+            {
+                _ = ModelFactory.Create(modelName, features, classes); // rejects a bad name before listening
+            }
+
+            var sampling = new SamplingOptions
+            {
+                FractionTrain = parse.GetValue(fraction),
+                FractionEvaluate = parse.GetValue(fractionEvaluate),
+                MinTrainNodes = parse.GetValue(minFit),
+                MinEvaluateNodes = parse.GetValue(minEvaluate),
+            };
+            var strategyOptions = new StrategyOptions
+            {
+                AcceptFailures = parse.GetValue(acceptFailures),
+                ProximalMu = parse.GetValue(proximalMu),
+                ServerLearningRate = parse.GetValue(serverLr),
+                ServerMomentum = parse.GetValue(momentum),
+                TrimFraction = parse.GetValue(trim),
+                Byzantine = parse.GetValue(byzantine),
+                QffedavgLearningRate = parse.GetValue(lr),
+            };
+            var strategy_ = StrategyCatalog.Create(parse.GetValue(strategy)!, sampling, strategyOptions);
+
+            var runOptions = new RunOptions
+            {
+                RunId = serverOptions.RunId,
+                Seed = seed_,
+                Rounds = rounds_,
+                Threshold = parse.GetValue(threshold),
+                ThresholdMetric = parse.GetValue(thresholdMetric)!,
+                Target = CommonOptions.ParseTarget(parse.GetValue(target)),
+                MinNodes = minClients_,
+                MinResults = parse.GetValue(minResults),
+                RoundTimeout = DeployOptions.Seconds(timeoutSeconds, zeroIsInfinite: true),
+            };
+            runOptions.TrainConfig["local_epochs"] = parse.GetValue(localEpochs);
+            runOptions.TrainConfig["lr"] = parse.GetValue(lr);
+            runOptions.TrainConfig["batch_size"] = parse.GetValue(batchSize);
+            foreach (var (key, value) in DeployOptions.ParseConfig(parse.GetValue(config)))
+            {
+                runOptions.TrainConfig[key] = value;
+            }
+
+            var historyConfig = new Dictionary<string, object?>
+            {
+                ["mode"] = "deployment",
+                ["dataset"] = datasetName,
+                ["model"] = modelName,
+                ["min_clients"] = minClients_,
+                ["fraction"] = sampling.FractionTrain,
+                ["fraction_evaluate"] = sampling.FractionEvaluate,
+                ["rounds"] = rounds_,
+                ["local_epochs"] = parse.GetValue(localEpochs),
+                ["batch_size"] = parse.GetValue(batchSize),
+                ["lr"] = parse.GetValue(lr),
+                ["strategy"] = strategy_.Name,
+                ["seed"] = seed_,
+                ["threshold"] = runOptions.Threshold,
+                ["round_timeout"] = timeoutSeconds,
+                ["accept_failures"] = strategyOptions.AcceptFailures,
+            };
+
+            var outPath = parse.GetValue(outDir)!;
+            Directory.CreateDirectory(outPath);
+            bool verbose_ = parse.GetValue(verbose);
+            await using var server = await FleetServer.StartAsync(serverOptions, logging => DeployOptions.ConfigureLogging(logging, verbose_), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var driver = new RunDriver(server.Grid, server.Wrap(strategy_), runOptions, [server.Observer]);
+            // The initial model is created inline, not kept in a local of this async method, so it can be collected
+            // after round 1 (for a 1.2 GB model that is the difference between two and three copies in memory).
+            var result = await driver.RunAsync(CreateInitialModel(modelName, features, classes, seed_), historyConfig, cancellationToken).ConfigureAwait(false);
+
+            var modelPath = Path.Combine(outPath, "model.safetensors");
+            var historyPath = Path.Combine(outPath, "history.json");
+            Safetensors.WriteFile(modelPath, result.Parameters, new Dictionary<string, string>
+            {
+                ["format"] = "federate",
+                ["model"] = modelName,
+                ["dataset"] = datasetName,
+                ["features"] = features.ToString(CultureInfo.InvariantCulture),
+                ["classes"] = classes.ToString(CultureInfo.InvariantCulture),
+            });
+            HistoryJson.WriteFile(historyPath, result.History);
+            await output.WriteLineAsync($"wrote {historyPath} and {modelPath}").ConfigureAwait(false);
+            await server.FinishAsync(result.History, CancellationToken.None).ConfigureAwait(false);
+            return result.History.StopReason == StopReasons.Cancelled ? ExitCodes.Failure : ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static ArrayRecord CreateInitialModel(string name, int features, int classes, int seed)
+    {
+        var model = ModelFactory.Create(name, features, classes);
+        model.Initialize(seed);
+        return model.GetParameters();
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new UsageException(message);
+        }
+    }
+}

@@ -1,0 +1,509 @@
+
+using Federate.Client.Internal;
+using Federate.Core;
+using Federate.Protocol;
+using Federate.Protocol.Fleet.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Federate.Client;
+
+/// <summary>How a client's participation ended.</summary>
+public enum ClientExit
+{
+    /// <summary>The server said the run finished.</summary>
+    Finished,
+
+    /// <summary>The operator stopped the client (it quit the run).</summary>
+    Stopped,
+}
+
+/// <summary>A problem a client cannot retry its way out of (e.g. an incompatible server); the message is one line.</summary>
+public sealed class FleetClientException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public FleetClientException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public FleetClientException()
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public FleetClientException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>
+/// Connects a client app to a Federate server over the native fleet API: registers (retrying with backoff while the
+/// server is unreachable), then pulls tasks, runs the app, and submits replies, heartbeating all along; rejoins after
+/// a network drop or expiry; quits cleanly when cancelled.
+/// </summary>
+public sealed class FleetClient : IDisposable
+{
+    private readonly FleetClientOptions _options;
+    private readonly IClientApp _app;
+    private readonly INotificationHandler _handler;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly GrpcChannel _channel;
+    private readonly Fleet.FleetClient _client;
+    private readonly Metadata _headers = [];
+
+    /// <summary>Creates a client; nothing connects until <see cref="RunAsync"/>.</summary>
+    public FleetClient(FleetClientOptions options, IClientApp app, INotificationHandler? handler = null, ILogger? logger = null, TimeProvider? timeProvider = null)
+    {
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _app = app ?? throw new ArgumentNullException(nameof(app));
+        if (options.Validate() is { } problem)
+        {
+            throw new ArgumentException(problem);
+        }
+
+        if (!options.Insecure)
+        {
+            throw new NotSupportedException("TLS is not available yet; connect with --insecure (plain HTTP/2) on a trusted network");
+        }
+
+        _handler = handler ?? new NotificationHandler();
+        _logger = logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        var http = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            ConnectTimeout = options.CallTimeout,
+            InitialHttp2StreamWindowSize = 2 << 20,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+        };
+        _channel = GrpcChannel.ForAddress($"http://{options.Server}", new GrpcChannelOptions
+        {
+            HttpHandler = http,
+            DisposeHttpClient = true,
+            MaxReceiveMessageSize = FleetProtocol.MaxMessageSize,
+            MaxSendMessageSize = FleetProtocol.MaxMessageSize,
+        });
+        _client = new Fleet.FleetClient(_channel);
+        if (options.Compression == "gzip")
+        {
+            _headers.Add("grpc-internal-encoding-request", "gzip");
+        }
+    }
+
+    /// <summary>The node id of the current registration (0 before joining).</summary>
+    public long NodeId { get; private set; }
+
+    /// <summary>Takes part in the run until it finishes or <paramref name="cancellationToken"/> fires.</summary>
+    /// <exception cref="FleetClientException">The server is incompatible or refuses this client for good.</exception>
+    public async Task<ClientExit> RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var session = await RegisterAsync(cancellationToken).ConfigureAwait(false);
+                while (true)
+                {
+                    var (exit, dropped) = await RunSessionAsync(session, cancellationToken).ConfigureAwait(false);
+                    if (exit is { } e)
+                    {
+                        if (e == ClientExit.Finished)
+                        {
+                            await QuitAsync("run finished").ConfigureAwait(false);
+                        }
+
+                        return e;
+                    }
+
+                    // A dropped connection keeps the registration when the server still knows this node.
+                    if (!dropped || !await ResumeAsync(session, cancellationToken).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+        {
+            await QuitAsync("stopped by the operator").ConfigureAwait(false);
+            ClientLog.Quit(_logger);
+            return ClientExit.Stopped;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _channel.Dispose();
+
+    private CallOptions Unary(CancellationToken cancellationToken) =>
+        new(_headers, _time.GetUtcNow().UtcDateTime + _options.CallTimeout, cancellationToken);
+
+    private async Task<RegisterReply> RegisterAsync(CancellationToken cancellationToken)
+    {
+        var delay = _options.RetryInterval;
+        while (true)
+        {
+            try
+            {
+                var reply = await _client.RegisterAsync(
+                    new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = _options.Name, PartitionId = _options.PartitionId ?? -1 },
+                    Unary(cancellationToken)).ConfigureAwait(false);
+                if (FleetProtocol.CheckVersion(reply.ProtocolVersion, "server") is { } problem)
+                {
+                    throw new FleetClientException(problem);
+                }
+
+                NodeId = reply.NodeId;
+                ClientLog.Joined(_logger, _options.Server, reply.NodeId, reply.RunId);
+                return reply;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
+            {
+                throw new FleetClientException($"the server refused to register this client: {ex.Status.Detail}");
+            }
+            catch (RpcException ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                ClientLog.Unreachable(_logger, _options.Server, Describe(ex), delay.TotalSeconds);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryInterval.Ticks));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Pull, handle, submit until the run ends (returns the exit), the server forgets the node (null, not dropped) or
+    /// the connection fails (null, dropped).
+    /// </summary>
+    private async Task<(ClientExit? Exit, bool Dropped)> RunSessionAsync(RegisterReply session, CancellationToken cancellationToken)
+    {
+        using var lost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeat = HeartbeatLoopAsync(session, lost, cancellationToken);
+        try
+        {
+            while (true)
+            {
+                Message? task;
+                try
+                {
+                    var pulled = await PullAsync(session.NodeId, lost.Token).ConfigureAwait(false);
+                    if (pulled.Finished is { } finished)
+                    {
+                        ClientLog.Finished(_logger, string.IsNullOrEmpty(finished.Detail) ? finished.StopReason : finished.Detail);
+                        return (ClientExit.Finished, false);
+                    }
+
+                    task = pulled.Task;
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                {
+                    ClientLog.Rejoining(_logger, session.NodeId, ex.Status.Detail);
+                    return (null, false);
+                }
+
+                if (task is null)
+                {
+                    continue;
+                }
+
+                var reply = await HandleAsync(task, lost.Token).ConfigureAwait(false);
+                try
+                {
+                    await SubmitAsync(session.NodeId, reply, lost.Token).ConfigureAwait(false);
+                    ClientLog.Submitted(_logger, task.Metadata.Round, task.Metadata.MessageType.ToString().ToLowerInvariant());
+                }
+                catch (RpcException ex) when (ex.StatusCode is StatusCode.FailedPrecondition or StatusCode.InvalidArgument or StatusCode.PermissionDenied)
+                {
+                    ClientLog.SubmitRefused(_logger, task.Metadata.Round, ex.Status.Detail);
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                {
+                    ClientLog.Rejoining(_logger, session.NodeId, ex.Status.Detail);
+                    return (null, false);
+                }
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (ex is RpcException or IOException or HttpRequestException || (ex is OperationCanceledException && lost.IsCancellationRequested)))
+        {
+            ClientLog.ConnectionLost(_logger, _options.Server, ex is RpcException r ? Describe(r) : ex.Message);
+            return (null, true);
+        }
+        finally
+        {
+            await lost.CancelAsync().ConfigureAwait(false);
+            await heartbeat.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>After a drop: true when the old registration is still alive, false when the client must register again.</summary>
+    private async Task<bool> ResumeAsync(RegisterReply session, CancellationToken cancellationToken)
+    {
+        var delay = _options.RetryInterval;
+        while (true)
+        {
+            try
+            {
+                var reply = await _client.HeartbeatAsync(new HeartbeatRequest { NodeId = session.NodeId }, Unary(cancellationToken)).ConfigureAwait(false);
+                if (reply.RunId != session.RunId)
+                {
+                    ClientLog.Rejoining(_logger, session.NodeId, $"the server now runs {reply.RunId}");
+                    return false;
+                }
+
+                return true;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+            {
+                ClientLog.Rejoining(_logger, session.NodeId, ex.Status.Detail);
+                return false;
+            }
+            catch (RpcException ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                ClientLog.Unreachable(_logger, _options.Server, Describe(ex), delay.TotalSeconds);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryInterval.Ticks));
+            }
+        }
+    }
+
+    private async Task HeartbeatLoopAsync(RegisterReply session, CancellationTokenSource lost, CancellationToken cancellationToken)
+    {
+        var interval = TimeSpan.FromMilliseconds(Math.Max(50, session.HeartbeatIntervalMs));
+        var expiry = TimeSpan.FromMilliseconds(Math.Max(session.NodeExpiryMs, session.HeartbeatIntervalMs * 2));
+        long lastOk = _time.GetTimestamp();
+        try
+        {
+            while (!lost.IsCancellationRequested)
+            {
+                await Task.Delay(interval, _time, lost.Token).ConfigureAwait(false);
+                try
+                {
+                    var reply = await _client.HeartbeatAsync(new HeartbeatRequest { NodeId = session.NodeId }, Unary(lost.Token)).ConfigureAwait(false);
+                    if (reply.RunId != session.RunId)
+                    {
+                        await lost.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+
+                    lastOk = _time.GetTimestamp();
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                {
+                    await lost.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
+                catch (RpcException) when (!lost.IsCancellationRequested)
+                {
+                    if (_time.GetElapsedTime(lastOk) > expiry)
+                    {
+                        await lost.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The session ended.
+        }
+        catch (RpcException) when (lost.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+        {
+            // The session ended while a heartbeat was in flight.
+        }
+    }
+
+    private async Task<(Message? Task, RunFinished? Finished)> PullAsync(long nodeId, CancellationToken cancellationToken)
+    {
+        using var call = _client.PullTask(
+            new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, WaitMs = (long)_options.PollWait.TotalMilliseconds },
+            new CallOptions(_headers, cancellationToken: cancellationToken));
+        var stream = call.ResponseStream;
+        while (await stream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            var frame = stream.Current;
+            switch (frame.FrameCase)
+            {
+                case TaskFrame.FrameOneofCase.Notification:
+                    await NotifyAsync(frame.Notification, cancellationToken).ConfigureAwait(false);
+                    break;
+                case TaskFrame.FrameOneofCase.Finished:
+                    return (null, frame.Finished);
+                case TaskFrame.FrameOneofCase.Task:
+                    return (await ReceiveTaskAsync(frame.Task, stream, cancellationToken).ConfigureAwait(false), null);
+                default:
+                    throw new InvalidDataException($"unexpected {frame.FrameCase} frame before a task header");
+            }
+        }
+
+        return (null, null);
+    }
+
+    private async Task<Message> ReceiveTaskAsync(TaskHeader header, IAsyncStreamReader<TaskFrame> stream, CancellationToken cancellationToken)
+    {
+        var metadata = Mapping.FromProto(header.Metadata);
+        var content = new RecordDict();
+        foreach (var c in header.Configs)
+        {
+            content.Configs[c.Name] = Mapping.FromProto(c);
+        }
+
+        foreach (var m in header.Metrics)
+        {
+            content.Metrics[m.Name] = Mapping.FromProto(m);
+        }
+
+        if (Mapping.TryAllocate(header.Tensors, content, out var tensors) is { } problem)
+        {
+            throw new InvalidDataException($"the server sent an invalid task: {problem}");
+        }
+
+        using var verifier = new ChunkVerifier([.. tensors.Select(t => (t.ByteLength, t.DType.SizeOf()))], FleetProtocol.MaxChunkSize);
+        long bytes = 0;
+        while (!verifier.IsComplete && await stream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            var frame = stream.Current;
+            string? bad = frame.FrameCase switch
+            {
+                TaskFrame.FrameOneofCase.Chunk => verifier.Verify(frame.Chunk),
+                TaskFrame.FrameOneofCase.Digest => verifier.Verify(frame.Digest),
+                _ => $"unexpected {frame.FrameCase} frame inside a task",
+            };
+            if (bad is not null)
+            {
+                throw new InvalidDataException($"the server sent a corrupt task: {bad}");
+            }
+
+            if (frame.FrameCase == TaskFrame.FrameOneofCase.Chunk)
+            {
+                var chunk = frame.Chunk;
+                chunk.Data.Span.CopyTo(tensors[chunk.TensorIndex].AsBytes()[(int)chunk.Offset..]);
+                bytes += chunk.Data.Length;
+            }
+        }
+
+        if (!verifier.IsComplete)
+        {
+            throw new IOException("the task stream ended before all tensors arrived");
+        }
+
+        ClientLog.TaskReceived(_logger, metadata.Round, metadata.MessageType.ToString().ToLowerInvariant(), bytes);
+        return new Message(metadata, content);
+    }
+
+    private async Task<Message> HandleAsync(Message task, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Training is CPU-bound: one thread of its own, so heartbeats keep flowing.
+            return await Task.Factory.StartNew(
+                () => _app.HandleAsync(task, cancellationToken).AsTask().GetAwaiter().GetResult(),
+                cancellationToken,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return task.CreateErrorReply(new MessageError("client_error", ex.Message));
+        }
+    }
+
+    private async Task SubmitAsync(long nodeId, Message reply, CancellationToken cancellationToken)
+    {
+        var header = new UpdateHeader { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, Metadata = reply.Metadata.ToProto() };
+        IReadOnlyList<(string Record, string Name, Tensor Tensor)> tensors = [];
+        if (reply.Error is { } error)
+        {
+            header.Error = new ReplyError { Code = error.Code, Reason = error.Reason };
+        }
+        else if (reply.Content is { } content)
+        {
+            Mapping.AddRecords(content, header.Configs, header.Metrics, header.Tensors);
+            tensors = Mapping.FlattenArrays(content);
+        }
+
+        using var call = _client.SubmitUpdate(new CallOptions(_headers, cancellationToken: cancellationToken));
+        try
+        {
+            await call.RequestStream.WriteAsync(new UpdateFrame { Header = header }, cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < tensors.Count; i++)
+            {
+                foreach (var (chunk, digest) in TensorChunks.Split(tensors[i].Tensor, (uint)i, _options.ChunkSize))
+                {
+                    var frame = chunk is not null ? new UpdateFrame { Chunk = chunk } : new UpdateFrame { Digest = digest };
+                    await call.RequestStream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or RpcException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            // The server ended the call early (a refusal): its status explains why.
+            await call.ResponseAsync.ConfigureAwait(false);
+            throw;
+        }
+
+        await call.ResponseAsync.ConfigureAwait(false);
+    }
+
+    private async Task NotifyAsync(Notification wire, CancellationToken cancellationToken)
+    {
+        LifecycleNotification notification;
+        try
+        {
+            notification = new LifecycleNotification(wire.NotificationType, wire.TrainingUuid, System.Text.Json.Nodes.JsonNode.Parse(wire.BodyJson) as System.Text.Json.Nodes.JsonObject ?? []);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            ClientLog.HandlerFailed(_logger, wire.NotificationType, $"malformed body: {ex.Message}");
+            return;
+        }
+
+        try
+        {
+            await NotificationDispatcher.DispatchAsync(_handler, notification, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            ClientLog.HandlerFailed(_logger, wire.NotificationType, ex.Message);
+        }
+    }
+
+    private async Task QuitAsync(string reason)
+    {
+        if (NodeId == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _client.QuitAsync(new QuitRequest { NodeId = NodeId, Reason = reason }, new CallOptions(_headers, cancellationToken: timeout.Token)).ConfigureAwait(false);
+        }
+        catch (RpcException)
+        {
+            // Leaving is best effort; the server expires silent nodes anyway.
+        }
+    }
+
+    private static bool IsTransient(RpcException ex) => ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown or StatusCode.Cancelled or StatusCode.ResourceExhausted;
+
+    private static string Describe(RpcException ex)
+    {
+        var detail = ex.Status.Detail;
+        if (ex.Status.DebugException is { } inner)
+        {
+            detail = inner.InnerException?.Message ?? inner.Message;
+        }
+
+        return $"{ex.StatusCode}: {detail}";
+    }
+
+}

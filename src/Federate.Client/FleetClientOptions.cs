@@ -1,0 +1,80 @@
+namespace Federate.Client;
+
+/// <summary>Settings of a <see cref="FleetClient"/>.</summary>
+public sealed class FleetClientOptions
+{
+    /// <summary>The server as HOST:PORT. Required.</summary>
+    public string Server { get; set; } = "";
+
+    /// <summary>This node's name in the server's log. Default the machine name.</summary>
+    public string Name { get; set; } = Environment.MachineName;
+
+    /// <summary>The data partition this node trains on, when it has one; lets the server fold in a fixed order.</summary>
+    public int? PartitionId { get; set; }
+
+    /// <summary>Plain HTTP/2 (h2c) without TLS, for local development. Must be asked for. Default false.</summary>
+    public bool Insecure { get; set; }
+
+    /// <summary>gRPC message compression: "gzip" or "none". Default "none".</summary>
+    public string Compression { get; set; } = "none";
+
+    /// <summary>First wait between registration attempts while the server is unreachable; doubles up to <see cref="MaxRetryInterval"/>. Default 1 s.</summary>
+    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between registration attempts. Default 10 s.</summary>
+    public TimeSpan MaxRetryInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Deadline of unary calls (register, heartbeat, quit) and of connecting. Default 10 s.</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long one PullTask long poll may stay open with nothing to receive. Default 30 s.</summary>
+    public TimeSpan PollWait { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Tensor chunk size in bytes for uploads. Default 1 MiB.</summary>
+    public int ChunkSize { get; set; } = Protocol.FleetProtocol.DefaultChunkSize;
+
+    /// <summary>Checks the options; returns a one-line problem or null.</summary>
+    public string? Validate()
+    {
+        if (!TryParseServer(Server, out _, out _))
+        {
+            return $"--server must look like HOST:PORT, got '{Server}'";
+        }
+
+        if (Compression is not ("gzip" or "none"))
+        {
+            return $"--compression must be gzip or none, got '{Compression}'";
+        }
+
+        if (RetryInterval <= TimeSpan.Zero || MaxRetryInterval < RetryInterval)
+        {
+            return "--retry-interval must be positive and at most the maximum retry interval";
+        }
+
+        if (CallTimeout <= TimeSpan.Zero)
+        {
+            return "--call-timeout must be positive";
+        }
+
+        if (ChunkSize < 1024 || ChunkSize > Protocol.FleetProtocol.MaxChunkSize)
+        {
+            return $"--chunk-size must be in [1024, {Protocol.FleetProtocol.MaxChunkSize}] bytes, got {ChunkSize}";
+        }
+
+        return null;
+    }
+
+    internal static bool TryParseServer(string text, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+        {
+            return false;
+        }
+
+        host = text[..colon].Trim('[', ']');
+        return host.Length > 0;
+    }
+}

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Client.Internal;
+
+internal static partial class ClientLog
+{
+    [LoggerMessage(1, LogLevel.Warning, "server {Server} is unreachable ({Reason}); retrying in {Seconds:0.#} s")]
+    public static partial void Unreachable(ILogger logger, string server, string reason, double seconds);
+
+    [LoggerMessage(2, LogLevel.Information, "joined {Server} as node {NodeId} (run {RunId})")]
+    public static partial void Joined(ILogger logger, string server, long nodeId, string runId);
+
+    [LoggerMessage(3, LogLevel.Information, "round {Round}: {Kind} task received ({Bytes} bytes)")]
+    public static partial void TaskReceived(ILogger logger, int round, string kind, long bytes);
+
+    [LoggerMessage(4, LogLevel.Information, "round {Round}: {Kind} reply submitted")]
+    public static partial void Submitted(ILogger logger, int round, string kind);
+
+    [LoggerMessage(5, LogLevel.Warning, "round {Round}: the server refused the reply: {Reason}")]
+    public static partial void SubmitRefused(ILogger logger, int round, string reason);
+
+    [LoggerMessage(6, LogLevel.Warning, "connection to {Server} lost ({Reason}); reconnecting")]
+    public static partial void ConnectionLost(ILogger logger, string server, string reason);
+
+    [LoggerMessage(7, LogLevel.Warning, "node {NodeId} is no longer known to the server ({Reason}); registering again")]
+    public static partial void Rejoining(ILogger logger, long nodeId, string reason);
+
+    [LoggerMessage(8, LogLevel.Information, "run finished: {Reason}")]
+    public static partial void Finished(ILogger logger, string reason);
+
+    [LoggerMessage(9, LogLevel.Information, "notification {Type} {Body}")]
+    public static partial void Notification(ILogger logger, string type, string body);
+
+    [LoggerMessage(10, LogLevel.Error, "notification handler for {Type} failed: {Reason}")]
+    public static partial void HandlerFailed(ILogger logger, string type, string reason);
+
+    [LoggerMessage(11, LogLevel.Information, "listening for notifications on {Prefix}")]
+    public static partial void Listening(ILogger logger, string prefix);
+
+    [LoggerMessage(12, LogLevel.Information, "left the run (stopped by the operator)")]
+    public static partial void Quit(ILogger logger);
+}

@@ -1,0 +1,180 @@
+using System.Net;
+using Federate.Core;
+using Federate.Protocol;
+using Federate.Server.Internal;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Server;
+
+/// <summary>
+/// A Federate server: hosts the native fleet API on Kestrel (HTTP/2), keeps the node registry, and offers the
+/// gRPC grid, a strategy wrapper for streaming aggregation and a run observer (round log lines, notifications and
+/// webhooks) to a <see cref="RunDriver"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var server = await FleetServer.StartAsync(options, logging => logging.AddSimpleConsole(), cancellationToken: ct);
+/// var driver = new RunDriver(server.Grid, server.Wrap(strategy), runOptions, [server.Observer]);
+/// var result = await driver.RunAsync(initial, config, ct);
+/// await server.FinishAsync(result.History, ct);
+/// </code>
+/// </example>
+public sealed class FleetServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly NodeRegistry _registry;
+    private readonly FleetGrid _grid;
+    private readonly WebhookSender? _webhooks;
+    private readonly FleetServerOptions _options;
+
+    private FleetServer(WebApplication app, NodeRegistry registry, FleetGrid grid, WebhookSender? webhooks, IRunObserver observer, FleetServerOptions options, int port)
+    {
+        _app = app;
+        _registry = registry;
+        _grid = grid;
+        _webhooks = webhooks;
+        Observer = observer;
+        _options = options;
+        Port = port;
+    }
+
+    /// <summary>The port the server listens on (the chosen one when <see cref="FleetServerOptions.Port"/> was 0).</summary>
+    public int Port { get; }
+
+    /// <summary>The gRPC grid to give the run driver.</summary>
+    public IGrid Grid => _grid;
+
+    /// <summary>Logs a line per round and sends lifecycle notifications; give it to the run driver.</summary>
+    public IRunObserver Observer { get; }
+
+    /// <summary>Number of connected nodes.</summary>
+    public int NodeCount => _registry.Count;
+
+    /// <summary>Starts listening.</summary>
+    /// <exception cref="ArgumentException">The options are invalid (one-line message).</exception>
+    public static async Task<FleetServer> StartAsync(FleetServerOptions options, Action<ILoggingBuilder>? configureLogging = null, TimeProvider? timeProvider = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Validate() is { } problem)
+        {
+            throw new ArgumentException(problem);
+        }
+
+        if (!options.Insecure)
+        {
+            throw new NotSupportedException("TLS is not available yet; run the server with --insecure (plain HTTP/2) on a trusted network");
+        }
+
+        var time = timeProvider ?? TimeProvider.System;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+        configureLogging?.Invoke(builder.Logging);
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = options.Host is "0.0.0.0" or "*" ? IPAddress.Any : IPAddress.Parse(options.Host);
+            kestrel.Listen(address, options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MinResponseDataRate = null;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 256;
+            kestrel.Limits.Http2.InitialConnectionWindowSize = 4 << 20;
+            kestrel.Limits.Http2.InitialStreamWindowSize = 2 << 20;
+            kestrel.Limits.Http2.MaxFrameSize = 1 << 20;
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(20);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+        });
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = FleetProtocol.MaxMessageSize;
+            grpc.MaxSendMessageSize = FleetProtocol.MaxMessageSize;
+            grpc.ResponseCompressionAlgorithm = options.Compression == "gzip" ? "gzip" : null;
+
+            // Malformed messages fail before any handler runs; the detail then names the parse error
+            // ("InvalidProtocolBufferException: ...") instead of a bare "Exception was thrown by handler".
+            grpc.EnableDetailedErrors = true;
+        });
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton(sp => new NodeRegistry(time, options.HeartbeatInterval, options.EffectiveNodeExpiry, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Nodes")));
+        builder.Services.AddSingleton(sp => options.Webhooks.Count == 0 ? null! : new WebhookSender(options.Webhooks, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Webhooks"), time));
+        builder.Services.AddSingleton(sp => new NotificationHub(options.RunId, sp.GetRequiredService<NodeRegistry>(), options.Webhooks.Count == 0 ? null : sp.GetRequiredService<WebhookSender>()));
+        builder.Services.AddSingleton(sp => new FleetGrid(sp.GetRequiredService<NodeRegistry>(), sp.GetRequiredService<NotificationHub>(), options, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Grid")));
+
+        var app = builder.Build();
+        app.MapGrpcService<FleetService>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server");
+        if (options.Insecure)
+        {
+            ServerLog.Insecure(logger);
+        }
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        var bound = addresses.First();
+        int port = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
+        ServerLog.Listening(logger, bound, FleetProtocol.Version, options.RunId);
+
+        var registry = app.Services.GetRequiredService<NodeRegistry>();
+        var grid = app.Services.GetRequiredService<FleetGrid>();
+        var webhooks = options.Webhooks.Count == 0 ? null : app.Services.GetRequiredService<WebhookSender>();
+        var observer = new FleetRunObserver(app.Services.GetRequiredService<NotificationHub>(), logger);
+        return new FleetServer(app, registry, grid, webhooks, observer, options, port);
+    }
+
+    /// <summary>
+    /// Wraps <paramref name="strategy"/> so FedAvg-like aggregation folds updates as they stream in (server memory
+    /// O(model)); strategies that need whole updates keep working unchanged.
+    /// </summary>
+    public Strategy Wrap(Strategy strategy) => new FleetStrategy(strategy ?? throw new ArgumentNullException(nameof(strategy)), _grid);
+
+    /// <summary>
+    /// Tells connected clients that the run is over, then waits up to <see cref="FleetServerOptions.FinishGrace"/>
+    /// for them to leave and for queued webhooks to go out.
+    /// </summary>
+    public async Task FinishAsync(RunHistory history, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        _registry.Finish(history.StopReason ?? StopReasons.RoundLimit, history.StopDetail ?? "");
+        var grace = Task.Delay(_options.FinishGrace, cancellationToken);
+        if (_webhooks is not null)
+        {
+            await _webhooks.DrainAsync(_options.FinishGrace).ConfigureAwait(false);
+        }
+
+        while (_registry.Count > 0 && !grace.IsCompleted)
+        {
+            await Task.WhenAny(grace, Task.Delay(50, cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await _app.StopAsync(stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Open streams were cut at the stop deadline.
+        }
+
+        if (_webhooks is not null)
+        {
+            await _webhooks.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _registry.Dispose();
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}

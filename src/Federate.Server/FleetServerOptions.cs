@@ -1,0 +1,98 @@
+namespace Federate.Server;
+
+/// <summary>Settings of a <see cref="FleetServer"/>.</summary>
+public sealed class FleetServerOptions
+{
+    /// <summary>TCP port to listen on; 0 picks a free one (see <see cref="FleetServer.Port"/>). Default 9092.</summary>
+    public int Port { get; set; } = 9092;
+
+    /// <summary>Address to bind. Default all interfaces ("0.0.0.0"); tests use "127.0.0.1".</summary>
+    public string Host { get; set; } = "0.0.0.0";
+
+    /// <summary>
+    /// Serve plain HTTP/2 (h2c) without TLS, for local development. Must be asked for; the server warns. TLS arrives
+    /// with the security layer. Default false.
+    /// </summary>
+    public bool Insecure { get; set; }
+
+    /// <summary>The run id (training_uuid of notifications). Default a new GUID.</summary>
+    public string RunId { get; set; } = Guid.NewGuid().ToString();
+
+    /// <summary>How often clients send heartbeats. Default 2 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A node that sends nothing for this long is dropped. Default 3 heartbeat intervals.</summary>
+    public TimeSpan? NodeExpiry { get; set; }
+
+    /// <summary>How long a PullTask long poll stays open with nothing to send. Default 30 s.</summary>
+    public TimeSpan PollWait { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Tensor chunk size in bytes sent to clients. Default 1 MiB.</summary>
+    public int ChunkSize { get; set; } = Protocol.FleetProtocol.DefaultChunkSize;
+
+    /// <summary>gRPC message compression: "gzip" or "none". Default "none" (tensors compress poorly).</summary>
+    public string Compression { get; set; } = "none";
+
+    /// <summary>URLs that receive every lifecycle notification as an HTTP POST (design 4's JSON).</summary>
+    public IList<string> Webhooks { get; } = [];
+
+    /// <summary>Folder for update spool files (deleted when closed). Default the system temp folder.</summary>
+    public string? SpoolDirectory { get; set; }
+
+    /// <summary>
+    /// Disk budget in bytes for train updates received but not yet folded (spool files the size of the model); further
+    /// uploads wait, held back by HTTP/2 flow control. One update, and the update folded next, are always admitted.
+    /// Default 8 GiB.
+    /// </summary>
+    public long MaxSpoolBytes { get; set; } = 8L << 30;
+
+    /// <summary>How long, after the run, the server waits for connected clients to learn that it finished. Default 3 s.</summary>
+    public TimeSpan FinishGrace { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The effective node expiry.</summary>
+    public TimeSpan EffectiveNodeExpiry => NodeExpiry ?? (HeartbeatInterval * 3);
+
+    /// <summary>Checks the options; returns a one-line problem or null.</summary>
+    public string? Validate()
+    {
+        if (Port is < 0 or > 65535)
+        {
+            return $"--port must be in [0, 65535], got {Port}";
+        }
+
+        if (HeartbeatInterval <= TimeSpan.Zero)
+        {
+            return "--heartbeat-interval must be positive";
+        }
+
+        if (EffectiveNodeExpiry <= HeartbeatInterval)
+        {
+            return "--node-expiry must be longer than --heartbeat-interval";
+        }
+
+        if (ChunkSize < 1024 || ChunkSize > Protocol.FleetProtocol.MaxChunkSize)
+        {
+            return $"--chunk-size must be in [1024, {Protocol.FleetProtocol.MaxChunkSize}] bytes, got {ChunkSize}";
+        }
+
+        if (MaxSpoolBytes < 0)
+        {
+            return $"--max-spool-mb must be non-negative, got {MaxSpoolBytes >> 20}";
+        }
+
+        if (Compression is not ("gzip" or "none"))
+        {
+            return $"--compression must be gzip or none, got '{Compression}'";
+        }
+
+        foreach (var url in Webhooks)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                return $"--webhook must be an http(s) URL, got '{url}'";
+            }
+        }
+
+        return null;
+    }
+}

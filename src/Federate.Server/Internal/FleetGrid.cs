@@ -1,0 +1,368 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Federate.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Server.Internal;
+
+/// <summary>
+/// The gRPC fleet's <see cref="IGrid"/>: queues each instruction in its node's outbox (delivered by the node's
+/// PullTask long poll), collects replies from SubmitUpdate until all arrived or the round timeout, and yields them
+/// in a fixed order: by the partition id the node reported, then node id, so aggregation repeats exactly (and
+/// matches simulation, which folds in partition order). Train updates for a streaming aggregator are spooled to a
+/// temporary file while they arrive (validated chunk by chunk) and folded from there in that order, so server
+/// memory stays O(model) whatever the number of clients; the driver then sees replies that carry only metrics.
+/// </summary>
+internal sealed class FleetGrid : IGrid
+{
+    private readonly NodeRegistry _registry;
+    private readonly NotificationHub _hub;
+    private readonly FleetServerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, PendingTask> _tasks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _prefolded = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _closed = new(StringComparer.Ordinal);
+    private readonly Lock _admitLock = new();
+    private (int Round, IStreamingTrainAggregator Aggregator)? _streaming;
+    private List<PendingTask>? _foldOrder;
+    private IStreamingTrainAggregator? _streamingAggregator;
+    private int _foldCursor;
+    private long _admittedBytes;
+    private TaskCompletionSource _admitChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public FleetGrid(NodeRegistry registry, NotificationHub hub, FleetServerOptions options, TimeProvider time, ILogger logger)
+    {
+        _registry = registry;
+        _hub = hub;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _registry.NodeRemoved += OnNodeRemoved;
+    }
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Tensor, Lazy<byte[][]>> _digests = [];
+
+    /// <summary>Chunk digests of a tensor sent to nodes, computed once per tensor (every node gets the same global model).</summary>
+    public byte[][] ChunkDigests(Tensor tensor) =>
+        _digests.GetValue(tensor, t => new Lazy<byte[][]>(() => Protocol.TensorChunks.ComputeChunkDigests(t, _options.ChunkSize))).Value;
+
+    public string SpoolDirectory => _options.SpoolDirectory ?? Path.Combine(Path.GetTempPath(), "federate-spool");
+
+    public ValueTask<IReadOnlyList<NodeInfo>> WaitForNodesAsync(int minimum, CancellationToken cancellationToken) =>
+        _registry.WaitForAsync(minimum, cancellationToken);
+
+    /// <summary>Lets the next train phase of <paramref name="round"/> fold replies into <paramref name="aggregator"/> as they stream in.</summary>
+    public void UseStreamingAggregator(int round, IStreamingTrainAggregator aggregator) => _streaming = (round, aggregator);
+
+    /// <summary>True (once) when the reply was already folded into the round's streaming aggregator.</summary>
+    public bool TakePrefolded(Message reply) => _prefolded.TryRemove(reply.Metadata.MessageId, out _);
+
+    /// <summary>The open task with this id, or null with the round of a closed one (null when never seen).</summary>
+    /// <summary>
+    /// Waits until a streamed update may be spooled: updates received but not yet folded take at most
+    /// <see cref="FleetServerOptions.MaxSpoolBytes"/> of disk (at least one is always admitted), except that the update folded next is always admitted, so the
+    /// round cannot deadlock. Waiting uploads are not read, so HTTP/2 flow control holds the client back. Returns
+    /// false when the task was closed meanwhile.
+    /// </summary>
+    public async Task<bool> AdmitAsync(PendingTask task, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task changed;
+            lock (_admitLock)
+            {
+                if (task.Arrived.IsCompleted || task.IsClosed)
+                {
+                    return false;
+                }
+
+                bool next = _foldOrder is { } order && _foldCursor < order.Count && ReferenceEquals(order[_foldCursor], task);
+                long size = task.Tensors.Sum(t => t.Tensor.ByteLength);
+                if (next || _admittedBytes == 0 || _admittedBytes + size <= _options.MaxSpoolBytes)
+                {
+                    _admittedBytes += size;
+                    task.Admitted = true;
+                    return true;
+                }
+
+                changed = _admitChanged.Task;
+            }
+
+            await Task.WhenAny(changed, task.Arrived).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Starts folding <paramref name="task"/>'s update straight from its chunks when it is the update folded next
+    /// (every earlier one in the fold order is settled); returns null otherwise (it is then folded from its spool).
+    /// </summary>
+    public IUpdateFold? TryBeginDirectFold(PendingTask task, MetricRecord metrics)
+    {
+        lock (_admitLock)
+        {
+            if (_streamingAggregator is not { } aggregator || _foldOrder is not { } order || _foldCursor >= order.Count || !ReferenceEquals(order[_foldCursor], task) || task.IsClosed)
+            {
+                return null;
+            }
+
+            task.DirectFold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return aggregator.BeginUpdate(task.NodeId, metrics);
+        }
+    }
+
+    /// <summary>Frees the spool slot of a task (idempotent).</summary>
+    public void Release(PendingTask task)
+    {
+        lock (_admitLock)
+        {
+            if (task.Admitted)
+            {
+                task.Admitted = false;
+                _admittedBytes -= task.Tensors.Sum(t => t.Tensor.ByteLength);
+            }
+
+            SignalAdmission();
+        }
+    }
+
+    private void SignalAdmission()
+    {
+        var old = _admitChanged;
+        _admitChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        old.TrySetResult();
+    }
+
+    public PendingTask? FindTask(string messageId, out int? closedRound)
+    {
+        closedRound = _closed.TryGetValue(messageId, out var r) ? r : null;
+        return _tasks.GetValueOrDefault(messageId);
+    }
+
+    public async IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, TimeSpan timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (instructions.Count == 0)
+        {
+            yield break;
+        }
+
+        var first = instructions[0].Metadata;
+        IStreamingTrainAggregator? aggregator = first.MessageType == MessageType.Train && _streaming is { } s && s.Round == first.Round ? s.Aggregator : null;
+        _streaming = null;
+        if (instructions[0].Content?.Arrays.GetValueOrDefault(RecordNames.Model) is { } global)
+        {
+            if (first.MessageType == MessageType.Train)
+            {
+                _hub.Publish(NotificationTypes.UpdateRoundStart, first.Round, global);
+            }
+            else if (first.MessageType == MessageType.Evaluate)
+            {
+                _hub.Publish(NotificationTypes.ModelTestRound, first.Round, global);
+            }
+        }
+
+        var pending = new List<PendingTask>(instructions.Count);
+        for (int i = 0; i < instructions.Count; i++)
+        {
+            var task = new PendingTask(instructions[i], i, aggregator is not null);
+            _tasks[task.MessageId] = task;
+            pending.Add(task);
+        }
+
+        foreach (var task in pending)
+        {
+            var node = _registry.Get(task.NodeId);
+            if (node is null || !node.Outbox.Writer.TryWrite(new OutboundTask(task)))
+            {
+                task.Fail("dropped", $"node {task.NodeId} is not connected");
+            }
+        }
+
+        var ordered = pending
+            .OrderBy(t => _registry.Get(t.NodeId)?.PartitionId ?? int.MaxValue)
+            .ThenBy(t => t.NodeId)
+            .ToList();
+
+        using var deadline = timeout == Timeout.InfiniteTimeSpan
+            ? new CancellationTokenSource()
+            : new CancellationTokenSource(timeout, _time);
+        var seconds = timeout.TotalSeconds;
+        using var onDeadline = deadline.Token.Register(() =>
+        {
+            foreach (var t in pending)
+            {
+                t.Fail("timeout", $"no reply before the round timeout ({seconds:0.###} s)");
+            }
+        });
+
+        if (aggregator is not null)
+        {
+            lock (_admitLock)
+            {
+                _foldOrder = ordered;
+                _streamingAggregator = aggregator;
+                _foldCursor = 0;
+                SignalAdmission();
+            }
+        }
+
+        try
+        {
+            for (int i = 0; i < ordered.Count; i++)
+            {
+                var task = ordered[i];
+                if (aggregator is not null)
+                {
+                    lock (_admitLock)
+                    {
+                        _foldCursor = i;
+                        SignalAdmission();
+                    }
+                }
+
+                var arrival = await task.Arrived.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (task.DirectFold is { } direct)
+                {
+                    // A fold straight from the chunks may still be running (or undoing) after a timeout or drop;
+                    // no other update may touch the running sum until it ended.
+                    await direct.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                var reply = arrival.Reply;
+                if (arrival.Folded is { } folded)
+                {
+                    folded.Commit();
+                    _prefolded[reply.Metadata.MessageId] = 0;
+                    arrival.Spool?.Dispose();
+                    Release(task);
+                }
+                else if (arrival.Spool is { } spool)
+                {
+                    using (spool)
+                    {
+                        reply = await Task.Run(() => FoldFromSpool(aggregator!, task, arrival.Reply, spool), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    Release(task);
+                }
+
+                if (reply.Error is { } error)
+                {
+                    ServerLog.NodeFailed(_logger, task.Round, task.NodeId, error.Code, error.Reason);
+                }
+
+                yield return reply;
+            }
+        }
+        finally
+        {
+            if (aggregator is not null)
+            {
+                lock (_admitLock)
+                {
+                    _foldOrder = null;
+                    _streamingAggregator = null;
+                }
+            }
+
+            foreach (var task in pending)
+            {
+                task.Close($"round {task.Round} is finished");
+                _closed[task.MessageId] = task.Round;
+                _tasks.TryRemove(task.MessageId, out _);
+                if (task.Arrived.IsCompletedSuccessfully && task.Arrived.Result.Spool is { } leftover)
+                {
+                    leftover.Dispose();
+                }
+
+                Release(task);
+            }
+        }
+    }
+
+    private Message FoldFromSpool(IStreamingTrainAggregator aggregator, PendingTask task, Message reply, SpoolFile spool)
+    {
+        var metrics = reply.Content!.Metrics[RecordNames.Metrics];
+        IUpdateFold fold;
+        try
+        {
+            fold = aggregator.BeginUpdate(task.NodeId, metrics);
+        }
+        catch (ArgumentException ex)
+        {
+            return task.Instruction.CreateErrorReply(new MessageError("invalid_update", ex.Message));
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(_options.ChunkSize);
+        long folded = 0;
+        try
+        {
+            spool.Rewind();
+            for (int i = 0; i < task.Tensors.Count; i++)
+            {
+                var tensor = task.Tensors[i].Tensor;
+                int elem = tensor.DType.SizeOf();
+                int step = Math.Max(elem, _options.ChunkSize / elem * elem);
+                for (long offset = 0; offset < tensor.ByteLength; offset += step)
+                {
+                    int n = (int)Math.Min(step, tensor.ByteLength - offset);
+                    var span = buffer.AsSpan(0, n);
+                    spool.ReadExactly(span);
+                    fold.FoldChunk(i, offset / elem, span);
+                    folded += n;
+                }
+            }
+        }
+        catch (IOException ex)
+        {
+            Unfold(fold, task, spool, folded, buffer);
+            return task.Instruction.CreateErrorReply(new MessageError("server_error", $"could not read the spooled update: {ex.Message}"));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        fold.Commit();
+        _prefolded[reply.Metadata.MessageId] = 0;
+        return reply;
+    }
+
+    private void Unfold(IUpdateFold fold, PendingTask task, SpoolFile spool, long folded, byte[] buffer)
+    {
+        try
+        {
+            spool.Rewind();
+            for (int i = 0; i < task.Tensors.Count && folded > 0; i++)
+            {
+                var tensor = task.Tensors[i].Tensor;
+                int elem = tensor.DType.SizeOf();
+                int step = Math.Max(elem, _options.ChunkSize / elem * elem);
+                for (long offset = 0; offset < tensor.ByteLength && folded > 0; offset += step)
+                {
+                    int n = (int)Math.Min(Math.Min(step, tensor.ByteLength - offset), folded);
+                    var span = buffer.AsSpan(0, n);
+                    spool.ReadExactly(span);
+                    fold.UnfoldChunk(i, offset / elem, span);
+                    folded -= n;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The spool is unreadable; the running sum keeps the partial update. Nothing more can be done.
+        }
+    }
+
+    private void OnNodeRemoved(long nodeId, string reason)
+    {
+        foreach (var task in _tasks.Values)
+        {
+            if (task.NodeId == nodeId)
+            {
+                task.Fail("dropped", $"node {nodeId} left: {reason}");
+            }
+        }
+    }
+}

@@ -1,0 +1,440 @@
+using System.Runtime.InteropServices;
+using Federate.Core;
+using Federate.Protocol;
+using Federate.Protocol.Fleet.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Server.Internal;
+
+/// <summary>
+/// The native fleet API. Every refusal is a gRPC status with a one-line message a person can act on; a refused
+/// node's task fails as a value in the round, and everyone else carries on.
+/// </summary>
+internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetServerOptions options, ILogger<FleetService> logger) : Fleet.FleetBase
+{
+    /// <summary>Non-train replies (evaluate metrics, queries) may carry at most this many tensor bytes unless the task sent more.</summary>
+    private const long SmallReplyLimit = 64L << 20;
+
+    public override Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
+    {
+        if (FleetProtocol.CheckVersion(request.ProtocolVersion, "client") is { } problem)
+        {
+            throw Refuse(nameof(Register), 0, StatusCode.FailedPrecondition, problem);
+        }
+
+        var node = registry.Register(request.Name, request.PartitionId >= 0 ? request.PartitionId : null);
+        return Task.FromResult(new RegisterReply
+        {
+            ProtocolVersion = FleetProtocol.Version,
+            NodeId = node.Id,
+            RunId = options.RunId,
+            HeartbeatIntervalMs = (long)options.HeartbeatInterval.TotalMilliseconds,
+            NodeExpiryMs = (long)options.EffectiveNodeExpiry.TotalMilliseconds,
+            MaxChunkSize = FleetProtocol.MaxChunkSize,
+        });
+    }
+
+    public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
+    {
+        RequireNode(nameof(Heartbeat), request.NodeId);
+        return Task.FromResult(new HeartbeatReply { RunFinished = registry.IsFinished, RunId = options.RunId });
+    }
+
+    public override Task<QuitReply> Quit(QuitRequest request, ServerCallContext context)
+    {
+        registry.Remove(request.NodeId, string.IsNullOrEmpty(request.Reason) ? "quit" : $"quit ({request.Reason})");
+        return Task.FromResult(new QuitReply());
+    }
+
+    public override async Task PullTask(PullTaskRequest request, IServerStreamWriter<TaskFrame> responseStream, ServerCallContext context)
+    {
+        if (FleetProtocol.CheckVersion(request.ProtocolVersion, "client") is { } problem)
+        {
+            throw Refuse(nameof(PullTask), request.NodeId, StatusCode.FailedPrecondition, problem);
+        }
+
+        var node = RequireNode(nameof(PullTask), request.NodeId);
+        var wait = request.WaitMs > 0 ? TimeSpan.FromMilliseconds(Math.Min(request.WaitMs, options.PollWait.TotalMilliseconds)) : options.PollWait;
+        using var poll = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        poll.CancelAfter(wait);
+        while (true)
+        {
+            Outbound item;
+            try
+            {
+                if (!await node.Outbox.Reader.WaitToReadAsync(poll.Token).ConfigureAwait(false))
+                {
+                    throw new RpcException(new Status(StatusCode.NotFound, $"node {node.Id} is no longer registered; register again"));
+                }
+
+                if (!node.Outbox.Reader.TryRead(out item!))
+                {
+                    continue;
+                }
+            }
+            catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+            {
+                return; // Poll time is up with nothing to send; the client polls again.
+            }
+
+            registry.Touch(node.Id);
+            switch (item)
+            {
+                case OutboundNotification n:
+                    await responseStream.WriteAsync(new TaskFrame
+                    {
+                        Notification = new Notification { NotificationType = n.Notification.NotificationType, TrainingUuid = n.Notification.TrainingUuid, BodyJson = n.Notification.Body.ToJsonString() },
+                    }).ConfigureAwait(false);
+                    break;
+                case OutboundFinished f:
+                    await responseStream.WriteAsync(new TaskFrame { Finished = new RunFinished { StopReason = f.StopReason, Detail = f.Detail } }).ConfigureAwait(false);
+                    return;
+                case OutboundTask t when !t.Task.IsClosed:
+                    await SendTaskAsync(t.Task, responseStream, context.CancellationToken).ConfigureAwait(false);
+                    return;
+            }
+        }
+    }
+
+    public override async Task<SubmitReply> SubmitUpdate(IAsyncStreamReader<UpdateFrame> requestStream, ServerCallContext context)
+    {
+        const string call = nameof(SubmitUpdate);
+        if (!await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false) || requestStream.Current.FrameCase != UpdateFrame.FrameOneofCase.Header)
+        {
+            throw Refuse(call, 0, StatusCode.InvalidArgument, "an update must start with an UpdateHeader frame");
+        }
+
+        var header = requestStream.Current.Header;
+        if (FleetProtocol.CheckVersion(header.ProtocolVersion, "client") is { } versionProblem)
+        {
+            throw Refuse(call, header.NodeId, StatusCode.FailedPrecondition, versionProblem);
+        }
+
+        RequireNode(call, header.NodeId);
+        var replyTo = header.Metadata?.ReplyTo ?? "";
+        var task = grid.FindTask(replyTo, out var closedRound);
+        if (task is null)
+        {
+            throw closedRound is { } r
+                ? Refuse(call, header.NodeId, StatusCode.FailedPrecondition, $"round {r} is finished")
+                : Refuse(call, header.NodeId, StatusCode.NotFound, $"no task with id '{replyTo}'");
+        }
+
+        if (task.NodeId != header.NodeId)
+        {
+            throw Refuse(call, header.NodeId, StatusCode.PermissionDenied, $"task '{replyTo}' was sent to node {task.NodeId}, not node {header.NodeId}");
+        }
+
+        if (!task.TryBeginReceive(out var claimProblem))
+        {
+            throw Refuse(call, header.NodeId, StatusCode.FailedPrecondition, claimProblem);
+        }
+
+        try
+        {
+            // A task closed while its upload runs (round timeout, node dropped) stops the read at once, even when the
+            // client has stopped sending.
+            using var closed = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, task.ClosedToken);
+            var arrival = await ReceiveAsync(task, header, requestStream, closed.Token).ConfigureAwait(false);
+            if (!task.Complete(arrival))
+            {
+                throw Refuse(call, header.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
+            }
+
+            ServerLog.ReplyReceived(logger, task.Kind.ToString(), task.Round, task.NodeId, arrival.Spool?.Length ?? 0);
+            return new SubmitReply { Accepted = true };
+        }
+        catch (RpcException ex)
+        {
+            task.Fail(ex.StatusCode == StatusCode.InvalidArgument ? "invalid_update" : "refused", ex.Status.Detail);
+            throw;
+        }
+        catch (OperationCanceledException) when (task.IsClosed && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw Refuse(call, header.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            task.Fail("dropped", $"the upload was interrupted: {ex.Message}");
+            throw new RpcException(new Status(StatusCode.Cancelled, "the upload was interrupted"));
+        }
+    }
+
+    private async Task<Arrival> ReceiveAsync(PendingTask task, UpdateHeader header, IAsyncStreamReader<UpdateFrame> requestStream, CancellationToken cancellationToken)
+    {
+        const string call = nameof(SubmitUpdate);
+        var metadata = task.Instruction.Metadata;
+        var replyMetadata = metadata with { SourceNodeId = task.NodeId, DestinationNodeId = 0, ReplyTo = metadata.MessageId, MessageId = metadata.MessageId + "/reply" };
+        if (header.Error is { } error)
+        {
+            // The client could not handle the task: a failure of this round, reported as a value.
+            await DrainAsync(requestStream, cancellationToken).ConfigureAwait(false);
+            return new Arrival(new Message(replyMetadata, new MessageError(string.IsNullOrEmpty(error.Code) ? "client_error" : error.Code, error.Reason)), null);
+        }
+
+        var content = new RecordDict();
+        foreach (var c in header.Configs)
+        {
+            content.Configs[c.Name] = Mapping.FromProto(c);
+        }
+
+        foreach (var m in header.Metrics)
+        {
+            content.Metrics[m.Name] = Mapping.FromProto(m);
+        }
+
+        var layouts = header.Tensors;
+        Tensor[]? tensors = null;
+        bool spooled = task.Streaming;
+        if (task.Kind == MessageType.Train)
+        {
+            if (CompareLayouts(task, layouts) is { } mismatch)
+            {
+                throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, $"update does not match the global model: {mismatch}");
+            }
+
+            if (!content.Metrics.TryGetValue(RecordNames.Metrics, out var metrics) || !metrics.TryGetValue(RecordNames.NumExamples, out var n) || !(n > 0) || !double.IsFinite(n))
+            {
+                throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, "update has no positive 'num_examples' metric");
+            }
+        }
+        else
+        {
+            spooled = false;
+        }
+
+        var sizes = new List<(long, int)>(layouts.Count);
+        long total = 0;
+        foreach (var l in layouts)
+        {
+            if (Mapping.DescribeLayout(l, out var dtype, out var shape) is { } bad)
+            {
+                throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, bad);
+            }
+
+            long bytes = Tensor.ElementCount(shape) * dtype.SizeOf();
+            sizes.Add((bytes, dtype.SizeOf()));
+            total += bytes;
+        }
+
+        if (task.Kind != MessageType.Train && total > Math.Max(SmallReplyLimit, task.Tensors.Sum(t => t.Tensor.ByteLength)))
+        {
+            throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, $"a {task.Kind.ToString().ToLowerInvariant()} reply may carry at most {SmallReplyLimit} tensor bytes, got {total}");
+        }
+
+        if (!spooled)
+        {
+            if (Mapping.TryAllocate(layouts, content, out tensors) is { } allocProblem)
+            {
+                throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, allocProblem);
+            }
+        }
+
+        if (spooled && !await grid.AdmitAsync(task, cancellationToken).ConfigureAwait(false))
+        {
+            throw Refuse(call, task.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
+        }
+
+        SpoolFile? spool = null;
+        IUpdateFold? fold = null;
+        long folded = 0;
+        bool handedOver = false;
+        try
+        {
+            spool = spooled ? new SpoolFile(grid.SpoolDirectory) : null;
+
+            // The update folded next goes straight into the running sum as its chunks arrive; the spool then only
+            // serves to take already folded chunks back out if a later chunk turns out bad.
+            fold = spooled ? grid.TryBeginDirectFold(task, content.Metrics[RecordNames.Metrics]) : null;
+            using var verifier = new ChunkVerifier(sizes, FleetProtocol.MaxChunkSize);
+            while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                var frame = requestStream.Current;
+                switch (frame.FrameCase)
+                {
+                    case UpdateFrame.FrameOneofCase.Chunk:
+                    {
+                        if (task.IsClosed)
+                        {
+                            // The round timed out or the node was dropped while uploading: stop reading now.
+                            throw Refuse(call, task.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
+                        }
+
+                        var chunk = frame.Chunk;
+                        if (verifier.Verify(chunk) is { } chunkProblem)
+                        {
+                            throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, chunkProblem);
+                        }
+
+                        var data = chunk.Data.Span;
+                        var layout = layouts[(int)chunk.TensorIndex];
+                        if (!IsFinite(layout.Dtype, data))
+                        {
+                            throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, $"tensor '{layout.Name}' contains NaN or infinity (chunk at byte offset {chunk.Offset})");
+                        }
+
+                        if (spool is not null)
+                        {
+                            spool.Write(data);
+                            if (fold is not null)
+                            {
+                                fold.FoldChunk((int)chunk.TensorIndex, (long)chunk.Offset / sizes[(int)chunk.TensorIndex].Item2, data);
+                                folded += data.Length;
+                            }
+                        }
+                        else
+                        {
+                            data.CopyTo(tensors![chunk.TensorIndex].AsBytes()[(int)chunk.Offset..]);
+                        }
+
+                        break;
+                    }
+
+                    case UpdateFrame.FrameOneofCase.Digest:
+                        if (verifier.Verify(frame.Digest) is { } digestProblem)
+                        {
+                            throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, digestProblem);
+                        }
+
+                        break;
+                    default:
+                        throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, "an update has exactly one header, first");
+                }
+            }
+
+            if (!verifier.IsComplete)
+            {
+                throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, $"the update ended before tensor {verifier.CurrentTensor} of {layouts.Count} was complete");
+            }
+
+            var reply = new Message(replyMetadata, content);
+            var arrival = new Arrival(reply, spool, fold);
+            handedOver = true;
+            return arrival;
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                if (fold is not null && spool is not null && folded > 0)
+                {
+                    Unfold(fold, spool, sizes, folded);
+                }
+
+                spool?.Dispose();
+                grid.Release(task);
+            }
+
+            task.DirectFold?.TrySetResult();
+        }
+    }
+
+    /// <summary>Takes the first <paramref name="folded"/> bytes of an abandoned update back out of the running sum.</summary>
+    private static void Unfold(IUpdateFold fold, SpoolFile spool, List<(long Bytes, int ElementSize)> sizes, long folded)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(FleetProtocol.DefaultChunkSize);
+        try
+        {
+            spool.Rewind();
+            for (int i = 0; i < sizes.Count && folded > 0; i++)
+            {
+                var (bytes, elem) = sizes[i];
+                int step = FleetProtocol.DefaultChunkSize / elem * elem;
+                for (long offset = 0; offset < bytes && folded > 0; offset += step)
+                {
+                    int n = (int)Math.Min(Math.Min(step, bytes - offset), folded);
+                    var span = buffer.AsSpan(0, n);
+                    spool.ReadExactly(span);
+                    fold.UnfoldChunk(i, offset / elem, span);
+                    folded -= n;
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static string? CompareLayouts(PendingTask task, Google.Protobuf.Collections.RepeatedField<TensorLayout> layouts)
+    {
+        var expected = task.Tensors;
+        if (layouts.Count != expected.Count)
+        {
+            return $"expected {expected.Count} tensors, got {layouts.Count}";
+        }
+
+        for (int i = 0; i < layouts.Count; i++)
+        {
+            var (record, name, tensor) = expected[i];
+            var l = layouts[i];
+            if (l.Record != record || l.Name != name)
+            {
+                return $"tensor {i} should be '{record}/{name}', got '{l.Record}/{l.Name}'";
+            }
+
+            if (!Mapping.TryFromProto(l.Dtype, out var dtype) || dtype != tensor.DType || !l.Shape.SequenceEqual(tensor.Shape))
+            {
+                return $"tensor '{name}' should be {tensor}, got {Mapping.Describe(l)}";
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsFinite(DataType dtype, ReadOnlySpan<byte> data) => dtype switch
+    {
+        DataType.Float32 => AggregationKernels.AllFinite(MemoryMarshal.Cast<byte, float>(data)),
+        DataType.Float64 => AggregationKernels.AllFinite(MemoryMarshal.Cast<byte, double>(data)),
+        _ => true,
+    };
+
+    private async Task SendTaskAsync(PendingTask task, IServerStreamWriter<TaskFrame> stream, CancellationToken cancellationToken)
+    {
+        var header = new TaskHeader { Metadata = task.Instruction.Metadata.ToProto(), ChunkSize = options.ChunkSize };
+        if (task.Instruction.Content is { } content)
+        {
+            Mapping.AddRecords(content, header.Configs, header.Metrics, header.Tensors);
+        }
+
+        try
+        {
+            await stream.WriteAsync(new TaskFrame { Task = header }, cancellationToken).ConfigureAwait(false);
+            long bytes = 0;
+            for (int i = 0; i < task.Tensors.Count; i++)
+            {
+                var tensor = task.Tensors[i].Tensor;
+                foreach (var (chunk, digest) in TensorChunks.Split(tensor, (uint)i, options.ChunkSize, grid.ChunkDigests(tensor)))
+                {
+                    var frame = chunk is not null ? new TaskFrame { Chunk = chunk } : new TaskFrame { Digest = digest };
+                    await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+                    bytes += chunk?.Data.Length ?? 0;
+                }
+            }
+
+            ServerLog.TaskSent(logger, task.Kind.ToString(), task.Round, task.NodeId, bytes);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            task.Fail("dropped", $"the task could not be delivered: {ex.Message}");
+            throw;
+        }
+    }
+
+    private static async Task DrainAsync(IAsyncStreamReader<UpdateFrame> stream, CancellationToken cancellationToken)
+    {
+        while (await stream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+        }
+    }
+
+    private FleetNode RequireNode(string call, long nodeId) =>
+        registry.Touch(nodeId) ?? throw Refuse(call, nodeId, StatusCode.NotFound, $"node {nodeId} is not registered (it left or stopped sending heartbeats); register again");
+
+    private RpcException Refuse(string call, long nodeId, StatusCode code, string reason)
+    {
+        ServerLog.Refused(logger, call, nodeId, reason);
+        return new RpcException(new Status(code, reason));
+    }
+}

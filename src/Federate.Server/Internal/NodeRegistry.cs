@@ -1,0 +1,219 @@
+using System.Threading.Channels;
+using Federate.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Server.Internal;
+
+/// <summary>Something waiting in a node's outbox: a notification, a task, or the end of the run.</summary>
+internal abstract record Outbound;
+
+internal sealed record OutboundNotification(LifecycleNotification Notification) : Outbound;
+
+internal sealed record OutboundTask(PendingTask Task) : Outbound;
+
+internal sealed record OutboundFinished(string StopReason, string Detail) : Outbound;
+
+/// <summary>A registered node: identity, last sign of life and its outbox.</summary>
+internal sealed class FleetNode(long id, string name, int? partitionId, long lastSeen)
+{
+    public long Id { get; } = id;
+
+    public string Name { get; } = name;
+
+    public int? PartitionId { get; } = partitionId;
+
+    public long LastSeen = lastSeen;
+
+    public Channel<Outbound> Outbox { get; } = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = false });
+
+    public NodeInfo ToInfo() => new(Id, Name, PartitionId);
+}
+
+/// <summary>
+/// The nodes of the run: clients join at any time, leave (quit), or expire when they send nothing for the node
+/// expiry. Time comes from an injected <see cref="TimeProvider"/>.
+/// </summary>
+internal sealed class NodeRegistry : IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, FleetNode> _nodes = [];
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _expiry;
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _nextId;
+    private OutboundFinished? _finished;
+
+    public NodeRegistry(TimeProvider time, TimeSpan heartbeatInterval, TimeSpan expiry, ILogger logger)
+    {
+        _time = time;
+        _expiry = expiry;
+        _logger = logger;
+        _timer = time.CreateTimer(_ => ExpireStale(), null, heartbeatInterval, heartbeatInterval);
+    }
+
+    /// <summary>Raised (outside the lock) when a node leaves or expires, with the reason.</summary>
+    public event Action<long, string>? NodeRemoved;
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _nodes.Count;
+            }
+        }
+    }
+
+    public bool IsFinished => _finished is not null;
+
+    public FleetNode Register(string name, int? partitionId)
+    {
+        FleetNode node;
+        int count;
+        lock (_lock)
+        {
+            long id = ++_nextId;
+            node = new FleetNode(id, string.IsNullOrWhiteSpace(name) ? $"node-{id}" : name, partitionId, _time.GetTimestamp());
+            _nodes[id] = node;
+            count = _nodes.Count;
+            if (_finished is not null)
+            {
+                node.Outbox.Writer.TryWrite(_finished);
+            }
+
+            SignalChanged();
+        }
+
+        ServerLog.NodeJoined(_logger, node.Id, node.Name, count);
+        return node;
+    }
+
+    /// <summary>Marks a sign of life; returns the node or null when it is unknown (expired, left, never joined).</summary>
+    public FleetNode? Touch(long nodeId)
+    {
+        lock (_lock)
+        {
+            if (_nodes.TryGetValue(nodeId, out var node))
+            {
+                node.LastSeen = _time.GetTimestamp();
+                return node;
+            }
+
+            return null;
+        }
+    }
+
+    public FleetNode? Get(long nodeId)
+    {
+        lock (_lock)
+        {
+            return _nodes.GetValueOrDefault(nodeId);
+        }
+    }
+
+    public IReadOnlyList<NodeInfo> Snapshot()
+    {
+        lock (_lock)
+        {
+            return [.. _nodes.Values.OrderBy(n => n.Id).Select(n => n.ToInfo())];
+        }
+    }
+
+    public bool Remove(long nodeId, string reason)
+    {
+        int count;
+        lock (_lock)
+        {
+            if (!_nodes.Remove(nodeId, out var node))
+            {
+                return false;
+            }
+
+            node.Outbox.Writer.TryComplete();
+            count = _nodes.Count;
+            SignalChanged();
+        }
+
+        ServerLog.NodeLeft(_logger, nodeId, reason, count);
+        NodeRemoved?.Invoke(nodeId, reason);
+        return true;
+    }
+
+    /// <summary>Removes nodes silent for longer than the expiry; returns how many.</summary>
+    public int ExpireStale()
+    {
+        List<long> stale;
+        lock (_lock)
+        {
+            stale = [.. _nodes.Values.Where(n => _time.GetElapsedTime(n.LastSeen) > _expiry).Select(n => n.Id)];
+        }
+
+        foreach (var id in stale)
+        {
+            Remove(id, $"no heartbeat for {_expiry.TotalSeconds:0.###} s");
+        }
+
+        return stale.Count;
+    }
+
+    /// <summary>Waits until at least <paramref name="minimum"/> nodes are registered.</summary>
+    public async ValueTask<IReadOnlyList<NodeInfo>> WaitForAsync(int minimum, CancellationToken cancellationToken)
+    {
+        bool logged = false;
+        while (true)
+        {
+            Task changed;
+            lock (_lock)
+            {
+                if (_nodes.Count >= minimum)
+                {
+                    return [.. _nodes.Values.OrderBy(n => n.Id).Select(n => n.ToInfo())];
+                }
+
+                changed = _changed.Task;
+                if (!logged)
+                {
+                    ServerLog.Waiting(_logger, minimum, _nodes.Count);
+                    logged = true;
+                }
+            }
+
+            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public void Broadcast(Outbound item)
+    {
+        lock (_lock)
+        {
+            foreach (var node in _nodes.Values)
+            {
+                node.Outbox.Writer.TryWrite(item);
+            }
+        }
+    }
+
+    public void Finish(string stopReason, string detail)
+    {
+        lock (_lock)
+        {
+            _finished = new OutboundFinished(stopReason, detail);
+            foreach (var node in _nodes.Values)
+            {
+                node.Outbox.Writer.TryWrite(_finished);
+            }
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    private void SignalChanged()
+    {
+        var old = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        old.TrySetResult();
+    }
+}

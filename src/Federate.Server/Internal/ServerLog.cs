@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Server.Internal;
+
+internal static partial class ServerLog
+{
+    [LoggerMessage(1, LogLevel.Information, "listening on {Address} (fleet protocol v{Version}, run {RunId})")]
+    public static partial void Listening(ILogger logger, string address, uint version, string runId);
+
+    [LoggerMessage(2, LogLevel.Warning, "--insecure: serving plain HTTP/2 without TLS; use only on a trusted network for development")]
+    public static partial void Insecure(ILogger logger);
+
+    [LoggerMessage(3, LogLevel.Information, "node {NodeId} '{Name}' joined ({Count} connected)")]
+    public static partial void NodeJoined(ILogger logger, long nodeId, string name, int count);
+
+    [LoggerMessage(4, LogLevel.Information, "node {NodeId} left: {Reason} ({Count} connected)")]
+    public static partial void NodeLeft(ILogger logger, long nodeId, string reason, int count);
+
+    [LoggerMessage(5, LogLevel.Warning, "refused {Call} from node {NodeId}: {Reason}")]
+    public static partial void Refused(ILogger logger, string call, long nodeId, string reason);
+
+    [LoggerMessage(6, LogLevel.Debug, "sent {Kind} task of round {Round} to node {NodeId} ({Bytes} bytes)")]
+    public static partial void TaskSent(ILogger logger, string kind, int round, long nodeId, long bytes);
+
+    [LoggerMessage(7, LogLevel.Debug, "received {Kind} reply of round {Round} from node {NodeId} ({Bytes} bytes)")]
+    public static partial void ReplyReceived(ILogger logger, string kind, int round, long nodeId, long bytes);
+
+    [LoggerMessage(8, LogLevel.Information, "round {Round}: {Results} results, {Failures} failures, {Metrics} ({Seconds:0.000} s)")]
+    public static partial void RoundCompleted(ILogger logger, int round, int results, int failures, string metrics, double seconds);
+
+    [LoggerMessage(9, LogLevel.Information, "round {Round} started: {Sampled} nodes sampled")]
+    public static partial void RoundStarted(ILogger logger, int round, int sampled);
+
+    [LoggerMessage(10, LogLevel.Warning, "round {Round}: node {NodeId} failed ({Code}): {Reason}")]
+    public static partial void NodeFailed(ILogger logger, int round, long nodeId, string code, string reason);
+
+    [LoggerMessage(11, LogLevel.Warning, "webhook {Url} failed for {Type} after {Attempts} attempts: {Reason}")]
+    public static partial void WebhookFailed(ILogger logger, string url, string type, int attempts, string reason);
+
+    [LoggerMessage(12, LogLevel.Warning, "notification queue full; dropped {Type} for webhooks")]
+    public static partial void WebhookDropped(ILogger logger, string type);
+
+    [LoggerMessage(13, LogLevel.Information, "run finished: {Reason}")]
+    public static partial void RunFinished(ILogger logger, string reason);
+
+    [LoggerMessage(14, LogLevel.Information, "waiting for {Minimum} clients ({Count} connected)")]
+    public static partial void Waiting(ILogger logger, int minimum, int count);
+}
