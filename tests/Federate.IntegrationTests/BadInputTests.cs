@@ -34,7 +34,8 @@ public sealed class BadInputTests(ITestOutputHelper log)
         Assert.NotEqual(StatusCode.OK, garbage.StatusCode);
         Assert.Contains("Protocol message", garbage.Status.Detail, StringComparison.Ordinal);
 
-        var me = await fleet.RegisterAsync(new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = "hostile", PartitionId = -1 }, deadline: Deadline(timeout));
+        // Partition 0: the hostile update is folded first, straight from its chunks, so a bad tail must be undone.
+        var me = await fleet.RegisterAsync(new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = "hostile", PartitionId = 0 }, deadline: Deadline(timeout));
         using var stopHeartbeats = new CancellationTokenSource();
         var heartbeats = Task.Run(async () =>
         {
@@ -52,7 +53,7 @@ public sealed class BadInputTests(ITestOutputHelper log)
             }
         });
 
-        await using var honest = FederateProcess.Start("client", log, Args.ClientArgs(port, "--model", "logistic"));
+        await using var honest = FederateProcess.Start("client", log, Args.ClientArgs(port, "--model", "logistic", "--dataset-id", "1", "--num-partitions", "2"));
         var statuses = new List<(string Case, StatusCode Code, string Detail)>();
         string? firstTrainId = null;
         int trainTasks = 0;
@@ -101,9 +102,10 @@ public sealed class BadInputTests(ITestOutputHelper log)
                 case 3:
                 {
                     label = "NaN";
-                    var h = Header(me.NodeId, meta, 10);
+                    var h = Header(me.NodeId, meta, 10_000);
                     h.Tensors.AddRange(layout);
-                    tensors[0].AsSpan<float>()[0] = float.NaN;
+                    tensors[0].AsSpan<float>().Fill(1000f); // folded chunk by chunk, then taken back out
+                    tensors[0].AsSpan<float>()[^1] = float.NaN;
                     refused = await Assert.ThrowsAsync<RpcException>(() => SubmitAsync(fleet, h, tensors, timeout));
                     break;
                 }
@@ -167,6 +169,11 @@ public sealed class BadInputTests(ITestOutputHelper log)
         Assert.All(history.Rounds, r => Assert.Equal(1, r.Results));
         Assert.All(history.Rounds.Take(4), r => Assert.Contains(r.Failures, f => f.Code == "invalid_update"));
         Assert.Contains(history.Rounds[4].Failures, f => f.Code == "client_error");
+
+        // The partly folded bad update was taken back out: the model still learns.
+        Assert.Contains("took 2048 already folded bytes", server.Output, StringComparison.Ordinal);
+        Assert.All(history.Rounds, r => Assert.True(double.IsFinite(r.Evaluate["loss"])));
+        Assert.True(history.Rounds[2].Evaluate["accuracy"] > 0.5, $"accuracy {history.Rounds[2].Evaluate["accuracy"]}");
         log.WriteLine($"garbage: {garbage.StatusCode} {garbage.Status.Detail}");
     }
 
@@ -257,7 +264,7 @@ public sealed class BadInputTests(ITestOutputHelper log)
             await call.RequestStream.WriteAsync(new UpdateFrame { Header = header });
             for (int i = 0; i < tensors.Length; i++)
             {
-                foreach (var (chunk, digest) in TensorChunks.Split(tensors[i], (uint)i, 1 << 16))
+                foreach (var (chunk, digest) in TensorChunks.Split(tensors[i], (uint)i, 1024))
                 {
                     if (chunk is not null && corruptHash)
                     {

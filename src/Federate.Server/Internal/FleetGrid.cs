@@ -10,9 +10,11 @@ namespace Federate.Server.Internal;
 /// The gRPC fleet's <see cref="IGrid"/>: queues each instruction in its node's outbox (delivered by the node's
 /// PullTask long poll), collects replies from SubmitUpdate until all arrived or the round timeout, and yields them
 /// in a fixed order: by the partition id the node reported, then node id, so aggregation repeats exactly (and
-/// matches simulation, which folds in partition order). Train updates for a streaming aggregator are spooled to a
-/// temporary file while they arrive (validated chunk by chunk) and folded from there in that order, so server
-/// memory stays O(model) whatever the number of clients; the driver then sees replies that carry only metrics.
+/// matches simulation, which folds in partition order). Train updates for a streaming aggregator are folded one at a
+/// time in that order, validated chunk by chunk: the update whose turn it is folds straight from its incoming chunks
+/// (a spool file keeps them only to undo a refused tail); one arriving early is spooled and folded when its turn
+/// comes. Server memory stays O(model) whatever the number of clients; the driver then sees replies that carry only
+/// metrics.
 /// </summary>
 internal sealed class FleetGrid : IGrid
 {

@@ -320,6 +320,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                 if (fold is not null && spool is not null && folded > 0)
                 {
                     Unfold(fold, spool, sizes, folded);
+                    ServerLog.Unfolded(logger, task.Round, task.NodeId, folded);
                 }
 
                 spool?.Dispose();

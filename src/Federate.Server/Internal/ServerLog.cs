@@ -43,6 +43,9 @@ internal static partial class ServerLog
     [LoggerMessage(13, LogLevel.Information, "run finished: {Reason}")]
     public static partial void RunFinished(ILogger logger, string reason);
 
+    [LoggerMessage(15, LogLevel.Warning, "round {Round}: took {Bytes} already folded bytes of node {NodeId}'s refused update back out of the running sum")]
+    public static partial void Unfolded(ILogger logger, int round, long nodeId, long bytes);
+
     [LoggerMessage(14, LogLevel.Information, "waiting for {Minimum} clients ({Count} connected)")]
     public static partial void Waiting(ILogger logger, int minimum, int count);
 }
