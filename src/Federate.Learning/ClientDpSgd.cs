@@ -24,6 +24,16 @@ public sealed class ClientDpSgd
         }
     }
 
+    /// <summary>
+    /// True (the default): train with DP-SGD in every round. False: only in rounds whose config carries
+    /// <c>noise_multiplier</c>, i.e. when the server asks for DP-SGD (design 3) — a deployed client that did not opt in
+    /// itself still honours the server's request.
+    /// </summary>
+    public bool Always { get; init; } = true;
+
+    /// <summary>True when a round with this config trains with DP-SGD.</summary>
+    public bool AppliesTo(ConfigRecord config) => Always || (config?.ContainsKey(PrivacyNames.NoiseMultiplier) ?? false);
+
     /// <summary>Noise multiplier and clip norm used when the round config does not set them.</summary>
     public DpSgdOptions Defaults { get; }
 

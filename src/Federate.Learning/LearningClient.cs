@@ -61,7 +61,7 @@ public sealed class LearningClient : FederatedClient
             ProximalMu = config.GetDouble("proximal_mu", _defaults.ProximalMu),
         };
         DpSgdRound? dpRound = null;
-        if (_dp is not null)
+        if (_dp is not null && _dp.AppliesTo(config))
         {
             if (model is not DifferentiableModel)
             {
@@ -101,7 +101,7 @@ public sealed class LearningClient : FederatedClient
     public double? ProjectEpsilon(ConfigRecord config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (_dp is null || _train.Count == 0)
+        if (_dp is null || _train.Count == 0 || !_dp.AppliesTo(config))
         {
             return null;
         }

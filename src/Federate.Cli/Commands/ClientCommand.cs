@@ -42,6 +42,9 @@ internal static class ClientCommand
             insecure, name, compression, retryInterval, maxRetryInterval, callTimeout, chunkSize, virtualClients, notifyListen, verbose,
         };
 
+        var privacy = new ClientPrivacyOptions();
+        privacy.AddTo(command);
+
         command.SetAction(async (parse, cancellationToken) =>
         {
             var serverAddress = parse.GetValue(server);
@@ -83,6 +86,7 @@ internal static class ClientCommand
             Func<Model> createModel = () => ModelFactory.Create(modelName, federated.FeatureCount, federated.ClassCount);
             _ = createModel(); // Reject a bad model name before connecting.
             var defaults = new TrainOptions { Epochs = parse.GetValue(localEpochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) };
+            var privacySettings = privacy.Read(parse, modelName);
             var baseName = parse.GetValue(name) ?? Environment.MachineName;
 
             var clients = new List<FleetClient>();
@@ -92,7 +96,9 @@ internal static class ClientCommand
                 {
                     int pid = first + i;
                     var (train, test) = federated.GetPartition(pid);
-                    var app = new LearningClient(createModel, train, test, defaults, seed_, pid).ToClientApp();
+                    var (dp, ledgerPath) = privacySettings.ForPartition(pid, several: virtualCount > 1);
+                    var learningClient = new LearningClient(createModel, train, test, defaults, seed_, pid, dp);
+                    var app = privacySettings.App(learningClient, dp, ledgerPath);
                     var options = new FleetClientOptions
                     {
                         Server = serverAddress,

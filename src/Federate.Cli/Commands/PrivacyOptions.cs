@@ -219,6 +219,28 @@ internal sealed class PrivacySetup
     }
 
     /// <summary>
+    /// For a server: puts the DP-SGD settings in the round config (clients then train with DP-SGD, design 3) and, with
+    /// --target-epsilon, the budget check before each round, projecting each client's next round from the
+    /// (sigma, q, steps) it last reported.
+    /// </summary>
+    public void ConfigureServer(RunOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (_settings.DpSgd)
+        {
+            options.TrainConfig[PrivacyNames.NoiseMultiplier] = _settings.NoiseMultiplier;
+            options.TrainConfig[PrivacyNames.MaxGradNorm] = _settings.MaxGradNorm;
+        }
+
+        if (_settings.TargetEpsilon is { } target)
+        {
+            var reporting = Strategy as PrivacyReportingStrategy;
+            Func<double?>? sample = _settings.DpSgd && reporting is not null ? reporting.ProjectNextRoundSampleEpsilon : null;
+            options.BeforeRound = PrivacyRunBudget.Create(target, _settings.Delta, _central, sample);
+        }
+    }
+
+    /// <summary>
     /// Puts the DP-SGD settings in the round config and, with --target-epsilon, the budget check before each round.
     /// <paramref name="clients"/> builds partition i's client, to project its next round exactly.
     /// </summary>

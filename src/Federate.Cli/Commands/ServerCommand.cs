@@ -58,6 +58,9 @@ internal static class ServerCommand
             acceptFailures, proximalMu, serverLr, momentum, trim, byzantine, compression, heartbeat, expiry, chunkSize, maxSpooled, verbose,
         };
 
+        var privacy = new PrivacyOptions();
+        privacy.AddTo(command);
+
         command.SetAction(async (parse, cancellationToken) =>
         {
             var serverOptions = new FleetServerOptions
@@ -119,7 +122,15 @@ internal static class ServerCommand
                 Byzantine = parse.GetValue(byzantine),
                 QffedavgLearningRate = parse.GetValue(lr),
             };
-            var strategy_ = StrategyCatalog.Create(parse.GetValue(strategy)!, sampling, strategyOptions);
+            var privacySettings = privacy.Read(parse);
+            if (privacySettings.MaxEpsilon is not null)
+            {
+                throw new UsageException("--max-epsilon is a client option: each site sets its own budget with 'federate client --max-epsilon E'");
+            }
+
+            privacySettings.Validate(modelName, parse.GetValue(strategy)!, sampling.FractionTrain);
+            var privacySetup = PrivacySetup.Create(privacySettings, StrategyCatalog.Create(parse.GetValue(strategy)!, sampling, strategyOptions), sampling.FractionTrain);
+            var strategy_ = privacySetup.Strategy;
 
             var runOptions = new RunOptions
             {
@@ -141,6 +152,8 @@ internal static class ServerCommand
                 runOptions.TrainConfig[key] = value;
             }
 
+            privacySetup.ConfigureServer(runOptions);
+
             var historyConfig = new Dictionary<string, object?>
             {
                 ["mode"] = "deployment",
@@ -159,6 +172,7 @@ internal static class ServerCommand
                 ["round_timeout"] = timeoutSeconds,
                 ["accept_failures"] = strategyOptions.AcceptFailures,
             };
+            privacySettings.AddTo(historyConfig, sampling.FractionTrain);
 
             var outPath = parse.GetValue(outDir)!;
             Directory.CreateDirectory(outPath);

@@ -149,6 +149,24 @@ public class DpSgdTests
     }
 
     [Fact]
+    public void LearningClient_NotAlways_UsesDpSgdOnlyWhenTheServerAsks()
+    {
+        var data = SyntheticData.Blobs(90, 4, 2, seed: 8);
+        var dp = new ClientDpSgd(new DpSgdOptions { NoiseMultiplier = 1.1, MaxGradNorm = 1 }, new ClientPrivacyState(1e-5)) { Always = false };
+        var defaults = new TrainOptions { Epochs = 1, BatchSize = 16, LearningRate = 0.1 };
+        Model Factory() => ModelFactory.Create("logistic", 4, 2);
+        var initial = Factory();
+        initial.Initialize(0);
+        var plain = new ConfigRecord { [RecordNames.ServerRound] = 1L };
+        var asked = new ConfigRecord { [RecordNames.ServerRound] = 2L, [PrivacyNames.NoiseMultiplier] = 1.1 };
+        var client = new LearningClient(Factory, data, data, defaults, 0, 0, dp);
+        Assert.Null(client.ProjectEpsilon(plain));
+        Assert.False(client.Fit(initial.GetParameters(), plain, CancellationToken.None).Metrics.ContainsKey("epsilon"));
+        Assert.NotNull(client.ProjectEpsilon(asked));
+        Assert.True(client.Fit(initial.GetParameters(), asked, CancellationToken.None).Metrics["epsilon"] > 0);
+    }
+
+    [Fact]
     public void LearningClient_TwoRounds_EpsilonEqualsAccountantForSameHistory()
     {
         var data = SyntheticData.Blobs(90, 4, 2, seed: 8);
