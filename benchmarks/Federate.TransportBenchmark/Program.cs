@@ -17,6 +17,7 @@ using Federate.Protocol.Fleet.V1;
 using Federate.Server;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 
 int sizeMb = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 512;
 int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 4;
@@ -72,7 +73,13 @@ static async Task<double> RawTcpAsync(long bytes, int rounds)
 static async Task<(double Down, double Up)> FederateAsync(long bytes, int rounds)
 {
     var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, HeartbeatInterval = TimeSpan.FromSeconds(5), NodeExpiry = TimeSpan.FromMinutes(5) };
-    await using var server = await FleetServer.StartAsync(options);
+    await using var server = await FleetServer.StartAsync(options, logging =>
+    {
+        if (Environment.GetEnvironmentVariable("FEDERATE_BENCH_LOG") == "1")
+        {
+            logging.AddSimpleConsole(o => o.SingleLine = true);
+        }
+    });
     var strategy = new FedAvg { Sampling = new SamplingOptions { FractionEvaluate = 0 } };
     var runOptions = new RunOptions { Rounds = rounds, MinNodes = 1 };
     var driver = new RunDriver(server.Grid, server.Wrap(strategy), runOptions);

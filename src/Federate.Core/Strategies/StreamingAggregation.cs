@@ -62,7 +62,9 @@ public sealed partial class WeightedMeanAggregator : IStreamingTrainAggregator
 
     private sealed class Fold(WeightedMeanAggregator owner, double weight, MetricRecord metrics) : IUpdateFold
     {
-        private bool _committed;
+        // Dropped on commit: a fold object that outlives its round must not keep the aggregator (and the global
+        // model it was created for) alive.
+        private WeightedMeanAggregator? _owner = owner;
 
         public void FoldChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes) => Apply(tensorIndex, elementOffset, bytes, weight);
 
@@ -70,20 +72,16 @@ public sealed partial class WeightedMeanAggregator : IStreamingTrainAggregator
 
         public void Commit()
         {
-            if (_committed)
-            {
-                throw new InvalidOperationException("the update was already committed");
-            }
-
-            _committed = true;
-            owner._totalWeight += weight;
-            owner._metrics.Add(metrics);
-            owner.Count++;
+            var o = _owner ?? throw new InvalidOperationException("the update was already committed");
+            _owner = null;
+            o._totalWeight += weight;
+            o._metrics.Add(metrics);
+            o.Count++;
         }
 
         private void Apply(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes, double w)
         {
-            var sum = owner._sums![tensorIndex];
+            var sum = (_owner ?? throw new InvalidOperationException("the update was already committed"))._sums![tensorIndex];
             if (sum.DType == DType.Float32)
             {
                 var x = MemoryMarshal.Cast<byte, float>(bytes);

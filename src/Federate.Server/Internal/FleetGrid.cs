@@ -26,6 +26,7 @@ internal sealed class FleetGrid : IGrid
     private readonly ConcurrentDictionary<string, PendingTask> _tasks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _prefolded = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _closed = new(StringComparer.Ordinal);
+    private const long LargeModelBytes = 256L << 20;
     private readonly Lock _admitLock = new();
     private (int Round, IStreamingTrainAggregator Aggregator)? _streaming;
     private List<PendingTask>? _foldOrder;
@@ -200,6 +201,13 @@ internal sealed class FleetGrid : IGrid
 
         if (aggregator is not null)
         {
+            if (pending[0].Tensors.Sum(t => t.Tensor.ByteLength) >= LargeModelBytes)
+            {
+                // The previous global model became garbage when the last round completed; collect it before this
+                // round allocates a new running sum, so a huge model never has three copies resident at once.
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+            }
+
             lock (_admitLock)
             {
                 _foldOrder = ordered;
@@ -279,7 +287,14 @@ internal sealed class FleetGrid : IGrid
                 }
 
                 Release(task);
+                task.Forget();
             }
+
+            // The caller may keep this finished iterator until its next phase; it must not keep the model alive.
+            pending.Clear();
+            ordered.Clear();
+            instructions = [];
+            aggregator = null;
         }
     }
 

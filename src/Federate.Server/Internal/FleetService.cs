@@ -137,12 +137,13 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             // client has stopped sending.
             using var closed = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, task.ClosedToken);
             var arrival = await ReceiveAsync(task, header, requestStream, closed.Token).ConfigureAwait(false);
+            long received = arrival.Spool?.Length ?? 0; // read before Complete: the grid disposes the spool once folded
             if (!task.Complete(arrival))
             {
                 throw Refuse(call, header.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
             }
 
-            ServerLog.ReplyReceived(logger, task.Kind.ToString(), task.Round, task.NodeId, arrival.Spool?.Length ?? 0);
+            ServerLog.ReplyReceived(logger, task.Kind.ToString(), task.Round, task.NodeId, received);
             return new SubmitReply { Accepted = true };
         }
         catch (RpcException ex)
@@ -157,6 +158,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             task.Fail("dropped", $"the upload was interrupted: {ex.Message}");
+            ServerLog.Refused(logger, call, header.NodeId, $"the upload was interrupted ({ex.GetType().Name}: {ex.Message})");
             throw new RpcException(new Status(StatusCode.Cancelled, "the upload was interrupted"));
         }
     }

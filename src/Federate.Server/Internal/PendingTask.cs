@@ -26,14 +26,24 @@ internal sealed class PendingTask
         Tensors = instruction.Content is { } c ? Mapping.FlattenArrays(c) : [];
     }
 
-    public Message Instruction { get; }
+    public Message Instruction { get; private set; }
 
     public int Order { get; }
 
     /// <summary>True when the train reply is spooled and folded into a streaming aggregator.</summary>
     public bool Streaming { get; }
 
-    public IReadOnlyList<(string Record, string Name, Tensor Tensor)> Tensors { get; }
+    public IReadOnlyList<(string Record, string Name, Tensor Tensor)> Tensors { get; private set; }
+
+    /// <summary>
+    /// Drops the references to the instruction's model once the round phase is over, so a task that something still
+    /// holds (a late upload, a pooled request) never keeps an old global model alive.
+    /// </summary>
+    public void Forget()
+    {
+        Instruction = new Message(Instruction.Metadata, new RecordDict());
+        Tensors = [];
+    }
 
     public long NodeId => Instruction.Metadata.DestinationNodeId;
 
