@@ -38,17 +38,6 @@ internal static class ServerCommand
         var localEpochs = CommonOptions.Create("--local-epochs", "Local epochs per round (sent as local_epochs).", 5, "N");
         var batchSize = CommonOptions.Create("--batch-size", "Local minibatch size (sent as batch_size).", 16, "N");
         var lr = CommonOptions.Create("--lr", "Local SGD learning rate (sent as lr).", 0.1, "RATE");
-        var acceptFailures = CommonOptions.Create("--accept-failures", "Aggregate a round even when some clients failed.", true, "true|false");
-        var proximalMu = CommonOptions.Create("--proximal-mu", "fedprox: weight mu of the proximal term.", 0.1, "MU");
-        var serverLr = CommonOptions.CreateOptional<double?>("--server-lr", "fedadam, fedyogi, fedadagrad, fedavgm: server learning rate.", "ETA");
-        var momentum = CommonOptions.Create("--server-momentum", "fedavgm: server momentum.", 0.9, "B");
-        var trim = CommonOptions.Create("--trim-fraction", "trimmed-mean: fraction trimmed at each end.", 0.2, "F");
-        var byzantine = CommonOptions.Create("--byzantine", "krum, multi-krum, bulyan: Byzantine clients tolerated.", 1, "F");
-        var beta1 = CommonOptions.Create("--beta1", "fedadam, fedyogi: first-moment decay.", 0.9, "B");
-        var beta2 = CommonOptions.Create("--beta2", "fedadam, fedyogi: second-moment decay.", 0.99, "B");
-        var tau = CommonOptions.CreateOptional<double?>("--tau", "fedadam, fedyogi, fedadagrad: adaptivity (default 1e-3).", "TAU");
-        var keep = CommonOptions.CreateOptional<int?>("--keep", "multi-krum: models averaged (default n - f).", "M");
-        var q = CommonOptions.Create("--q", "qfedavg: fairness exponent q.", 0.2, "Q");
         var compression = CommonOptions.Create("--compression", "gRPC compression of messages and chunks: gzip or none.", "none", "gzip|none");
         var heartbeat = CommonOptions.Create("--heartbeat-interval", "Seconds between client heartbeats.", 2.0, "SECONDS");
         var expiry = CommonOptions.CreateOptional<double?>("--node-expiry", "Seconds of silence after which a client is dropped (default 3 heartbeat intervals).", "SECONDS");
@@ -60,9 +49,11 @@ internal static class ServerCommand
         {
             port, host, minClients, rounds, threshold, thresholdMetric, target, strategy, model, dataset, dataDir, labelColumn, seed, config,
             roundTimeout, webhook, outDir, insecure, fraction, fractionEvaluate, minFit, minEvaluate, minResults, localEpochs, batchSize, lr,
-            acceptFailures, proximalMu, serverLr, momentum, trim, byzantine, beta1, beta2, tau, keep, q, compression, heartbeat, expiry, chunkSize, maxSpooled, verbose,
+            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose,
         };
 
+        var strategyCli = new StrategyCliOptions();
+        strategyCli.AddTo(command);
         var privacy = new PrivacyOptions();
         privacy.AddTo(command);
 
@@ -117,21 +108,7 @@ internal static class ServerCommand
                 MinTrainNodes = parse.GetValue(minFit),
                 MinEvaluateNodes = parse.GetValue(minEvaluate),
             };
-            var strategyOptions = new StrategyOptions
-            {
-                AcceptFailures = parse.GetValue(acceptFailures),
-                ProximalMu = parse.GetValue(proximalMu),
-                ServerLearningRate = parse.GetValue(serverLr),
-                ServerMomentum = parse.GetValue(momentum),
-                TrimFraction = parse.GetValue(trim),
-                Byzantine = parse.GetValue(byzantine),
-                Beta1 = parse.GetValue(beta1),
-                Beta2 = parse.GetValue(beta2),
-                Tau = parse.GetValue(tau),
-                Keep = parse.GetValue(keep),
-                Q = parse.GetValue(q),
-                QffedavgLearningRate = parse.GetValue(lr),
-            };
+            var strategyOptions = strategyCli.Read(parse, parse.GetValue(lr));
             var privacySettings = privacy.Read(parse);
             if (privacySettings.MaxEpsilon is not null)
             {

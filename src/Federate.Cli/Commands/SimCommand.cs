@@ -35,28 +35,19 @@ internal static class SimCommand
         var parallelism = CommonOptions.Create("--parallelism", "Clients computing at once, one thread each.", Environment.ProcessorCount, "N");
         var outDir = CommonOptions.Create("--out", "Output folder for history.json and model.safetensors.", "out", "DIR");
         var minEvaluate = CommonOptions.Create("--min-evaluate-clients", "Minimum clients sampled for evaluation.", 1, "N");
-        var acceptFailures = CommonOptions.Create("--accept-failures", "Aggregate a round even when some clients failed (false keeps the previous model).", true, "true|false");
-        var proximalMu = CommonOptions.Create("--proximal-mu", "fedprox: weight mu of the proximal term.", 0.1, "MU");
-        var serverLr = CommonOptions.CreateOptional<double?>("--server-lr", "fedadam, fedyogi, fedadagrad, fedavgm: server learning rate (defaults 0.01, 0.01, 0.05, 1.0).", "ETA");
-        var beta1 = CommonOptions.Create("--beta1", "fedadam, fedyogi: first-moment decay.", 0.9, "B");
-        var beta2 = CommonOptions.Create("--beta2", "fedadam, fedyogi: second-moment decay.", 0.99, "B");
-        var tau = CommonOptions.CreateOptional<double?>("--tau", "fedadam, fedyogi, fedadagrad: adaptivity (default 1e-3).", "TAU");
-        var momentum = CommonOptions.Create("--server-momentum", "fedavgm: server momentum.", 0.9, "B");
-        var trim = CommonOptions.Create("--trim-fraction", "trimmed-mean: fraction trimmed at each end per coordinate, in [0, 0.5).", 0.2, "F");
-        var byzantine = CommonOptions.Create("--byzantine", "krum, multi-krum, bulyan: number of Byzantine clients tolerated.", 1, "F");
-        var keep = CommonOptions.CreateOptional<int?>("--keep", "multi-krum: models averaged (default n - f).", "M");
-        var q = CommonOptions.Create("--q", "qfedavg: fairness exponent q.", 0.2, "Q");
         var attack = CommonOptions.CreateOptional<string>("--attack", "Simulate attackers: sign-flip, gaussian, label-flip or scale, with the fraction of malicious clients, e.g. sign-flip:0.2.", "KIND:FRACTION");
         var json = new Option<bool>("--json") { Description = "Print the final summary as JSON on stdout (progress goes to stderr)." };
+        var strategyCli = new StrategyCliOptions();
         var privacy = new PrivacyOptions();
 
         var command = new Command("sim", "Simulate a federated run with virtual clients on one machine.")
         {
             dataset, dataDir, labelColumn, model, clients, fraction, fractionEvaluate, minFit, rounds, localEpochs, batchSize, lr,
             partition, testFraction, strategy, seed, threshold, thresholdMetric, target, dropRate, parallelism, outDir, json,
-            minEvaluate, acceptFailures, proximalMu, serverLr, beta1, beta2, tau, momentum, trim, byzantine, keep, q, attack,
+            minEvaluate, attack,
         };
         privacy.AddTo(command);
+        strategyCli.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -88,21 +79,7 @@ internal static class SimCommand
                 MinEvaluateClients = parse.GetValue(minEvaluate),
                 Attack = parse.GetValue(attack),
                 Privacy = privacy.Read(parse),
-                StrategyOptions = new StrategyOptions
-                {
-                    AcceptFailures = parse.GetValue(acceptFailures),
-                    ProximalMu = parse.GetValue(proximalMu),
-                    ServerLearningRate = parse.GetValue(serverLr),
-                    Beta1 = parse.GetValue(beta1),
-                    Beta2 = parse.GetValue(beta2),
-                    Tau = parse.GetValue(tau),
-                    ServerMomentum = parse.GetValue(momentum),
-                    TrimFraction = parse.GetValue(trim),
-                    Byzantine = parse.GetValue(byzantine),
-                    Keep = parse.GetValue(keep),
-                    Q = parse.GetValue(q),
-                    QffedavgLearningRate = parse.GetValue(lr),
-                },
+                StrategyOptions = strategyCli.Read(parse, parse.GetValue(lr)),
             };
             return await RunAsync(settings, output, error, cancellationToken).ConfigureAwait(false);
         });
