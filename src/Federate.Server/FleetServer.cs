@@ -104,7 +104,7 @@ public sealed class FleetServer : IAsyncDisposable
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(time);
-        builder.Services.AddSingleton(sp => new NodeRegistry(time, options.HeartbeatInterval, options.EffectiveNodeExpiry, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Nodes")));
+        builder.Services.AddSingleton(sp => new NodeRegistry(time, options.HeartbeatInterval, options.EffectiveNodeExpiry, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Nodes"), options.FirstNodeId));
         builder.Services.AddSingleton(sp => options.Webhooks.Count == 0 ? null! : new WebhookSender(options.Webhooks, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Webhooks"), time));
         builder.Services.AddSingleton(sp => new NotificationHub(options.RunId, sp.GetRequiredService<NodeRegistry>(), options.Webhooks.Count == 0 ? null : sp.GetRequiredService<WebhookSender>()));
         builder.Services.AddSingleton(sp => new FleetGrid(sp.GetRequiredService<NodeRegistry>(), sp.GetRequiredService<NotificationHub>(), options, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Grid")));

@@ -18,6 +18,13 @@ public sealed class FleetServerOptions
     /// <summary>The run id (training_uuid of notifications). Default a new GUID.</summary>
     public string RunId { get; set; } = Guid.NewGuid().ToString();
 
+    /// <summary>
+    /// The id given to the first node that registers (then 2nd: +1, ...). A resumed run starts above every id an
+    /// earlier server process of the run handed out, so a client still holding an old id is told to register again
+    /// instead of being mistaken for another node. Default 1.
+    /// </summary>
+    public long FirstNodeId { get; set; } = 1;
+
     /// <summary>How often clients send heartbeats. Default 2 s.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
 

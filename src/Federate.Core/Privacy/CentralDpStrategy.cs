@@ -172,6 +172,12 @@ public sealed class CentralDpStrategy : DelegatingStrategy
         }
     }
 
+    /// <inheritdoc />
+    protected override string? ExportOwnState() => ExportState();
+
+    /// <inheritdoc />
+    protected override void ImportOwnState(string json) => ImportState(json);
+
     /// <summary>
     /// The noise multiplier applied to the update sum: z itself with fixed clipping; with adaptive clipping
     /// z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2), so that updates and the noisy unclipped count together cost the same as one

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Federate.Core.Privacy;
 
 /// <summary>A strategy that forwards everything to an inner strategy; privacy wrappers derive from it.</summary>
-public abstract class DelegatingStrategy : Strategy
+public abstract class DelegatingStrategy : Strategy, IStatefulStrategy
 {
     /// <summary>Wraps <paramref name="inner"/>, sharing its sampling options and failure policy.</summary>
     protected DelegatingStrategy(Strategy inner)
@@ -35,6 +35,52 @@ public abstract class DelegatingStrategy : Strategy
 
     /// <inheritdoc />
     public override MetricRecord AggregateEvaluate(RoundContext context, IReadOnlyList<Message> replies) => Inner.AggregateEvaluate(context, replies);
+
+    /// <summary>This wrapper's own state and the inner strategy's, as one JSON object (for checkpoints).</summary>
+    string IStatefulStrategy.ExportState()
+    {
+        var node = new System.Text.Json.Nodes.JsonObject
+        {
+            ["format"] = "federate.delegating",
+            ["own"] = ExportOwnState() is { } own ? System.Text.Json.Nodes.JsonNode.Parse(own) : null,
+            ["inner"] = StrategyState.Export(Inner) is { } inner ? System.Text.Json.Nodes.JsonNode.Parse(inner) : null,
+        };
+        return node.ToJsonString();
+    }
+
+    /// <summary>Restores what <see cref="IStatefulStrategy.ExportState"/> wrote.</summary>
+    void IStatefulStrategy.ImportState(string json)
+    {
+        System.Text.Json.Nodes.JsonNode? node;
+        try
+        {
+            node = System.Text.Json.Nodes.JsonNode.Parse(json);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new FormatException($"invalid strategy state: {ex.Message}", ex);
+        }
+
+        if (node?["format"]?.GetValue<string>() != "federate.delegating")
+        {
+            throw new FormatException("not a wrapped strategy state");
+        }
+
+        if (node["own"] is { } own)
+        {
+            ImportOwnState(own.ToJsonString());
+        }
+
+        StrategyState.Import(Inner, node["inner"]?.ToJsonString());
+    }
+
+    /// <summary>This wrapper's own state as JSON, or null when it keeps none.</summary>
+    protected virtual string? ExportOwnState() => null;
+
+    /// <summary>Restores this wrapper's own state.</summary>
+    protected virtual void ImportOwnState(string json)
+    {
+    }
 }
 
 /// <summary>
@@ -105,6 +151,63 @@ public sealed class PrivacyReportingStrategy : DelegatingStrategy
     /// <inheritdoc />
     public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) => new Aggregator(this, Inner.CreateTrainAggregator(context, global));
 
+    /// <summary>The per-client views (epsilons, accountants) as JSON.</summary>
+    protected override string? ExportOwnState()
+    {
+        lock (_lock)
+        {
+            var clients = new System.Text.Json.Nodes.JsonArray();
+            foreach (var (node, view) in _clients)
+            {
+                clients.Add(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["node"] = node,
+                    ["epsilon"] = view.Epsilon,
+                    ["user_epsilon"] = view.UserEpsilon,
+                    ["last_steps"] = view.LastSteps,
+                    ["delta"] = view.Delta,
+                    ["accountant"] = System.Text.Json.Nodes.JsonNode.Parse(view.Accountant.ExportState()),
+                });
+            }
+
+            return new System.Text.Json.Nodes.JsonObject { ["format"] = "federate.privacy_reporting", ["clients"] = clients }.ToJsonString();
+        }
+    }
+
+    /// <summary>Restores the per-client views.</summary>
+    protected override void ImportOwnState(string json)
+    {
+        try
+        {
+            var root = System.Text.Json.Nodes.JsonNode.Parse(json) ?? throw new FormatException("empty privacy state");
+            var restored = new Dictionary<long, ClientView>();
+            foreach (var c in root["clients"]!.AsArray())
+            {
+                var view = new ClientView(RdpAccountant.ImportState(c!["accountant"]!.ToJsonString()))
+                {
+                    Epsilon = c["epsilon"]!.GetValue<double>(),
+                    UserEpsilon = c["user_epsilon"]!.GetValue<double>(),
+                    LastSteps = c["last_steps"]!.GetValue<int>(),
+                    Delta = c["delta"]!.GetValue<double>(),
+                };
+                restored[c["node"]!.GetValue<long>()] = view;
+            }
+
+            lock (_lock)
+            {
+                _clients.Clear();
+                foreach (var (k, v) in restored)
+                {
+                    _clients[k] = v;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or NullReferenceException or InvalidOperationException)
+        {
+            throw new FormatException($"invalid privacy reporting state: {ex.Message}", ex);
+        }
+    }
+
     private void Observe(long node, MetricRecord metrics, ref double roundMax)
     {
         if (!metrics.TryGetValue(PrivacyNames.Epsilon, out var eps))
@@ -171,13 +274,13 @@ public sealed class PrivacyReportingStrategy : DelegatingStrategy
         return result;
     }
 
-    private sealed class ClientView
+    private sealed class ClientView(RdpAccountant? accountant = null)
     {
         public double Epsilon { get; set; }
 
         public double UserEpsilon { get; set; }
 
-        public RdpAccountant Accountant { get; } = new();
+        public RdpAccountant Accountant { get; } = accountant ?? new();
 
         public int LastSteps { get; set; }
 

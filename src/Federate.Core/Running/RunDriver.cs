@@ -35,14 +35,31 @@ public sealed class RunDriver
     public async Task<RunResult> RunAsync(ArrayRecord initial, IReadOnlyDictionary<string, object?>? config = null, CancellationToken cancellationToken = default)
     {
         var history = new RunHistory { RunId = _options.RunId, Config = config ?? new Dictionary<string, object?>() };
-        var global = _strategy.Initialize(initial);
+        int first = 1;
+        ArrayRecord global;
+        if (_options.Resume is { } resume)
+        {
+            history.Rounds.AddRange(resume.Rounds);
+            first = resume.CompletedRounds + 1;
+            global = initial;
+            if (history.Rounds.Count > 0 && CheckStoppingRules(history) is { } stopped)
+            {
+                // The interrupted run had already met a stopping rule in its last completed round.
+                Stop(history, stopped.Reason, stopped.Detail);
+                first = _options.Rounds + 1;
+            }
+        }
+        else
+        {
+            global = _strategy.Initialize(initial);
+        }
 
         // This async method's parameter lives as long as the run; drop it so the initial model can be collected
         // once the first round replaced it (server memory O(model), not two models, for huge models).
         initial = null!;
         Notify(o => o.OnRunStarted(history, global));
 
-        for (int round = 1; round <= _options.Rounds; round++)
+        for (int round = first; round <= _options.Rounds; round++)
         {
             if (cancellationToken.IsCancellationRequested)
             {

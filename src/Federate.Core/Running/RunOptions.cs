@@ -45,6 +45,12 @@ public sealed class RunOptions
     /// </summary>
     public Func<int, (string Reason, string Detail)?>? BeforeRound { get; set; }
 
+    /// <summary>
+    /// Continue an interrupted run instead of starting one: the history gets the completed rounds back and the loop
+    /// starts after the last of them. Null (the default) starts at round 1.
+    /// </summary>
+    public RunResume? Resume { get; set; }
+
     /// <summary>Checks the options; returns a one-line problem or null.</summary>
     public string? Validate()
     {

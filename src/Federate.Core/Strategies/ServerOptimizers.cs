@@ -5,7 +5,7 @@ namespace Federate.Core;
 /// optimizer to it (Reddi et al., 2021, "Adaptive Federated Optimization"; Hsu et al., 2019, FedAvgM). The optimizer
 /// state (moments) lives in the strategy and is carried across rounds.
 /// </summary>
-public abstract class ServerOptimizerStrategy : FedAvg
+public abstract class ServerOptimizerStrategy : FedAvg, IStatefulStrategy
 {
     private float[][]? _m;
     private float[][]? _v;
@@ -16,6 +16,77 @@ public abstract class ServerOptimizerStrategy : FedAvg
     /// <inheritdoc />
     public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
         new Wrapped(new WeightedMeanAggregator(global), average => Step(context.Round, global, average));
+
+    /// <summary>The optimizer moments as JSON (each tensor's floats as base64, so a restore is bit-exact).</summary>
+    public string ExportState()
+    {
+        var node = new System.Text.Json.Nodes.JsonObject
+        {
+            ["format"] = "federate.server_optimizer",
+            ["name"] = Name,
+            ["m"] = Encode(_m),
+            ["v"] = Encode(_v),
+        };
+        return node.ToJsonString();
+    }
+
+    /// <summary>Restores moments written by <see cref="ExportState"/>; <see cref="FormatException"/> when invalid.</summary>
+    public void ImportState(string json)
+    {
+        try
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json) ?? throw new FormatException("empty server optimizer state");
+            if (node["format"]?.GetValue<string>() != "federate.server_optimizer")
+            {
+                throw new FormatException("not a server optimizer state");
+            }
+
+            _m = Decode(node["m"]);
+            _v = Decode(node["v"]);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
+        {
+            throw new FormatException($"invalid server optimizer state: {ex.Message}", ex);
+        }
+    }
+
+    private static System.Text.Json.Nodes.JsonArray? Encode(float[][]? moments)
+    {
+        if (moments is null)
+        {
+            return null;
+        }
+
+        var array = new System.Text.Json.Nodes.JsonArray();
+        foreach (var t in moments)
+        {
+            array.Add(Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.AsSpan())));
+        }
+
+        return array;
+    }
+
+    private static float[][]? Decode(System.Text.Json.Nodes.JsonNode? node)
+    {
+        if (node is not System.Text.Json.Nodes.JsonArray array)
+        {
+            return null;
+        }
+
+        var result = new float[array.Count][];
+        for (int i = 0; i < array.Count; i++)
+        {
+            var bytes = Convert.FromBase64String(array[i]!.GetValue<string>());
+            if (bytes.Length % sizeof(float) != 0)
+            {
+                throw new FormatException("a moment tensor has a partial float");
+            }
+
+            result[i] = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+        }
+
+        return result;
+    }
 
     /// <summary>Applies one server step given the per-coordinate pseudo-gradient <c>delta = average - global</c>.</summary>
     protected abstract void Update(int round, Span<float> weights, ReadOnlySpan<float> delta, Span<float> m, Span<float> v);

@@ -7,7 +7,7 @@ namespace Federate.Server.Internal;
 /// from its chunks (through a spool file) as it arrives, and the aggregator handed to the run driver skips replies
 /// the grid already folded. Everything else is the wrapped strategy's own behaviour.
 /// </summary>
-internal sealed class FleetStrategy : Strategy
+internal sealed class FleetStrategy : Strategy, IStatefulStrategy
 {
     private readonly Strategy _inner;
     private readonly FleetGrid _grid;
@@ -31,6 +31,16 @@ internal sealed class FleetStrategy : Strategy
         _inner.ConfigureEvaluate(context, global, config, nodes);
 
     public override MetricRecord AggregateEvaluate(RoundContext context, IReadOnlyList<Message> replies) => _inner.AggregateEvaluate(context, replies);
+
+    public string ExportState() => StrategyState.Export(_inner) ?? "null";
+
+    public void ImportState(string json)
+    {
+        if (json != "null")
+        {
+            StrategyState.Import(_inner, json);
+        }
+    }
 
     public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global)
     {

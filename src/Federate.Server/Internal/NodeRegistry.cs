@@ -45,8 +45,9 @@ internal sealed class NodeRegistry : IDisposable
     private long _nextId;
     private OutboundFinished? _finished;
 
-    public NodeRegistry(TimeProvider time, TimeSpan heartbeatInterval, TimeSpan expiry, ILogger logger)
+    public NodeRegistry(TimeProvider time, TimeSpan heartbeatInterval, TimeSpan expiry, ILogger logger, long firstNodeId = 1)
     {
+        _nextId = firstNodeId - 1;
         _time = time;
         _expiry = expiry;
         _logger = logger;
