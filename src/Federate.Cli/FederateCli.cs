@@ -26,6 +26,7 @@ internal static class FederateCli
         root.Subcommands.Add(PrivacyCommand.Create(output));
         root.Subcommands.Add(ServerCommand.Create(output, error));
         root.Subcommands.Add(ClientCommand.Create(output, error));
+        root.Subcommands.Add(RunsCommand.Create(output));
         return root;
     }
 

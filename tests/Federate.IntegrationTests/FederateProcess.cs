@@ -197,7 +197,8 @@ internal static class Args
     public static string[] ServerArgs(int port, string outDir, params string[] more)
     {
         string[] timing = more.Contains("--heartbeat-interval") ? [] : ["--heartbeat-interval", "0.5", "--node-expiry", "4"];
-        return ["server", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--insecure", "--out", outDir, .. timing, .. more];
+        string[] state = more.Contains("--state-dir") ? [] : ["--state-dir", System.IO.Path.Combine(outDir, "state")];
+        return ["server", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--insecure", "--out", outDir, .. timing, .. state, .. more];
     }
 
     public static string[] ClientArgs(int port, params string[] more) =>

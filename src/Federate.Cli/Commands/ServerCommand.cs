@@ -3,6 +3,7 @@ using System.Globalization;
 using Federate.Core;
 using Federate.Learning;
 using Federate.Server;
+using Federate.Server.State;
 using Microsoft.Extensions.Logging;
 
 namespace Federate.Cli.Commands;
@@ -44,12 +45,13 @@ internal static class ServerCommand
         var chunkSize = CommonOptions.Create("--chunk-size", "Tensor chunk size in bytes.", Protocol.FleetProtocol.DefaultChunkSize, "BYTES");
         var maxSpooled = CommonOptions.Create("--max-spool-mb", "Disk budget (MiB) for train updates received but not yet folded; further uploads wait.", 8192L, "MIB");
         var verbose = new Option<bool>("--verbose") { Description = "Log every task and reply." };
+        var stateDir = CommonOptions.Create("--state-dir", "State directory (SQLite database and per-round checkpoints); a restart with the same settings resumes the unfinished run.", "./federate-state", "DIR");
 
         var command = new Command("server", "Coordinate a federated run: clients connect over gRPC (native fleet API).")
         {
             port, host, minClients, rounds, threshold, thresholdMetric, target, strategy, model, dataset, dataDir, labelColumn, seed, config,
             roundTimeout, webhook, outDir, insecure, fraction, fractionEvaluate, minFit, minEvaluate, minResults, localEpochs, batchSize, lr,
-            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose,
+            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir,
         };
 
         var strategyCli = new StrategyCliOptions();
@@ -164,11 +166,50 @@ internal static class ServerCommand
             var outPath = parse.GetValue(outDir)!;
             Directory.CreateDirectory(outPath);
             bool verbose_ = parse.GetValue(verbose);
+
+            // Durability: resume the unfinished run of the state directory when it was started with the same settings.
+            using var store = StateStore.Open(parse.GetValue(stateDir)!);
+            var fingerprint = Fingerprint(historyConfig, runOptions);
+            var unfinished = store.FindUnfinished();
+            if (unfinished is not null && unfinished.Fingerprint != fingerprint)
+            {
+                store.Abandon(unfinished.Id, "a server started with different settings; this run will not be resumed");
+                await output.WriteLineAsync($"state: run {unfinished.Id} was unfinished but the settings differ; starting a new run").ConfigureAwait(false);
+                unfinished = null;
+            }
+
+            Checkpoint? checkpoint = null;
+            if (unfinished is not null)
+            {
+                int generation = store.BeginGeneration(unfinished.Id);
+                serverOptions.RunId = unfinished.Id;
+                serverOptions.FirstNodeId = ((generation - 1) * NodeIdsPerGeneration) + 1;
+                checkpoint = store.LoadLatestCheckpoint(unfinished.Id, warning => output.WriteLine($"state: warning: {warning}"));
+                int done = checkpoint?.Round ?? 0;
+                store.AppendEvent(unfinished.Id, "run_resumed", $"server process {generation} resumes after round {done}");
+                await output.WriteLineAsync($"state: resuming run {unfinished.Id} after round {done} from {store.Directory}").ConfigureAwait(false);
+                if (checkpoint is not null)
+                {
+                    runOptions.Resume = new RunResume(checkpoint.Rounds);
+                }
+            }
+            else
+            {
+                store.CreateRun(serverOptions.RunId, fingerprint, historyConfig);
+            }
+
+            runOptions.RunId = serverOptions.RunId;
             await using var server = await FleetServer.StartAsync(serverOptions, logging => DeployOptions.ConfigureLogging(logging, verbose_), cancellationToken: cancellationToken).ConfigureAwait(false);
-            var driver = new RunDriver(server.Grid, server.Wrap(strategy_), runOptions, [server.Observer]);
+            var wrapped = server.Wrap(strategy_);
+            StrategyState.Import(wrapped, checkpoint?.StrategyState);
+            var checkpointMetadata = new Dictionary<string, string> { ["format"] = "federate", ["model"] = modelName, ["dataset"] = datasetName };
+            var durable = new StateRunObserver(store, serverOptions.RunId, wrapped, checkpointMetadata, () => cancellationToken.IsCancellationRequested);
+            var driver = new RunDriver(server.Grid, wrapped, runOptions, [durable, server.Observer]);
+
             // The initial model is created inline, not kept in a local of this async method, so it can be collected
             // after round 1 (for a 1.2 GB model that is the difference between two and three copies in memory).
-            var result = await driver.RunAsync(CreateInitialModel(modelName, features, classes, seed_), historyConfig, cancellationToken).ConfigureAwait(false);
+            var result = await driver.RunAsync(checkpoint?.Parameters ?? CreateInitialModel(modelName, features, classes, seed_), historyConfig, cancellationToken).ConfigureAwait(false);
+            checkpoint = null;
 
             var modelPath = Path.Combine(outPath, "model.safetensors");
             var historyPath = Path.Combine(outPath, "history.json");
@@ -186,6 +227,18 @@ internal static class ServerCommand
             return result.History.StopReason == StopReasons.Cancelled ? ExitCodes.Failure : ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>Node ids handed out by each server process of a run (a resumed process starts above them).</summary>
+    private const long NodeIdsPerGeneration = 1_000_000;
+
+    /// <summary>The settings that must match for a restart to resume a run.</summary>
+    private static string Fingerprint(IReadOnlyDictionary<string, object?> config, RunOptions run)
+    {
+        var text = HistoryJson.Serialize(new RunHistory { RunId = "", Config = config })
+            + string.Join(';', run.TrainConfig.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"))
+            + string.Create(CultureInfo.InvariantCulture, $";{run.MinNodes};{run.MinResults};{run.Target}");
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
     private static ArrayRecord CreateInitialModel(string name, int features, int classes, int seed)
