@@ -33,6 +33,21 @@ public class RunDriverTests
     }
 
     [Fact]
+    public async Task RunAsync_Resume_StartsAfterRestoredRoundsAndEndsLikeUninterrupted()
+    {
+        var full = await new RunDriver(Grid(2, _ => 0.5), new FedAvg(), new RunOptions { Rounds = 3, RunId = "run" }).RunAsync(Records.Vector(0)).WaitAsync(TestTimeout);
+        var started = new List<int>();
+        var observer = new RoundsStarted(started);
+        var restored = full.History.Rounds.Take(2).ToList();
+        var resumed = await new RunDriver(Grid(2, _ => 0.5), new FedAvg(), new RunOptions { Rounds = 3, RunId = "run", Resume = new RunResume(restored) }, [observer])
+            .RunAsync(Records.Vector(10f / 3)).WaitAsync(TestTimeout);
+        Assert.Equal([3], started);
+        Assert.Equal([1, 2, 3], resumed.History.Rounds.Select(r => r.Round));
+        Assert.Equal(full.Parameters["w"].AsSpan<float>()[0], resumed.Parameters["w"].AsSpan<float>()[0], 5);
+        Assert.Equal(StopReasons.RoundLimit, resumed.History.StopReason);
+    }
+
+    [Fact]
     public async Task RunAsync_Threshold_StopsWhenScoreSettles()
     {
         var scores = new[] { 0.0, 0.5, 0.8, 0.9, 0.9005, 0.95 };
@@ -120,6 +135,11 @@ public class RunDriverTests
             Mod("b"));
         await app.HandleAsync(new Message(new MessageMetadata { RunId = "r", Round = 1, MessageType = MessageType.Query }, new RecordDict()), CancellationToken.None);
         Assert.Equal(new[] { "a>", "b>", "app", "<b", "<a" }, order);
+    }
+
+    private sealed class RoundsStarted(List<int> started) : IRunObserver
+    {
+        public void OnRoundStarted(int round, int sampled) => started.Add(round);
     }
 
     private sealed class CancelAfterRound(CancellationTokenSource cts, int round) : IRunObserver

@@ -1,0 +1,168 @@
+using Federate.Core;
+using Federate.Server.State;
+using Microsoft.Data.Sqlite;
+
+namespace Federate.Deployment.Tests;
+
+/// <summary>The server's state directory: schema, WAL, append-only events, checkpoints and their fallback.</summary>
+public sealed class StateStoreTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "federate-state-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    private static ArrayRecord Model(float value) => new() { { "w", Tensor.FromArray([value, value + 1, value + 2], 3) } };
+
+    private static RoundRecord Round(int n) => new() { Round = n, Results = 2, Evaluate = new MetricRecord { ["accuracy"] = 0.5 + (n / 100.0) }, Seconds = 0.25 };
+
+    private SqliteConnection Raw()
+    {
+        var c = new SqliteConnection($"Data Source={Path.Combine(_dir, "state.db")};Pooling=False");
+        c.Open();
+        return c;
+    }
+
+    [Fact]
+    public void Open_NewDirectory_CurrentSchemaInWalMode()
+    {
+        using (var store = StateStore.Open(_dir))
+        {
+            Assert.Equal(StateStore.CurrentSchemaVersion, store.SchemaVersion);
+            Assert.Equal("wal", store.JournalMode);
+        }
+
+        using var again = StateStore.Open(_dir);
+        Assert.Equal(StateStore.CurrentSchemaVersion, again.SchemaVersion);
+        using var raw = Raw();
+        using var cmd = raw.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*) FROM schema_version";
+        Assert.Equal((long)StateStore.CurrentSchemaVersion, (long)cmd.ExecuteScalar()!);
+    }
+
+    [Fact]
+    public void Open_VersionOneDatabase_MigratesToCurrent()
+    {
+        using (var store = StateStore.Open(_dir))
+        {
+            store.CreateRun("old", "f", new Dictionary<string, object?> { ["seed"] = 1 });
+        }
+
+        using (var raw = Raw())
+        {
+            using var cmd = raw.CreateCommand();
+            cmd.CommandText = "ALTER TABLE runs DROP COLUMN generation; DELETE FROM schema_version WHERE version > 1";
+            cmd.ExecuteNonQuery();
+        }
+
+        using var migrated = StateStore.Open(_dir);
+        Assert.Equal(StateStore.CurrentSchemaVersion, migrated.SchemaVersion);
+        Assert.Equal(1, migrated.GetRun("old")!.Generation);
+        Assert.Equal(2, migrated.BeginGeneration("old"));
+    }
+
+    [Fact]
+    public void Events_AreAppendOnly()
+    {
+        using var store = StateStore.Open(_dir);
+        store.CreateRun("r", "f", new Dictionary<string, object?>());
+        store.AppendEvent("r", "note", "hello");
+        Assert.Equal(["run_started", "note"], store.Events("r").Select(e => e.Kind));
+
+        using var raw = Raw();
+        foreach (var sql in new[] { "UPDATE events SET detail = 'x'", "DELETE FROM events" })
+        {
+            using var cmd = raw.CreateCommand();
+            cmd.CommandText = sql;
+            var ex = Assert.Throws<SqliteException>(() => cmd.ExecuteNonQuery());
+            Assert.Contains("append-only", ex.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, store.Events("r").Count);
+    }
+
+    [Fact]
+    public void SaveRound_IndexesCheckpointAndRestoresRoundsAndState()
+    {
+        using var store = StateStore.Open(_dir);
+        store.CreateRun("r", "f", new Dictionary<string, object?> { ["seed"] = 3 });
+        for (int n = 1; n <= 3; n++)
+        {
+            store.SaveRound("r", Round(n), Model(n), $"{{\"round\":{n}}}");
+        }
+
+        var cp = store.LoadLatestCheckpoint("r")!;
+        Assert.Equal(3, cp.Round);
+        Assert.Equal([3f, 4f, 5f], cp.Parameters["w"].AsSpan<float>().ToArray());
+        Assert.Equal("{\"round\":3}", cp.StrategyState);
+        Assert.Equal([1, 2, 3], cp.Rounds.Select(r => r.Round));
+        Assert.Equal(0.53, cp.Rounds[2].Evaluate["accuracy"], 12);
+        Assert.Equal(3, store.GetRun("r")!.RoundsDone);
+        Assert.Equal("running", store.FindUnfinished()!.Status);
+
+        // A re-run round replaces its row: each round appears once.
+        store.SaveRound("r", Round(3), Model(3), null);
+        Assert.Equal([1, 2, 3], store.Rounds("r").Select(r => r.Round));
+    }
+
+    [Fact]
+    public void LoadLatestCheckpoint_TruncatedFile_FallsBackToPreviousAndSaysSo()
+    {
+        using var store = StateStore.Open(_dir);
+        store.CreateRun("r", "f", new Dictionary<string, object?>());
+        store.SaveRound("r", Round(1), Model(1), "{\"s\":1}");
+        var last = store.SaveRound("r", Round(2), Model(2), "{\"s\":2}");
+        var bytes = File.ReadAllBytes(last);
+        File.WriteAllBytes(last, bytes[..(bytes.Length / 2)]);
+
+        var warnings = new List<string>();
+        var cp = store.LoadLatestCheckpoint("r", warnings.Add)!;
+        Assert.Equal(1, cp.Round);
+        Assert.Equal([1f, 2f, 3f], cp.Parameters["w"].AsSpan<float>().ToArray());
+        Assert.Equal("{\"s\":1}", cp.StrategyState);
+        Assert.Equal([1], cp.Rounds.Select(r => r.Round));
+        var warning = Assert.Single(warnings);
+        Assert.Contains("round 2", warning, StringComparison.Ordinal);
+        Assert.Contains("falling back", warning, StringComparison.Ordinal);
+        Assert.Contains(store.Events("r"), e => e.Kind == "checkpoint_corrupt");
+
+        // Same length, flipped byte: the hash catches it too; with no usable checkpoint the run restarts.
+        File.Delete(last);
+        var first = Path.Combine(_dir, "checkpoints", "r", "round-00001.safetensors");
+        var data = File.ReadAllBytes(first);
+        data[^1] ^= 0xFF;
+        File.WriteAllBytes(first, data);
+        Assert.Null(store.LoadLatestCheckpoint("r"));
+    }
+
+    [Fact]
+    public void FinishRun_HistoryAndListing()
+    {
+        using var store = StateStore.Open(_dir);
+        store.CreateRun("a", "f", new Dictionary<string, object?> { ["rounds"] = 2 });
+        store.SaveRound("a", Round(1), Model(1), null);
+        Assert.Equal([1], store.History("a")!.Rounds.Select(r => r.Round));
+
+        var history = new RunHistory { RunId = "a", Config = new Dictionary<string, object?> { ["rounds"] = 2 }, StopReason = StopReasons.RoundLimit, StopDetail = "done" };
+        history.Rounds.Add(Round(1));
+        history.Rounds.Add(Round(2));
+        store.FinishRun("a", history);
+        store.CreateRun("b", "g", new Dictionary<string, object?>());
+        store.Abandon("b", "settings changed");
+
+        Assert.Null(store.FindUnfinished());
+        var a = store.GetRun("a")!;
+        Assert.Equal("finished", a.Status);
+        Assert.Equal(StopReasons.RoundLimit, a.StopReason);
+        Assert.Equal("abandoned", store.GetRun("b")!.Status);
+        Assert.Equal(2, store.ListRuns().Count);
+        Assert.Equal(2, store.History("a")!.Rounds.Count);
+        Assert.Equal(2L, store.History("a")!.Config["rounds"]);
+    }
+}

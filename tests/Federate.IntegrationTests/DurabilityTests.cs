@@ -1,0 +1,112 @@
+using System.Globalization;
+using Federate.Core;
+using Xunit.Abstractions;
+
+namespace Federate.IntegrationTests;
+
+/// <summary>
+/// A server SIGKILLed at several moments and restarted with the same --state-dir finishes the run exactly as an
+/// uninterrupted one: same final model, rounds 1..8 once each.
+/// </summary>
+public sealed class DurabilityTests(ITestOutputHelper log)
+{
+    private const int Rounds = 8;
+
+    private static string S(int i) => i.ToString(CultureInfo.InvariantCulture);
+
+    private static string[] ServerArgs(int port, string outDir, string stateDir) =>
+        Args.ServerArgs(port, outDir, "--dataset", "digits", "--min-clients", "2", "--rounds", S(Rounds), "--seed", "7", "--strategy", "fedadam", "--state-dir", stateDir, "--config", "local_epochs=2");
+
+    private static string[] ClientArgs(int port, int partition) =>
+        Args.ClientArgs(port, "--dataset", "digits", "--dataset-id", S(partition), "--num-partitions", "2", "--seed", "7");
+
+    [Fact]
+    public async Task Server_KilledThreeTimes_ResumesAndEndsLikeUninterruptedRun()
+    {
+        using var dir = new TempDir();
+        var timeout = TimeSpan.FromSeconds(90);
+
+        // The reference: an uninterrupted run, at the same time on another port.
+        int refPort = FederateProcess.FreePort();
+        await using var reference = FederateProcess.Start("ref-server", log, ServerArgs(refPort, dir["ref"], dir["ref-state"]));
+        await using var r0 = FederateProcess.Start("ref-client0", log, ClientArgs(refPort, 0));
+        await using var r1 = FederateProcess.Start("ref-client1", log, ClientArgs(refPort, 1));
+
+        int port = FederateProcess.FreePort();
+        await using var c0 = FederateProcess.Start("client0", log, ClientArgs(port, 0));
+        await using var c1 = FederateProcess.Start("client1", log, ClientArgs(port, 1));
+
+        // Kill points: right after round 2 completed, right after round 5 completed, and while round 7 is in flight.
+        (string Line, string Description)[] killPoints = [("round 2:", "round 2 completed"), ("round 5:", "round 5 completed"), ("round 7 started", "round 7 in flight")];
+        var resumedAfter = new List<string>();
+        for (int i = 0; i < killPoints.Length; i++)
+        {
+            var server = FederateProcess.Start($"server{i}", log, ServerArgs(port, dir["out"], dir["state"]));
+            try
+            {
+                if (i > 0)
+                {
+                    resumedAfter.Add(await server.WaitForLineAsync("state: resuming run", timeout));
+                }
+
+                await server.WaitForLineAsync(killPoints[i].Line, timeout);
+                server.Kill();
+                await server.WaitForExitAsync(timeout);
+            }
+            finally
+            {
+                await server.DisposeAsync();
+            }
+        }
+
+        await using var last = FederateProcess.Start("server-final", log, ServerArgs(port, dir["out"], dir["state"]));
+        resumedAfter.Add(await last.WaitForLineAsync("state: resuming run", timeout));
+        Assert.Equal(0, await last.WaitForExitAsync(timeout));
+        Assert.Equal(0, await reference.WaitForExitAsync(timeout));
+        foreach (var c in new[] { c0, c1, r0, r1 })
+        {
+            Assert.Equal(0, await c.WaitForExitAsync(timeout));
+        }
+
+        Assert.Contains("after round 2", resumedAfter[0], StringComparison.Ordinal);
+        Assert.Contains("after round 5", resumedAfter[1], StringComparison.Ordinal);
+        Assert.Contains("after round 6", resumedAfter[2], StringComparison.Ordinal);
+
+        // No completed round was run again: the final server process only ran rounds 7 and 8.
+        Assert.DoesNotContain("round 6 started", last.Output, StringComparison.Ordinal);
+        Assert.Contains("round 7 started", last.Output, StringComparison.Ordinal);
+
+        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["out"], "history.json")));
+        var expected = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["ref"], "history.json")));
+        Assert.Equal(Enumerable.Range(1, Rounds), history.Rounds.Select(r => r.Round));
+        Assert.Equal(StopReasons.RoundLimit, history.StopReason);
+        for (int r = 0; r < Rounds; r++)
+        {
+            Assert.Equal(expected.Rounds[r].Evaluate["accuracy"], history.Rounds[r].Evaluate["accuracy"], 6);
+        }
+
+        var model = Safetensors.ReadFile(Path.Combine(dir["out"], "model.safetensors"), out _);
+        var want = Safetensors.ReadFile(Path.Combine(dir["ref"], "model.safetensors"), out _);
+        double maxDiff = 0;
+        foreach (var (name, tensor) in want)
+        {
+            var a = tensor.AsSpan<float>();
+            var b = model[name].AsSpan<float>();
+            Assert.Equal(a.Length, b.Length);
+            for (int k = 0; k < a.Length; k++)
+            {
+                maxDiff = Math.Max(maxDiff, Math.Abs(a[k] - b[k]));
+            }
+        }
+
+        log.WriteLine($"largest difference from the uninterrupted run: {maxDiff:G3}");
+        Assert.True(maxDiff <= 1e-6, $"largest difference {maxDiff}");
+
+        // The state directory knows the run: one run, finished, 8 rounds, 4 server processes.
+        await using var list = FederateProcess.Start("runs", log, "runs", "list", "--state-dir", dir["state"], "--json");
+        Assert.Equal(0, await list.WaitForExitAsync(timeout));
+        Assert.Contains("\"status\":\"finished\"", list.Output, StringComparison.Ordinal);
+        Assert.Contains("\"rounds_done\":8", list.Output, StringComparison.Ordinal);
+        Assert.Contains("\"server_processes\":4", list.Output, StringComparison.Ordinal);
+    }
+}
