@@ -224,17 +224,23 @@ public sealed class StateStore : IDisposable
         {
             using var tx = _connection.BeginTransaction();
             _transaction = tx;
-            var now = Now();
-            Execute("INSERT OR REPLACE INTO rounds (run_id, round, results, failures, seconds, completed_at) VALUES ($r, $n, $res, $f, $s, $now)",
-                ("$r", runId), ("$n", record.Round), ("$res", record.Results), ("$f", record.Failures.Count), ("$s", record.Seconds), ("$now", now));
-            Execute("INSERT OR REPLACE INTO metrics (run_id, round, record_json) VALUES ($r, $n, $j)", ("$r", runId), ("$n", record.Round), ("$j", recordJson));
-            Execute("INSERT OR REPLACE INTO privacy_ledger (run_id, round, state_json) VALUES ($r, $n, $j)", ("$r", runId), ("$n", record.Round), ("$j", strategyState));
-            Execute("INSERT OR REPLACE INTO checkpoints (run_id, round, path, sha256, bytes, created_at) VALUES ($r, $n, $p, $h, $b, $now)",
-                ("$r", runId), ("$n", record.Round), ("$p", relative), ("$h", hash), ("$b", bytes), ("$now", now));
-            Execute("INSERT INTO events (run_id, at, kind, detail) VALUES ($r, $now, 'round_completed', $d)", ("$r", runId), ("$now", now), ("$d", $"round {record.Round} checkpointed ({bytes} bytes, sha256 {hash[..12]})"));
-            Execute("UPDATE runs SET rounds_done = $n, updated_at = $now WHERE id = $r", ("$r", runId), ("$n", record.Round), ("$now", now));
-            tx.Commit();
-            _transaction = null;
+            try
+            {
+                var now = Now();
+                Execute("INSERT OR REPLACE INTO rounds (run_id, round, results, failures, seconds, completed_at) VALUES ($r, $n, $res, $f, $s, $now)",
+                    ("$r", runId), ("$n", record.Round), ("$res", record.Results), ("$f", record.Failures.Count), ("$s", record.Seconds), ("$now", now));
+                Execute("INSERT OR REPLACE INTO metrics (run_id, round, record_json) VALUES ($r, $n, $j)", ("$r", runId), ("$n", record.Round), ("$j", recordJson));
+                Execute("INSERT OR REPLACE INTO privacy_ledger (run_id, round, state_json) VALUES ($r, $n, $j)", ("$r", runId), ("$n", record.Round), ("$j", strategyState));
+                Execute("INSERT OR REPLACE INTO checkpoints (run_id, round, path, sha256, bytes, created_at) VALUES ($r, $n, $p, $h, $b, $now)",
+                    ("$r", runId), ("$n", record.Round), ("$p", relative), ("$h", hash), ("$b", bytes), ("$now", now));
+                Execute("INSERT INTO events (run_id, at, kind, detail) VALUES ($r, $now, 'round_completed', $d)", ("$r", runId), ("$now", now), ("$d", $"round {record.Round} checkpointed ({bytes} bytes, sha256 {hash[..12]})"));
+                Execute("UPDATE runs SET rounds_done = $n, updated_at = $now WHERE id = $r", ("$r", runId), ("$n", record.Round), ("$now", now));
+                tx.Commit();
+            }
+            finally
+            {
+                _transaction = null;
+            }
         }
 
         return path;
@@ -397,14 +403,20 @@ public sealed class StateStore : IDisposable
             {
                 using var tx = _connection.BeginTransaction();
                 _transaction = tx;
-                foreach (var sql in Migrations[version - 1])
+                try
                 {
-                    Execute(sql);
-                }
+                    foreach (var sql in Migrations[version - 1])
+                    {
+                        Execute(sql);
+                    }
 
-                Execute("INSERT INTO schema_version (version, applied_at) VALUES ($v, $now)", ("$v", version), ("$now", Now()));
-                tx.Commit();
-                _transaction = null;
+                    Execute("INSERT INTO schema_version (version, applied_at) VALUES ($v, $now)", ("$v", version), ("$now", Now()));
+                    tx.Commit();
+                }
+                finally
+                {
+                    _transaction = null;
+                }
             }
         }
     }
