@@ -109,4 +109,63 @@ public sealed class DurabilityTests(ITestOutputHelper log)
         Assert.Contains("\"rounds_done\":8", list.Output, StringComparison.Ordinal);
         Assert.Contains("\"server_processes\":4", list.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Server_CentralDpKilled_ResumesWithSamePrivacyLedger()
+    {
+        using var dir = new TempDir();
+        var timeout = TimeSpan.FromSeconds(90);
+        string[] Server(int port, string outDir, string stateDir) =>
+            Args.ServerArgs(port, outDir, "--dataset", "digits", "--min-clients", "2", "--rounds", "5", "--seed", "9", "--state-dir", stateDir,
+                "--config", "local_epochs=60", "--central-dp", "adaptive", "--central-noise-multiplier", "0.8", "--clip-norm", "0.5");
+
+        int refPort = FederateProcess.FreePort();
+        await using var reference = FederateProcess.Start("ref-server", log, Server(refPort, dir["ref"], dir["ref-state"]));
+        await using var r0 = FederateProcess.Start("ref-client0", log, ClientArgs(refPort, 0));
+        await using var r1 = FederateProcess.Start("ref-client1", log, ClientArgs(refPort, 1));
+
+        int port = FederateProcess.FreePort();
+        await using var c0 = FederateProcess.Start("client0", log, ClientArgs(port, 0));
+        await using var c1 = FederateProcess.Start("client1", log, ClientArgs(port, 1));
+        var first = FederateProcess.Start("server0", log, Server(port, dir["out"], dir["state"]));
+        try
+        {
+            await first.WaitForLineAsync("round 1:", timeout);
+            first.Kill();
+            await first.WaitForExitAsync(timeout);
+        }
+        finally
+        {
+            await first.DisposeAsync();
+        }
+
+        await using var second = FederateProcess.Start("server1", log, Server(port, dir["out"], dir["state"]));
+        await second.WaitForLineAsync("state: resuming run", timeout);
+        Assert.Equal(0, await second.WaitForExitAsync(timeout));
+        Assert.Equal(0, await reference.WaitForExitAsync(timeout));
+
+        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["out"], "history.json")));
+        var expected = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["ref"], "history.json")));
+        Assert.Equal(Enumerable.Range(1, 5), history.Rounds.Select(r => r.Round));
+        for (int r = 0; r < 5; r++)
+        {
+            Assert.Equal(expected.Rounds[r].Train.Count, history.Rounds[r].Train.Count);
+            foreach (var (name, value) in expected.Rounds[r].Train)
+            {
+                Assert.True(Math.Abs(value - history.Rounds[r].Train[name]) <= 1e-9, $"round {r + 1} train {name}: {value} vs {history.Rounds[r].Train[name]}");
+            }
+        }
+
+        var model = Safetensors.ReadFile(Path.Combine(dir["out"], "model.safetensors"), out _);
+        var want = Safetensors.ReadFile(Path.Combine(dir["ref"], "model.safetensors"), out _);
+        foreach (var (name, tensor) in want)
+        {
+            var a = tensor.AsSpan<float>();
+            var b = model[name].AsSpan<float>();
+            for (int k = 0; k < a.Length; k++)
+            {
+                Assert.True(Math.Abs(a[k] - b[k]) <= 1e-6, $"{name}[{k}]: {a[k]} vs {b[k]}");
+            }
+        }
+    }
 }
