@@ -79,8 +79,17 @@ public sealed class LearningClient : FederatedClient
             initialLoss = ClassificationMetrics.Compute(model.PredictProbabilities(_train), _train.Labels, model.ClassCount)["loss"];
         }
 
-        var result = model.Train(_train, options, cancellationToken);
+        // "{partition}" in the path lets clients on one machine keep separate checkpoints.
+        var checkpointPath = config.GetString("checkpoint_path", null)?.Replace("{partition}", _partitionId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        int resumedFrom = 0;
+        var result = checkpointPath is not null && dpRound is null && model is DifferentiableModel differentiable
+            ? TrainWithCheckpoints(differentiable, parameters, options, round, checkpointPath, config.GetBool("resume_from_checkpoint", false), out resumedFrom, cancellationToken)
+            : model.Train(_train, options, cancellationToken);
         var metrics = new MetricRecord { ["loss"] = result.Loss };
+        if (resumedFrom > 0)
+        {
+            metrics["resumed_from_epoch"] = resumedFrom;
+        }
         if (initialLoss is { } f)
         {
             metrics["initial_loss"] = f;
@@ -92,6 +101,85 @@ public sealed class LearningClient : FederatedClient
         }
 
         return new FitResult(model.GetParameters(), result.Examples, metrics);
+    }
+
+    /// <summary>
+    /// Design 3's client checkpoints: trains one epoch at a time and writes the local model after each epoch to
+    /// <paramref name="path"/> (safetensors, atomically), tagged with the round, the partition and a fingerprint of the
+    /// global model it started from. With <paramref name="resume"/>, a checkpoint of the same round, partition and
+    /// global model is loaded and training continues from the next epoch; each epoch shuffles with its own seed, so the
+    /// result equals an uninterrupted run. A missing, stale or corrupted checkpoint means training starts over.
+    /// </summary>
+    private TrainResult TrainWithCheckpoints(DifferentiableModel model, ArrayRecord global, TrainOptions options, long round, string path, bool resume, out int resumedFrom, CancellationToken cancellationToken)
+    {
+        resumedFrom = 0;
+        string fingerprint;
+        using (var ms = new MemoryStream())
+        {
+            Safetensors.Write(ms, global);
+            fingerprint = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(ms.ToArray()));
+        }
+
+        var anchor = new float[model.ParameterCount];
+        model.CopyParametersTo(anchor);
+        string Tag(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        int startEpoch = 0;
+        long steps = 0;
+        double loss = 0;
+        if (resume && File.Exists(path))
+        {
+            try
+            {
+                var saved = Safetensors.ReadFile(path, out var meta);
+                if (meta.GetValueOrDefault("round") == Tag(round) && meta.GetValueOrDefault("partition") == Tag(_partitionId)
+                    && meta.GetValueOrDefault("global") == fingerprint && int.TryParse(meta.GetValueOrDefault("epochs_done"), out var done) && done <= options.Epochs)
+                {
+                    model.SetParameters(saved);
+                    startEpoch = done;
+                    steps = long.Parse(meta.GetValueOrDefault("steps") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+                    loss = double.Parse(meta.GetValueOrDefault("loss") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+                    resumedFrom = done;
+                }
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or ArgumentException or FormatException)
+            {
+                // A corrupted or foreign checkpoint: start the round's training over.
+            }
+        }
+
+        for (int epoch = startEpoch; epoch < options.Epochs; epoch++)
+        {
+            var one = new TrainOptions
+            {
+                Epochs = epoch + 1,
+                StartEpoch = epoch,
+                BatchSize = options.BatchSize,
+                LearningRate = options.LearningRate,
+                Seed = options.Seed,
+                ProximalMu = options.ProximalMu,
+                ProximalAnchor = options.ProximalMu > 0 ? anchor : null,
+            };
+            var r = model.Train(_train, one, cancellationToken);
+            loss = r.Loss;
+            steps += r.Steps;
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (directory is not null)
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            Safetensors.WriteFile(path, model.GetParameters(), new Dictionary<string, string>
+            {
+                ["round"] = Tag(round),
+                ["partition"] = Tag(_partitionId),
+                ["global"] = fingerprint,
+                ["epochs_done"] = Tag(epoch + 1),
+                ["steps"] = Tag(steps),
+                ["loss"] = loss.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            });
+        }
+
+        return new TrainResult(loss, _train.Count, steps);
     }
 
     /// <summary>

@@ -282,13 +282,13 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel
 
         float lr = (float)options.LearningRate;
         float proximal = (float)(options.LearningRate * options.ProximalMu);
-        float[]? anchor = proximal > 0 ? _params.ToArray() : null;
+        float[]? anchor = proximal > 0 ? (options.ProximalAnchor ?? _params.ToArray()) : null;
         float* xb = Gemm.Pointer(_xBatch);
         var features = data.Features;
         var labels = data.Labels;
         long steps = 0;
         double lastLoss = 0;
-        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        for (int epoch = Math.Max(0, options.StartEpoch); epoch < options.Epochs; epoch++)
         {
             for (int i = 0; i < n; i++)
             {

@@ -24,6 +24,15 @@ public sealed class TrainOptions
     public double ProximalMu { get; set; }
 
     /// <summary>
+    /// The first epoch to run (0 by default). Epoch e shuffles with a seed derived from <see cref="Seed"/> and e, so
+    /// training epochs [k, Epochs) after a checkpoint at k gives the same model as an uninterrupted run.
+    /// </summary>
+    public int StartEpoch { get; set; }
+
+    /// <summary>The model the FedProx term pulls towards; null means the parameters at the start of this call.</summary>
+    public float[]? ProximalAnchor { get; set; }
+
+    /// <summary>
     /// DP-SGD (Poisson sampling, per-example clipping, Gaussian noise); null (the default) trains with plain SGD.
     /// Only gradient models (<see cref="DifferentiableModel"/>) support it; <see cref="LearningClient"/> refuses it for others.
     /// </summary>
