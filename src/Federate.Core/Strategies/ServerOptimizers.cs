@@ -126,10 +126,10 @@ public abstract class ServerOptimizerStrategy : FedAvg, IStatefulStrategy
 }
 
 /// <summary>
-/// FedAdam (Reddi et al., 2021): m = b1·m + (1-b1)·d; v = b2·v + (1-b2)·d²;
-/// w += eta·sqrt(1-b2^(t+1))/(1-b1^(t+1)) · m / (sqrt(v) + tau). Defaults eta 0.01, b1 0.9, b2 0.99, tau 1e-3.
+/// The adaptive-moment server optimizers of Reddi et al. (2021): m = b1·m + (1-b1)·d, a second moment v that each
+/// subclass updates, and w += eta·sqrt(1-b2^(t+1))/(1-b1^(t+1)) · m / (sqrt(v) + tau).
 /// </summary>
-public sealed class FedAdam : ServerOptimizerStrategy
+public abstract class AdaptiveMomentStrategy : ServerOptimizerStrategy
 {
     /// <summary>First-moment decay.</summary>
     public double Beta1 { get; init; } = 0.9;
@@ -140,11 +140,11 @@ public sealed class FedAdam : ServerOptimizerStrategy
     /// <summary>Adaptivity.</summary>
     public double Tau { get; init; } = 1e-3;
 
-    /// <inheritdoc />
-    public override string Name => "fedadam";
+    /// <summary>The new second moment from the old one and the pseudo-gradient.</summary>
+    protected abstract float SecondMoment(float v, float delta, float beta2);
 
     /// <inheritdoc />
-    protected override void Update(int round, Span<float> weights, ReadOnlySpan<float> delta, Span<float> m, Span<float> v)
+    protected sealed override void Update(int round, Span<float> weights, ReadOnlySpan<float> delta, Span<float> m, Span<float> v)
     {
         float b1 = (float)Beta1;
         float b2 = (float)Beta2;
@@ -153,44 +153,38 @@ public sealed class FedAdam : ServerOptimizerStrategy
         for (int i = 0; i < weights.Length; i++)
         {
             m[i] = (b1 * m[i]) + ((1 - b1) * delta[i]);
-            v[i] = (b2 * v[i]) + ((1 - b2) * delta[i] * delta[i]);
+            v[i] = SecondMoment(v[i], delta[i], b2);
             weights[i] += eta * m[i] / (MathF.Sqrt(v[i]) + tau);
         }
     }
 }
 
 /// <summary>
-/// FedYogi (Reddi et al., 2021): like FedAdam but v = v - (1-b2)·d²·sign(v - d²), which grows v more slowly.
+/// FedAdam (Reddi et al., 2021): v = b2·v + (1-b2)·d². Defaults eta 0.01, b1 0.9, b2 0.99, tau 1e-3.
+/// </summary>
+public sealed class FedAdam : AdaptiveMomentStrategy
+{
+    /// <inheritdoc />
+    public override string Name => "fedadam";
+
+    /// <inheritdoc />
+    protected override float SecondMoment(float v, float delta, float beta2) => (beta2 * v) + ((1 - beta2) * delta * delta);
+}
+
+/// <summary>
+/// FedYogi (Reddi et al., 2021): v = v - (1-b2)·d²·sign(v - d²), which grows v more slowly than Adam.
 /// Defaults eta 0.01, b1 0.9, b2 0.99, tau 1e-3.
 /// </summary>
-public sealed class FedYogi : ServerOptimizerStrategy
+public sealed class FedYogi : AdaptiveMomentStrategy
 {
-    /// <summary>First-moment decay.</summary>
-    public double Beta1 { get; init; } = 0.9;
-
-    /// <summary>Second-moment decay.</summary>
-    public double Beta2 { get; init; } = 0.99;
-
-    /// <summary>Adaptivity.</summary>
-    public double Tau { get; init; } = 1e-3;
-
     /// <inheritdoc />
     public override string Name => "fedyogi";
 
     /// <inheritdoc />
-    protected override void Update(int round, Span<float> weights, ReadOnlySpan<float> delta, Span<float> m, Span<float> v)
+    protected override float SecondMoment(float v, float delta, float beta2)
     {
-        float b1 = (float)Beta1;
-        float b2 = (float)Beta2;
-        float eta = (float)(ServerLearningRate * Math.Sqrt(1 - Math.Pow(Beta2, round + 1.0)) / (1 - Math.Pow(Beta1, round + 1.0)));
-        float tau = (float)Tau;
-        for (int i = 0; i < weights.Length; i++)
-        {
-            float d2 = delta[i] * delta[i];
-            m[i] = (b1 * m[i]) + ((1 - b1) * delta[i]);
-            v[i] -= (1 - b2) * d2 * MathF.Sign(v[i] - d2);
-            weights[i] += eta * m[i] / (MathF.Sqrt(v[i]) + tau);
-        }
+        float d2 = delta * delta;
+        return v - ((1 - beta2) * d2 * MathF.Sign(v - d2));
     }
 }
 
