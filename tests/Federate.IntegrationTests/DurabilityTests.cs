@@ -12,13 +12,17 @@ public sealed class DurabilityTests(ITestOutputHelper log)
 {
     private const int Rounds = 8;
 
+    // Rounds must last long enough (about a second here) that a kill issued when a log line appears lands before the
+    // run has raced to its end: a wider MLP and many local epochs.
+    private const string Model = "mlp:256,256";
+
     private static string S(int i) => i.ToString(CultureInfo.InvariantCulture);
 
     private static string[] ServerArgs(int port, string outDir, string stateDir) =>
-        Args.ServerArgs(port, outDir, "--dataset", "digits", "--min-clients", "2", "--rounds", S(Rounds), "--seed", "7", "--strategy", "fedadam", "--state-dir", stateDir, "--config", "local_epochs=40");
+        Args.ServerArgs(port, outDir, "--dataset", "digits", "--min-clients", "2", "--rounds", S(Rounds), "--seed", "7", "--strategy", "fedadam", "--state-dir", stateDir, "--model", Model, "--config", "local_epochs=60");
 
     private static string[] ClientArgs(int port, int partition) =>
-        Args.ClientArgs(port, "--dataset", "digits", "--dataset-id", S(partition), "--num-partitions", "2", "--seed", "7");
+        Args.ClientArgs(port, "--dataset", "digits", "--dataset-id", S(partition), "--num-partitions", "2", "--seed", "7", "--model", Model);
 
     [Fact]
     public async Task Server_KilledThreeTimes_ResumesAndEndsLikeUninterruptedRun()
@@ -116,7 +120,7 @@ public sealed class DurabilityTests(ITestOutputHelper log)
         using var dir = new TempDir();
         var timeout = TimeSpan.FromSeconds(90);
         string[] Server(int port, string outDir, string stateDir) =>
-            Args.ServerArgs(port, outDir, "--dataset", "digits", "--min-clients", "2", "--rounds", "5", "--seed", "9", "--state-dir", stateDir,
+            Args.ServerArgs(port, outDir, "--dataset", "digits", "--min-clients", "2", "--rounds", "5", "--seed", "9", "--state-dir", stateDir, "--model", Model,
                 "--config", "local_epochs=60", "--central-dp", "adaptive", "--central-noise-multiplier", "0.8", "--clip-norm", "0.5");
 
         int refPort = FederateProcess.FreePort();
