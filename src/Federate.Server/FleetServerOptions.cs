@@ -56,6 +56,12 @@ public sealed class FleetServerOptions
     /// <summary>How long, after the run, the server waits for connected clients to learn that it finished. Default 3 s.</summary>
     public TimeSpan FinishGrace { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// Checks admin credentials for admin-only HTTP actions (inspector). Null: admin actions are refused, except on an
+    /// insecure development server, where they are open (and the server warns). Default null.
+    /// </summary>
+    public IAdminAuthenticator? AdminAuthenticator { get; set; }
+
     /// <summary>The effective node expiry.</summary>
     public TimeSpan EffectiveNodeExpiry => NodeExpiry ?? (HeartbeatInterval * 3);
 
