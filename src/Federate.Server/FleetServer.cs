@@ -81,6 +81,11 @@ public sealed class FleetServer : IAsyncDisposable
         {
             var address = options.Host is "0.0.0.0" or "*" ? IPAddress.Any : IPAddress.Parse(options.Host);
             kestrel.Listen(address, options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            if (options.FlowerPort is { } flowerPort)
+            {
+                kestrel.Listen(address, flowerPort, Flower.FlowerEndpoint.Configure(options));
+            }
+
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.Limits.MinRequestBodyDataRate = null;
             kestrel.Limits.MinResponseDataRate = null;
@@ -102,6 +107,7 @@ public sealed class FleetServer : IAsyncDisposable
             grpc.EnableDetailedErrors = true;
         });
 
+        Flower.FlowerEndpoint.AddServices(builder.Services, options);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(sp => new NodeRegistry(time, options.HeartbeatInterval, options.EffectiveNodeExpiry, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Nodes"), options.FirstNodeId));
@@ -110,6 +116,7 @@ public sealed class FleetServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new FleetGrid(sp.GetRequiredService<NodeRegistry>(), sp.GetRequiredService<NotificationHub>(), options, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Grid")));
 
         var app = builder.Build();
+        Flower.FlowerEndpoint.Map(app, options);
         app.MapGrpcService<FleetService>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server");
         if (options.Insecure)
@@ -122,13 +129,17 @@ public sealed class FleetServer : IAsyncDisposable
         var bound = addresses.First();
         int port = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
         ServerLog.Listening(logger, bound, FleetProtocol.Version, options.RunId);
+        int? flowerPort = Flower.FlowerEndpoint.Started(addresses, options, logger);
 
         var registry = app.Services.GetRequiredService<NodeRegistry>();
         var grid = app.Services.GetRequiredService<FleetGrid>();
         var webhooks = options.Webhooks.Count == 0 ? null : app.Services.GetRequiredService<WebhookSender>();
         var observer = new FleetRunObserver(app.Services.GetRequiredService<NotificationHub>(), logger);
-        return new FleetServer(app, registry, grid, webhooks, observer, options, port);
+        return new FleetServer(app, registry, grid, webhooks, observer, options, port) { FlowerPort = flowerPort };
     }
+
+    /// <summary>The port of Flower's Join stream (the chosen one when <see cref="FleetServerOptions.FlowerPort"/> was 0); null when not served.</summary>
+    public int? FlowerPort { get; private init; }
 
     /// <summary>
     /// Wraps <paramref name="strategy"/> so FedAvg-like aggregation folds updates as they stream in (server memory

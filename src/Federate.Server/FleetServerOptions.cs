@@ -62,6 +62,19 @@ public sealed class FleetServerOptions
     /// </summary>
     public IAdminAuthenticator? AdminAuthenticator { get; set; }
 
+    /// <summary>
+    /// TCP port of Flower's <c>FlowerService/Join</c> stream (Flower 1.5 to 1.27 clients), served beside the native
+    /// API on the same <see cref="Host"/>; 0 picks a free one (see <see cref="FleetServer.FlowerPort"/>). Null: not
+    /// served. Default null.
+    /// </summary>
+    public int? FlowerPort { get; set; }
+
+    /// <summary>
+    /// Hook to secure the Flower endpoint (TLS, client certificates): called with the Kestrel listen options of the
+    /// Flower port. Null: plain HTTP/2 (h2c), and the server warns. Default null.
+    /// </summary>
+    public Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions>? ConfigureFlowerEndpoint { get; set; }
+
     /// <summary>The effective node expiry.</summary>
     public TimeSpan EffectiveNodeExpiry => NodeExpiry ?? (HeartbeatInterval * 3);
 
@@ -71,6 +84,16 @@ public sealed class FleetServerOptions
         if (Port is < 0 or > 65535)
         {
             return $"--port must be in [0, 65535], got {Port}";
+        }
+
+        if (FlowerPort is < 0 or > 65535)
+        {
+            return $"--flower-port must be in [0, 65535], got {FlowerPort}";
+        }
+
+        if (FlowerPort is > 0 && FlowerPort == Port)
+        {
+            return $"--flower-port must differ from --port ({Port})";
         }
 
         if (HeartbeatInterval <= TimeSpan.Zero)

@@ -22,6 +22,12 @@ internal sealed class FleetNode(long id, string name, int? partitionId, long las
 
     public int? PartitionId { get; } = partitionId;
 
+    /// <summary>
+    /// False for nodes whose liveness is their open stream (Flower clients send no heartbeats; a dropped stream
+    /// removes them), so silence never expires them.
+    /// </summary>
+    public bool ExpiresWhenSilent { get; init; } = true;
+
     public long LastSeen = lastSeen;
 
     public Channel<Outbound> Outbox { get; } = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = false });
@@ -70,14 +76,14 @@ internal sealed class NodeRegistry : IDisposable
 
     public bool IsFinished => _finished is not null;
 
-    public FleetNode Register(string name, int? partitionId)
+    public FleetNode Register(string name, int? partitionId, bool expiresWhenSilent = true)
     {
         FleetNode node;
         int count;
         lock (_lock)
         {
             long id = ++_nextId;
-            node = new FleetNode(id, string.IsNullOrWhiteSpace(name) ? $"node-{id}" : name, partitionId, _time.GetTimestamp());
+            node = new FleetNode(id, string.IsNullOrWhiteSpace(name) ? $"node-{id}" : name, partitionId, _time.GetTimestamp()) { ExpiresWhenSilent = expiresWhenSilent };
             _nodes[id] = node;
             count = _nodes.Count;
             if (_finished is not null)
@@ -149,7 +155,7 @@ internal sealed class NodeRegistry : IDisposable
         List<long> stale;
         lock (_lock)
         {
-            stale = [.. _nodes.Values.Where(n => _time.GetElapsedTime(n.LastSeen) > _expiry).Select(n => n.Id)];
+            stale = [.. _nodes.Values.Where(n => n.ExpiresWhenSilent && _time.GetElapsedTime(n.LastSeen) > _expiry).Select(n => n.Id)];
         }
 
         foreach (var id in stale)

@@ -1,0 +1,86 @@
+using Federate.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Server.Flower;
+
+/// <summary>
+/// Wiring of the Flower port: its own Kestrel endpoint (HTTP/2 only, so h2c works), Flower's message size limit on
+/// the Join service, and a filter so the Flower port serves only <c>FlowerService</c> and the native port never does.
+/// </summary>
+internal static class FlowerEndpoint
+{
+    private const string ConnectionTag = "federate.flower";
+    private const string ServicePath = "/flwr.proto.FlowerService";
+
+    public static Action<ListenOptions> Configure(FleetServerOptions options) => listen =>
+    {
+        listen.Protocols = HttpProtocols.Http2;
+        listen.Use(next => connection =>
+        {
+            connection.Items[ConnectionTag] = true;
+            return next(connection);
+        });
+        options.ConfigureFlowerEndpoint?.Invoke(listen);
+    };
+
+    public static void AddServices(IServiceCollection services, FleetServerOptions options)
+    {
+        if (options.FlowerPort is null)
+        {
+            return;
+        }
+
+        services.AddGrpc().AddServiceOptions<FlowerJoinService>(grpc =>
+        {
+            // Flower peers send whole models in one message (up to 2 GiB - 1 since Flower 1.16).
+            grpc.MaxReceiveMessageSize = FlowerMapping.MaxMessageSize;
+            grpc.MaxSendMessageSize = null;
+        });
+    }
+
+    public static void Map(WebApplication app, FleetServerOptions options)
+    {
+        if (options.FlowerPort is null)
+        {
+            return;
+        }
+
+        app.Use((context, next) =>
+        {
+            bool flowerConnection = context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(ConnectionTag) == true;
+            bool flowerCall = context.Request.Path.StartsWithSegments(ServicePath, StringComparison.Ordinal);
+            if (flowerConnection != flowerCall)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
+        app.MapGrpcService<FlowerJoinService>();
+    }
+
+    /// <summary>Logs where the Flower port listens and returns it (null when not served).</summary>
+    public static int? Started(ICollection<string> addresses, FleetServerOptions options, ILogger logger)
+    {
+        if (options.FlowerPort is null)
+        {
+            return null;
+        }
+
+        var bound = addresses.Skip(1).First();
+        int port = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
+        FlowerLog.Listening(logger, bound);
+        if (options.ConfigureFlowerEndpoint is null)
+        {
+            FlowerLog.Plaintext(logger);
+        }
+
+        return port;
+    }
+}
