@@ -322,10 +322,16 @@ public static class FlowerMapping
 
     /// <summary>
     /// Turns a Flower server's instruction into a Core message for a client app. A reconnect or an empty message
-    /// has no Core equivalent and yields null.
+    /// has no Core equivalent and yields null. Flower's strategies send no <c>server_round</c> unless configured to;
+    /// then <paramref name="fallbackRound"/> is put in the config (the client's count of fit instructions), so
+    /// per-round seeds still differ between rounds.
     /// </summary>
     /// <exception cref="InvalidDataException">The instruction carries unreadable tensors or scalars.</exception>
-    public static Message? ToInstruction(ServerMessage message, string runId, long nodeId, int sequence)
+    /// <remarks>
+    /// With a <paramref name="template"/> (the client's own model), received tensors take its names and must have its
+    /// shapes, as on the server side; without one they are named "0", "1", ...
+    /// </remarks>
+    public static Message? ToInstruction(ServerMessage message, string runId, long nodeId, int sequence, int fallbackRound = 0, ArrayRecord? template = null)
     {
         ArgumentNullException.ThrowIfNull(message);
         var content = new RecordDict();
@@ -335,12 +341,12 @@ public static class FlowerMapping
         {
             case ServerMessage.MsgOneofCase.FitIns:
                 type = MessageType.Train;
-                content.Arrays[RecordNames.Model] = FromParameters(message.FitIns.Parameters ?? new Parameters(), null);
+                content.Arrays[RecordNames.Model] = FromParameters(message.FitIns.Parameters ?? new Parameters(), template);
                 config = ToConfig(message.FitIns.Config);
                 break;
             case ServerMessage.MsgOneofCase.EvaluateIns:
                 type = MessageType.Evaluate;
-                content.Arrays[RecordNames.Model] = FromParameters(message.EvaluateIns.Parameters ?? new Parameters(), null);
+                content.Arrays[RecordNames.Model] = FromParameters(message.EvaluateIns.Parameters ?? new Parameters(), template);
                 config = ToConfig(message.EvaluateIns.Config);
                 break;
             case ServerMessage.MsgOneofCase.GetParametersIns:
@@ -354,6 +360,11 @@ public static class FlowerMapping
                 break;
             default:
                 return null;
+        }
+
+        if (!config.ContainsKey(RecordNames.ServerRound) && fallbackRound > 0)
+        {
+            config[RecordNames.ServerRound] = fallbackRound;
         }
 
         content.Configs[RecordNames.Config] = config;

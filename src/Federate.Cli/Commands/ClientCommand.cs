@@ -35,11 +35,12 @@ internal static class ClientCommand
         var virtualClients = CommonOptions.Create("--virtual-clients", "Run this many clients in this process, on partitions --dataset-id, --dataset-id+1, ...", 1, "N");
         var notifyListen = CommonOptions.CreateOptional<string>("--notify-listen", "Also accept notification POSTs (design 4 JSON) on HOST:PORT.", "HOST:PORT");
         var verbose = new Option<bool>("--verbose") { Description = "Log more." };
+        var protocol = CommonOptions.Create("--protocol", "native (a Federate server) or flower (a Flower server's FlowerService/Join, or a Federate server's --flower-port).", "native", "native|flower");
 
         var command = new Command("client", "Join a Federate server and train on local data.")
         {
             server, dataset, data, dataDir, labelColumn, datasetId, numPartitions, partition, testFraction, seed, model, localEpochs, batchSize, lr,
-            insecure, name, compression, retryInterval, maxRetryInterval, callTimeout, chunkSize, virtualClients, notifyListen, verbose,
+            insecure, name, compression, retryInterval, maxRetryInterval, callTimeout, chunkSize, virtualClients, notifyListen, verbose, protocol,
         };
 
         var privacy = new ClientPrivacyOptions();
@@ -88,6 +89,22 @@ internal static class ClientCommand
             var defaults = new TrainOptions { Epochs = parse.GetValue(localEpochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) };
             var privacySettings = privacy.Read(parse, modelName);
             var baseName = parse.GetValue(name) ?? Environment.MachineName;
+
+            var protocol_ = parse.GetValue(protocol)!;
+            Require(protocol_ is "native" or "flower", $"--protocol must be native or flower, got '{protocol_}'");
+            if (protocol_ == "flower")
+            {
+                var apps = new List<IClientApp>();
+                for (int i = 0; i < virtualCount; i++)
+                {
+                    int pid = first + i;
+                    var (train, test) = federated.GetPartition(pid);
+                    var (dp, ledgerPath) = privacySettings.ForPartition(pid, several: virtualCount > 1);
+                    apps.Add(privacySettings.App(new LearningClient(createModel, train, test, defaults, seed_, pid, dp), dp, ledgerPath));
+                }
+
+                return await FlowerClientRunner.RunAsync(serverAddress, apps, logger, error, cancellationToken).ConfigureAwait(false);
+            }
 
             var clients = new List<FleetClient>();
             try

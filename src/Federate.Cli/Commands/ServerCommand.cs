@@ -14,6 +14,7 @@ internal static class ServerCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var port = CommonOptions.Create("--port", "TCP port to listen on (0 picks a free one and logs it).", 9092, "PORT");
+        var flowerPort = CommonOptions.CreateOptional<int?>("--flower-port", "Also serve Flower clients (flwr.proto.FlowerService/Join, plain HTTP/2) on this port (0 picks a free one).", "PORT");
         var host = CommonOptions.Create("--host", "Address to bind.", "0.0.0.0", "ADDRESS");
         var minClients = CommonOptions.Create("--min-clients", "Clients to wait for before each round.", 2, "N");
         var rounds = CommonOptions.Create("--rounds", "Maximum number of rounds.", 10, "N");
@@ -21,7 +22,7 @@ internal static class ServerCommand
         var thresholdMetric = CommonOptions.Create("--threshold-metric", "Evaluate metric watched by --threshold and --target.", "accuracy", "NAME");
         var target = CommonOptions.CreateOptional<string>("--target", "Stop once an evaluate metric reaches a value, e.g. accuracy=0.95.", "METRIC=VALUE");
         var strategy = CommonOptions.Create("--strategy", $"Aggregation strategy ({string.Join(", ", StrategyCatalog.Names)}).", "fedavg", "NAME");
-        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N.", "mlp", "NAME");
+        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N, or none (the first client gives the initial parameters).", "mlp", "NAME");
         var dataset = CommonOptions.Create("--dataset", "Dataset whose input and output sizes shape the model (the server reads no training data).", "digits", "NAME|PATH");
         var dataDir = CommonOptions.CreateOptional<string>("--data-dir", "Folder holding Fashion-MNIST's IDX files.", "DIR");
         var labelColumn = CommonOptions.CreateOptional<string>("--label-column", "Label column of a CSV file.", "NAME");
@@ -51,7 +52,7 @@ internal static class ServerCommand
         {
             port, host, minClients, rounds, threshold, thresholdMetric, target, strategy, model, dataset, dataDir, labelColumn, seed, config,
             roundTimeout, webhook, outDir, insecure, fraction, fractionEvaluate, minFit, minEvaluate, minResults, localEpochs, batchSize, lr,
-            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir,
+            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort,
         };
 
         var strategyCli = new StrategyCliOptions();
@@ -71,6 +72,7 @@ internal static class ServerCommand
                 NodeExpiry = parse.GetValue(expiry) is { } e ? TimeSpan.FromSeconds(e) : null,
                 ChunkSize = parse.GetValue(chunkSize),
                 MaxSpoolBytes = parse.GetValue(maxSpooled) << 20,
+                FlowerPort = parse.GetValue(flowerPort),
             };
             foreach (var url in parse.GetValue(webhook) ?? [])
             {
@@ -98,7 +100,8 @@ internal static class ServerCommand
             var datasetName = parse.GetValue(dataset)!;
             var (features, classes) = DeployOptions.DatasetShape(datasetName, parse.GetValue(dataDir), parse.GetValue(labelColumn));
             var seed_ = parse.GetValue(seed);
-            if (!modelName.StartsWith("noop:", StringComparison.OrdinalIgnoreCase))
+            bool modelFromClient = string.Equals(modelName, "none", StringComparison.OrdinalIgnoreCase);
+            if (!modelName.StartsWith("noop:", StringComparison.OrdinalIgnoreCase) && !modelFromClient)
             {
                 _ = ModelFactory.Create(modelName, features, classes); // rejects a bad name before listening
             }
@@ -208,7 +211,12 @@ internal static class ServerCommand
 
             // The initial model is created inline, not kept in a local of this async method, so it can be collected
             // after round 1 (for a 1.2 GB model that is the difference between two and three copies in memory).
-            var result = await driver.RunAsync(checkpoint?.Parameters ?? CreateInitialModel(modelName, features, classes, seed_), historyConfig, cancellationToken).ConfigureAwait(false);
+            var result = await driver.RunAsync(
+                checkpoint?.Parameters ?? (modelFromClient
+                    ? await InitialParameters.FromClientAsync(server.Grid, runOptions.RunId, runOptions.RoundTimeout, cancellationToken).ConfigureAwait(false)
+                    : CreateInitialModel(modelName, features, classes, seed_)),
+                historyConfig,
+                cancellationToken).ConfigureAwait(false);
             checkpoint = null;
 
             var modelPath = Path.Combine(outPath, "model.safetensors");

@@ -16,7 +16,9 @@ public class FedAvg : Strategy
 
 /// <summary>
 /// Folds replies into an example-weighted running sum: <c>sum += n_i * x_i</c>, then divides by <c>sum n_i</c>.
-/// Float32 and float64 tensors are averaged; integer tensors are refused.
+/// Float32 and float64 tensors are summed in their own dtype. Other tensors (float16, integers, bool; e.g. PyTorch's
+/// <c>num_batches_tracked</c> from Flower clients) are summed in float64 and the mean is rounded to the nearest
+/// value of the dtype (ties to even, clamped to its range); bool tensors so take the weighted majority.
 /// </summary>
 public sealed partial class WeightedMeanAggregator : ITrainAggregator
 {
@@ -29,14 +31,10 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
     public WeightedMeanAggregator(ArrayRecord global)
     {
         _global = global;
-        foreach (var (name, tensor) in global)
-        {
-            if (!tensor.DType.IsFloatingPoint() || tensor.DType == DType.Float16)
-            {
-                throw new NotSupportedException($"FedAvg averages float32 and float64 tensors; '{name}' is {tensor.DType}.");
-            }
-        }
     }
+
+    /// <summary>True when a tensor of this dtype is summed in float64 and rounded back (not float32/float64).</summary>
+    internal static bool SumsWide(DType dtype) => dtype is not (DType.Float32 or DType.Float64);
 
     /// <inheritdoc />
     public int Count { get; private set; }
@@ -59,6 +57,10 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
             {
                 AggregationKernels.FoldWeighted(sum.AsSpan<float>(), tensor.AsSpan<float>(), (float)weight);
             }
+            else if (SumsWide(tensor.DType))
+            {
+                AggregationKernels.FoldWeighted(sum.AsSpan<double>(), WideValues.ToDoubles(tensor.DType, tensor.AsBytes()), weight);
+            }
             else
             {
                 AggregationKernels.FoldWeighted(sum.AsSpan<double>(), tensor.AsSpan<double>(), weight);
@@ -72,7 +74,7 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
     }
 
     [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_sums))]
-    private void EnsureSums() => _sums ??= [.. _global.Select(kv => Tensor.Zeros(kv.Value.DType, [.. kv.Value.Shape]))];
+    private void EnsureSums() => _sums ??= [.. _global.Select(kv => Tensor.Zeros(SumsWide(kv.Value.DType) ? DType.Float64 : kv.Value.DType, [.. kv.Value.Shape]))];
 
     /// <inheritdoc />
     public AggregateResult Complete()
@@ -96,7 +98,8 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
                 AggregationKernels.Scale(sum.AsSpan<double>(), 1.0 / _totalWeight);
             }
 
-            result.Add(name, sum);
+            var dtype = _global[name].DType;
+            result.Add(name, SumsWide(dtype) ? WideValues.FromDoubles(dtype, sum) : sum);
         }
 
         _sums = null;
@@ -149,5 +152,62 @@ public static class UpdateValidation
 
         weight = n;
         return null;
+    }
+}
+
+/// <summary>Conversions for tensors FedAvg sums in float64 (float16, integers, bool).</summary>
+internal static class WideValues
+{
+    /// <summary>The little-endian elements of <paramref name="dtype"/> in <paramref name="bytes"/> as doubles.</summary>
+    public static double[] ToDoubles(DType dtype, ReadOnlySpan<byte> bytes)
+    {
+        int size = dtype.SizeOf();
+        var values = new double[bytes.Length / size];
+        for (int i = 0; i < values.Length; i++)
+        {
+            var b = bytes.Slice(i * size, size);
+            values[i] = dtype switch
+            {
+                DType.Float16 => (double)System.Buffers.Binary.BinaryPrimitives.ReadHalfLittleEndian(b),
+                DType.Int8 => (sbyte)b[0],
+                DType.Int16 => System.Buffers.Binary.BinaryPrimitives.ReadInt16LittleEndian(b),
+                DType.Int32 => System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(b),
+                DType.Int64 => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(b),
+                DType.UInt16 => System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(b),
+                DType.UInt32 => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(b),
+                DType.UInt64 => System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(b),
+                _ => b[0], // UInt8, Bool
+            };
+        }
+
+        return values;
+    }
+
+    /// <summary>A tensor of <paramref name="dtype"/> from float64 means: integers rounded half to even and clamped.</summary>
+    public static Tensor FromDoubles(DType dtype, Tensor means)
+    {
+        var source = means.AsSpan<double>();
+        var result = Tensor.Zeros(dtype, [.. means.Shape]);
+        for (int i = 0; i < source.Length; i++)
+        {
+            double v = source[i];
+            double r = Math.Round(v, MidpointRounding.ToEven);
+            switch (dtype)
+            {
+                case DType.Float16: result.AsSpan<Half>()[i] = (Half)v; break;
+                case DType.Int8: result.AsSpan<sbyte>()[i] = (sbyte)Math.Clamp(r, sbyte.MinValue, sbyte.MaxValue); break;
+                case DType.Int16: result.AsSpan<short>()[i] = (short)Math.Clamp(r, short.MinValue, short.MaxValue); break;
+                case DType.Int32: result.AsSpan<int>()[i] = (int)Math.Clamp(r, int.MinValue, int.MaxValue); break;
+                case DType.Int64: result.AsSpan<long>()[i] = r >= 9.2233720368547758E18 ? long.MaxValue : r <= -9.2233720368547758E18 ? long.MinValue : (long)r; break;
+                case DType.UInt8: result.AsSpan<byte>()[i] = (byte)Math.Clamp(r, byte.MinValue, byte.MaxValue); break;
+                case DType.UInt16: result.AsSpan<ushort>()[i] = (ushort)Math.Clamp(r, ushort.MinValue, ushort.MaxValue); break;
+                case DType.UInt32: result.AsSpan<uint>()[i] = (uint)Math.Clamp(r, uint.MinValue, uint.MaxValue); break;
+                case DType.UInt64: result.AsSpan<ulong>()[i] = r >= 1.8446744073709552E19 ? ulong.MaxValue : r <= 0 ? 0 : (ulong)r; break;
+                case DType.Bool: result.AsSpan<bool>()[i] = r >= 1; break;
+                default: throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "not a wide-summed dtype");
+            }
+        }
+
+        return result;
     }
 }

@@ -1,0 +1,32 @@
+using Federate.Client;
+using Federate.Client.Flower;
+using Federate.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Cli.Commands;
+
+/// <summary><c>federate client --protocol flower</c>: runs client apps under a Flower server, one Join stream each.</summary>
+internal static class FlowerClientRunner
+{
+    public static async Task<int> RunAsync(string server, IReadOnlyList<IClientApp> apps, ILogger logger, TextWriter error, CancellationToken cancellationToken)
+    {
+        var clients = apps.Select(app => new FlowerClient(server, app, logger)).ToList();
+        try
+        {
+            await Task.WhenAll(clients.Select(c => c.RunAsync(cancellationToken))).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }
+        catch (FleetClientException ex)
+        {
+            await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        finally
+        {
+            foreach (var c in clients)
+            {
+                c.Dispose();
+            }
+        }
+    }
+}
