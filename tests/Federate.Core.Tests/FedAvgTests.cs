@@ -223,3 +223,54 @@ public class PooledMetricsTests
         Assert.Equal((0.8 + (6.0 / 7)) / 2, r["f1"], 12);
     }
 }
+
+public class FedAvgIntegerTensorTests
+{
+    private static readonly RoundContext Context = new() { RunId = "r", Round = 1, Seed = 0 };
+
+    [Fact]
+    public void Aggregate_Int64Tensor_IsRoundedWeightedMean()
+    {
+        var global = new ArrayRecord { { "n", Tensor.FromArray(new long[] { 0, 0, 0 }, 3) } };
+        var agg = new FedAvg().CreateTrainAggregator(Context, global);
+
+        Assert.Null(agg.Add(Records.Reply(new ArrayRecord { { "n", Tensor.FromArray(new long[] { 10, 1, -3 }, 3) } }, 1)));
+        Assert.Null(agg.Add(Records.Reply(new ArrayRecord { { "n", Tensor.FromArray(new long[] { 20, 2, -4 }, 3) } }, 3)));
+        var n = agg.Complete().Parameters!["n"];
+
+        // (10 + 60)/4 = 17.5 -> 18 (ties to even), (1 + 6)/4 = 1.75 -> 2, (-3 - 12)/4 = -3.75 -> -4
+        Assert.Equal(DType.Int64, n.DType);
+        Assert.Equal(new long[] { 18, 2, -4 }, n.AsSpan<long>().ToArray());
+    }
+
+    [Fact]
+    public void Aggregate_ZeroDimensionalInt64BesideFloats_KeepsDTypes()
+    {
+        var global = new ArrayRecord { { "w", Tensor.FromArray(new float[] { 0 }, 1) }, { "batches", Tensor.FromArray(new long[] { 0 }) } };
+        var agg = new FedAvg().CreateTrainAggregator(Context, global);
+
+        agg.Add(Records.Reply(new ArrayRecord { { "w", Tensor.FromArray(new float[] { 1 }, 1) }, { "batches", Tensor.FromArray(new long[] { 5 }) } }, 1));
+        agg.Add(Records.Reply(new ArrayRecord { { "w", Tensor.FromArray(new float[] { 3 }, 1) }, { "batches", Tensor.FromArray(new long[] { 6 }) } }, 1));
+        var result = agg.Complete().Parameters!;
+
+        Assert.Equal(new float[] { 2 }, result["w"].AsSpan<float>().ToArray());
+        Assert.Equal(new long[] { 6 }, result["batches"].AsSpan<long>().ToArray());
+    }
+
+    [Fact]
+    public void StreamingFold_UInt8Tensor_EqualsWholeFold()
+    {
+        var global = new ArrayRecord { { "q", Tensor.FromArray(new byte[] { 0, 0 }, 2) } };
+        var agg = (IStreamingTrainAggregator)new FedAvg().CreateTrainAggregator(Context, global);
+        var metrics = new MetricRecord { [RecordNames.NumExamples] = 1 };
+
+        var fold = agg.BeginUpdate(1, metrics);
+        fold.FoldChunk(0, 0, new byte[] { 255, 1 });
+        fold.Commit();
+        agg.Add(Records.Reply(new ArrayRecord { { "q", Tensor.FromArray(new byte[] { 254, 2 }, 2) } }, 1));
+        var q = agg.Complete().Parameters!["q"];
+
+        // (255 + 254)/2 = 254.5 -> 254 (ties to even), (1 + 2)/2 = 1.5 -> 2
+        Assert.Equal(new byte[] { 254, 2 }, q.AsSpan<byte>().ToArray());
+    }
+}
