@@ -34,7 +34,7 @@ public static class FlowerMapping
     };
 
     /// <summary>A metric as Flower's <c>Scalar</c> (a double).</summary>
-    public static Scalar ToScalar(double metric) => new() { Double = metric };
+    public static Scalar ToMetricScalar(double metric) => new() { Double = metric };
 
     /// <summary>
     /// A Flower <c>Scalar</c> as a config value. A uint64 within the int64 range becomes an integer, a larger one a
@@ -162,7 +162,7 @@ public static class FlowerMapping
                 var expected = template[name];
                 if (!expected.Shape.SequenceEqual(tensor.Shape))
                 {
-                    throw new InvalidDataException($"tensor {i} ('{name}') has shape ({string.Join(", ", tensor.Shape)}) but the model's is ({string.Join(", ", expected.Shape)})");
+                    throw new InvalidDataException($"tensor {i} ('{name}') has shape {ShapeText(tensor.Shape)} but the model's is {ShapeText(expected.Shape)}");
                 }
 
                 if (tensor.DType != expected.DType)
@@ -437,7 +437,7 @@ public static class FlowerMapping
         {
             if (!skip.Contains(key))
             {
-                target[key] = ToScalar(value);
+                target[key] = ToMetricScalar(value);
             }
         }
     }
@@ -472,6 +472,8 @@ public static class FlowerMapping
         ClientMessage.MsgOneofCase.EvaluateRes => "evaluate_res",
         _ => "nothing",
     };
+
+    private static string ShapeText(IReadOnlyList<long> shape) => "(" + string.Join(", ", shape) + (shape.Count == 1 ? ",)" : ")");
 
     private static Tensor CastFloat(Tensor tensor, DType dtype)
     {

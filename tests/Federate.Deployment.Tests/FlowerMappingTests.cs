@@ -1,0 +1,197 @@
+using Federate.Core;
+using Federate.Protocol;
+using Federate.Protocol.Flower;
+using Google.Protobuf;
+
+namespace Federate.Deployment.Tests;
+
+/// <summary>Flower's wire format both ways, against bytes Flower 1.19's own serializer produced (TestData/flower).</summary>
+public sealed class FlowerMappingTests
+{
+    internal static byte[] Golden(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "flower", name));
+
+    internal static ArrayRecord GoldenModel() => new()
+    {
+        { "a", Tensor.FromArray(new float[] { 1, 2, 3 }, 3) },
+        { "b", Tensor.FromArray(new long[] { 1, 2, 3, 4 }, 2, 2) },
+    };
+
+    internal static Message Instruction(MessageType type, ArrayRecord? model, ConfigRecord? config = null)
+    {
+        var content = new RecordDict();
+        if (model is not null)
+        {
+            content.Arrays[RecordNames.Model] = model;
+        }
+
+        content.Configs[RecordNames.Config] = config ?? new ConfigRecord();
+        return new Message(new MessageMetadata { RunId = "r", Round = 1, MessageType = type, DestinationNodeId = 7, MessageId = "r/1/x/7" }, content);
+    }
+
+    [Fact]
+    public void ToServerMessage_Train_EqualsFlowersFitInsBytes()
+    {
+        var message = FlowerMapping.ToServerMessage(Instruction(MessageType.Train, GoldenModel(), new ConfigRecord { [RecordNames.ServerRound] = 1 }));
+
+        Assert.Equal(Golden("server_fit_ins.bin"), message.ToByteArray());
+    }
+
+    [Fact]
+    public void ToServerMessage_QueryAndReconnect_EqualFlowersBytes()
+    {
+        Assert.Equal(Golden("server_get_parameters_ins.bin"), FlowerMapping.ToServerMessage(Instruction(MessageType.Query, null)).ToByteArray());
+        Assert.Equal(Golden("server_reconnect_ins.bin"), FlowerMapping.Reconnect().ToByteArray());
+    }
+
+    [Fact]
+    public void FromClientMessage_FlowersFitRes_GivesNamedModelAndMetrics()
+    {
+        var answer = ClientMessage.Parser.ParseFrom(Golden("client_fit_res.bin"));
+
+        var reply = FlowerMapping.FromClientMessage(Instruction(MessageType.Train, GoldenModel()), answer);
+
+        Assert.Null(reply.Error);
+        var model = reply.Content!.Arrays[RecordNames.Model];
+        Assert.Equal(["a", "b"], model.Names);
+        Assert.Equal(new float[] { 1, 2, 3 }, model["a"].AsSpan<float>().ToArray());
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, model["b"].AsSpan<long>().ToArray());
+        Assert.Equal(new long[] { 2, 2 }, model["b"].Shape);
+        var metrics = reply.Content.Metrics[RecordNames.Metrics];
+        Assert.Equal(0.5, metrics["train_mse"]);
+        Assert.Equal(64, metrics[RecordNames.NumExamples]);
+        Assert.Equal("r/1/x/7", reply.Metadata.ReplyTo);
+    }
+
+    [Fact]
+    public void FromClientMessage_FlowersEvaluateRes_GivesLossAndMetrics()
+    {
+        var answer = ClientMessage.Parser.ParseFrom(Golden("client_evaluate_res.bin"));
+
+        var reply = FlowerMapping.FromClientMessage(Instruction(MessageType.Evaluate, GoldenModel()), answer);
+
+        var metrics = reply.Content!.Metrics[RecordNames.Metrics];
+        Assert.Equal(0.25, metrics["loss"]);
+        Assert.Equal(0.25, metrics["mse"]);
+        Assert.Equal(64, metrics[RecordNames.NumExamples]);
+    }
+
+    [Fact]
+    public void ToClientMessage_FitReply_EqualsFlowersFitResBytes()
+    {
+        var request = ServerMessage.Parser.ParseFrom(Golden("server_fit_ins.bin"));
+        var content = new RecordDict();
+        content.Arrays[RecordNames.Model] = GoldenModel();
+        content.Metrics[RecordNames.Metrics] = new MetricRecord { ["train_mse"] = 0.5, [RecordNames.NumExamples] = 64 };
+        var reply = Instruction(MessageType.Train, null).CreateReply(content);
+
+        Assert.Equal(Golden("client_fit_res.bin"), FlowerMapping.ToClientMessage(request, reply).ToByteArray());
+    }
+
+    [Fact]
+    public void ToClientMessage_EvaluateReply_EqualsFlowersEvaluateResBytes()
+    {
+        var request = new ServerMessage { EvaluateIns = new ServerMessage.Types.EvaluateIns() };
+        var content = new RecordDict();
+        content.Metrics[RecordNames.Metrics] = new MetricRecord { ["loss"] = 0.25, ["mse"] = 0.25, [RecordNames.NumExamples] = 64 };
+        var reply = Instruction(MessageType.Evaluate, null).CreateReply(content);
+
+        Assert.Equal(Golden("client_evaluate_res.bin"), FlowerMapping.ToClientMessage(request, reply).ToByteArray());
+    }
+
+    [Fact]
+    public void ToInstruction_FlowersFitIns_GivesTrainMessageWithRoundAndTemplateNames()
+    {
+        var request = ServerMessage.Parser.ParseFrom(Golden("server_fit_ins.bin"));
+
+        var instruction = FlowerMapping.ToInstruction(request, "run", 0, 1, fallbackRound: 9, template: GoldenModel())!;
+
+        Assert.Equal(MessageType.Train, instruction.Metadata.MessageType);
+        Assert.Equal(1, instruction.Metadata.Round);
+        Assert.Equal(1, instruction.Content!.Configs[RecordNames.Config].GetLong(RecordNames.ServerRound, 0));
+        Assert.Equal(["a", "b"], instruction.Content.Arrays[RecordNames.Model].Names);
+    }
+
+    [Fact]
+    public void ToInstruction_NoServerRound_UsesFallbackRoundAndIndexNames()
+    {
+        var request = new ServerMessage { FitIns = new ServerMessage.Types.FitIns { Parameters = FlowerMapping.ToParameters(GoldenModel()) } };
+
+        var instruction = FlowerMapping.ToInstruction(request, "run", 0, 1, fallbackRound: 3)!;
+
+        Assert.Equal(3, instruction.Metadata.Round);
+        Assert.Equal(["0", "1"], instruction.Content!.Arrays[RecordNames.Model].Names);
+    }
+
+    [Fact]
+    public void ToClientMessage_ErrorReply_IsNotImplementedStatusWithReason()
+    {
+        var request = new ServerMessage { FitIns = new ServerMessage.Types.FitIns() };
+        var reply = Instruction(MessageType.Train, null).CreateErrorReply(new MessageError("client_error", "no data"));
+
+        var answer = FlowerMapping.ToClientMessage(request, reply);
+
+        Assert.Equal(Code.FitNotImplemented, answer.FitRes.Status.Code);
+        Assert.Equal("client_error: no data", answer.FitRes.Status.Message);
+    }
+
+    [Fact]
+    public void Scalars_IntegersAndNumbers_UseFlowersTypes()
+    {
+        Assert.Equal(Scalar.ScalarOneofCase.Sint64, FlowerMapping.ToScalar(5L).ScalarCase);
+        Assert.Equal(Scalar.ScalarOneofCase.Double, FlowerMapping.ToScalar((ConfigValue)0.5).ScalarCase);
+        Assert.Equal(5L, FlowerMapping.FromScalar("k", new Scalar { Uint64 = 5 }).AsLong());
+        Assert.Equal(ConfigValueKind.Double, FlowerMapping.FromScalar("k", new Scalar { Uint64 = ulong.MaxValue }).Kind);
+    }
+
+    public static TheoryData<string, string> HostileAnswers => new()
+    {
+        { "no-oneof", "the Flower client sent a ClientMessage with no message set (expected fit_res)" },
+        { "empty-scalar", "the Flower client's fit_res is unreadable: the value of 'x' is an empty Scalar (no double, sint64, uint64, bool, string or bytes set)" },
+        { "not-npy", "the Flower client's fit_res is unreadable: tensor 0: not a .npy file (it does not start with \\x93NUMPY)" },
+        { "pickled", "the Flower client's fit_res is unreadable: tensor 0: the .npy array holds Python objects (pickled); send numeric arrays (allow_pickle is refused)" },
+        { "wrong-shape", "the Flower client's fit_res is unreadable: tensor 0 ('a') has shape (2,) but the model's is (3,)" },
+        { "wrong-kind", "the Flower client answered fit_ins with evaluate_res" },
+        { "not-ok", "the Flower client answered with status FitNotImplemented: fit is not implemented" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileAnswers))]
+    public void FromClientMessage_HostileAnswer_IsErrorReplyWithReason(string kind, string reason)
+    {
+        var reply = FlowerMapping.FromClientMessage(Instruction(MessageType.Train, GoldenModel()), Hostile(kind));
+
+        Assert.Null(reply.Content);
+        Assert.Equal(reason, reply.Error!.Reason);
+    }
+
+    /// <summary>A bad answer to a fit_ins for <see cref="GoldenModel"/>.</summary>
+    internal static ClientMessage Hostile(string kind)
+    {
+        var good = FlowerMapping.ToParameters(GoldenModel());
+        ClientMessage Fit(Parameters parameters, Action<ClientMessage.Types.FitRes>? edit = null)
+        {
+            var fit = new ClientMessage.Types.FitRes { Status = new Protocol.Flower.Status(), Parameters = parameters, NumExamples = 10 };
+            edit?.Invoke(fit);
+            return new ClientMessage { FitRes = fit };
+        }
+
+        Parameters With(ByteString first)
+        {
+            var p = good.Clone();
+            p.Tensors[0] = first;
+            return p;
+        }
+
+        return kind switch
+        {
+            "no-oneof" => new ClientMessage(),
+            "empty-scalar" => Fit(good, f => f.Metrics["x"] = new Scalar()),
+            "not-npy" => Fit(With(ByteString.CopyFromUtf8("hello"))),
+            "pickled" => Fit(With(ByteString.CopyFrom(Golden("pickled_object.npy")))),
+            "wrong-shape" => Fit(With(ByteString.CopyFrom(Npy.Write(Tensor.FromArray(new float[] { 1, 2 }, 2))))),
+            "wrong-kind" => new ClientMessage { EvaluateRes = new ClientMessage.Types.EvaluateRes { Loss = 1, NumExamples = 1 } },
+            "not-ok" => Fit(good, f => f.Status = new Protocol.Flower.Status { Code = Code.FitNotImplemented, Message = "fit is not implemented" }),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+    }
+}
