@@ -1,0 +1,167 @@
+using Federate.Core;
+using Federate.Protocol;
+using Federate.Protocol.Flower;
+using Federate.Server;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Federate.Deployment.Tests;
+
+/// <summary>
+/// A Federate server's Flower port over real gRPC on 127.0.0.1, with stand-in Flower clients written against the
+/// generated stubs (they answer like Flower's NumPyClient: one ClientMessage per ServerMessage).
+/// </summary>
+public sealed class FlowerServerTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// A stand-in Flower client: fit returns the received tensors plus <paramref name="step"/>, 10 examples; evaluate
+    /// returns loss = first element of the first tensor. <paramref name="firstFit"/> replaces the first fit answer.
+    /// Returns the messages received, ending with "reconnect".
+    /// </summary>
+    private static async Task<List<string>> RunStandInAsync(int port, float step, ClientMessage? firstFit = null)
+    {
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var client = new FlowerService.FlowerServiceClient(channel);
+        using var call = client.Join();
+        var seen = new List<string>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            var message = call.ResponseStream.Current;
+            switch (message.MsgCase)
+            {
+                case ServerMessage.MsgOneofCase.FitIns:
+                {
+                    seen.Add("fit");
+                    if (firstFit is not null)
+                    {
+                        await call.RequestStream.WriteAsync(firstFit);
+                        firstFit = null;
+                        break;
+                    }
+
+                    var parameters = new Parameters { TensorType = FlowerMapping.TensorType };
+                    foreach (var bytes in message.FitIns.Parameters.Tensors)
+                    {
+                        var t = Npy.Read(bytes.Span);
+                        var values = t.AsSpan<float>().ToArray().Select(v => v + step).ToArray();
+                        parameters.Tensors.Add(Google.Protobuf.ByteString.CopyFrom(Npy.Write(Tensor.FromArray(values, [.. t.Shape]))));
+                    }
+
+                    var fit = new ClientMessage.Types.FitRes { Status = new Protocol.Flower.Status { Message = "Success" }, Parameters = parameters, NumExamples = 10 };
+                    fit.Metrics["train_loss"] = new Scalar { Double = step };
+                    await call.RequestStream.WriteAsync(new ClientMessage { FitRes = fit });
+                    break;
+                }
+
+                case ServerMessage.MsgOneofCase.EvaluateIns:
+                {
+                    seen.Add("evaluate");
+                    var first = Npy.Read(message.EvaluateIns.Parameters.Tensors[0].Span).AsSpan<float>()[0];
+                    await call.RequestStream.WriteAsync(new ClientMessage { EvaluateRes = new ClientMessage.Types.EvaluateRes { Status = new Protocol.Flower.Status(), Loss = first, NumExamples = 10 } });
+                    break;
+                }
+
+                case ServerMessage.MsgOneofCase.ReconnectIns:
+                    seen.Add("reconnect");
+                    await call.RequestStream.CompleteAsync();
+                    return seen;
+                default:
+                    seen.Add(message.MsgCase.ToString());
+                    break;
+            }
+        }
+
+        return seen;
+    }
+
+    private static async Task<(RunResult Result, List<string>[] Seen)> RunAsync(int clients, Func<int, int, Task<List<string>>> client, int rounds = 2)
+    {
+        var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, FlowerPort = 0, FinishGrace = TimeSpan.FromSeconds(10) };
+        await using var server = await FleetServer.StartAsync(options);
+        var runOptions = new RunOptions { Rounds = rounds, MinNodes = clients, RoundTimeout = TimeSpan.FromSeconds(30), RunId = options.RunId };
+        var driver = new RunDriver(server.Grid, server.Wrap(new FedAvg()), runOptions, [server.Observer]);
+        var initial = new ArrayRecord { { "w", Tensor.FromArray(new float[] { 0, 0, 0 }, 3) } };
+        var run = driver.RunAsync(initial);
+        var standIns = Enumerable.Range(0, clients).Select(i => client(i, server.FlowerPort!.Value)).ToArray();
+        var result = await run.WaitAsync(Limit);
+        await server.FinishAsync(result.History).WaitAsync(Limit);
+        var seen = await Task.WhenAll(standIns).WaitAsync(Limit);
+        return (result, seen);
+    }
+
+    [Fact]
+    public async Task Run_TwoFlowerClients_FollowFlowersSequenceAndAverage()
+    {
+        var (result, seen) = await RunAsync(2, (i, port) => RunStandInAsync(port, i == 0 ? 1f : 3f));
+
+        Assert.Equal(StopReasons.RoundLimit, result.History.StopReason);
+        Assert.All(seen, s => Assert.Equal(["fit", "evaluate", "fit", "evaluate", "reconnect"], s));
+        // Round 1: mean of 0+1 and 0+3 = 2; round 2: mean of 3 and 5 = 4.
+        Assert.Equal(new float[] { 4, 4, 4 }, result.Parameters["w"].AsSpan<float>().ToArray());
+        Assert.Equal(2, result.History.Rounds[0].Evaluate["loss"]);
+        Assert.Equal(4, result.History.Rounds[1].Evaluate["loss"]);
+    }
+
+    public static TheoryData<string> HostileKinds => ["no-oneof", "empty-scalar", "not-npy", "pickled", "wrong-shape"];
+
+    [Theory]
+    [MemberData(nameof(HostileKinds))]
+    public async Task Run_HostileFlowerAnswer_IsAFailureAndOthersFinish(string kind)
+    {
+        // The hostile answer must fit the model of this test ("w": float32 (3,)) except for the flaw under test.
+        var hostile = HostileFor(kind);
+        var (result, seen) = await RunAsync(3, (i, port) => RunStandInAsync(port, 1f, i == 2 ? hostile : null));
+
+        var round1 = result.History.Rounds[0];
+        Assert.Equal(2, round1.Results);
+        var failure = Assert.Single(round1.Failures);
+        Assert.Equal("invalid_reply", failure.Code);
+        Assert.StartsWith(ExpectedStart(kind), failure.Reason, StringComparison.Ordinal);
+        Assert.Equal(3, result.History.Rounds[1].Results);
+        Assert.Empty(result.History.Rounds[1].Failures);
+        Assert.All(seen, s => Assert.Equal("reconnect", s[^1]));
+    }
+
+    private static string ExpectedStart(string kind) => kind switch
+    {
+        "no-oneof" => "the Flower client sent a ClientMessage with no message set",
+        "empty-scalar" => "the Flower client's fit_res is unreadable: the value of 'x' is an empty Scalar",
+        "not-npy" => "the Flower client's fit_res is unreadable: tensor 0: not a .npy file",
+        "pickled" => "the Flower client's fit_res is unreadable: tensor 0: the .npy array holds Python objects (pickled)",
+        _ => "the Flower client's fit_res is unreadable: tensor 0 ('w') has shape (2,) but the model's is (3,)",
+    };
+
+    private static ClientMessage HostileFor(string kind)
+    {
+        var message = FlowerMappingTests.Hostile(kind);
+        if (message.FitRes is { } fit && kind == "empty-scalar")
+        {
+            // Same flaw, but tensors that fit this test's model, so only the scalar is wrong.
+            fit.Parameters = FlowerMapping.ToParameters(new ArrayRecord { { "w", Tensor.FromArray(new float[] { 1, 1, 1 }, 3) } });
+        }
+        else if (message.FitRes is { } fit2 && kind is "not-npy" or "pickled" or "wrong-shape")
+        {
+            var first = fit2.Parameters.Tensors[0];
+            fit2.Parameters.Tensors.Clear();
+            fit2.Parameters.Tensors.Add(first);
+        }
+
+        return message;
+    }
+
+    [Fact]
+    public async Task Join_OnNativePort_IsUnimplemented()
+    {
+        var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, FlowerPort = 0 };
+        await using var server = await FleetServer.StartAsync(options);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
+        using var call = new FlowerService.FlowerServiceClient(channel).Join();
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Limit));
+
+        Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
+        Assert.NotEqual(server.Port, server.FlowerPort);
+    }
+}
