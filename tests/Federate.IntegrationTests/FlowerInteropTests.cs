@@ -234,3 +234,26 @@ public sealed class FlowerInteropTests(ITestOutputHelper log)
         }
     }
 }
+
+/// <summary><c>--model none</c> with native clients: they answer the initial get-parameters query too.</summary>
+public sealed class InitialFromClientTests(ITestOutputHelper log)
+{
+    [Fact]
+    public async Task Run_ModelNoneNativeClients_InitialModelComesFromAClient()
+    {
+        using var dir = new TempDir();
+        int port = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--model", "none", "--dataset", "iris", "--min-clients", "2", "--rounds", "2"));
+        await using var c0 = FederateProcess.Start("c0", log, Args.ClientArgs(port, "--dataset", "iris", "--model", "logistic", "--dataset-id", "0", "--num-partitions", "2"));
+        await using var c1 = FederateProcess.Start("c1", log, Args.ClientArgs(port, "--dataset", "iris", "--model", "logistic", "--dataset-id", "1", "--num-partitions", "2"));
+
+        Assert.Equal(0, await server.WaitForExitAsync());
+        Assert.Equal(0, await c0.WaitForExitAsync());
+        Assert.Equal(0, await c1.WaitForExitAsync());
+
+        // Logistic regression on iris: a 4x3 weight matrix and 3 biases.
+        Assert.Contains("initial parameters from a client: 2 tensors, 15 values", server.Output, StringComparison.Ordinal);
+        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["server"], "history.json")));
+        Assert.All(history.Rounds, r => Assert.Equal(2, r.Results));
+    }
+}

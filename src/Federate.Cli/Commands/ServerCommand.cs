@@ -211,12 +211,21 @@ internal static class ServerCommand
 
             // The initial model is created inline, not kept in a local of this async method, so it can be collected
             // after round 1 (for a 1.2 GB model that is the difference between two and three copies in memory).
+            ArrayRecord? fromClient = null;
+            if (modelFromClient && checkpoint is null)
+            {
+                fromClient = await FlowerInitial.AskAsync(server.Grid, runOptions, output, error, cancellationToken).ConfigureAwait(false);
+                if (fromClient is null)
+                {
+                    return ExitCodes.Failure;
+                }
+            }
+
             var result = await driver.RunAsync(
-                checkpoint?.Parameters ?? (modelFromClient
-                    ? await InitialParameters.FromClientAsync(server.Grid, runOptions.RunId, runOptions.RoundTimeout, cancellationToken).ConfigureAwait(false)
-                    : CreateInitialModel(modelName, features, classes, seed_)),
+                checkpoint?.Parameters ?? fromClient ?? CreateInitialModel(modelName, features, classes, seed_),
                 historyConfig,
                 cancellationToken).ConfigureAwait(false);
+            fromClient = null;
             checkpoint = null;
 
             var modelPath = Path.Combine(outPath, "model.safetensors");
