@@ -152,6 +152,43 @@ public sealed class FlowerServerTests
     }
 
     [Fact]
+    public async Task Run_FlowerClientSendsInvalidProtobuf_IsDroppedAndOthersFinish()
+    {
+        var (result, seen) = await RunAsync(3, (i, port) => i == 2 ? SendGarbageAsync(port) : RunStandInAsync(port, 1f), rounds: 1);
+
+        var round1 = Assert.Single(result.History.Rounds);
+        Assert.Equal(2, round1.Results);
+        // The node is gone for the rest of the round: its train task and its evaluate task both fail.
+        Assert.Equal(["train:dropped", "evaluate:dropped"], round1.Failures.Select(f => $"{f.Phase}:{f.Code}"));
+        Assert.StartsWith("node ", round1.Failures[0].Reason, StringComparison.Ordinal);
+        Assert.Equal(["fit", "evaluate", "reconnect"], seen[0]);
+        Assert.Equal(["fit", "evaluate", "reconnect"], seen[1]);
+    }
+
+    /// <summary>Answers the first instruction with bytes that are not a protobuf message.</summary>
+    private static async Task<List<string>> SendGarbageAsync(int port)
+    {
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var bytes = Marshallers.Create<byte[]>(b => b, b => b);
+        var method = new Method<byte[], byte[]>(MethodType.DuplexStreaming, "flwr.proto.FlowerService", "Join", bytes, bytes);
+        using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(method, null, new CallOptions());
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        await call.RequestStream.WriteAsync([0xff, 0xff, 0xff]);
+        try
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+        }
+        catch (RpcException)
+        {
+            // The server gave up on this stream.
+        }
+
+        return ["garbage"];
+    }
+
+    [Fact]
     public async Task Join_OnNativePort_IsUnimplemented()
     {
         var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, FlowerPort = 0 };
