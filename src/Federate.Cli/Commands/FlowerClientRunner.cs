@@ -21,6 +21,11 @@ internal static class FlowerClientRunner
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.Failure;
         }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or Grpc.Core.RpcException)
+        {
+            // Ctrl+C: the operator stopped the client, as with the native protocol.
+            return ExitCodes.Success;
+        }
         finally
         {
             foreach (var c in clients)
