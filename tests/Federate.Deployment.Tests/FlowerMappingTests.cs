@@ -123,6 +123,24 @@ public sealed class FlowerMappingTests
     }
 
     [Fact]
+    public void ToInstruction_EmptyScalarInConfig_IsRefusedWithTheKey()
+    {
+        var request = new ServerMessage { FitIns = new ServerMessage.Types.FitIns { Parameters = FlowerMapping.ToParameters(GoldenModel()) } };
+        request.FitIns.Config["lr"] = new Scalar();
+
+        var ex = Assert.Throws<InvalidDataException>(() => FlowerMapping.ToInstruction(request, "run", 0, 1));
+
+        Assert.Equal("the value of 'lr' is an empty Scalar (no double, sint64, uint64, bool, string or bytes set)", ex.Message);
+    }
+
+    [Fact]
+    public void ToInstruction_ReconnectOrEmpty_IsNull()
+    {
+        Assert.Null(FlowerMapping.ToInstruction(FlowerMapping.Reconnect(), "run", 0, 1));
+        Assert.Null(FlowerMapping.ToInstruction(new ServerMessage(), "run", 0, 1));
+    }
+
+    [Fact]
     public void ToClientMessage_ErrorReply_IsNotImplementedStatusWithReason()
     {
         var request = new ServerMessage { FitIns = new ServerMessage.Types.FitIns() };

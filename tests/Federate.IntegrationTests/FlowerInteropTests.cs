@@ -27,7 +27,7 @@ public sealed class FlowerInteropTests(ITestOutputHelper log)
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
         int flowerPort = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--flower-port", S(flowerPort), "--model", "none", "--min-clients", "2", "--rounds", "3"));
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--flower-port", S(flowerPort), "--model", "none", "--min-clients", "2", "--rounds", "3", "--config", "tag=blue", "--config", "mu=0.25"));
         await server.WaitForLineAsync("FlowerService/Join");
         using var c0 = StandIn.Start(log, "client", $"127.0.0.1:{flowerPort}", "0");
         using var c1 = StandIn.Start(log, "client", $"127.0.0.1:{flowerPort}", "1");
@@ -46,6 +46,7 @@ public sealed class FlowerInteropTests(ITestOutputHelper log)
         }
 
         Assert.Contains("standin 0 fit server_round=3", c0.Output, StringComparison.Ordinal);
+        Assert.Contains("standin 1 fit config batch_size=sint64:16, local_epochs=sint64:5, lr=double:0.1, mu=double:0.25, server_round=sint64:2, tag=string:blue", c1.Output, StringComparison.Ordinal);
         Assert.Contains("standin 1 done", c1.Output, StringComparison.Ordinal);
     }
 

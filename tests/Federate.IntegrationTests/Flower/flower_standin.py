@@ -156,6 +156,8 @@ def run_client(address, cid):
                 state["w"], state["b"] = w, np.array(b, dtype=np.float32)
                 rounds = msg.fit_ins.config["server_round"].sint64 if "server_round" in msg.fit_ins.config else -1
                 print(f"standin {cid} fit server_round={rounds}", flush=True)
+                config = ", ".join(f"{k}={v.WhichOneof('scalar')}:{getattr(v, v.WhichOneof('scalar'))}" for k, v in sorted(msg.fit_ins.config.items()))
+                print(f"standin {cid} fit config {config}", flush=True)
                 fr = reply.fit_res
                 fr.status.message = "Success"
                 fr.parameters.CopyFrom(params([state["w"], state["b"]]))
