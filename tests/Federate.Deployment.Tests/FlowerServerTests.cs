@@ -4,6 +4,7 @@ using Federate.Protocol.Flower;
 using Federate.Server;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 
 namespace Federate.Deployment.Tests;
 
@@ -20,7 +21,7 @@ public sealed class FlowerServerTests
     /// returns loss = first element of the first tensor. <paramref name="firstFit"/> replaces the first fit answer.
     /// Returns the messages received, ending with "reconnect".
     /// </summary>
-    private static async Task<List<string>> RunStandInAsync(int port, float step, ClientMessage? firstFit = null)
+    private static async Task<List<string>> RunStandInAsync(int port, float step, ClientMessage? firstFit = null, Task? beforeFirstFit = null, TaskCompletionSource? afterFirstFit = null)
     {
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
         var client = new FlowerService.FlowerServiceClient(channel);
@@ -51,7 +52,14 @@ public sealed class FlowerServerTests
 
                     var fit = new ClientMessage.Types.FitRes { Status = new Protocol.Flower.Status { Message = "Success" }, Parameters = parameters, NumExamples = 10 };
                     fit.Metrics["train_loss"] = new Scalar { Double = step };
+                    if (beforeFirstFit is not null)
+                    {
+                        await beforeFirstFit.WaitAsync(Limit);
+                        beforeFirstFit = null;
+                    }
+
                     await call.RequestStream.WriteAsync(new ClientMessage { FitRes = fit });
+                    afterFirstFit?.TrySetResult();
                     break;
                 }
 
@@ -186,6 +194,88 @@ public sealed class FlowerServerTests
         }
 
         return ["garbage"];
+    }
+
+    [Fact]
+    public async Task Run_FlowerRepliesArriveInReverse_FoldInRegistrationOrder()
+    {
+        // float32 sums depend on the order: (1 + 1e8) - 1e8 = 0 but (-1e8 + 1e8) + 1 = 1. The clients join in order
+        // 0, 1, 2 and answer in order 2, 1, 0; the fold must follow registration (node id) order.
+        var joined = new JoinWatcher();
+        var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, FlowerPort = 0 };
+        await using var server = await FleetServer.StartAsync(options, logging => logging.AddProvider(joined));
+        var runOptions = new RunOptions { Rounds = 1, MinNodes = 3, RoundTimeout = TimeSpan.FromSeconds(30), RunId = options.RunId };
+        var driver = new RunDriver(server.Grid, server.Wrap(new FedAvg()), runOptions, [server.Observer]);
+        var run = driver.RunAsync(new ArrayRecord { { "w", Tensor.FromArray(new float[] { 0 }, 1) } });
+        var answered = new[] { NewSignal(), NewSignal(), NewSignal() };
+        var steps = new[] { 1f, 1e8f, -1e8f };
+        var clients = new List<Task<List<string>>>();
+        for (int i = 0; i < 3; i++)
+        {
+            int k = i;
+            Task? after = k < 2 ? answered[k + 1].Task : null;
+            clients.Add(RunStandInAsync(server.FlowerPort!.Value, steps[k], beforeFirstFit: after, afterFirstFit: answered[k]));
+            await joined.WaitForAsync(k + 1).WaitAsync(Limit);
+        }
+
+        var result = await run.WaitAsync(Limit);
+        await server.FinishAsync(result.History).WaitAsync(Limit);
+        await Task.WhenAll(clients).WaitAsync(Limit);
+
+        Assert.Equal(3, result.History.Rounds[0].Results);
+        Assert.Equal(new float[] { 0 }, result.Parameters["w"].AsSpan<float>().ToArray());
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Signals when the server's log says that a node joined with N connected.</summary>
+    private sealed class JoinWatcher : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<int, TaskCompletionSource> _waits = [];
+
+        public Task WaitForAsync(int count)
+        {
+            lock (_lock)
+            {
+                return Signal(count).Task;
+            }
+        }
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var text = formatter(state, exception);
+            var match = System.Text.RegularExpressions.Regex.Match(text, @"joined \((\d+) connected\)");
+            if (match.Success)
+            {
+                lock (_lock)
+                {
+                    Signal(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).TrySetResult();
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private TaskCompletionSource Signal(int count)
+        {
+            if (!_waits.TryGetValue(count, out var tcs))
+            {
+                tcs = NewSignal();
+                _waits[count] = tcs;
+            }
+
+            return tcs;
+        }
     }
 
     [Fact]

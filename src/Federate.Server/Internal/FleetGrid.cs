@@ -14,7 +14,9 @@ namespace Federate.Server.Internal;
 /// time in that order, validated chunk by chunk: the update whose turn it is folds straight from its incoming chunks
 /// (a spool file keeps them only to undo a refused tail); one arriving early is spooled and folded when its turn
 /// comes. Server memory stays O(model) whatever the number of clients; the driver then sees replies that carry only
-/// metrics.
+/// metrics. Replies that arrive whole (Flower clients, which have no partition id and so come after native nodes, in
+/// node id order) complete their task with the full reply and are yielded in the same fold order for the driver's
+/// aggregator to fold.
 /// </summary>
 internal sealed class FleetGrid : IGrid
 {
