@@ -134,6 +134,36 @@ public sealed class FlowerMappingTests
     }
 
     [Fact]
+    public async Task GetPropertiesAndGetParameters_ThroughAClientApp_AnswerOk()
+    {
+        var app = new PropertiesClient().ToClientApp();
+        var properties = new ServerMessage { GetPropertiesIns = new ServerMessage.Types.GetPropertiesIns() };
+        var parameters = ServerMessage.Parser.ParseFrom(Golden("server_get_parameters_ins.bin"));
+
+        var propertiesAnswer = FlowerMapping.ToClientMessage(properties, await app.HandleAsync(FlowerMapping.ToInstruction(properties, "run", 0, 1)!, CancellationToken.None));
+        var parametersAnswer = FlowerMapping.ToClientMessage(parameters, await app.HandleAsync(FlowerMapping.ToInstruction(parameters, "run", 0, 2)!, CancellationToken.None));
+
+        Assert.Equal(Code.Ok, propertiesAnswer.GetPropertiesRes.Status.Code);
+        Assert.Equal("dotnet", propertiesAnswer.GetPropertiesRes.Properties["runtime"].String);
+        Assert.Equal(4, propertiesAnswer.GetPropertiesRes.Properties["cores"].Sint64);
+        Assert.Equal(Code.Ok, parametersAnswer.GetParametersRes.Status.Code);
+        Assert.Equal(Golden("tensor0_f32_3.npy"), parametersAnswer.GetParametersRes.Parameters.Tensors[0].ToByteArray());
+        Assert.Equal(Golden("tensor1_i64_2x2.npy"), parametersAnswer.GetParametersRes.Parameters.Tensors[1].ToByteArray());
+        Assert.Equal("numpy.ndarray", parametersAnswer.GetParametersRes.Parameters.TensorType);
+    }
+
+    private sealed class PropertiesClient : FederatedClient
+    {
+        public override ArrayRecord GetParameters(ConfigRecord config) => GoldenModel();
+
+        public override ConfigRecord GetProperties(ConfigRecord config) => new() { ["runtime"] = "dotnet", ["cores"] = 4 };
+
+        public override FitResult Fit(ArrayRecord parameters, ConfigRecord config, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public override EvaluateResult Evaluate(ArrayRecord parameters, ConfigRecord config, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+
+    [Fact]
     public void ToInstruction_ReconnectOrEmpty_IsNull()
     {
         Assert.Null(FlowerMapping.ToInstruction(FlowerMapping.Reconnect(), "run", 0, 1));
