@@ -11,6 +11,7 @@ namespace Federate.IntegrationTests;
 /// install) as clients of a Federate server and as the server of Federate clients; Federate's own Flower client
 /// beside a native client.
 /// </summary>
+[Collection(FlowerCollection.Name)]
 public sealed class FlowerInteropTests(ITestOutputHelper log)
 {
     /// <summary>
@@ -236,7 +237,18 @@ public sealed class FlowerInteropTests(ITestOutputHelper log)
     }
 }
 
+/// <summary>
+/// The Flower tests start many processes; they run on their own after the parallel tests, so they add no load to the
+/// timing-sensitive tests (1.5 s round timeouts) running beside them.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class FlowerCollection
+{
+    public const string Name = "Flower interop (not parallel)";
+}
+
 /// <summary><c>--model none</c> with native clients: they answer the initial get-parameters query too.</summary>
+[Collection(FlowerCollection.Name)]
 public sealed class InitialFromClientTests(ITestOutputHelper log)
 {
     [Fact]
