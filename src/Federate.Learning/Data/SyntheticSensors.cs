@@ -39,18 +39,18 @@ public static class SyntheticSensors
             double cycle = Math.Sin(2 * Math.PI * (hour - 9) / 24);
             double temperature = 22 + siteTemperature + (5 * cycle) + (0.7 * Normal());
             double humidity = 50 - (8 * cycle) + (2.5 * Normal());
-            double vibration = 0.3 + siteVibration + (0.12 * Math.Abs(Normal()));
+            double vibration = 0.3 + siteVibration + (0.22 * Math.Abs(Normal()));
             double pressure = 1013 + (2 * Normal());
             double u = random.NextDouble();
             int label = u < 0.15 ? 1 : u < 0.30 ? 2 : 0;
             if (label == 1)
             {
-                temperature += 7 + (1.5 * Normal());
-                humidity -= 6 + (2 * Normal());
+                temperature += 3.5 + (1.5 * Normal());
+                humidity -= 3 + (2 * Normal());
             }
             else if (label == 2)
             {
-                vibration += 0.9 + (0.3 * Normal());
+                vibration += 0.35 + (0.2 * Normal());
             }
 
             var row = x.AsSpan(i * features, features);
