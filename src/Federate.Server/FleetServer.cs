@@ -148,6 +148,7 @@ public sealed class FleetServer : IAsyncDisposable
                 HeartbeatInterval = options.HeartbeatInterval,
             };
             inspectorAccessor.State = inspector;
+            app.UseExceptionHandler();
             app.UseStatusCodePages();
             InspectorEndpoints.Map(app, inspector, () => inspectorEndpoint?.IPEndPoint?.Port ?? -1, options.Insecure, logger);
             if (options.AdminAuthenticator is null && options.Insecure)

@@ -76,7 +76,7 @@
     const all = series.flatMap((s) => s.points);
     canvas.dataset.rounds = String(new Set(all.map((p) => p[0])).size);
     canvas.dataset.series = String(series.filter((s) => s.points.length > 0).length);
-    const pad = { left: 48, right: 12, top: 10, bottom: 26 };
+    const pad = { left: 48, right: 12, top: 10, bottom: 36 };
     const w = width - pad.left - pad.right;
     const h = height - pad.top - pad.bottom;
     g.font = '11px system-ui, sans-serif';
@@ -109,11 +109,11 @@
     g.textBaseline = 'top';
     const xs = Math.max(1, Math.round(niceStep(x1 - x0, Math.max(2, Math.floor(w / 60)))));
     for (let x = Math.ceil(x0 / xs) * xs; x <= x1; x += xs) {
-      g.fillText(String(x), X(x), pad.top + h + 6);
+      g.fillText(String(x), X(x), pad.top + h + 5);
     }
     g.strokeStyle = '#9ca3af';
     g.beginPath(); g.moveTo(pad.left, pad.top); g.lineTo(pad.left, pad.top + h); g.lineTo(pad.left + w, pad.top + h); g.stroke();
-    g.fillText('round', pad.left + w / 2, height - 12);
+    g.fillText('round', pad.left + w / 2, height - 14);
 
     // Lines.
     legend.innerHTML = '';
@@ -178,7 +178,7 @@
     let text = run ? run.status : 'no run';
     let cls = run ? run.status : '';
     if (run && run.current && s && s.control.waiting_for_round != null && run.status === 'running') { text = `waiting for round ${s.control.waiting_for_round}`; cls = 'waiting'; }
-    else if (run && run.round_in_flight != null && run.status === 'running') { text = `round ${run.round_in_flight} running`; }
+    else if (run && run.round_in_flight != null && run.round_in_flight > state.rounds.length && run.status === 'running') { text = `round ${run.round_in_flight} running`; }
     if (s && s.control.stop_requested && run && run.status === 'running') { text = 'stopping'; cls = 'waiting'; }
     pill.textContent = text;
     pill.className = `pill ${cls}`;
@@ -304,10 +304,20 @@
     renderPrivacy();
   }
 
+  // Node changes come in bursts (every reply of a round): read the table at most every 200 ms, and always once more
+  // after the last change of a burst.
   let nodesTimer = null;
+  let nodesDirty = false;
   function refreshNodesSoon() {
+    nodesDirty = true;
     if (nodesTimer) return;
-    nodesTimer = setTimeout(() => { nodesTimer = null; refreshNodes().catch(() => {}); renderDemo(); }, 250);
+    nodesTimer = setTimeout(async () => {
+      nodesDirty = false;
+      await refreshNodes().catch(() => {});
+      renderDemo();
+      nodesTimer = null;
+      if (nodesDirty) refreshNodesSoon();
+    }, 200);
   }
 
   function connect() {
