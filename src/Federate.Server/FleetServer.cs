@@ -84,6 +84,9 @@ public sealed class FleetServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+
+        // A failed start (a port in use) is reported once, as the exception StartAsync throws, not also as a logged stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         configureLogging?.Invoke(builder.Logging);
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         ListenOptions? inspectorEndpoint = null;
@@ -157,7 +160,17 @@ public sealed class FleetServer : IAsyncDisposable
             }
         }
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw options.Inspector is { Port: > 0 } busy && ex.Message.Contains($":{busy.Port}:", StringComparison.Ordinal)
+                ? new IOException($"the inspector's port {busy.Port} is in use (another federate server?); pick another with --inspector-port PORT (0 = any free port) or turn it off with --no-inspector", ex)
+                : new IOException($"port {options.Port} is in use (another federate server?); pick another with --port PORT (0 = any free port)", ex);
+        }
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         var bound = addresses.First();
         int port = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
