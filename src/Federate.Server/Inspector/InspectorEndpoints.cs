@@ -125,7 +125,7 @@ internal static class InspectorEndpoints
 
             state.AddAuditEvent("operator_start", $"{who} started the run (rounds run one after another)");
             return Results.Json(control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
-        })).WithSummary("Admin: start the run (manual mode: run the remaining rounds without waiting).");
+        })).WithSummary("Admin: start the run (manual mode: run the remaining rounds without waiting).").AdminAction();
 
         api.MapPost("/runs/{id}/rounds", (string id, HttpContext http) => Admin(http, state, insecure, who =>
         {
@@ -142,7 +142,7 @@ internal static class InspectorEndpoints
 
             state.AddAuditEvent("operator_round", $"{who} started round {waiting}");
             return Results.Json(new JsonObject { ["round"] = waiting }, JsonOptions, statusCode: StatusCodes.Status202Accepted);
-        })).WithSummary("Admin: start the next round (manual mode).");
+        })).WithSummary("Admin: start the next round (manual mode).").AdminAction();
 
         api.MapPost("/runs/{id}/stop", (string id, HttpContext http) => Admin(http, state, insecure, who =>
         {
@@ -158,7 +158,7 @@ internal static class InspectorEndpoints
 
             state.AddAuditEvent("operator_stop", $"{who} stopped the run; it ends before its next round");
             return Results.Json(control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
-        })).WithSummary("Admin: stop the run (a round in flight completes first).");
+        })).WithSummary("Admin: stop the run (a round in flight completes first).").AdminAction();
 
         api.MapPost("/reset", (HttpContext http) => Admin(http, state, insecure, who =>
         {
@@ -167,7 +167,7 @@ internal static class InspectorEndpoints
             state.Registry.Broadcast(new OutboundNotification(notification));
             state.AddAuditEvent("operator_reset", $"{who} reset the run; clients were told to reset their model");
             return Results.Json(control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
-        })).WithSummary("Admin: end the run and start a new one with a fresh model; clients are told to reset.");
+        })).WithSummary("Admin: end the run and start a new one with a fresh model; clients are told to reset.").AdminAction();
 
         api.MapGet("/nodes", () => Results.Json(new JsonArray([.. state.Nodes().Select(n => (JsonNode)state.Describe(n))]), JsonOptions))
             .WithSummary("Nodes: id, name, status (idle, training, evaluating, late, gone), last heartbeat, rounds done, bytes in and out, last error.");
@@ -196,7 +196,7 @@ internal static class InspectorEndpoints
 
             var metadata = new Dictionary<string, string>(options.ModelMetadata) { ["node_id"] = id.ToString(CultureInfo.InvariantCulture), ["round"] = node.LatestWeightsRound?.ToString(CultureInfo.InvariantCulture) ?? "" };
             return Download(http, $"node-{id}-round-{node.LatestWeightsRound}.safetensors", "application/octet-stream", s => Safetensors.Write(s, weights, metadata));
-        })).WithSummary("Admin: the latest train update of one client (safetensors; needs --keep-client-weights, refused under secure aggregation).");
+        })).WithSummary("Admin: the latest train update of one client (safetensors; needs --keep-client-weights, refused under secure aggregation).").AdminAction();
 
         api.MapGet("/model", (HttpContext http) => state.Model is { } m
             ? Download(http, $"model-round-{m.Round}.safetensors", "application/octet-stream", s => Safetensors.Write(s, m.Model, new Dictionary<string, string>(options.ModelMetadata) { ["round"] = m.Round.ToString(CultureInfo.InvariantCulture) }))
@@ -244,7 +244,7 @@ internal static class InspectorEndpoints
                 state.Registry.Broadcast(new OutboundNotification(notification));
                 state.AddAuditEvent("demo_generate", $"{who} asked every client to generate new synthetic data (seed {s})");
                 return Results.Json(new JsonObject { ["seed"] = s, ["clients"] = state.Registry.Count }, JsonOptions, statusCode: StatusCodes.Status202Accepted);
-            })).WithSummary("Demo only, admin: every client generates new synthetic sensor data.");
+            })).WithSummary("Demo only, admin: every client generates new synthetic sensor data.").AdminAction();
 
             api.MapGet("/demo/data", () => Results.Json(new JsonArray([.. state.Nodes().Where(n => n.GoneAt is null).Select(n => (JsonNode)new JsonObject
             {
@@ -417,6 +417,11 @@ internal static class InspectorEndpoints
 
         return action(who);
     }
+
+    /// <summary>Documents an admin action's refusals in the OpenAPI description.</summary>
+    private static RouteHandlerBuilder AdminAction(this RouteHandlerBuilder builder) => builder
+        .ProducesProblem(StatusCodes.Status401Unauthorized)
+        .ProducesProblem(StatusCodes.Status409Conflict);
 
     internal static IResult Problem(int status, string title, string detail) =>
         Results.Problem(detail: detail, statusCode: status, title: title);
