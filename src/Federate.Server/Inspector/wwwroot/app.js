@@ -147,7 +147,9 @@
     drawChart($('chart-loss'), $('legend-loss'), loss, { nonNegative: true });
     const keys = new Set();
     rounds.forEach((r) => Object.keys(r.evaluate || {}).forEach((k) => { if (k !== 'loss' && !hidden(k)) keys.add(k); }));
-    rounds.forEach((r) => Object.keys(r.train || {}).forEach((k) => { if (k !== 'loss' && !hidden(k)) keys.add(`train:${k}`); }));
+    // Train metrics other than loss are charted only when they are scores the clients also evaluate (train accuracy);
+    // settings such as noise_multiplier or steps are not.
+    rounds.forEach((r) => Object.keys(r.train || {}).forEach((k) => { if (keys.has(k)) keys.add(`train:${k}`); }));
     const scores = [...keys].sort().map((k) => (k.startsWith('train:') ? series('train', k.slice(6)) : series('evaluate', k)));
     const bounded = scores.every((s) => s.points.every(([, y]) => y >= 0 && y <= 1));
     drawChart($('chart-scores'), $('legend-scores'), scores, bounded ? { yMin: 0, yMax: 1 } : {});
@@ -159,15 +161,22 @@
     const card = $('card-privacy');
     if (!p || !p.enabled) { card.hidden = true; return; }
     card.hidden = false;
-    const keys = new Set();
-    p.rounds.forEach((r) => Object.keys(r).forEach((k) => { if (k.includes('epsilon')) keys.add(k); }));
-    const series = [...keys].sort().map((k) => ({ name: k, points: p.rounds.filter((r) => r[k] != null).map((r) => [r.round, r[k]]) }));
+    // The budget (--target-epsilon) bounds the user-level epsilon under central DP, else the sample-level one of DP-SGD.
+    const central = !!(state.run && state.run.config && state.run.config.central_dp);
+    const spentKey = central ? 'cumulative_user_epsilon' : 'cumulative_sample_epsilon';
+    const present = (k) => p.rounds.some((r) => r[k] != null);
+    let keys = [spentKey].filter(present);
+    if (keys.length === 0) {
+      keys = [...new Set(p.rounds.flatMap((r) => Object.keys(r).filter((k) => k.includes('epsilon'))))].sort();
+    }
+    const series = keys.map((k) => ({ name: k, points: p.rounds.filter((r) => r[k] != null).map((r) => [r.round, r[k]]) }));
     drawChart($('chart-privacy'), $('legend-privacy'), series, { nonNegative: true });
     const last = p.rounds[p.rounds.length - 1] || {};
-    const spent = last.cumulative_user_epsilon ?? last.cumulative_sample_epsilon ?? last.epsilon;
+    const spent = last[spentKey] ?? last[keys[0]];
+    const delta = last.delta != null ? ` (delta ${last.delta})` : '';
     $('privacy-summary').textContent = p.budget != null
-      ? `epsilon spent ${spent != null ? format(spent) : '?'} of a budget of ${p.budget}`
-      : `epsilon spent ${spent != null ? format(spent) : '?'}`;
+      ? `${spentKey.replaceAll('_', ' ')}: ${spent != null ? format(spent) : '?'} of a budget of ${p.budget}${delta}`
+      : `${spentKey.replaceAll('_', ' ')}: ${spent != null ? format(spent) : '?'}${delta}`;
   }
 
   // ---- Run, clients, events ----------------------------------------------------------------------------------
