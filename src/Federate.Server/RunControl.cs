@@ -23,6 +23,8 @@ public sealed class RunControl
     private bool _automatic;
     private int? _waiting;
     private bool _active;
+    private bool _inRound;
+    private int _lastRound;
     private bool _reset;
     private (string Reason, string Detail)? _stop;
 
@@ -74,6 +76,8 @@ public sealed class RunControl
             _stop = null;
             _reset = false;
             _active = true;
+            _inRound = false;
+            _lastRound = 0;
         }
 
         Signal();
@@ -86,6 +90,7 @@ public sealed class RunControl
         {
             _active = false;
             _waiting = null;
+            _inRound = false;
         }
 
         Signal();
@@ -103,6 +108,8 @@ public sealed class RunControl
             bool announce;
             lock (_lock)
             {
+                _inRound = false;
+                _lastRound = round - 1;
                 if (_stop is { } stop)
                 {
                     _waiting = null;
@@ -114,6 +121,8 @@ public sealed class RunControl
                     _permits = Math.Max(0, _permits - 1);
                     announce = _waiting is not null;
                     _waiting = null;
+                    _inRound = true;
+                    _lastRound = round;
                     changed = Task.CompletedTask;
                 }
                 else
@@ -139,8 +148,12 @@ public sealed class RunControl
     }
 
     /// <summary>Lets one more round start (manual mode). Returns null, or why not (a conflict with the run's state).</summary>
-    public string? RequestRound()
+    public string? RequestRound() => RequestRound(out _);
+
+    /// <summary>Lets one more round start (manual mode); <paramref name="round"/> is the round it lets start.</summary>
+    public string? RequestRound(out int round)
     {
+        round = 0;
         lock (_lock)
         {
             if (!_active)
@@ -160,12 +173,13 @@ public sealed class RunControl
                     : "rounds start automatically on this server; start it with --manual to start each round by hand";
             }
 
-            if (_waiting is null || _permits > 0)
+            if (_inRound || _permits > 0)
             {
                 return "a round is already in progress; wait until it completes";
             }
 
             _permits++;
+            round = _waiting ?? (_lastRound + 1);
         }
 
         Signal();

@@ -31,6 +31,22 @@ public sealed class RunControlTests
     }
 
     [Fact]
+    public async Task RequestRound_BeforeTheGateIsReached_LetsThatRoundStart()
+    {
+        var control = new RunControl(manual: true);
+        control.BeginRun();
+        Assert.Null(control.RequestRound(out int round));
+        Assert.Equal(1, round);
+        Assert.Equal("a round is already in progress; wait until it completes", control.RequestRound());
+        Assert.Null(await control.BeforeRoundAsync(1, CancellationToken.None).AsTask().WaitAsync(Timeout));
+        var second = control.BeforeRoundAsync(2, CancellationToken.None).AsTask();
+        Assert.False(second.IsCompleted);
+        Assert.Null(control.RequestRound(out round));
+        Assert.Equal(2, round);
+        Assert.Null(await second.WaitAsync(Timeout));
+    }
+
+    [Fact]
     public async Task RequestStop_WhileWaiting_GateReturnsOperatorStop()
     {
         var control = new RunControl(manual: true);

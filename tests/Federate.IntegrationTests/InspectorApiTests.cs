@@ -204,6 +204,12 @@ public sealed class InspectorApiTests(ITestOutputHelper log)
 
         await server.WaitForLineAsync("reset: starting run ");
         await client.WaitForLineAsync("notification RUN_RESET");
+
+        // The inspector sees a run start before clients are told (TRAINING_START), so the new run is listed once the
+        // client has a TRAINING_START after the RUN_RESET.
+        await client.WaitForLineAsync(
+            _ => client.Output.Split('\n').SkipWhile(x => !x.Contains("notification RUN_RESET", StringComparison.Ordinal)).Any(x => x.Contains("notification TRAINING_START", StringComparison.Ordinal)),
+            "TRAINING_START after RUN_RESET");
         using (var runs = await GetJsonAsync(http, "api/runs"))
         {
             var list = runs.RootElement.EnumerateArray().Where(r => r.GetProperty("source").GetString() == "live").ToList();
@@ -301,6 +307,40 @@ public sealed class InspectorApiTests(ITestOutputHelper log)
             Assert.Equal(HttpStatusCode.NotFound, demo.StatusCode);
             Assert.Equal("application/problem+json", demo.Content.Headers.ContentType?.MediaType);
         }
+    }
+
+    [Fact]
+    public async Task Api_PrivacyRun_LedgerMatchesHistoryAndBudget()
+    {
+        using var dir = new TempDir();
+        int port = FederateProcess.FreePort();
+        string[] dp = ["--dataset", "breast-cancer", "--model", "logistic", "--local-epochs", "1", "--dp-sgd", "--noise-multiplier", "1.0", "--max-grad-norm", "1.0"];
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], [.. dp, "--manual", "--min-clients", "2", "--rounds", "30", "--target-epsilon", "8"]));
+        var url = await Args.InspectorUrlAsync(server);
+        await using var c0 = FederateProcess.Start("c0", log, Args.ClientArgs(port, [.. dp, "--dataset-id", "0", "--num-partitions", "2"]));
+        await using var c1 = FederateProcess.Start("c1", log, Args.ClientArgs(port, [.. dp, "--dataset-id", "1", "--num-partitions", "2"]));
+        await server.WaitForLineAsync("(2 connected)");
+        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
+        using (var start = await http.PostAsync("api/runs", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+        }
+
+        await server.WaitForLineAsync("run ended; the inspector stays up");
+        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["server"], "history.json")));
+        Assert.Equal(StopReasons.PrivacyBudget, history.StopReason);
+        using var privacy = await GetJsonAsync(http, "api/privacy");
+        Assert.True(privacy.RootElement.GetProperty("enabled").GetBoolean());
+        Assert.Equal(8, privacy.RootElement.GetProperty("budget").GetDouble());
+        var rounds = privacy.RootElement.GetProperty("rounds").EnumerateArray().ToList();
+        Assert.Equal(history.Rounds.Count, rounds.Count);
+        var last = rounds[^1];
+        Assert.Equal(history.Rounds[^1].Round, last.GetProperty("round").GetInt32());
+        Assert.Equal(history.Rounds[^1].Train["cumulative_sample_epsilon"], last.GetProperty("cumulative_sample_epsilon").GetDouble());
+        Assert.True(last.GetProperty("cumulative_sample_epsilon").GetDouble() <= 8);
+        Assert.Equal(1e-5, last.GetProperty("delta").GetDouble());
+        server.Interrupt();
+        Assert.Equal(0, await server.WaitForExitAsync());
     }
 
     private static async Task<JsonDocument> GetJsonAsync(HttpClient http, string path)

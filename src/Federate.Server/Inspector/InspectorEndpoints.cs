@@ -134,14 +134,13 @@ internal static class InspectorEndpoints
                 return notCurrent;
             }
 
-            var waiting = control.State.WaitingForRound;
-            if (control.RequestRound() is { } conflict)
+            if (control.RequestRound(out int round) is { } conflict)
             {
                 return Problem(StatusCodes.Status409Conflict, "Cannot start a round", conflict);
             }
 
-            state.AddAuditEvent("operator_round", $"{who} started round {waiting}");
-            return Results.Json(new JsonObject { ["round"] = waiting }, JsonOptions, statusCode: StatusCodes.Status202Accepted);
+            state.AddAuditEvent("operator_round", $"{who} started round {round}");
+            return Results.Json(new JsonObject { ["round"] = round }, JsonOptions, statusCode: StatusCodes.Status202Accepted);
         })).WithSummary("Admin: start the next round (manual mode).").AdminAction();
 
         api.MapPost("/runs/{id}/stop", (string id, HttpContext http) => Admin(http, state, insecure, who =>
