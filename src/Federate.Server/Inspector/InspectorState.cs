@@ -422,7 +422,7 @@ internal sealed class InspectorState : IRunObserver
 
         AddEvent("run_finished", $"run {history.RunId} ended: {history.StopDetail ?? history.StopReason}");
         Publish("nodes", "{}");
-        Publish("run", JsonSerializer.Serialize(new { id = run?.Id, status = run?.Status, stop_reason = history.StopReason }, Json));
+        Publish("run", JsonSerializer.Serialize(new { id = run?.Id, status = run?.Status, stop_reason = history.StopReason, stop_detail = history.StopDetail, rounds_done = history.Rounds.Count }, Json));
     }
 
     private void OnNodeAdded(FleetNode node)

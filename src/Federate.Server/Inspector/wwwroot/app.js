@@ -347,7 +347,15 @@
         refreshRun().catch(() => {});
       }
     });
-    source.addEventListener('run', () => { Promise.all([refreshStatus(), refreshRuns(), refreshRun()]).catch(() => {}); });
+    source.addEventListener('run', (m) => {
+      // Show the run's new state at once (the server may stop soon after a run ends), then read the rest.
+      const run = JSON.parse(m.data);
+      if (state.viewing === 'current' && state.run && run.id === state.run.id) {
+        Object.assign(state.run, { status: run.status, stop_reason: run.stop_reason ?? null, stop_detail: run.stop_detail ?? null, round_in_flight: null });
+        renderRunLine();
+      }
+      Promise.all([refreshStatus(), refreshRuns(), refreshRun()]).catch(() => {});
+    });
     source.addEventListener('control', (m) => { if (state.status) { state.status.control = JSON.parse(m.data); renderRunLine(); } });
     source.addEventListener('nodes', refreshNodesSoon);
     source.addEventListener('event', (m) => {
