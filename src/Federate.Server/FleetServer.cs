@@ -16,7 +16,9 @@ namespace Federate.Server;
 /// <summary>
 /// A Federate server: hosts the native fleet API on Kestrel (HTTP/2), keeps the node registry, and offers the
 /// gRPC grid, a strategy wrapper for streaming aggregation and a run observer (round log lines, notifications and
-/// webhooks) to a <see cref="RunDriver"/>.
+/// webhooks) to a <see cref="RunDriver"/>. With <see cref="FleetServerOptions.Inspector"/> it also serves the inspector
+/// (dashboard and JSON API on its own HTTP/1.1 endpoint, <see cref="InspectorUrl"/>) and <see cref="Control"/> lets
+/// admins start rounds, stop and reset.
 /// </summary>
 /// <example>
 /// <code>
