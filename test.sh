@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (unit, simulation, command line). Fashion-MNIST tests need
-# 'apt-get install dataset-fashion-mnist' (.ci/run does it).
+# Runs the whole test suite (unit, simulation, command line, browser). Fashion-MNIST tests need
+# 'apt-get install dataset-fashion-mnist', the dashboard's browser tests 'apt-get install chromium' (.ci/run does both).
 set -euo pipefail
 cd "$(dirname "$0")"
 dotnet build Federate.slnx -c Release

@@ -1,6 +1,7 @@
 using System.Net;
 using Federate.Core;
 using Federate.Protocol;
+using Federate.Server.Inspector;
 using Federate.Server.Internal;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -15,7 +16,9 @@ namespace Federate.Server;
 /// <summary>
 /// A Federate server: hosts the native fleet API on Kestrel (HTTP/2), keeps the node registry, and offers the
 /// gRPC grid, a strategy wrapper for streaming aggregation and a run observer (round log lines, notifications and
-/// webhooks) to a <see cref="RunDriver"/>.
+/// webhooks) to a <see cref="RunDriver"/>. With <see cref="FleetServerOptions.Inspector"/> it also serves the inspector
+/// (dashboard and JSON API on its own HTTP/1.1 endpoint, <see cref="InspectorUrl"/>) and <see cref="Control"/> lets
+/// admins start rounds, stop and reset.
 /// </summary>
 /// <example>
 /// <code>
@@ -33,6 +36,8 @@ public sealed class FleetServer : IAsyncDisposable
     private readonly WebhookSender? _webhooks;
     private readonly FleetServerOptions _options;
 
+    private InspectorState? _inspector;
+
     private FleetServer(WebApplication app, NodeRegistry registry, FleetGrid grid, WebhookSender? webhooks, IRunObserver observer, FleetServerOptions options, int port)
     {
         _app = app;
@@ -48,7 +53,13 @@ public sealed class FleetServer : IAsyncDisposable
     public int Port { get; }
 
     /// <summary>The gRPC grid to give the run driver.</summary>
-    public IGrid Grid => _grid;
+    public IGrid Grid => _inspector is null ? _grid : new InspectingGrid(_grid, _inspector);
+
+    /// <summary>Operator control of the run (inspector actions); give <see cref="RunControl.BeforeRoundAsync"/> to the run options.</summary>
+    public RunControl Control { get; private init; } = new(manual: false);
+
+    /// <summary>The dashboard's URL (<c>http://HOST:PORT/</c>), or null without an inspector.</summary>
+    public string? InspectorUrl { get; private init; }
 
     /// <summary>Logs a line per round and sends lifecycle notifications; give it to the run driver.</summary>
     public IRunObserver Observer { get; }
@@ -61,7 +72,7 @@ public sealed class FleetServer : IAsyncDisposable
     public static async Task<FleetServer> StartAsync(FleetServerOptions options, Action<ILoggingBuilder>? configureLogging = null, TimeProvider? timeProvider = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Validate() is { } problem)
+        if ((options.Validate() ?? options.Inspector?.Validate()) is { } problem)
         {
             throw new ArgumentException(problem);
         }
@@ -75,8 +86,12 @@ public sealed class FleetServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+
+        // A failed start (a port in use) is reported once, as the exception StartAsync throws, not also as a logged stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         configureLogging?.Invoke(builder.Logging);
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+        ListenOptions? inspectorEndpoint = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var address = options.Host is "0.0.0.0" or "*" ? IPAddress.Any : IPAddress.Parse(options.Host);
@@ -84,6 +99,11 @@ public sealed class FleetServer : IAsyncDisposable
             if (options.FlowerPort is { } flowerPort)
             {
                 kestrel.Listen(address, flowerPort, Flower.FlowerEndpoint.Configure(options));
+            }
+
+            if (options.Inspector is { } inspectorOptions)
+            {
+                inspectorEndpoint = InspectorEndpoints.Listen(kestrel, address, inspectorOptions.Port);
             }
 
             kestrel.Limits.MaxRequestBodySize = null;
@@ -109,6 +129,13 @@ public sealed class FleetServer : IAsyncDisposable
 
         Flower.FlowerEndpoint.AddServices(builder.Services, options);
         builder.Services.AddSingleton(options);
+        var inspectorAccessor = new InspectorStateAccessor();
+        if (options.Inspector is not null)
+        {
+            InspectorEndpoints.AddServices(builder.Services);
+            builder.Services.AddSingleton(inspectorAccessor);
+        }
+
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(sp => new NodeRegistry(time, options.HeartbeatInterval, options.EffectiveNodeExpiry, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Nodes"), options.FirstNodeId));
         builder.Services.AddSingleton(sp => options.Webhooks.Count == 0 ? null! : new WebhookSender(options.Webhooks, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Webhooks"), time));
@@ -124,7 +151,35 @@ public sealed class FleetServer : IAsyncDisposable
             ServerLog.Insecure(logger);
         }
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var control = new RunControl(options.Inspector?.Manual ?? false);
+        InspectorState? inspector = null;
+        if (options.Inspector is { } inspectorSettings)
+        {
+            inspector = new InspectorState(inspectorSettings, options.AdminAuthenticator, app.Services.GetRequiredService<NodeRegistry>(), control, time, InspectorEndpoints.JsonOptions)
+            {
+                HeartbeatInterval = options.HeartbeatInterval,
+            };
+            inspectorAccessor.State = inspector;
+            app.UseExceptionHandler();
+            app.UseStatusCodePages();
+            InspectorEndpoints.Map(app, inspector, () => inspectorEndpoint?.IPEndPoint?.Port ?? -1, options.Insecure, logger);
+            if (options.AdminAuthenticator is null && options.Insecure)
+            {
+                ServerLog.AdminOpen(logger);
+            }
+        }
+
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw options.Inspector is { Port: > 0 } busy && ex.Message.Contains($":{busy.Port}:", StringComparison.Ordinal)
+                ? new IOException($"the inspector's port {busy.Port} is in use (another federate server?); pick another with --inspector-port PORT (0 = any free port) or turn it off with --no-inspector", ex)
+                : new IOException($"port {options.Port} is in use (another federate server?); pick another with --port PORT (0 = any free port)", ex);
+        }
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         var bound = addresses.First();
         int port = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
@@ -135,7 +190,20 @@ public sealed class FleetServer : IAsyncDisposable
         var grid = app.Services.GetRequiredService<FleetGrid>();
         var webhooks = options.Webhooks.Count == 0 ? null : app.Services.GetRequiredService<WebhookSender>();
         var observer = new FleetRunObserver(app.Services.GetRequiredService<NotificationHub>(), logger);
-        return new FleetServer(app, registry, grid, webhooks, observer, options, port) { FlowerPort = flowerPort };
+        string? inspectorUrl = null;
+        if (inspectorEndpoint?.IPEndPoint is { } inspectorBound)
+        {
+            var shown = inspectorBound.Address.Equals(IPAddress.Any) || inspectorBound.Address.Equals(IPAddress.IPv6Any) ? "127.0.0.1" : inspectorBound.Address.ToString();
+            inspectorUrl = $"http://{shown}:{inspectorBound.Port}/";
+        }
+
+        return new FleetServer(app, registry, grid, webhooks, inspector is null ? observer : new CompositeRunObserver([inspector, observer]), options, port)
+        {
+            _inspector = inspector,
+            Control = control,
+            InspectorUrl = inspectorUrl,
+            FlowerPort = flowerPort,
+        };
     }
 
     /// <summary>The port of Flower's Join stream (the chosen one when <see cref="FleetServerOptions.FlowerPort"/> was 0); null when not served.</summary>
@@ -145,7 +213,7 @@ public sealed class FleetServer : IAsyncDisposable
     /// Wraps <paramref name="strategy"/> so FedAvg-like aggregation folds updates as they stream in (server memory
     /// O(model)); strategies that need whole updates keep working unchanged.
     /// </summary>
-    public Strategy Wrap(Strategy strategy) => new FleetStrategy(strategy ?? throw new ArgumentNullException(nameof(strategy)), _grid);
+    public Strategy Wrap(Strategy strategy) => new FleetStrategy(strategy ?? throw new ArgumentNullException(nameof(strategy)), _grid, streaming: _options.Inspector?.KeepClientWeights != true);
 
     /// <summary>
     /// Tells connected clients that the run is over, then waits up to <see cref="FleetServerOptions.FinishGrace"/>

@@ -75,6 +75,11 @@ public sealed class FleetServerOptions
     /// </summary>
     public Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions>? ConfigureFlowerEndpoint { get; set; }
 
+    /// <summary>
+    /// The inspector (web dashboard and JSON API on its own HTTP endpoint), or null for none. Default null.
+    /// </summary>
+    public InspectorOptions? Inspector { get; set; }
+
     /// <summary>The effective node expiry.</summary>
     public TimeSpan EffectiveNodeExpiry => NodeExpiry ?? (HeartbeatInterval * 3);
 

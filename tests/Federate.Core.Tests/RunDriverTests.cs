@@ -153,3 +153,54 @@ public class RunDriverTests
         }
     }
 }
+
+public class RunDriverGateTests
+{
+    private static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task RunAsync_BeforeRoundAsyncVetoesRoundThree_StopsWithItsReason()
+    {
+        var asked = new List<int>();
+        var options = new RunOptions
+        {
+            Rounds = 5,
+            BeforeRoundAsync = (round, _) =>
+            {
+                asked.Add(round);
+                return ValueTask.FromResult<(string, string)?>(round == 3 ? (StopReasons.OperatorStop, "stopped by admin") : null);
+            },
+        };
+        var grid = new DirectGrid(new Dictionary<long, IClientApp> { [1] = new FixedClient((p, _) => p, 1, _ => 0.5).ToClientApp() });
+        var result = await new RunDriver(grid, new FedAvg(), options).RunAsync(Records.Vector(0)).WaitAsync(TestTimeout);
+        Assert.Equal([1, 2, 3], asked);
+        Assert.Equal(2, result.History.Rounds.Count);
+        Assert.Equal(StopReasons.OperatorStop, result.History.StopReason);
+        Assert.Equal("stopped by admin", result.History.StopDetail);
+    }
+
+    [Fact]
+    public async Task RunAsync_CancelledWhileGateWaits_StopsAsCancelled()
+    {
+        using var cts = new CancellationTokenSource();
+        var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new RunOptions
+        {
+            Rounds = 5,
+            BeforeRoundAsync = async (round, ct) =>
+            {
+                waiting.TrySetResult();
+                await Task.Delay(Timeout.Infinite, ct);
+                return null;
+            },
+        };
+        var grid = new DirectGrid(new Dictionary<long, IClientApp> { [1] = new FixedClient((p, _) => p, 1, _ => 0.5).ToClientApp() });
+        var run = new RunDriver(grid, new FedAvg(), options).RunAsync(Records.Vector(0), cancellationToken: cts.Token);
+        await waiting.Task.WaitAsync(TestTimeout);
+        await cts.CancelAsync();
+        var result = await run.WaitAsync(TestTimeout);
+        Assert.Empty(result.History.Rounds);
+        Assert.Equal(StopReasons.Cancelled, result.History.StopReason);
+        Assert.Equal("stopped by the operator before round 1", result.History.StopDetail);
+    }
+}

@@ -198,11 +198,19 @@ internal static class Args
     {
         string[] timing = more.Contains("--heartbeat-interval") ? [] : ["--heartbeat-interval", "0.5", "--node-expiry", "4"];
         string[] state = more.Contains("--state-dir") ? [] : ["--state-dir", System.IO.Path.Combine(outDir, "state")];
-        return ["server", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--insecure", "--out", outDir, .. timing, .. state, .. more];
+        string[] inspector = more.Contains("--inspector-port") || more.Contains("--no-inspector") ? [] : ["--inspector-port", "0"];
+        return ["server", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--insecure", "--out", outDir, .. timing, .. state, .. inspector, .. more];
     }
 
     public static string[] ClientArgs(int port, params string[] more) =>
         ["client", "--server", $"127.0.0.1:{port}", "--insecure", "--retry-interval", "0.2", "--max-retry-interval", "0.5", .. more];
 
     public static string Text(StringBuilder sb) => sb.ToString();
+
+    /// <summary>The inspector URL a server printed ("inspector: http://127.0.0.1:PORT/").</summary>
+    public static async Task<Uri> InspectorUrlAsync(FederateProcess server)
+    {
+        var line = await server.WaitForLineAsync("inspector: http://");
+        return new Uri(line[(line.IndexOf("http://", StringComparison.Ordinal))..].Trim());
+    }
 }

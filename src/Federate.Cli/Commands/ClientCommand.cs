@@ -114,8 +114,20 @@ internal static class ClientCommand
                     int pid = first + i;
                     var (train, test) = federated.GetPartition(pid);
                     var (dp, ledgerPath) = privacySettings.ForPartition(pid, several: virtualCount > 1);
-                    var learningClient = new LearningClient(createModel, train, test, defaults, seed_, pid, dp);
-                    var app = privacySettings.App(learningClient, dp, ledgerPath);
+                    INotificationHandler? clientHandler = i == 0 ? handler : null;
+                    IClientApp app;
+                    if (federated.Name == SyntheticSensors.Name)
+                    {
+                        // Design 2's demo data: new data on the server's command, a data summary in every reply.
+                        var demo = new DemoClient(pid, train, test, parse.GetValue(testFraction), (tr, te) => privacySettings.App(new LearningClient(createModel, tr, te, defaults, seed_, pid, dp), dp, ledgerPath), clientHandler, logger);
+                        app = demo;
+                        clientHandler = demo;
+                    }
+                    else
+                    {
+                        app = privacySettings.App(new LearningClient(createModel, train, test, defaults, seed_, pid, dp), dp, ledgerPath);
+                    }
+
                     var options = new FleetClientOptions
                     {
                         Server = serverAddress,
@@ -138,7 +150,7 @@ internal static class ClientCommand
                         throw new UsageException("TLS is not available yet: connect with --insecure (plain HTTP/2, for a trusted network)");
                     }
 
-                    clients.Add(new FleetClient(options, app, i == 0 ? handler : null, logger));
+                    clients.Add(new FleetClient(options, app, clientHandler, logger));
                 }
 
                 var exits = await Task.WhenAll(clients.Select(c => c.RunAsync(cancellationToken))).ConfigureAwait(false);

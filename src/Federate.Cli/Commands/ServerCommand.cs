@@ -55,6 +55,8 @@ internal static class ServerCommand
             compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort,
         };
 
+        var inspector = new InspectorCliOptions();
+        inspector.AddTo(command);
         var strategyCli = new StrategyCliOptions();
         strategyCli.AddTo(command);
         var privacy = new PrivacyOptions();
@@ -79,7 +81,8 @@ internal static class ServerCommand
                 serverOptions.Webhooks.Add(url);
             }
 
-            if (serverOptions.Validate() is { } problem)
+            inspector.Configure(parse, serverOptions);
+            if ((serverOptions.Validate() ?? serverOptions.Inspector?.Validate()) is { } problem)
             {
                 throw new UsageException(problem);
             }
@@ -89,7 +92,7 @@ internal static class ServerCommand
                 throw new UsageException("TLS is not available yet: start the server with --insecure (plain HTTP/2, for a trusted network)");
             }
 
-            var rounds_ = parse.GetValue(rounds);
+            var rounds_ = inspector.Rounds(parse, rounds);
             var minClients_ = parse.GetValue(minClients);
             Require(minClients_ >= 1, $"--min-clients must be at least 1, got {minClients_}");
             Require(rounds_ >= 1, $"--rounds must be at least 1, got {rounds_}");
@@ -97,7 +100,7 @@ internal static class ServerCommand
             Require(timeoutSeconds >= 0, $"--round-timeout must be non-negative, got {timeoutSeconds}");
 
             var modelName = parse.GetValue(model)!;
-            var datasetName = parse.GetValue(dataset)!;
+            var datasetName = inspector.Dataset(parse, dataset);
             var (features, classes) = DeployOptions.DatasetShape(datasetName, parse.GetValue(dataDir), parse.GetValue(labelColumn));
             var seed_ = parse.GetValue(seed);
             bool modelFromClient = string.Equals(modelName, "none", StringComparison.OrdinalIgnoreCase);
@@ -202,44 +205,98 @@ internal static class ServerCommand
             }
 
             runOptions.RunId = serverOptions.RunId;
-            await using var server = await FleetServer.StartAsync(serverOptions, logging => DeployOptions.ConfigureLogging(logging, verbose_), cancellationToken: cancellationToken).ConfigureAwait(false);
-            var wrapped = server.Wrap(strategy_);
-            StrategyState.Import(wrapped, checkpoint?.StrategyState);
             var checkpointMetadata = new Dictionary<string, string> { ["format"] = "federate", ["model"] = modelName, ["dataset"] = datasetName };
-            var durable = new StateRunObserver(store, serverOptions.RunId, wrapped, checkpointMetadata, () => cancellationToken.IsCancellationRequested);
-            var driver = new RunDriver(server.Grid, wrapped, runOptions, [durable, server.Observer]);
-
-            // The initial model is created inline, not kept in a local of this async method, so it can be collected
-            // after round 1 (for a 1.2 GB model that is the difference between two and three copies in memory).
-            ArrayRecord? fromClient = null;
-            if (modelFromClient && checkpoint is null)
-            {
-                fromClient = await FlowerInitial.AskAsync(server.Grid, runOptions, output, error, cancellationToken).ConfigureAwait(false);
-                if (fromClient is null)
-                {
-                    return ExitCodes.Failure;
-                }
-            }
-
-            var result = await driver.RunAsync(
-                checkpoint?.Parameters ?? fromClient ?? CreateInitialModel(modelName, features, classes, seed_),
-                historyConfig,
-                cancellationToken).ConfigureAwait(false);
-            fromClient = null;
-            checkpoint = null;
-
-            var modelPath = Path.Combine(outPath, "model.safetensors");
-            var historyPath = Path.Combine(outPath, "history.json");
-            Safetensors.WriteFile(modelPath, result.Parameters, new Dictionary<string, string>
+            var modelMetadata = new Dictionary<string, string>
             {
                 ["format"] = "federate",
                 ["model"] = modelName,
                 ["dataset"] = datasetName,
                 ["features"] = features.ToString(CultureInfo.InvariantCulture),
                 ["classes"] = classes.ToString(CultureInfo.InvariantCulture),
-            });
-            HistoryJson.WriteFile(historyPath, result.History);
-            await output.WriteLineAsync($"wrote {historyPath} and {modelPath}").ConfigureAwait(false);
+            };
+            if (serverOptions.Inspector is { } inspectorOptions)
+            {
+                inspectorOptions.StateStore = store;
+                foreach (var (key, value) in modelMetadata)
+                {
+                    inspectorOptions.ModelMetadata[key] = value;
+                }
+            }
+
+            await using var server = await FleetServer.StartAsync(serverOptions, logging => DeployOptions.ConfigureLogging(logging, verbose_), cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (server.InspectorUrl is { } dashboard)
+            {
+                await output.WriteLineAsync($"inspector: {dashboard}").ConfigureAwait(false);
+            }
+
+            runOptions.BeforeRoundAsync = server.Control.BeforeRoundAsync;
+            RunResult result;
+            while (true)
+            {
+                server.Control.BeginRun();
+                var wrapped = server.Wrap(strategy_);
+                StrategyState.Import(wrapped, checkpoint?.StrategyState);
+                var durable = new StateRunObserver(store, runOptions.RunId, wrapped, checkpointMetadata, () => cancellationToken.IsCancellationRequested);
+                var driver = new RunDriver(server.Grid, wrapped, runOptions, [durable, server.Observer]);
+
+                // With --model none the initial parameters come from one client (get_parameters), as Flower's server does.
+                ArrayRecord? fromClient = null;
+                if (modelFromClient && checkpoint is null)
+                {
+                    fromClient = await FlowerInitial.AskAsync(server.Grid, runOptions, output, error, cancellationToken).ConfigureAwait(false);
+                    if (fromClient is null)
+                    {
+                        return ExitCodes.Failure;
+                    }
+                }
+
+                // The initial model is created inline, not kept in a local of this async method, so it can be collected
+                // after round 1 (for a 1.2 GB model that is the difference between two and three copies in memory).
+                result = await driver.RunAsync(
+                    checkpoint?.Parameters ?? fromClient ?? CreateInitialModel(modelName, features, classes, seed_),
+                    historyConfig,
+                    cancellationToken).ConfigureAwait(false);
+                fromClient = null;
+                checkpoint = null;
+                server.Control.EndRun();
+
+                var modelPath = Path.Combine(outPath, "model.safetensors");
+                var historyPath = Path.Combine(outPath, "history.json");
+                Safetensors.WriteFile(modelPath, result.Parameters, modelMetadata);
+                HistoryJson.WriteFile(historyPath, result.History);
+                await output.WriteLineAsync($"wrote {historyPath} and {modelPath}").ConfigureAwait(false);
+
+                // Manual mode keeps serving the inspector after a run ends: a reset there starts a new run.
+                bool reset = server.Control.ResetRequested;
+                if (!reset && server.Control.Manual && result.History.StopReason != StopReasons.Cancelled)
+                {
+                    await output.WriteLineAsync("run ended; the inspector stays up: reset there to start a new run, Ctrl+C to quit").ConfigureAwait(false);
+                    try
+                    {
+                        await server.Control.WaitForResetAsync(cancellationToken).ConfigureAwait(false);
+                        reset = true;
+                    }
+                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                    {
+                        // Ctrl+C: the server ends.
+                    }
+                }
+
+                if (!reset || cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                // Reset: a new run with a fresh model, strategy state and history, on the same connected clients.
+                privacySetup = PrivacySetup.Create(privacySettings, StrategyCatalog.Create(parse.GetValue(strategy)!, sampling, strategyOptions), sampling.FractionTrain);
+                privacySetup.ConfigureServer(runOptions);
+                strategy_ = privacySetup.Strategy;
+                runOptions.RunId = Guid.NewGuid().ToString();
+                runOptions.Resume = null;
+                store.CreateRun(runOptions.RunId, fingerprint, historyConfig);
+                await output.WriteLineAsync($"reset: starting run {runOptions.RunId}").ConfigureAwait(false);
+            }
+
             await server.FinishAsync(result.History, CancellationToken.None).ConfigureAwait(false);
             return result.History.StopReason == StopReasons.Cancelled ? ExitCodes.Failure : ExitCodes.Success;
         });

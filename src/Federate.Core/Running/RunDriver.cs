@@ -73,6 +73,26 @@ public sealed class RunDriver
                 break;
             }
 
+            if (_options.BeforeRoundAsync is { } gate)
+            {
+                (string Reason, string Detail)? gateVeto;
+                try
+                {
+                    gateVeto = await gate(round, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    Stop(history, StopReasons.Cancelled, $"stopped by the operator before round {round}");
+                    break;
+                }
+
+                if (gateVeto is { } g)
+                {
+                    Stop(history, g.Reason, g.Detail);
+                    break;
+                }
+            }
+
             var started = _time.GetTimestamp();
             var context = new RoundContext { RunId = _options.RunId, Round = round, Seed = _options.Seed };
             IReadOnlyList<NodeInfo> nodes;

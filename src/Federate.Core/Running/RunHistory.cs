@@ -44,6 +44,12 @@ public static class StopReasons
     /// <summary>The operator stopped the run.</summary>
     public const string Cancelled = "cancelled";
 
+    /// <summary>
+    /// An operator ended the run through the control API (stop or reset); unlike <see cref="Cancelled"/> (Ctrl+C), the
+    /// run is over and is not resumed.
+    /// </summary>
+    public const string OperatorStop = "operator_stop";
+
     /// <summary>Too few usable replies to continue.</summary>
     public const string NotEnoughResults = "not_enough_results";
 

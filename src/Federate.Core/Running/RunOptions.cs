@@ -46,6 +46,14 @@ public sealed class RunOptions
     public Func<int, (string Reason, string Detail)?>? BeforeRound { get; set; }
 
     /// <summary>
+    /// Awaited before each round (1-based), after <see cref="BeforeRound"/>: may wait (an operator who starts each round
+    /// by hand) and, like <see cref="BeforeRound"/>, returns null to let the round run or a stop reason and detail to
+    /// end the run before it (e.g. <see cref="StopReasons.OperatorStop"/>). Cancelling the run's token while it waits
+    /// stops the run as <see cref="StopReasons.Cancelled"/>. Null (the default) never waits.
+    /// </summary>
+    public Func<int, CancellationToken, ValueTask<(string Reason, string Detail)?>>? BeforeRoundAsync { get; set; }
+
+    /// <summary>
     /// Continue an interrupted run instead of starting one: the history gets the completed rounds back and the loop
     /// starts after the last of them. Null (the default) starts at round 1.
     /// </summary>

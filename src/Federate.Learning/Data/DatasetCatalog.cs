@@ -28,8 +28,8 @@ public static class DatasetCatalog
     private static readonly Lock FashionLock = new();
     private static readonly Dictionary<string, WeakReference<DataSplit>> FashionCache = new(StringComparer.Ordinal);
 
-    /// <summary>Embedded dataset names plus "fashion-mnist".</summary>
-    public static IReadOnlyList<string> Names { get; } = ["digits", "breast-cancer", "iris", "wine", "letter-recognition", "sensor-single-hop", "sensor-multi-hop", "fashion-mnist"];
+    /// <summary>Embedded dataset names plus "fashion-mnist" and "synthetic-sensors" (generated, see <see cref="SyntheticSensors"/>).</summary>
+    public static IReadOnlyList<string> Names { get; } = ["digits", "breast-cancer", "iris", "wine", "letter-recognition", "sensor-single-hop", "sensor-multi-hop", "fashion-mnist", SyntheticSensors.Name];
 
     /// <summary>
     /// Loads a dataset by name, or a CSV file when <paramref name="nameOrPath"/> is a path. Throws
@@ -65,6 +65,12 @@ public static class DatasetCatalog
         {
             CheckLabelColumn(key, labelColumn, null);
             return LoadFashionMnist(dataDir ?? FashionMnistDefaultDirectory);
+        }
+
+        if (key == SyntheticSensors.Name)
+        {
+            CheckLabelColumn(key, labelColumn, null);
+            return new DataSplit(SyntheticSensors.Generate(SyntheticSensors.CatalogRows, seed: 0), null);
         }
 
         if (Embedded.TryGetValue(key, out var lazy))

@@ -238,6 +238,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             throw Refuse(call, task.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
         }
 
+        FleetNode? node = null;
         SpoolFile? spool = null;
         IUpdateFold? fold = null;
         long folded = 0;
@@ -270,6 +271,12 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                         }
 
                         var data = chunk.Data.Span;
+                        node ??= registry.Get(task.NodeId);
+                        if (node is not null)
+                        {
+                            Interlocked.Add(ref node.BytesIn, data.Length);
+                        }
+
                         var layout = layouts[(int)chunk.TensorIndex];
                         if (!IsFinite(layout.Dtype, data))
                         {
@@ -414,6 +421,11 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                     await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
                     bytes += chunk?.Data.Length ?? 0;
                 }
+            }
+
+            if (registry.Get(task.NodeId) is { } target)
+            {
+                Interlocked.Add(ref target.BytesOut, bytes);
             }
 
             ServerLog.TaskSent(logger, task.Kind.ToString(), task.Round, task.NodeId, bytes);

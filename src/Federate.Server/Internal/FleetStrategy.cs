@@ -12,8 +12,14 @@ internal sealed class FleetStrategy : Strategy, IStatefulStrategy
     private readonly Strategy _inner;
     private readonly FleetGrid _grid;
 
-    public FleetStrategy(Strategy inner, FleetGrid grid)
+    private readonly bool _streaming;
+
+    /// <param name="inner">The strategy.</param>
+    /// <param name="grid">The grid.</param>
+    /// <param name="streaming">Fold updates as they stream in; false keeps every reply whole (the inspector's client weights).</param>
+    public FleetStrategy(Strategy inner, FleetGrid grid, bool streaming = true)
     {
+        _streaming = streaming;
         _inner = inner;
         _grid = grid;
         Sampling = inner.Sampling;
@@ -45,7 +51,7 @@ internal sealed class FleetStrategy : Strategy, IStatefulStrategy
     public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global)
     {
         var aggregator = _inner.CreateTrainAggregator(context, global);
-        if (aggregator is IStreamingTrainAggregator streaming)
+        if (_streaming && aggregator is IStreamingTrainAggregator streaming)
         {
             _grid.UseStreamingAggregator(context.Round, streaming);
             return new PrefoldedAggregator(streaming, _grid);

@@ -30,6 +30,14 @@ internal sealed class FleetNode(long id, string name, int? partitionId, long las
 
     public long LastSeen = lastSeen;
 
+    /// <summary>Tensor bytes received from the node (updates) and sent to it (tasks); read by the inspector.</summary>
+    public long BytesIn;
+
+    /// <summary>Tensor bytes sent to the node.</summary>
+    public long BytesOut;
+
+    public DateTimeOffset JoinedAt { get; init; } = DateTimeOffset.UtcNow;
+
     public Channel<Outbound> Outbox { get; } = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = false });
 
     public NodeInfo ToInfo() => new(Id, Name, PartitionId);
@@ -63,6 +71,21 @@ internal sealed class NodeRegistry : IDisposable
     /// <summary>Raised (outside the lock) when a node leaves or expires, with the reason.</summary>
     public event Action<long, string>? NodeRemoved;
 
+    /// <summary>Raised (outside the lock) when a node registers.</summary>
+    public event Action<FleetNode>? NodeAdded;
+
+    /// <summary>Time since the node's last sign of life.</summary>
+    public TimeSpan SilenceOf(FleetNode node) => _time.GetElapsedTime(Volatile.Read(ref node.LastSeen));
+
+    /// <summary>The registered nodes, by id.</summary>
+    public IReadOnlyList<FleetNode> Nodes()
+    {
+        lock (_lock)
+        {
+            return [.. _nodes.Values.OrderBy(n => n.Id)];
+        }
+    }
+
     public int Count
     {
         get
@@ -95,6 +118,7 @@ internal sealed class NodeRegistry : IDisposable
         }
 
         ServerLog.NodeJoined(_logger, node.Id, node.Name, count);
+        NodeAdded?.Invoke(node);
         return node;
     }
 

@@ -48,4 +48,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(14, LogLevel.Information, "waiting for {Minimum} clients ({Count} connected)")]
     public static partial void Waiting(ILogger logger, int minimum, int count);
+
+    [LoggerMessage(21, LogLevel.Warning, "inspector: admin actions (start, stop, reset, next round) are open to anyone who can reach the inspector port: no admin credential is configured on this insecure development server; use --admin-token TOKEN")]
+    public static partial void AdminOpen(ILogger logger);
+
+    [LoggerMessage(22, LogLevel.Warning, "inspector: keeping every client's latest update for download (--keep-client-weights): memory grows with clients x model, and updates are not folded while they stream in")]
+    public static partial void KeepingClientWeights(ILogger logger);
 }

@@ -1,0 +1,513 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Federate.Core;
+using Federate.Server.Internal;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Server.Inspector;
+
+/// <summary>
+/// The inspector's HTTP surface: the dashboard at <c>/</c>, the JSON API under <c>/api</c>, live updates at
+/// <c>/api/events/stream</c> (server-sent events) and the OpenAPI description at <c>/openapi/v1.json</c>. Everything
+/// answers only on the inspector's own endpoint; errors are <c>application/problem+json</c>.
+/// </summary>
+internal static class InspectorEndpoints
+{
+    private const string Tag = "inspector";
+
+    /// <summary>
+    /// The inspector's Kestrel endpoint on the fleet's address: the one place to add TLS. Plain HTTP/1.1 for now:
+    /// browsers speak HTTP/2 only over TLS, so HTTP/2 joins (<see cref="HttpProtocols.Http1AndHttp2"/>) with the certificate.
+    /// </summary>
+    public static ListenOptions Listen(KestrelServerOptions kestrel, IPAddress address, int port)
+    {
+        ListenOptions? endpoint = null;
+        kestrel.Listen(address, port, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1;
+            endpoint = listen;
+        });
+        return endpoint!;
+    }
+
+    public static void AddServices(IServiceCollection services)
+    {
+        services.AddProblemDetails();
+        services.AddOpenApi(o =>
+        {
+            o.ShouldInclude = d => d.GroupName == Tag;
+            o.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "Federate inspector API";
+                document.Info.Description = "Runs, nodes, events, privacy ledger, model downloads and operator actions of a Federate server. Errors are application/problem+json; admin actions need 'Authorization: Bearer TOKEN'.";
+                return Task.CompletedTask;
+            });
+        });
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            o.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        });
+    }
+
+    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Maps every inspector route; requests reaching another endpoint (the fleet port) get 404.</summary>
+    public static void Map(WebApplication app, InspectorState state, Func<int> inspectorPort, bool insecure, ILogger logger)
+    {
+        var root = app.MapGroup("").AddEndpointFilter(async (context, next) =>
+            context.HttpContext.Connection.LocalPort == inspectorPort() ? await next(context).ConfigureAwait(false) : Results.NotFound());
+        root.MapOpenApi("/openapi/{documentName}.json");
+
+        // Dashboard (embedded assets; no CDN, works offline).
+        root.MapGet("/", () => Asset("index.html", "text/html; charset=utf-8")).ExcludeFromDescription();
+        root.MapGet("/app.js", () => Asset("app.js", "text/javascript; charset=utf-8")).ExcludeFromDescription();
+        root.MapGet("/app.css", () => Asset("app.css", "text/css; charset=utf-8")).ExcludeFromDescription();
+
+        var api = root.MapGroup("/api").WithGroupName(Tag);
+        var options = state.Options;
+        var control = state.Control;
+
+        api.MapGet("/status", () => Results.Json(Status(state, insecure), JsonOptions))
+            .WithSummary("Server status: run control state, mode, demo, admin requirements.");
+
+        api.MapGet("/runs", () => Results.Json(ListRuns(state), JsonOptions))
+            .WithSummary("Runs of this server (live) and of its state directory.");
+
+        api.MapGet("/runs/{id}", (string id) =>
+        {
+            if (state.FindRun(id) is { } run)
+            {
+                return Results.Json(DescribeRun(state, run, withRounds: true), JsonOptions);
+            }
+
+            if (id != "current" && options.StateStore?.History(id) is { } stored)
+            {
+                var row = options.StateStore.GetRun(id);
+                var o = new JsonObject
+                {
+                    ["id"] = id,
+                    ["status"] = row?.Status ?? "unknown",
+                    ["source"] = "state",
+                    ["stop_reason"] = stored.StopReason,
+                    ["stop_detail"] = stored.StopDetail,
+                    ["rounds_done"] = stored.Rounds.Count,
+                    ["rounds"] = new JsonArray([.. stored.Rounds.Select(r => (JsonNode)InspectorState.DescribeRound(r))]),
+                };
+                return Results.Json(o, JsonOptions);
+            }
+
+            return Problem(StatusCodes.Status404NotFound, "Unknown run", id == "current" ? "no run has started yet" : $"no run with id '{id}'; GET /api/runs lists the runs");
+        }).WithSummary("One run with its rounds and metrics ('current' for the run in progress).");
+
+        api.MapPost("/runs", (HttpContext http) => Admin(http, state, insecure, who =>
+        {
+            if (control.RequestStart() is { } conflict)
+            {
+                return Problem(StatusCodes.Status409Conflict, "Cannot start the run", conflict);
+            }
+
+            state.AddAuditEvent("operator_start", $"{who} started the run (rounds run one after another)");
+            return Results.Json(control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
+        })).WithSummary("Admin: start the run (manual mode: run the remaining rounds without waiting).").AdminAction();
+
+        api.MapPost("/runs/{id}/rounds", (string id, HttpContext http) => Admin(http, state, insecure, who =>
+        {
+            if (CheckCurrent(state, id) is { } notCurrent)
+            {
+                return notCurrent;
+            }
+
+            if (control.RequestRound(out int round) is { } conflict)
+            {
+                return Problem(StatusCodes.Status409Conflict, "Cannot start a round", conflict);
+            }
+
+            state.AddAuditEvent("operator_round", $"{who} started round {round}");
+            return Results.Json(new JsonObject { ["round"] = round }, JsonOptions, statusCode: StatusCodes.Status202Accepted);
+        })).WithSummary("Admin: start the next round (manual mode).").AdminAction();
+
+        api.MapPost("/runs/{id}/stop", (string id, HttpContext http) => Admin(http, state, insecure, who =>
+        {
+            if (CheckCurrent(state, id) is { } notCurrent)
+            {
+                return notCurrent;
+            }
+
+            if (control.RequestStop(who) is { } conflict)
+            {
+                return Problem(StatusCodes.Status409Conflict, "Cannot stop the run", conflict);
+            }
+
+            state.AddAuditEvent("operator_stop", $"{who} stopped the run; it ends before its next round");
+            return Results.Json(control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
+        })).WithSummary("Admin: stop the run (a round in flight completes first).").AdminAction();
+
+        api.MapPost("/reset", (HttpContext http) => Admin(http, state, insecure, who =>
+        {
+            control.RequestReset(who);
+            var notification = new LifecycleNotification(NotificationTypes.RunReset, state.Current?.Id ?? "", new JsonObject { ["reason"] = $"reset by {who}" });
+            state.Registry.Broadcast(new OutboundNotification(notification));
+            state.AddAuditEvent("operator_reset", $"{who} reset the run; clients were told to reset their model");
+            return Results.Json(control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
+        })).WithSummary("Admin: end the run and start a new one with a fresh model; clients are told to reset.").AdminAction();
+
+        api.MapGet("/nodes", () => Results.Json(new JsonArray([.. state.Nodes().Select(n => (JsonNode)state.Describe(n))]), JsonOptions))
+            .WithSummary("Nodes: id, name, status (idle, training, evaluating, late, gone), last heartbeat, rounds done, bytes in and out, last error.");
+
+        api.MapGet("/nodes/{id:long}/weights", (long id, HttpContext http) => Admin(http, state, insecure, _ =>
+        {
+            if (options.SecureAggregation)
+            {
+                return Problem(StatusCodes.Status403Forbidden, "Individual updates are secret", "secure aggregation is on: the server never reveals an individual client's weights");
+            }
+
+            if (!options.KeepClientWeights)
+            {
+                return Problem(StatusCodes.Status409Conflict, "Client weights are not kept", "the server does not keep client weights; start it with --keep-client-weights (memory grows with clients x model)");
+            }
+
+            if (state.FindNode(id) is not { } node)
+            {
+                return Problem(StatusCodes.Status404NotFound, "Unknown node", $"no node with id {id}; GET /api/nodes lists them");
+            }
+
+            if (node.LatestWeights is not { } weights)
+            {
+                return Problem(StatusCodes.Status404NotFound, "No weights yet", $"node {id} has not sent a train update in this run yet");
+            }
+
+            var metadata = new Dictionary<string, string>(options.ModelMetadata) { ["node_id"] = id.ToString(CultureInfo.InvariantCulture), ["round"] = node.LatestWeightsRound?.ToString(CultureInfo.InvariantCulture) ?? "" };
+            return Download(http, $"node-{id}-round-{node.LatestWeightsRound}.safetensors", "application/octet-stream", s => Safetensors.Write(s, weights, metadata));
+        })).WithSummary("Admin: the latest train update of one client (safetensors; needs --keep-client-weights, refused under secure aggregation).").AdminAction();
+
+        api.MapGet("/model", (HttpContext http) => state.Model is { } m
+            ? Download(http, $"model-round-{m.Round}.safetensors", "application/octet-stream", s => Safetensors.Write(s, m.Model, new Dictionary<string, string>(options.ModelMetadata) { ["round"] = m.Round.ToString(CultureInfo.InvariantCulture) }))
+            : Problem(StatusCodes.Status404NotFound, "No model yet", "no run has started yet, so there is no global model"))
+            .WithSummary("The current global model (safetensors).");
+
+        api.MapGet("/model.npz", (HttpContext http) => state.Model is { } m
+            ? Download(http, $"model-round-{m.Round}.npz", "application/octet-stream", s => NpzWriter.Write(s, m.Model))
+            : Problem(StatusCodes.Status404NotFound, "No model yet", "no run has started yet, so there is no global model"))
+            .WithSummary("The current global model as a NumPy .npz archive (numpy.load).");
+
+        api.MapGet("/events", (int? limit) =>
+        {
+            int n = limit ?? 100;
+            if (n is < 1 or > 10000)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Bad limit", $"limit must be in [1, 10000], got {n}");
+            }
+
+            return Results.Json(state.Events(n), JsonOptions);
+        }).WithSummary("Recent events, newest first (node joined/left, rounds, operator actions).");
+
+        api.MapGet("/events/stored", (string? run, int? limit) =>
+        {
+            if (options.StateStore is not { } store)
+            {
+                return Problem(StatusCodes.Status404NotFound, "No state directory", "this server keeps no state directory, so there is no stored events log");
+            }
+
+            var rows = store.Events(run);
+            return Results.Json(rows.Reverse().Take(Math.Clamp(limit ?? 200, 1, 10000)).Select(e => new { e.Id, run_id = e.RunId, e.At, e.Kind, e.Detail }), JsonOptions);
+        }).WithSummary("The state directory's append-only events log (durable audit trail), newest first.");
+
+        api.MapGet("/events/stream", StreamAsync).WithSummary("Live updates as server-sent events: round, run, nodes, event, control.");
+
+        api.MapGet("/privacy", () => Results.Json(Privacy(state), JsonOptions))
+            .WithSummary("Privacy ledger of the current run: the epsilon and delta metrics of each round.");
+
+        if (options.Demo)
+        {
+            api.MapPost("/demo/generate", (HttpContext http, int? seed) => Admin(http, state, insecure, who =>
+            {
+                int s = seed ?? Random.Shared.Next(1, 1_000_000);
+                var notification = new LifecycleNotification(NotificationTypes.DemoGenerateData, state.Current?.Id ?? "", new JsonObject { ["seed"] = s });
+                state.Registry.Broadcast(new OutboundNotification(notification));
+                state.AddAuditEvent("demo_generate", $"{who} asked every client to generate new synthetic data (seed {s})");
+                return Results.Json(new JsonObject { ["seed"] = s, ["clients"] = state.Registry.Count }, JsonOptions, statusCode: StatusCodes.Status202Accepted);
+            })).WithSummary("Demo only, admin: every client generates new synthetic sensor data.").AdminAction();
+
+            api.MapGet("/demo/data", () => Results.Json(new JsonArray([.. state.Nodes().Where(n => n.GoneAt is null).Select(n => (JsonNode)new JsonObject
+            {
+                ["id"] = n.Node.Id,
+                ["name"] = n.Node.Name,
+                ["data"] = n.LastMetrics is { } m ? InspectorState.Metrics(FilterData(m)) : null,
+            })]), JsonOptions)).WithSummary("Demo only: each client's data summary (from its latest reply).");
+        }
+
+        if (options.SecureAggregation is false && options.KeepClientWeights)
+        {
+            ServerLog.KeepingClientWeights(logger);
+        }
+    }
+
+    private static MetricRecord FilterData(MetricRecord m)
+    {
+        var r = new MetricRecord();
+        foreach (var (k, v) in m)
+        {
+            if (k.StartsWith("data_", StringComparison.Ordinal) || k == RecordNames.NumExamples)
+            {
+                r[k] = v;
+            }
+        }
+
+        return r;
+    }
+
+    private static JsonObject Status(InspectorState state, bool insecure) => new()
+    {
+        ["control"] = JsonSerializer.SerializeToNode(state.Control.State, JsonOptions),
+        ["run_id"] = state.Current?.Id,
+        ["demo"] = state.Options.Demo,
+        ["admin_required"] = state.AdminAuthenticator is not null || !insecure,
+        ["keep_client_weights"] = state.Options.KeepClientWeights,
+        ["secure_aggregation"] = state.Options.SecureAggregation,
+        ["nodes"] = state.Registry.Count,
+    };
+
+    private static JsonArray ListRuns(InspectorState state)
+    {
+        var list = new JsonArray();
+        var live = state.Runs();
+        foreach (var run in live.Reverse())
+        {
+            list.Add(DescribeRun(state, run, withRounds: false));
+        }
+
+        if (state.Options.StateStore is { } store)
+        {
+            foreach (var row in store.ListRuns().Where(r => live.All(l => l.Id != r.Id)))
+            {
+                list.Add(new JsonObject
+                {
+                    ["id"] = row.Id,
+                    ["status"] = row.Status,
+                    ["source"] = "state",
+                    ["rounds_done"] = row.RoundsDone,
+                    ["stop_reason"] = row.StopReason,
+                    ["stop_detail"] = row.StopDetail,
+                    ["started_at"] = row.CreatedAt,
+                });
+            }
+        }
+
+        return list;
+    }
+
+    private static JsonObject DescribeRun(InspectorState state, RunView run, bool withRounds)
+    {
+        var rounds = state.RoundsOf(run);
+        var o = new JsonObject
+        {
+            ["id"] = run.Id,
+            ["status"] = run.Status,
+            ["source"] = "live",
+            ["current"] = ReferenceEquals(state.Current, run),
+            ["rounds_done"] = rounds.Count,
+            ["round_in_flight"] = run.RoundInFlight,
+            ["rounds_limit"] = run.Config.TryGetValue("rounds", out var limit) && limit is int l ? l : null,
+            ["stop_reason"] = run.StopReason,
+            ["stop_detail"] = run.StopDetail,
+            ["started_at"] = run.StartedAt,
+            ["finished_at"] = run.FinishedAt,
+        };
+        if (withRounds)
+        {
+            o["config"] = JsonSerializer.SerializeToNode(run.Config, JsonOptions);
+            o["rounds"] = new JsonArray([.. rounds.Select(r => (JsonNode)InspectorState.DescribeRound(r))]);
+        }
+
+        return o;
+    }
+
+    private static JsonObject Privacy(InspectorState state)
+    {
+        var rounds = new JsonArray();
+        if (state.Current is { } run)
+        {
+            foreach (var r in state.RoundsOf(run))
+            {
+                var entries = new JsonObject();
+                foreach (var (k, v) in r.Train.Concat(r.Evaluate))
+                {
+                    if ((k.Contains("epsilon", StringComparison.Ordinal) || k.Contains("delta", StringComparison.Ordinal)) && !entries.ContainsKey(k))
+                    {
+                        entries[k] = double.IsFinite(v) ? v : null;
+                    }
+                }
+
+                if (entries.Count > 0)
+                {
+                    entries["round"] = r.Round;
+                    rounds.Add(entries);
+                }
+            }
+        }
+
+        var budget = state.Current?.Config.TryGetValue("target_epsilon", out var b) == true ? b : null;
+        return new JsonObject
+        {
+            ["run_id"] = state.Current?.Id,
+            ["enabled"] = rounds.Count > 0,
+            ["budget"] = budget is null ? null : JsonSerializer.SerializeToNode(budget, JsonOptions),
+            ["rounds"] = rounds,
+        };
+    }
+
+    private static IResult? CheckCurrent(InspectorState state, string id)
+    {
+        if (state.Current is not { } current)
+        {
+            return Problem(StatusCodes.Status409Conflict, "No run", "no run has started yet");
+        }
+
+        if (id == "current" || id == current.Id)
+        {
+            return null;
+        }
+
+        return state.FindRun(id) is null
+            ? Problem(StatusCodes.Status404NotFound, "Unknown run", $"no run with id '{id}'; GET /api/runs lists the runs")
+            : Problem(StatusCodes.Status409Conflict, "Run has ended", $"run '{id}' has ended; only the current run ('current', {current.Id}) can be controlled");
+    }
+
+    /// <summary>Runs an admin action when the request carries an admin credential; 401 problem+json otherwise.</summary>
+    private static IResult Admin(HttpContext http, InspectorState state, bool insecure, Func<string, IResult> action)
+    {
+        string who;
+        if (state.AdminAuthenticator is { } authenticator)
+        {
+            var name = authenticator.Authenticate(http.Request.Headers.Authorization.FirstOrDefault(), out var problem);
+            if (name is null)
+            {
+                http.Response.Headers.WWWAuthenticate = "Bearer";
+                return Problem(StatusCodes.Status401Unauthorized, "Admin credential required", problem ?? "admin credential refused");
+            }
+
+            who = name;
+        }
+        else if (insecure)
+        {
+            who = "an unauthenticated operator";
+        }
+        else
+        {
+            return Problem(StatusCodes.Status401Unauthorized, "Admin actions are disabled", "this server has no admin credential configured; start it with --admin-token TOKEN to allow admin actions");
+        }
+
+        return action(who);
+    }
+
+    /// <summary>Documents an admin action's refusals in the OpenAPI description.</summary>
+    private static RouteHandlerBuilder AdminAction(this RouteHandlerBuilder builder) => builder
+        .ProducesProblem(StatusCodes.Status401Unauthorized)
+        .ProducesProblem(StatusCodes.Status409Conflict);
+
+    internal static IResult Problem(int status, string title, string detail) =>
+        Results.Problem(detail: detail, statusCode: status, title: title);
+
+    private static IResult Download(HttpContext http, string fileName, string contentType, Action<Stream> write)
+    {
+        return Results.Stream(
+            async body =>
+            {
+                // The writers are synchronous; buffer through a temporary file so the response is written asynchronously.
+                var tmp = Path.Combine(Path.GetTempPath(), "federate-download-" + Guid.NewGuid().ToString("N"));
+                try
+                {
+                    await using (var file = new FileStream(tmp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous))
+                    {
+                        write(file);
+                        file.Position = 0;
+                        await file.CopyToAsync(body, 1 << 20, http.RequestAborted).ConfigureAwait(false);
+                    }
+                }
+                catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+                {
+                    // The browser went away.
+                }
+            },
+            contentType,
+            fileName);
+    }
+
+    private static async Task StreamAsync(HttpContext http, IHostApplicationLifetime lifetime, InspectorStateAccessor accessor)
+    {
+        var state = accessor.State;
+        http.Response.Headers.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var reader = state.Subscribe();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
+        try
+        {
+            await http.Response.WriteAsync($"event: hello\ndata: {JsonSerializer.Serialize(new { run_id = state.Current?.Id }, JsonOptions)}\n\n", stop.Token).ConfigureAwait(false);
+            await http.Response.Body.FlushAsync(stop.Token).ConfigureAwait(false);
+            using var keepAlive = new PeriodicTimer(TimeSpan.FromSeconds(15));
+            var tick = keepAlive.WaitForNextTickAsync(stop.Token).AsTask();
+            while (!stop.IsCancellationRequested)
+            {
+                var next = reader.WaitToReadAsync(stop.Token).AsTask();
+                var done = await Task.WhenAny(next, tick).ConfigureAwait(false);
+                if (done == tick)
+                {
+                    await tick.ConfigureAwait(false);
+                    await http.Response.WriteAsync(": keep-alive\n\n", stop.Token).ConfigureAwait(false);
+                    tick = keepAlive.WaitForNextTickAsync(stop.Token).AsTask();
+                }
+                else if (!await next.ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                while (reader.TryRead(out var item))
+                {
+                    await http.Response.WriteAsync($"event: {item.Type}\ndata: {item.Data}\n\n", stop.Token).ConfigureAwait(false);
+                }
+
+                await http.Response.Body.FlushAsync(stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The browser left or the server is stopping.
+        }
+        finally
+        {
+            state.Unsubscribe(reader);
+        }
+    }
+
+    private static IResult Asset(string name, string contentType)
+    {
+        var stream = typeof(InspectorEndpoints).Assembly.GetManifestResourceStream("Federate.Server.Inspector.wwwroot." + name);
+        return stream is null
+            ? Problem(StatusCodes.Status500InternalServerError, "Missing asset", $"the dashboard asset '{name}' is missing from Federate.Server; rebuild the project")
+            : Results.Stream(stream, contentType);
+    }
+}
+
+/// <summary>Gives request handlers the inspector state (registered once the server is built).</summary>
+internal sealed class InspectorStateAccessor
+{
+    public InspectorState State { get; set; } = null!;
+}
