@@ -102,7 +102,7 @@ public sealed class StartupKit : IDisposable
 
         if (expectedRole is not null && settings.Role != expectedRole)
         {
-            throw new SecurityException($"'{directory}' is a kit for the role '{settings.Role}', but this command needs a {expectedRole} kit");
+            throw new SecurityException($"'{directory}' is a kit for the role '{settings.Role}', but this command needs the role '{expectedRole}'");
         }
 
         X509Certificate2 certificate;
