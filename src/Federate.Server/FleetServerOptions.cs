@@ -10,8 +10,8 @@ public sealed class FleetServerOptions
     public string Host { get; set; } = "0.0.0.0";
 
     /// <summary>
-    /// Serve plain HTTP/2 (h2c) without TLS, for local development. Must be asked for; the server warns. TLS arrives
-    /// with the security layer. Default false.
+    /// Serve plain HTTP/2 (h2c) without TLS, kits or session tokens, for local development. Must be asked for; the
+    /// server warns. Otherwise <see cref="Identity"/> is required. Default false.
     /// </summary>
     public bool Insecure { get; set; }
 

@@ -27,7 +27,7 @@ internal static class SecureFleet
         ["client", "--kit", kit, "--server", $"127.0.0.1:{port}", "--retry-interval", "0.2", "--max-retry-interval", "0.5", .. more];
 
     /// <summary>A gRPC channel over TLS that trusts only <paramref name="caPem"/>.</summary>
-    public static GrpcChannel Channel(int port, string caPem)
+    public static GrpcChannel Channel(int port, string caPem, string? localAddress = null)
     {
         var ca = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(string.Concat(File.ReadAllLines(caPem).Where(l => !l.StartsWith("-----", StringComparison.Ordinal)))));
         var handler = new SocketsHttpHandler
@@ -50,6 +50,18 @@ internal static class SecureFleet
             },
             EnableMultipleHttp2Connections = true,
         };
+        if (localAddress is not null)
+        {
+            // Connect from another loopback address, so the server sees (and rate-limits) a different peer.
+            handler.ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(localAddress), 0));
+                await socket.ConnectAsync(System.Net.IPAddress.Loopback, context.DnsEndPoint.Port, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            };
+        }
+
         return GrpcChannel.ForAddress($"https://127.0.0.1:{port}", new GrpcChannelOptions { HttpHandler = handler, MaxSendMessageSize = null, MaxReceiveMessageSize = null });
     }
 

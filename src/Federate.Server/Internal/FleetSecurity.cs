@@ -15,7 +15,12 @@ internal sealed class FleetSecurity : IDisposable
 {
     private readonly ConcurrentDictionary<long, PayloadCipher> _ciphers = new();
     private readonly PartitionedRateLimiter<string>? _registrations;
+    private const int MaxRefusalLinesPerSecond = 20;
     private readonly ILogger _logger;
+    private readonly Lock _logLock = new();
+    private long _logSecond;
+    private int _logged;
+    private long _suppressed;
 
     public FleetSecurity(FleetServerOptions options, NodeRegistry registry, ILogger logger)
     {
@@ -57,7 +62,11 @@ internal sealed class FleetSecurity : IDisposable
         using var lease = _registrations.AttemptAcquire(address);
         if (!lease.IsAcquired)
         {
-            ServerLog.Refused(_logger, "Register", 0, $"registration rate limit reached for {address}");
+            if (ShouldLogRefusal())
+            {
+                ServerLog.Refused(_logger, "Register", 0, $"registration rate limit reached for {address}");
+            }
+
             throw new RpcException(new Status(StatusCode.ResourceExhausted, "too many registration attempts from this address; wait and try again"));
         }
     }
@@ -74,18 +83,58 @@ internal sealed class FleetSecurity : IDisposable
         var claims = Identity.Tokens.Verify(token, nodeId, runId, out var problem);
         if (claims is null)
         {
-            ServerLog.Refused(_logger, call, nodeId, problem!);
+            if (ShouldLogRefusal())
+            {
+                ServerLog.Refused(_logger, call, nodeId, problem!);
+            }
+
             throw new RpcException(new Status(StatusCode.Unauthenticated, problem!));
         }
 
         if (Identity.IsRevoked(claims.Serial))
         {
             const string revoked = "session refused: this client's certificate has been revoked";
-            ServerLog.Refused(_logger, call, nodeId, revoked);
+            if (ShouldLogRefusal())
+            {
+                ServerLog.Refused(_logger, call, nodeId, revoked);
+            }
+
             throw new RpcException(new Status(StatusCode.PermissionDenied, revoked));
         }
 
         return claims;
+    }
+
+    /// <summary>
+    /// True when a refusal may be logged: at most 20 lines a second, so a flood of hostile calls cannot flood the log;
+    /// the count of suppressed lines is logged when the next second starts.
+    /// </summary>
+    public bool ShouldLogRefusal()
+    {
+        long second = Environment.TickCount64 / 1000;
+        lock (_logLock)
+        {
+            if (second != _logSecond)
+            {
+                if (_suppressed > 0)
+                {
+                    SecurityLog.Suppressed(_logger, _suppressed);
+                }
+
+                _logSecond = second;
+                _logged = 0;
+                _suppressed = 0;
+            }
+
+            if (_logged < MaxRefusalLinesPerSecond)
+            {
+                _logged++;
+                return true;
+            }
+
+            _suppressed++;
+            return false;
+        }
     }
 
     public void SetCipher(long nodeId, PayloadCipher cipher) => _ciphers[nodeId] = cipher;
@@ -107,4 +156,7 @@ internal static partial class SecurityLog
 {
     [LoggerMessage(100, LogLevel.Information, "TLS with the startup kit of project '{Project}' (server names {Hosts}); registration by challenge-response; payload encryption {Encryption}")]
     public static partial void Secure(ILogger logger, string project, string hosts, string encryption);
+
+    [LoggerMessage(101, LogLevel.Warning, "{Count} more refused calls in the last second were not logged (refusal log limit)")]
+    public static partial void Suppressed(ILogger logger, long count);
 }

@@ -516,7 +516,11 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
     private RpcException Refuse(string call, long nodeId, StatusCode code, string reason)
     {
-        ServerLog.Refused(logger, call, nodeId, reason);
+        if (security.ShouldLogRefusal())
+        {
+            ServerLog.Refused(logger, call, nodeId, reason);
+        }
+
         return new RpcException(new Status(code, reason));
     }
 }
