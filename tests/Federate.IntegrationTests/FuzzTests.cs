@@ -35,8 +35,10 @@ public sealed class FuzzTests(ITestOutputHelper log)
         var kits = dir["kits"];
         await SecureFleet.ProvisionAsync(log, "--name", "fuzzing", "--server", "127.0.0.1", "--clients", "site-a,site-b,fuzz", "--out", kits);
         int port = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, SecureFleet.ServerArgs(port, Path.Combine(kits, "server"), dir["out"],
-            "--dataset", "digits", "--model", "logistic", "--min-clients", "3", "--rounds", Rounds.ToString(CultureInfo.InvariantCulture), "--seed", "2", "--round-timeout", "60"));
+        var serverArgs = SecureFleet.ServerArgs(port, Path.Combine(kits, "server"), dir["out"],
+            "--dataset", "digits", "--model", "logistic", "--min-clients", "3", "--rounds", Rounds.ToString(CultureInfo.InvariantCulture), "--seed", "2", "--round-timeout", "60");
+        serverArgs[Array.IndexOf(serverArgs, "--node-expiry") + 1] = "20"; // the machine is busy with the flood: no spurious expiry
+        await using var server = FederateProcess.Start("server", log, serverArgs);
         await server.WaitForLineAsync("listening on");
         long peak = 0;
         using var stop = new CancellationTokenSource();
@@ -123,8 +125,11 @@ public sealed class FuzzTests(ITestOutputHelper log)
         {
             i++;
             long nodeId = node();
-            var headers = random.Next(3) == 0 && token() is { Length: > 0 } t ? SecureFleet.Token(t) : new Metadata();
-            var options = new CallOptions(headers, DateTime.UtcNow.AddSeconds(10));
+            // Session calls (heartbeat, quit, pull) go out with no token or a forged one: with the enrolled fuzz node's real
+            // token a heartbeat would renew, and so supersede, its token. Updates carry the real token half the time.
+            var forged = new CallOptions(random.Next(2) == 0 ? new Metadata() : SecureFleet.Token(Forge(random, token())), DateTime.UtcNow.AddSeconds(10));
+            var real = new CallOptions(random.Next(2) == 0 && token() is { Length: > 0 } t ? SecureFleet.Token(t) : new Metadata(), DateTime.UtcNow.AddSeconds(10));
+            var options = forged;
             try
             {
                 switch (random.Next(10))
@@ -148,7 +153,7 @@ public sealed class FuzzTests(ITestOutputHelper log)
 
                     case 5:
                     {
-                        var request = new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = random.Next(3) == 0 ? nodeId : random.NextInt64(), WaitMs = 50 }.ToByteArray();
+                        var request = new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = random.Next(3) == 0 ? nodeId + 1 + random.Next(50) : random.NextInt64(), WaitMs = 50 }.ToByteArray();
                         Count();
                         using var call = invoker.AsyncServerStreamingCall(new Method<byte[], byte[]>(MethodType.ServerStreaming, "federate.fleet.v1.Fleet", "PullTask", Raw, Raw), null, options, Mutate(random, request));
                         while (await call.ResponseStream.MoveNext(CancellationToken.None))
@@ -167,7 +172,7 @@ public sealed class FuzzTests(ITestOutputHelper log)
 
                     default:
                     {
-                        using var call = invoker.AsyncClientStreamingCall(new Method<byte[], byte[]>(MethodType.ClientStreaming, "federate.fleet.v1.Fleet", "SubmitUpdate", Raw, Raw), null, options);
+                        using var call = invoker.AsyncClientStreamingCall(new Method<byte[], byte[]>(MethodType.ClientStreaming, "federate.fleet.v1.Fleet", "SubmitUpdate", Raw, Raw), null, real);
                         int frames = random.Next(1, 6);
                         for (int f = 0; f < frames; f++)
                         {
@@ -204,11 +209,25 @@ public sealed class FuzzTests(ITestOutputHelper log)
 
     private void Count() => Interlocked.Increment(ref _sent);
 
+    /// <summary>The real token with one character changed, or random text.</summary>
+    private static string Forge(Random random, string token)
+    {
+        if (token.Length == 0 || random.Next(3) == 0)
+        {
+            return Convert.ToBase64String(RandomBytes(random, random.Next(1, 300)));
+        }
+
+        var chars = token.ToCharArray();
+        int at = random.Next(chars.Length);
+        chars[at] = chars[at] == 'A' ? 'B' : 'A';
+        return new string(chars);
+    }
+
     private static byte[] ValidUnary(Random random, string method, long nodeId) => method switch
     {
         "Hello" => new HelloRequest { ProtocolVersion = FleetProtocol.Version, ClientNonce = ByteString.CopyFrom(RandomBytes(random, random.Next(2) == 0 ? 32 : random.Next(100))) }.ToByteArray(),
         "Register" => new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = "x", ServerNonce = ByteString.CopyFrom(RandomBytes(random, 32)), ClientCertificate = ByteString.CopyFrom(RandomBytes(random, random.Next(2000))), ClientCn = "site-a", Signature = ByteString.CopyFrom(RandomBytes(random, 256)) }.ToByteArray(),
-        "Heartbeat" => new HeartbeatRequest { NodeId = random.Next(2) == 0 ? nodeId : random.NextInt64() }.ToByteArray(),
+        "Heartbeat" => new HeartbeatRequest { NodeId = random.Next(2) == 0 ? nodeId + 1 + random.Next(50) : random.NextInt64() }.ToByteArray(),
         _ => new QuitRequest { NodeId = random.NextInt64(), Reason = "fuzz" }.ToByteArray(),
     };
 
