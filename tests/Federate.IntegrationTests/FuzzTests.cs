@@ -58,7 +58,7 @@ public sealed class FuzzTests(ITestOutputHelper log)
         long fuzzNode = 1;
 
         // Garbage from 8 workers until the server exits.
-        var workers = Enumerable.Range(0, 8).Select(w => Task.Run(() => FuzzLoopAsync(hostile, w, () => fuzzToken, () => fuzzNode, server))).ToArray();
+        var workers = Enumerable.Range(0, 8).Select(w => Task.Run(() => FuzzLoopAsync(hostile, w, () => fuzzToken, () => fuzzNode, server, stop.Token))).ToArray();
         await WaitForAsync(() => Interlocked.Read(ref _sent) >= Target / 2, TimeSpan.FromSeconds(90), "half the fuzz messages");
 
         // The enrolled sites join while the flood goes on.
@@ -70,12 +70,13 @@ public sealed class FuzzTests(ITestOutputHelper log)
         var (_, fuzzReply) = await SecureFleet.RegisterAsync(new Fleet.FleetClient(member), Path.Combine(kits, "fuzz"));
         fuzzToken = fuzzReply.SessionToken;
         fuzzNode = fuzzReply.NodeId;
-        var corrupt = Task.Run(() => CorruptNodeAsync(member, fuzzReply, Path.Combine(kits, "fuzz"), t => fuzzToken = t, server));
+        var corrupt = Task.Run(() => CorruptNodeAsync(member, fuzzReply, Path.Combine(kits, "fuzz"), t => fuzzToken = t, server, stop.Token));
 
-        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(150)));
+        int serverExit = await server.WaitForExitAsync(TimeSpan.FromSeconds(150));
         await stop.CancelAsync();
-        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(30));
-        await corrupt.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, serverExit);
+        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(60));
+        await corrupt.WaitAsync(TimeSpan.FromSeconds(60));
         await watch;
         Assert.Equal(0, await a.WaitForExitAsync());
         Assert.Equal(0, await b.WaitForExitAsync());
@@ -114,21 +115,21 @@ public sealed class FuzzTests(ITestOutputHelper log)
         }
     }
 
-    private async Task FuzzLoopAsync(GrpcChannel channel, int worker, Func<string> token, Func<long> node, FederateProcess server)
+    private async Task FuzzLoopAsync(GrpcChannel channel, int worker, Func<string> token, Func<long> node, FederateProcess server, CancellationToken stop)
     {
         var random = new Random(1000 + worker);
         var invoker = channel.CreateCallInvoker();
         var oversized = new byte[FleetProtocol.MaxMessageSize + 4096];
         random.NextBytes(oversized);
         int i = 0;
-        while (!server.HasExited)
+        while (!server.HasExited && !stop.IsCancellationRequested)
         {
             i++;
             long nodeId = node();
             // Session calls (heartbeat, quit, pull) go out with no token or a forged one: with the enrolled fuzz node's real
             // token a heartbeat would renew, and so supersede, its token. Updates carry the real token half the time.
-            var forged = new CallOptions(random.Next(2) == 0 ? new Metadata() : SecureFleet.Token(Forge(random, token())), DateTime.UtcNow.AddSeconds(10));
-            var real = new CallOptions(random.Next(2) == 0 && token() is { Length: > 0 } t ? SecureFleet.Token(t) : new Metadata(), DateTime.UtcNow.AddSeconds(10));
+            var forged = new CallOptions(random.Next(2) == 0 ? new Metadata() : SecureFleet.Token(Forge(random, token())), DateTime.UtcNow.AddSeconds(10), stop);
+            var real = new CallOptions(random.Next(2) == 0 && token() is { Length: > 0 } t ? SecureFleet.Token(t) : new Metadata(), DateTime.UtcNow.AddSeconds(10), stop);
             var options = forged;
             try
             {
@@ -156,7 +157,7 @@ public sealed class FuzzTests(ITestOutputHelper log)
                         var request = new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = random.Next(3) == 0 ? nodeId + 1 + random.Next(50) : random.NextInt64(), WaitMs = 50 }.ToByteArray();
                         Count();
                         using var call = invoker.AsyncServerStreamingCall(new Method<byte[], byte[]>(MethodType.ServerStreaming, "federate.fleet.v1.Fleet", "PullTask", Raw, Raw), null, options, Mutate(random, request));
-                        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                        while (await call.ResponseStream.MoveNext(stop))
                         {
                         }
 
@@ -200,9 +201,9 @@ public sealed class FuzzTests(ITestOutputHelper log)
                     Interlocked.Increment(ref _exhausted);
                 }
             }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException or HttpRequestException or ObjectDisposedException)
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or HttpRequestException or ObjectDisposedException or OperationCanceledException)
             {
-                // The server cut the stream; that is a refusal too.
+                // The server cut the stream (a refusal too), or the test is stopping.
             }
         }
     }
@@ -286,7 +287,7 @@ public sealed class FuzzTests(ITestOutputHelper log)
     }
 
     /// <summary>An enrolled node that heartbeats and answers every task with a differently corrupted update.</summary>
-    private async Task CorruptNodeAsync(GrpcChannel channel, RegisterReply registration, string kitDir, Action<string> setToken, FederateProcess server)
+    private async Task CorruptNodeAsync(GrpcChannel channel, RegisterReply registration, string kitDir, Action<string> setToken, FederateProcess server, CancellationToken stop)
     {
         var fleet = new Fleet.FleetClient(channel);
         string token = registration.SessionToken;
@@ -294,14 +295,14 @@ public sealed class FuzzTests(ITestOutputHelper log)
         using var kit = StartupKit.Load(kitDir);
         using var identity = new ClientIdentity(kit);
         var cipher = new PayloadCipher(identity.UnwrapPayloadKey(registration.WrappedPayloadKey.ToByteArray()), node);
-        using var done = new CancellationTokenSource();
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var heartbeat = Task.Run(async () =>
         {
             while (!done.IsCancellationRequested && !server.HasExited)
             {
                 try
                 {
-                    var reply = await fleet.HeartbeatAsync(new HeartbeatRequest { NodeId = node }, SecureFleet.Token(token), DateTime.UtcNow.AddSeconds(5));
+                    var reply = await fleet.HeartbeatAsync(new HeartbeatRequest { NodeId = node }, SecureFleet.Token(token), DateTime.UtcNow.AddSeconds(5), done.Token);
                     token = reply.SessionToken;
                     setToken(token);
                 }
@@ -309,20 +310,26 @@ public sealed class FuzzTests(ITestOutputHelper log)
                 {
                 }
 
-                await Task.Delay(300);
+                try
+                {
+                    await Task.Delay(300, done.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
             }
         });
 
         int variant = 0;
         try
         {
-            while (!server.HasExited)
+            while (!server.HasExited && !stop.IsCancellationRequested)
             {
                 TaskHeader? header = null;
                 try
                 {
-                    using var pull = fleet.PullTask(new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = node, WaitMs = 1000 }, SecureFleet.Token(token), DateTime.UtcNow.AddSeconds(30));
-                    while (await pull.ResponseStream.MoveNext(CancellationToken.None))
+                    using var pull = fleet.PullTask(new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = node, WaitMs = 1000 }, SecureFleet.Token(token), DateTime.UtcNow.AddSeconds(30), stop);
+                    while (await pull.ResponseStream.MoveNext(stop))
                     {
                         if (pull.ResponseStream.Current.FrameCase == TaskFrame.FrameOneofCase.Task)
                         {
@@ -334,7 +341,7 @@ public sealed class FuzzTests(ITestOutputHelper log)
                         }
                     }
                 }
-                catch (RpcException)
+                catch (Exception ex) when (ex is RpcException or OperationCanceledException)
                 {
                     continue;
                 }
@@ -346,13 +353,13 @@ public sealed class FuzzTests(ITestOutputHelper log)
 
                 try
                 {
-                    await SubmitCorruptAsync(fleet, header, node, token, cipher, variant++);
+                    await SubmitCorruptAsync(fleet, header, node, token, cipher, variant++, stop);
                 }
                 catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument)
                 {
                     log.WriteLine($"corrupt update {variant} refused: {ex.Status.Detail}");
                 }
-                catch (RpcException)
+                catch (Exception ex) when (ex is RpcException or OperationCanceledException or InvalidOperationException or IOException)
                 {
                 }
             }
@@ -364,7 +371,7 @@ public sealed class FuzzTests(ITestOutputHelper log)
         }
     }
 
-    private async Task SubmitCorruptAsync(Fleet.FleetClient fleet, TaskHeader task, long node, string token, PayloadCipher cipher, int variant)
+    private async Task SubmitCorruptAsync(Fleet.FleetClient fleet, TaskHeader task, long node, string token, PayloadCipher cipher, int variant, CancellationToken stop)
     {
         var header = new UpdateHeader { ProtocolVersion = FleetProtocol.Version, NodeId = node, Metadata = task.Metadata.Clone() };
         header.Metadata.ReplyTo = task.Metadata.MessageId;
@@ -375,7 +382,7 @@ public sealed class FuzzTests(ITestOutputHelper log)
             header.Tensors[0].Shape.Add(7); // wrong shape
         }
 
-        using var call = fleet.SubmitUpdate(SecureFleet.Token(token), DateTime.UtcNow.AddSeconds(30));
+        using var call = fleet.SubmitUpdate(SecureFleet.Token(token), DateTime.UtcNow.AddSeconds(30), stop);
         Count();
         await call.RequestStream.WriteAsync(new UpdateFrame { Header = header });
         if (task.Tensors.Count > 0)
