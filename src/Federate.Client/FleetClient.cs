@@ -59,6 +59,7 @@ public sealed class FleetClient : IDisposable
     private readonly Federate.Security.ClientIdentity? _identity;
     private volatile string? _token;
     private Federate.Security.PayloadCipher? _cipher;
+    private Google.Protobuf.ByteString _serverCertificate = Google.Protobuf.ByteString.Empty;
 
     /// <summary>Creates a client; nothing connects until <see cref="RunAsync"/>.</summary>
     public FleetClient(FleetClientOptions options, IClientApp app, INotificationHandler? handler = null, ILogger? logger = null, TimeProvider? timeProvider = null)
@@ -195,7 +196,9 @@ public sealed class FleetClient : IDisposable
                     }
 
                     _token = reply.SessionToken;
-                    _cipher = reply.WrappedPayloadKey.IsEmpty ? null : new Federate.Security.PayloadCipher(_identity.UnwrapPayloadKey(reply.WrappedPayloadKey.ToByteArray()), reply.NodeId);
+                    _cipher = reply.WrappedPayloadKey.IsEmpty ? null : new Federate.Security.PayloadCipher(
+                        _identity.UnwrapPayloadKey(reply.WrappedPayloadKey.ToByteArray(), _serverCertificate.Span, request.ServerNonce.Span, reply.PayloadKeySignature.ToByteArray()),
+                        reply.NodeId);
                 }
 
                 NodeId = reply.NodeId;
@@ -569,6 +572,7 @@ public sealed class FleetClient : IDisposable
             throw new FleetClientException($"refusing the server: {problem}");
         }
 
+        _serverCertificate = hello.ServerCertificate;
         request.ServerNonce = hello.ServerNonce;
         request.ClientCertificate = Google.Protobuf.ByteString.CopyFrom(identity.CertificateDer);
         request.ClientCn = identity.CommonName;

@@ -73,6 +73,23 @@ public sealed class ClientIdentity : IDisposable
     public byte[] SignRegistration(ReadOnlySpan<byte> serverNonce) =>
         Pki.Sign(_key, Purposes.Register, serverNonce.ToArray(), System.Text.Encoding.UTF8.GetBytes(CommonName));
 
+    /// <summary>
+    /// Checks the server's signature over (wrapped key, server nonce) with the server certificate from the hello, then
+    /// unwraps the key; a key substituted on the way (e.g. by a TLS-terminating proxy) is refused.
+    /// </summary>
+    /// <exception cref="SecurityException">The signature does not verify or the key cannot be unwrapped.</exception>
+    public byte[] UnwrapPayloadKey(byte[] wrapped, ReadOnlySpan<byte> serverCertificateDer, ReadOnlySpan<byte> serverNonce, byte[] signature)
+    {
+        using var certificate = Pki.TryLoad(serverCertificateDer) ?? throw new SecurityException("the server sent no valid certificate in its hello");
+        using var key = certificate.GetRSAPublicKey();
+        if (key is null || !Pki.Verify(key, signature, Purposes.PayloadKey, wrapped, serverNonce.ToArray()))
+        {
+            throw new SecurityException("refusing the server: its payload key is not signed by the server (substituted on the way?)");
+        }
+
+        return UnwrapPayloadKey(wrapped);
+    }
+
     /// <summary>Unwraps a payload key wrapped for this client with RSA-OAEP-SHA256.</summary>
     public byte[] UnwrapPayloadKey(byte[] wrapped) => PayloadCipher.Unwrap(wrapped, _key);
 

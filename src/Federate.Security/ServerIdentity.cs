@@ -171,6 +171,10 @@ public sealed class ServerIdentity : IDisposable
         }
     }
 
+    /// <summary>Signs a wrapped payload key for the registration that used <paramref name="serverNonce"/>.</summary>
+    public byte[] SignPayloadKey(byte[] wrappedKey, ReadOnlySpan<byte> serverNonce) =>
+        Pki.Sign(_key, Purposes.PayloadKey, wrappedKey, serverNonce.ToArray());
+
     /// <summary>True when the certificate serial is on the (current) revocation list.</summary>
     public bool IsRevoked(string serial)
     {
@@ -234,4 +238,5 @@ internal static class Purposes
     public const string Register = "federate-register-v1";
     public const string Session = "federate-session-v1";
     public const string Admin = "federate-admin-v1";
+    public const string PayloadKey = "federate-payload-key-v1";
 }

@@ -306,7 +306,7 @@ public sealed class FuzzTests(ITestOutputHelper log)
         long node = registration.NodeId;
         using var kit = StartupKit.Load(kitDir);
         using var identity = new ClientIdentity(kit);
-        var cipher = new PayloadCipher(identity.UnwrapPayloadKey(registration.WrappedPayloadKey.ToByteArray()), node);
+        var cipher = new PayloadCipher(identity.UnwrapPayloadKey(registration.WrappedPayloadKey.ToByteArray()), node); // signature checked in SecurityTests
         using var done = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var heartbeat = Task.Run(async () =>
         {

@@ -97,6 +97,12 @@ public sealed class SecurityTests(ITestOutputHelper log)
             var (request, reply) = await SecureFleet.RegisterAsync(fleet, K("site-a"));
             Assert.False(string.IsNullOrEmpty(reply.SessionToken));
             Assert.Equal(256, reply.WrappedPayloadKey.Length);
+            using (var siteA = new Federate.Security.ClientIdentity(Federate.Security.StartupKit.Load(K("site-a"))))
+            using (var serverKit = Federate.Security.StartupKit.Load(K("server")))
+            {
+                var key = siteA.UnwrapPayloadKey(reply.WrappedPayloadKey.ToByteArray(), serverKit.Certificate.RawData, request.ServerNonce.Span, reply.PayloadKeySignature.ToByteArray());
+                Assert.Equal(32, key.Length);
+            }
 
             var replay = await Assert.ThrowsAsync<RpcException>(() => fleet.RegisterAsync(request, deadline: deadline()).ResponseAsync);
             Assert.Equal(StatusCode.Unauthenticated, replay.StatusCode);

@@ -230,6 +230,16 @@ public sealed class RegistrationTests(ProjectFixture project) : IClassFixture<Pr
         Assert.Null(receiver.Decrypt(plain, [], [], PayloadDirection.ToServer, 2, 4096, out problem));
         Assert.Equal("chunk of tensor 2 at byte offset 4096 is not encrypted (payload encryption is on for this session)", problem);
 
+        using var server = new ServerIdentity(project.Kit(project.Demo, "server"));
+        var nonceForKey = ClientIdentity.NewNonce();
+        var wrapped = PayloadCipher.Wrap(key, client.Kit.Certificate);
+        var signed = server.SignPayloadKey(wrapped, nonceForKey);
+        Assert.Equal(key, client.UnwrapPayloadKey(wrapped, server.Kit.Certificate.RawData, nonceForKey, signed));
+        var substituted = PayloadCipher.Wrap(PayloadCipher.NewKey(), client.Kit.Certificate);
+        Assert.Equal(
+            "refusing the server: its payload key is not signed by the server (substituted on the way?)",
+            Assert.Throws<SecurityException>(() => client.UnwrapPayloadKey(substituted, server.Kit.Certificate.RawData, nonceForKey, signed)).Message);
+
         using var other = new ClientIdentity(project.Kit(project.Demo, "b"));
         Assert.Throws<SecurityException>(() => other.UnwrapPayloadKey(PayloadCipher.Wrap(key, client.Kit.Certificate)));
     }

@@ -77,7 +77,9 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                 {
                     var key = PayloadCipher.NewKey();
                     security.SetCipher(node.Id, new PayloadCipher(key, node.Id));
-                    reply.WrappedPayloadKey = Google.Protobuf.ByteString.CopyFrom(PayloadCipher.Wrap(key, client.Certificate));
+                    var wrapped = PayloadCipher.Wrap(key, client.Certificate);
+                    reply.WrappedPayloadKey = Google.Protobuf.ByteString.CopyFrom(wrapped);
+                    reply.PayloadKeySignature = Google.Protobuf.ByteString.CopyFrom(security.Identity.SignPayloadKey(wrapped, request.ServerNonce.Span));
                 }
             }
 
