@@ -27,6 +27,8 @@ internal static class FederateCli
         root.Subcommands.Add(ServerCommand.Create(output, error));
         root.Subcommands.Add(ClientCommand.Create(output, error));
         root.Subcommands.Add(RunsCommand.Create(output));
+        root.Subcommands.Add(ProvisionCommand.Create(output));
+        root.Subcommands.Add(ProvisionCommand.CreateAdmin(output));
         return root;
     }
 

@@ -56,6 +56,10 @@ public sealed class FleetClient : IDisposable
     private readonly GrpcChannel _channel;
     private readonly Fleet.FleetClient _client;
     private readonly Metadata _headers = [];
+    private readonly Federate.Security.ClientIdentity? _identity;
+    private volatile string? _token;
+    private Federate.Security.PayloadCipher? _cipher;
+    private Google.Protobuf.ByteString _serverCertificate = Google.Protobuf.ByteString.Empty;
 
     /// <summary>Creates a client; nothing connects until <see cref="RunAsync"/>.</summary>
     public FleetClient(FleetClientOptions options, IClientApp app, INotificationHandler? handler = null, ILogger? logger = null, TimeProvider? timeProvider = null)
@@ -65,11 +69,6 @@ public sealed class FleetClient : IDisposable
         if (options.Validate() is { } problem)
         {
             throw new ArgumentException(problem);
-        }
-
-        if (!options.Insecure)
-        {
-            throw new NotSupportedException("TLS is not available yet; connect with --insecure (plain HTTP/2) on a trusted network");
         }
 
         _handler = handler ?? new NotificationHandler();
@@ -84,7 +83,13 @@ public sealed class FleetClient : IDisposable
             KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         };
-        _channel = GrpcChannel.ForAddress($"http://{options.Server}", new GrpcChannelOptions
+        _identity = options.Insecure ? null : options.Identity;
+        if (_identity is not null)
+        {
+            SecureChannel.Configure(http, _identity.Ca);
+        }
+
+        _channel = GrpcChannel.ForAddress($"{(_identity is null ? "http" : "https")}://{options.Server}", new GrpcChannelOptions
         {
             HttpHandler = http,
             DisposeHttpClient = true,
@@ -143,7 +148,25 @@ public sealed class FleetClient : IDisposable
     public void Dispose() => _channel.Dispose();
 
     private CallOptions Unary(CancellationToken cancellationToken) =>
-        new(_headers, _time.GetUtcNow().UtcDateTime + _options.CallTimeout, cancellationToken);
+        new(Headers(), _time.GetUtcNow().UtcDateTime + _options.CallTimeout, cancellationToken);
+
+    /// <summary>The call headers: compression and, in a secure session, the current session token.</summary>
+    private Metadata Headers()
+    {
+        if (_token is not { } token)
+        {
+            return _headers;
+        }
+
+        var headers = new Metadata();
+        foreach (var h in _headers)
+        {
+            headers.Add(h);
+        }
+
+        headers.Add(Federate.Security.SessionTokens.Header, token);
+        return headers;
+    }
 
     private async Task<RegisterReply> RegisterAsync(CancellationToken cancellationToken)
     {
@@ -152,21 +175,47 @@ public sealed class FleetClient : IDisposable
         {
             try
             {
-                var reply = await _client.RegisterAsync(
-                    new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = _options.Name, PartitionId = _options.PartitionId ?? -1 },
-                    Unary(cancellationToken)).ConfigureAwait(false);
+                var request = new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = _options.Name, PartitionId = _options.PartitionId ?? -1 };
+                _token = null;
+                if (_identity is not null)
+                {
+                    await ChallengeAsync(request, cancellationToken).ConfigureAwait(false);
+                }
+
+                var reply = await _client.RegisterAsync(request, Unary(cancellationToken)).ConfigureAwait(false);
                 if (FleetProtocol.CheckVersion(reply.ProtocolVersion, "server") is { } problem)
                 {
                     throw new FleetClientException(problem);
+                }
+
+                if (_identity is not null)
+                {
+                    if (string.IsNullOrEmpty(reply.SessionToken))
+                    {
+                        throw new FleetClientException("the server gave no session token; it is not a Federate server with kits");
+                    }
+
+                    _token = reply.SessionToken;
+                    _cipher = reply.WrappedPayloadKey.IsEmpty ? null : new Federate.Security.PayloadCipher(
+                        _identity.UnwrapPayloadKey(reply.WrappedPayloadKey.ToByteArray(), _serverCertificate.Span, request.ServerNonce.Span, reply.PayloadKeySignature.ToByteArray()),
+                        reply.NodeId);
                 }
 
                 NodeId = reply.NodeId;
                 ClientLog.Joined(_logger, _options.Server, reply.NodeId, reply.RunId);
                 return reply;
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.FailedPrecondition or StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.InvalidArgument)
             {
                 throw new FleetClientException($"the server refused to register this client: {ex.Status.Detail}");
+            }
+            catch (RpcException ex) when (SecureChannel.Describe(ex, _identity is not null) is { } tlsProblem)
+            {
+                throw new FleetClientException(tlsProblem);
+            }
+            catch (Federate.Security.SecurityException ex)
+            {
+                throw new FleetClientException(ex.Message);
             }
             catch (RpcException ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
@@ -201,7 +250,7 @@ public sealed class FleetClient : IDisposable
 
                     task = pulled.Task;
                 }
-                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.PermissionDenied)
                 {
                     ClientLog.Rejoining(_logger, session.NodeId, ex.Status.Detail);
                     return (null, false);
@@ -222,7 +271,7 @@ public sealed class FleetClient : IDisposable
                 {
                     ClientLog.SubmitRefused(_logger, task.Metadata.Round, ex.Status.Detail);
                 }
-                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unauthenticated)
                 {
                     ClientLog.Rejoining(_logger, session.NodeId, ex.Status.Detail);
                     return (null, false);
@@ -256,9 +305,10 @@ public sealed class FleetClient : IDisposable
                     return false;
                 }
 
+                RenewToken(reply);
                 return true;
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.PermissionDenied)
             {
                 ClientLog.Rejoining(_logger, session.NodeId, ex.Status.Detail);
                 return false;
@@ -291,9 +341,10 @@ public sealed class FleetClient : IDisposable
                         return;
                     }
 
+                    RenewToken(reply);
                     lastOk = _time.GetTimestamp();
                 }
-                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.PermissionDenied)
                 {
                     await lost.CancelAsync().ConfigureAwait(false);
                     return;
@@ -322,7 +373,7 @@ public sealed class FleetClient : IDisposable
     {
         using var call = _client.PullTask(
             new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, WaitMs = (long)_options.PollWait.TotalMilliseconds },
-            new CallOptions(_headers, cancellationToken: cancellationToken));
+            new CallOptions(Headers(), cancellationToken: cancellationToken));
         var stream = call.ResponseStream;
         while (await stream.MoveNext(cancellationToken).ConfigureAwait(false))
         {
@@ -365,9 +416,18 @@ public sealed class FleetClient : IDisposable
 
         using var verifier = new ChunkVerifier([.. tensors.Select(t => (t.ByteLength, t.DType.SizeOf()))], FleetProtocol.MaxChunkSize);
         long bytes = 0;
+        var cipher = _cipher;
         while (!verifier.IsComplete && await stream.MoveNext(cancellationToken).ConfigureAwait(false))
         {
             var frame = stream.Current;
+            if (cipher is not null && frame.FrameCase == TaskFrame.FrameOneofCase.Chunk)
+            {
+                var c = frame.Chunk;
+                var plain = cipher.Decrypt(c.Data.Span, c.Nonce.Span, c.Tag.Span, Federate.Security.PayloadDirection.ToClient, c.TensorIndex, c.Offset, out var cipherProblem)
+                    ?? throw new InvalidDataException($"the server sent a corrupt task: {cipherProblem}");
+                c.Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(plain);
+            }
+
             string? bad = frame.FrameCase switch
             {
                 TaskFrame.FrameOneofCase.Chunk => verifier.Verify(frame.Chunk),
@@ -427,7 +487,7 @@ public sealed class FleetClient : IDisposable
             tensors = Mapping.FlattenArrays(content);
         }
 
-        using var call = _client.SubmitUpdate(new CallOptions(_headers, cancellationToken: cancellationToken));
+        using var call = _client.SubmitUpdate(new CallOptions(Headers(), cancellationToken: cancellationToken));
         try
         {
             await call.RequestStream.WriteAsync(new UpdateFrame { Header = header }, cancellationToken).ConfigureAwait(false);
@@ -435,6 +495,14 @@ public sealed class FleetClient : IDisposable
             {
                 foreach (var (chunk, digest) in TensorChunks.Split(tensors[i].Tensor, (uint)i, _options.ChunkSize))
                 {
+                    if (chunk is not null && _cipher is { } cipher)
+                    {
+                        var (ciphertext, nonce, tag) = cipher.Encrypt(chunk.Data.Span, Federate.Security.PayloadDirection.ToServer, chunk.TensorIndex, chunk.Offset);
+                        chunk.Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(ciphertext);
+                        chunk.Nonce = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(nonce);
+                        chunk.Tag = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(tag);
+                    }
+
                     var frame = chunk is not null ? new UpdateFrame { Chunk = chunk } : new UpdateFrame { Digest = digest };
                     await call.RequestStream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
                 }
@@ -485,11 +553,37 @@ public sealed class FleetClient : IDisposable
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _client.QuitAsync(new QuitRequest { NodeId = NodeId, Reason = reason }, new CallOptions(_headers, cancellationToken: timeout.Token)).ConfigureAwait(false);
+            await _client.QuitAsync(new QuitRequest { NodeId = NodeId, Reason = reason }, new CallOptions(Headers(), cancellationToken: timeout.Token)).ConfigureAwait(false);
         }
         catch (RpcException)
         {
             // Leaving is best effort; the server expires silent nodes anyway.
+        }
+    }
+
+    /// <summary>Design 5, steps 1-3: hello with a fresh nonce, check the server's proof, sign the server's nonce.</summary>
+    private async Task ChallengeAsync(RegisterRequest request, CancellationToken cancellationToken)
+    {
+        var identity = _identity!;
+        var nonce = Federate.Security.ClientIdentity.NewNonce();
+        var hello = await _client.HelloAsync(new HelloRequest { ProtocolVersion = FleetProtocol.Version, ClientNonce = Google.Protobuf.ByteString.CopyFrom(nonce) }, Unary(cancellationToken)).ConfigureAwait(false);
+        if (identity.VerifyServer(nonce, hello.ServerCertificate.Span, hello.ServerCn, hello.Signature.Span, _time.GetUtcNow()) is { } problem)
+        {
+            throw new FleetClientException($"refusing the server: {problem}");
+        }
+
+        _serverCertificate = hello.ServerCertificate;
+        request.ServerNonce = hello.ServerNonce;
+        request.ClientCertificate = Google.Protobuf.ByteString.CopyFrom(identity.CertificateDer);
+        request.ClientCn = identity.CommonName;
+        request.Signature = Google.Protobuf.ByteString.CopyFrom(identity.SignRegistration(hello.ServerNonce.Span));
+    }
+
+    private void RenewToken(HeartbeatReply reply)
+    {
+        if (_identity is not null && !string.IsNullOrEmpty(reply.SessionToken))
+        {
+            _token = reply.SessionToken;
         }
     }
 

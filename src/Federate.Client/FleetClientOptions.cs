@@ -15,6 +15,12 @@ public sealed class FleetClientOptions
     /// <summary>Plain HTTP/2 (h2c) without TLS, for local development. Must be asked for. Default false.</summary>
     public bool Insecure { get; set; }
 
+    /// <summary>
+    /// The client's identity from its startup kit (<c>--kit</c>): TLS checked against the project CA only, design 5's
+    /// challenge-response registration, session tokens and payload encryption. Required unless <see cref="Insecure"/>.
+    /// </summary>
+    public Federate.Security.ClientIdentity? Identity { get; set; }
+
     /// <summary>gRPC message compression: "gzip" or "none". Default "none".</summary>
     public string Compression { get; set; } = "none";
 
@@ -39,6 +45,11 @@ public sealed class FleetClientOptions
         if (!TryParseServer(Server, out _, out _))
         {
             return $"--server must look like HOST:PORT, got '{Server}'";
+        }
+
+        if (!Insecure && Identity is null)
+        {
+            return "give --kit DIR (this site's startup kit from 'federate provision') to connect over TLS, or --insecure for a plain development server";
         }
 
         if (Compression is not ("gzip" or "none"))

@@ -77,11 +77,6 @@ public sealed class FleetServer : IAsyncDisposable
             throw new ArgumentException(problem);
         }
 
-        if (!options.Insecure)
-        {
-            throw new NotSupportedException("TLS is not available yet; run the server with --insecure (plain HTTP/2) on a trusted network");
-        }
-
         var time = timeProvider ?? TimeProvider.System;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -95,7 +90,16 @@ public sealed class FleetServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var address = options.Host is "0.0.0.0" or "*" ? IPAddress.Any : IPAddress.Parse(options.Host);
-            kestrel.Listen(address, options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (!options.Insecure && options.Identity is { } identity)
+                {
+                    // TLS with the kit's server certificate (ALPN h2). No client certificate at the TLS layer: clients
+                    // prove themselves by the challenge-response, which also holds through TLS-terminating proxies.
+                    listen.UseHttps(identity.Kit.Certificate);
+                }
+            });
             if (options.FlowerPort is { } flowerPort)
             {
                 kestrel.Listen(address, flowerPort, Flower.FlowerEndpoint.Configure(options));
@@ -103,7 +107,8 @@ public sealed class FleetServer : IAsyncDisposable
 
             if (options.Inspector is { } inspectorOptions)
             {
-                inspectorEndpoint = InspectorEndpoints.Listen(kestrel, address, inspectorOptions.Port);
+                // With a kit the dashboard is served over HTTPS with the server's certificate.
+                inspectorEndpoint = InspectorEndpoints.Listen(kestrel, address, inspectorOptions.Port, options.Insecure ? null : options.Identity?.Kit.Certificate);
             }
 
             kestrel.Limits.MaxRequestBodySize = null;
@@ -139,6 +144,7 @@ public sealed class FleetServer : IAsyncDisposable
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(sp => new NodeRegistry(time, options.HeartbeatInterval, options.EffectiveNodeExpiry, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Nodes"), options.FirstNodeId));
         builder.Services.AddSingleton(sp => options.Webhooks.Count == 0 ? null! : new WebhookSender(options.Webhooks, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Webhooks"), time));
+        builder.Services.AddSingleton(sp => new FleetSecurity(options, sp.GetRequiredService<NodeRegistry>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Security")));
         builder.Services.AddSingleton(sp => new NotificationHub(options.RunId, sp.GetRequiredService<NodeRegistry>(), options.Webhooks.Count == 0 ? null : sp.GetRequiredService<WebhookSender>()));
         builder.Services.AddSingleton(sp => new FleetGrid(sp.GetRequiredService<NodeRegistry>(), sp.GetRequiredService<NotificationHub>(), options, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Grid")));
 
@@ -149,6 +155,10 @@ public sealed class FleetServer : IAsyncDisposable
         if (options.Insecure)
         {
             ServerLog.Insecure(logger);
+        }
+        else if (options.Identity is { } id)
+        {
+            SecurityLog.Secure(logger, id.Kit.Settings.Project, string.Join(",", id.Kit.Settings.ServerHosts), options.EncryptPayloads ? "on" : "off");
         }
 
         var control = new RunControl(options.Inspector?.Manual ?? false);
@@ -194,7 +204,7 @@ public sealed class FleetServer : IAsyncDisposable
         if (inspectorEndpoint?.IPEndPoint is { } inspectorBound)
         {
             var shown = inspectorBound.Address.Equals(IPAddress.Any) || inspectorBound.Address.Equals(IPAddress.IPv6Any) ? "127.0.0.1" : inspectorBound.Address.ToString();
-            inspectorUrl = $"http://{shown}:{inspectorBound.Port}/";
+            inspectorUrl = $"{(options.Insecure || options.Identity is null ? "http" : "https")}://{shown}:{inspectorBound.Port}/";
         }
 
         return new FleetServer(app, registry, grid, webhooks, inspector is null ? observer : new CompositeRunObserver([inspector, observer]), options, port)

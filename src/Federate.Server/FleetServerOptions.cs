@@ -10,8 +10,8 @@ public sealed class FleetServerOptions
     public string Host { get; set; } = "0.0.0.0";
 
     /// <summary>
-    /// Serve plain HTTP/2 (h2c) without TLS, for local development. Must be asked for; the server warns. TLS arrives
-    /// with the security layer. Default false.
+    /// Serve plain HTTP/2 (h2c) without TLS, kits or session tokens, for local development. Must be asked for; the
+    /// server warns. Otherwise <see cref="Identity"/> is required. Default false.
     /// </summary>
     public bool Insecure { get; set; }
 
@@ -80,12 +80,29 @@ public sealed class FleetServerOptions
     /// </summary>
     public InspectorOptions? Inspector { get; set; }
 
+    /// <summary>
+    /// The server's identity from its startup kit (<c>--kit</c>): TLS with the kit's certificate, design 5's
+    /// challenge-response registration, session tokens on every call. Required unless <see cref="Insecure"/>.
+    /// </summary>
+    public Federate.Security.ServerIdentity? Identity { get; set; }
+
+    /// <summary>With <see cref="Identity"/>: encrypt tensor payloads end to end with a per-session AES-256-GCM key. Default true.</summary>
+    public bool EncryptPayloads { get; set; } = true;
+
+    /// <summary>With <see cref="Identity"/>: registration calls (hello and register) allowed per remote address per minute. Default 120.</summary>
+    public int RegistrationsPerMinute { get; set; } = 120;
+
     /// <summary>The effective node expiry.</summary>
     public TimeSpan EffectiveNodeExpiry => NodeExpiry ?? (HeartbeatInterval * 3);
 
     /// <summary>Checks the options; returns a one-line problem or null.</summary>
     public string? Validate()
     {
+        if (!Insecure && Identity is null)
+        {
+            return "give --kit DIR (the server's startup kit from 'federate provision') for TLS, or --insecure for a plain development server";
+        }
+
         if (Port is < 0 or > 65535)
         {
             return $"--port must be in [0, 65535], got {Port}";

@@ -25,7 +25,7 @@ internal static class ClientCommand
         var localEpochs = CommonOptions.Create("--local-epochs", "Local epochs when the server does not say.", 5, "N");
         var batchSize = CommonOptions.Create("--batch-size", "Local minibatch size when the server does not say.", 16, "N");
         var lr = CommonOptions.Create("--lr", "Local learning rate when the server does not say.", 0.1, "RATE");
-        var insecure = new Option<bool>("--insecure") { Description = "Connect over plain HTTP/2 without TLS (development only)." };
+        var insecure = new Option<bool>("--insecure") { Description = "Connect over plain HTTP/2 without TLS or kit (development only)." };
         var name = CommonOptions.CreateOptional<string>("--name", "Node name shown in the server's log.", "NAME");
         var compression = CommonOptions.Create("--compression", "gRPC compression: gzip or none.", "none", "gzip|none");
         var retryInterval = CommonOptions.Create("--retry-interval", "First wait in seconds between registration attempts (doubles up to --max-retry-interval).", 1.0, "SECONDS");
@@ -45,10 +45,13 @@ internal static class ClientCommand
 
         var privacy = new ClientPrivacyOptions();
         privacy.AddTo(command);
+        var securityCli = new ClientSecurityOptions();
+        securityCli.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var serverAddress = parse.GetValue(server);
+            using var identity = securityCli.Load(parse);
+            var serverAddress = parse.GetValue(server) ?? identity?.DefaultServer;
             var listen = parse.GetValue(notifyListen);
             if (serverAddress is null && listen is null)
             {
@@ -134,6 +137,7 @@ internal static class ClientCommand
                         Name = virtualCount == 1 ? baseName : $"{baseName}-{pid}",
                         PartitionId = pid,
                         Insecure = parse.GetValue(insecure),
+                        Identity = parse.GetValue(insecure) ? null : identity?.Identity,
                         Compression = parse.GetValue(compression)!,
                         RetryInterval = TimeSpan.FromSeconds(parse.GetValue(retryInterval)),
                         MaxRetryInterval = TimeSpan.FromSeconds(Math.Max(parse.GetValue(retryInterval), parse.GetValue(maxRetryInterval))),
@@ -143,11 +147,6 @@ internal static class ClientCommand
                     if (options.Validate() is { } problem)
                     {
                         throw new UsageException(problem);
-                    }
-
-                    if (!options.Insecure)
-                    {
-                        throw new UsageException("TLS is not available yet: connect with --insecure (plain HTTP/2, for a trusted network)");
                     }
 
                     clients.Add(new FleetClient(options, app, clientHandler, logger));

@@ -31,7 +31,7 @@ internal static class ServerCommand
         var roundTimeout = CommonOptions.Create("--round-timeout", "Seconds each round phase waits for replies (0 = no limit).", 600.0, "SECONDS");
         var webhook = new Option<string[]>("--webhook") { Description = "URL that receives every lifecycle notification as a JSON POST (repeatable).", HelpName = "URL" };
         var outDir = CommonOptions.Create("--out", "Output folder for history.json and model.safetensors.", "out", "DIR");
-        var insecure = new Option<bool>("--insecure") { Description = "Serve plain HTTP/2 without TLS (development only; TLS arrives with the security layer)." };
+        var insecure = new Option<bool>("--insecure") { Description = "Serve plain HTTP/2 without TLS or kits (development only; the server warns)." };
         var fraction = CommonOptions.Create("--fraction", "Fraction of clients sampled for training each round, in (0, 1].", 1.0, "F");
         var fractionEvaluate = CommonOptions.Create("--fraction-evaluate", "Fraction of clients sampled for evaluation each round, in [0, 1].", 1.0, "F");
         var minFit = CommonOptions.Create("--min-fit-clients", "Minimum clients sampled for training.", 1, "N");
@@ -59,6 +59,8 @@ internal static class ServerCommand
         inspector.AddTo(command);
         var strategyCli = new StrategyCliOptions();
         strategyCli.AddTo(command);
+        var securityCli = new ServerSecurityOptions();
+        securityCli.AddTo(command);
         var privacy = new PrivacyOptions();
         privacy.AddTo(command);
 
@@ -82,14 +84,10 @@ internal static class ServerCommand
             }
 
             inspector.Configure(parse, serverOptions);
+            securityCli.Configure(parse, serverOptions);
             if ((serverOptions.Validate() ?? serverOptions.Inspector?.Validate()) is { } problem)
             {
                 throw new UsageException(problem);
-            }
-
-            if (!serverOptions.Insecure)
-            {
-                throw new UsageException("TLS is not available yet: start the server with --insecure (plain HTTP/2, for a trusted network)");
             }
 
             var rounds_ = inspector.Rounds(parse, rounds);

@@ -1,5 +1,6 @@
 using Federate.Protocol;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -25,7 +26,16 @@ internal static class FlowerEndpoint
             connection.Items[ConnectionTag] = true;
             return next(connection);
         });
-        options.ConfigureFlowerEndpoint?.Invoke(listen);
+        if (options.ConfigureFlowerEndpoint is { } configure)
+        {
+            configure(listen);
+        }
+        else if (!options.Insecure && options.Identity is { } identity)
+        {
+            // With a kit, Flower clients connect over TLS with the server's certificate
+            // (Flower: root_certificates = the kit's ca.pem). They do not run the challenge-response.
+            listen.UseHttps(identity.Kit.Certificate);
+        }
     };
 
     public static void AddServices(IServiceCollection services, FleetServerOptions options)
@@ -76,9 +86,13 @@ internal static class FlowerEndpoint
         var bound = addresses.Skip(1).First();
         int port = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
         FlowerLog.Listening(logger, bound);
-        if (options.ConfigureFlowerEndpoint is null)
+        if (options.ConfigureFlowerEndpoint is null && (options.Insecure || options.Identity is null))
         {
             FlowerLog.Plaintext(logger);
+        }
+        else
+        {
+            FlowerLog.Unauthenticated(logger);
         }
 
         return port;

@@ -159,4 +159,7 @@ internal static partial class FlowerLog
 
     [LoggerMessage(504, LogLevel.Warning, "flower: the Flower port speaks plain HTTP/2 (h2c) without TLS or authentication; use it only on a trusted network")]
     public static partial void Plaintext(ILogger logger);
+
+    [LoggerMessage(505, LogLevel.Warning, "flower: the Flower port uses TLS but Flower clients do not take part in the kit's challenge-response; anyone who trusts the project CA and reaches the port can join")]
+    public static partial void Unauthenticated(ILogger logger);
 }

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Federate.Core;
 using Federate.Server.Internal;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -29,12 +30,18 @@ internal static class InspectorEndpoints
     /// The inspector's Kestrel endpoint on the fleet's address: the one place to add TLS. Plain HTTP/1.1 for now:
     /// browsers speak HTTP/2 only over TLS, so HTTP/2 joins (<see cref="HttpProtocols.Http1AndHttp2"/>) with the certificate.
     /// </summary>
-    public static ListenOptions Listen(KestrelServerOptions kestrel, IPAddress address, int port)
+    public static ListenOptions Listen(KestrelServerOptions kestrel, IPAddress address, int port, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
     {
         ListenOptions? endpoint = null;
         kestrel.Listen(address, port, listen =>
         {
-            listen.Protocols = HttpProtocols.Http1;
+            // Browsers speak HTTP/2 only over TLS: plain endpoints serve HTTP/1.1, TLS ones both (ALPN).
+            listen.Protocols = certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+
             endpoint = listen;
         });
         return endpoint!;

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Federate.Core;
 using Federate.Protocol;
 using Federate.Protocol.Fleet.V1;
+using Federate.Security;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
@@ -11,10 +12,34 @@ namespace Federate.Server.Internal;
 /// The native fleet API. Every refusal is a gRPC status with a one-line message a person can act on; a refused
 /// node's task fails as a value in the round, and everyone else carries on.
 /// </summary>
-internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetServerOptions options, ILogger<FleetService> logger) : Fleet.FleetBase
+internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetServerOptions options, FleetSecurity security, ILogger<FleetService> logger) : Fleet.FleetBase
 {
     /// <summary>Non-train replies (evaluate metrics, queries) may carry at most this many tensor bytes unless the task sent more.</summary>
     private const long SmallReplyLimit = 64L << 20;
+
+    public override Task<HelloReply> Hello(HelloRequest request, ServerCallContext context)
+    {
+        if (FleetProtocol.CheckVersion(request.ProtocolVersion, "client") is { } versionProblem)
+        {
+            throw Refuse(nameof(Hello), 0, StatusCode.FailedPrecondition, versionProblem);
+        }
+
+        if (security.Identity is not { } identity)
+        {
+            throw Refuse(nameof(Hello), 0, StatusCode.FailedPrecondition, "this is a development server without TLS or kits (--insecure); connect with --insecure");
+        }
+
+        security.CheckRegistrationRate(context);
+        var hello = identity.Hello(request.ClientNonce.Span, out var problem) ?? throw Refuse(nameof(Hello), 0, StatusCode.InvalidArgument, problem!);
+        return Task.FromResult(new HelloReply
+        {
+            ProtocolVersion = FleetProtocol.Version,
+            ServerCertificate = Google.Protobuf.ByteString.CopyFrom(hello.Certificate),
+            ServerCn = hello.CommonName,
+            Signature = Google.Protobuf.ByteString.CopyFrom(hello.Signature),
+            ServerNonce = Google.Protobuf.ByteString.CopyFrom(hello.ServerNonce),
+        });
+    }
 
     public override Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
     {
@@ -23,26 +48,61 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             throw Refuse(nameof(Register), 0, StatusCode.FailedPrecondition, problem);
         }
 
-        var node = registry.Register(request.Name, request.PartitionId >= 0 ? request.PartitionId : null);
-        return Task.FromResult(new RegisterReply
+        VerifiedClient? client = null;
+        if (security.Identity is { } identity)
         {
-            ProtocolVersion = FleetProtocol.Version,
-            NodeId = node.Id,
-            RunId = options.RunId,
-            HeartbeatIntervalMs = (long)options.HeartbeatInterval.TotalMilliseconds,
-            NodeExpiryMs = (long)options.EffectiveNodeExpiry.TotalMilliseconds,
-            MaxChunkSize = FleetProtocol.MaxChunkSize,
-        });
+            security.CheckRegistrationRate(context);
+            client = identity.VerifyRegistration(request.ServerNonce.Span, request.ClientCertificate.Span, request.ClientCn, request.Signature.Span, out var refused)
+                ?? throw Refuse(nameof(Register), 0, StatusCode.Unauthenticated, refused!);
+        }
+
+        using (client?.Certificate)
+        {
+            var node = registry.Register(client?.CommonName ?? request.Name, request.PartitionId >= 0 ? request.PartitionId : null);
+            var reply = new RegisterReply
+            {
+                ProtocolVersion = FleetProtocol.Version,
+                NodeId = node.Id,
+                RunId = options.RunId,
+                HeartbeatIntervalMs = (long)options.HeartbeatInterval.TotalMilliseconds,
+                NodeExpiryMs = (long)options.EffectiveNodeExpiry.TotalMilliseconds,
+                MaxChunkSize = FleetProtocol.MaxChunkSize,
+            };
+            if (client is not null)
+            {
+                var (token, _) = security.Identity!.Tokens.Issue(node.Id, client.CommonName, client.Serial, options.RunId);
+                reply.SessionToken = token;
+                reply.SessionTtlMs = (long)security.Identity.Tokens.Lifetime.TotalMilliseconds;
+                if (security.EncryptPayloads)
+                {
+                    var key = PayloadCipher.NewKey();
+                    security.SetCipher(node.Id, new PayloadCipher(key, node.Id));
+                    var wrapped = PayloadCipher.Wrap(key, client.Certificate);
+                    reply.WrappedPayloadKey = Google.Protobuf.ByteString.CopyFrom(wrapped);
+                    reply.PayloadKeySignature = Google.Protobuf.ByteString.CopyFrom(security.Identity.SignPayloadKey(wrapped, request.ServerNonce.Span));
+                }
+            }
+
+            return Task.FromResult(reply);
+        }
     }
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
     {
+        var claims = security.Authorize(context, request.NodeId, options.RunId, nameof(Heartbeat));
         RequireNode(nameof(Heartbeat), request.NodeId);
-        return Task.FromResult(new HeartbeatReply { RunFinished = registry.IsFinished, RunId = options.RunId });
+        var reply = new HeartbeatReply { RunFinished = registry.IsFinished, RunId = options.RunId };
+        if (claims is not null)
+        {
+            reply.SessionToken = security.Identity!.Tokens.Issue(claims.NodeId, claims.CommonName, claims.Serial, options.RunId).Token;
+        }
+
+        return Task.FromResult(reply);
     }
 
     public override Task<QuitReply> Quit(QuitRequest request, ServerCallContext context)
     {
+        security.Authorize(context, request.NodeId, options.RunId, nameof(Quit));
         registry.Remove(request.NodeId, string.IsNullOrEmpty(request.Reason) ? "quit" : $"quit ({request.Reason})");
         return Task.FromResult(new QuitReply());
     }
@@ -54,6 +114,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             throw Refuse(nameof(PullTask), request.NodeId, StatusCode.FailedPrecondition, problem);
         }
 
+        security.Authorize(context, request.NodeId, options.RunId, nameof(PullTask));
         var node = RequireNode(nameof(PullTask), request.NodeId);
         var wait = request.WaitMs > 0 ? TimeSpan.FromMilliseconds(Math.Min(request.WaitMs, options.PollWait.TotalMilliseconds)) : options.PollWait;
         using var poll = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
@@ -111,6 +172,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             throw Refuse(call, header.NodeId, StatusCode.FailedPrecondition, versionProblem);
         }
 
+        security.Authorize(context, header.NodeId, options.RunId, call);
         RequireNode(call, header.NodeId);
         var replyTo = header.Metadata?.ReplyTo ?? "";
         var task = grid.FindTask(replyTo, out var closedRound);
@@ -250,6 +312,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             // The update folded next goes straight into the running sum as its chunks arrive; the spool then only
             // serves to take already folded chunks back out if a later chunk turns out bad.
             fold = spooled ? grid.TryBeginDirectFold(task, content.Metrics[RecordNames.Metrics]) : null;
+            var cipher = security.Cipher(task.NodeId);
             using var verifier = new ChunkVerifier(sizes, FleetProtocol.MaxChunkSize);
             while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
             {
@@ -265,6 +328,14 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                         }
 
                         var chunk = frame.Chunk;
+                        if (cipher is not null)
+                        {
+                            // Decrypted chunk by chunk: memory stays O(chunk) and the streaming fold is unchanged.
+                            var plain = cipher.Decrypt(chunk.Data.Span, chunk.Nonce.Span, chunk.Tag.Span, PayloadDirection.ToServer, chunk.TensorIndex, chunk.Offset, out var cipherProblem)
+                                ?? throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, cipherProblem!);
+                            chunk.Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(plain);
+                        }
+
                         if (verifier.Verify(chunk) is { } chunkProblem)
                         {
                             throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, chunkProblem);
@@ -411,15 +482,25 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         try
         {
             await stream.WriteAsync(new TaskFrame { Task = header }, cancellationToken).ConfigureAwait(false);
+            var cipher = security.Cipher(task.NodeId);
             long bytes = 0;
             for (int i = 0; i < task.Tensors.Count; i++)
             {
                 var tensor = task.Tensors[i].Tensor;
                 foreach (var (chunk, digest) in TensorChunks.Split(tensor, (uint)i, options.ChunkSize, grid.ChunkDigests(tensor)))
                 {
+                    long plainLength = chunk?.Data.Length ?? 0;
+                    if (chunk is not null && cipher is not null)
+                    {
+                        var (ciphertext, nonce, tag) = cipher.Encrypt(chunk.Data.Span, PayloadDirection.ToClient, chunk.TensorIndex, chunk.Offset);
+                        chunk.Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(ciphertext);
+                        chunk.Nonce = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(nonce);
+                        chunk.Tag = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(tag);
+                    }
+
                     var frame = chunk is not null ? new TaskFrame { Chunk = chunk } : new TaskFrame { Digest = digest };
                     await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
-                    bytes += chunk?.Data.Length ?? 0;
+                    bytes += plainLength;
                 }
             }
 
@@ -449,7 +530,11 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
     private RpcException Refuse(string call, long nodeId, StatusCode code, string reason)
     {
-        ServerLog.Refused(logger, call, nodeId, reason);
+        if (security.ShouldLogRefusal())
+        {
+            ServerLog.Refused(logger, call, nodeId, reason);
+        }
+
         return new RpcException(new Status(code, reason));
     }
 }

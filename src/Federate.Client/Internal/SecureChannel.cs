@@ -1,0 +1,56 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
+
+namespace Federate.Client.Internal;
+
+/// <summary>
+/// TLS for the fleet channel: the server's certificate must chain to the kit's project CA (the system's CAs play no
+/// part) and name the host the client dialled. No client certificate at the TLS layer (clients prove themselves by
+/// the challenge-response).
+/// </summary>
+internal static class SecureChannel
+{
+    public static void Configure(SocketsHttpHandler http, X509Certificate2 ca)
+    {
+        http.SslOptions = new SslClientAuthenticationOptions
+        {
+            ApplicationProtocols = [SslApplicationProtocol.Http2],
+            RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+                {
+                    return false;
+                }
+
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                chain.ChainPolicy.DisableCertificateDownloads = true;
+                using var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                return chain.Build(presented) && chain.ChainElements[^1].Certificate.RawDataMemory.Span.SequenceEqual(ca.RawDataMemory.Span);
+            },
+        };
+    }
+
+    /// <summary>A one-line explanation of a failure that retrying cannot fix (TLS trust, TLS against plain), or null.</summary>
+    public static string? Describe(RpcException ex, bool secure)
+    {
+        for (Exception? e = ex.Status.DebugException; e is not null; e = e.InnerException)
+        {
+            if (secure && e is AuthenticationException)
+            {
+                return "the server's TLS certificate is not issued by this kit's project CA or does not name the host in --server; check --kit and --server";
+            }
+
+            if (!secure && e is HttpRequestException or IOException && e.Message.Contains("HTTP/2", StringComparison.Ordinal) && e.Message.Contains("handshake", StringComparison.OrdinalIgnoreCase))
+            {
+                return "the server does not speak plain HTTP/2: it requires TLS; connect with --kit DIR (this site's startup kit) instead of --insecure";
+            }
+        }
+
+        return null;
+    }
+}
