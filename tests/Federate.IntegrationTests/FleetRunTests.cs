@@ -88,7 +88,7 @@ public sealed class FleetRunTests(ITestOutputHelper log)
         int port = FederateProcess.FreePort();
         await using var early = FederateProcess.Start("early", log, Args.ClientArgs(port, "--dataset", "digits", "--dataset-id", "0", "--num-partitions", "2"));
         await early.WaitForLineAsync("unreachable");
-        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--dataset", "digits", "--min-clients", "1", "--rounds", "30", "--config", "local_epochs=10"));
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--dataset", "digits", "--min-clients", "1", "--rounds", "12", "--config", "local_epochs=300"));
         await early.WaitForLineAsync("joined");
         await server.WaitForLineAsync("round 2:");
         await using var late = FederateProcess.Start("late", log, Args.ClientArgs(port, "--dataset", "digits", "--dataset-id", "1", "--num-partitions", "2"));
