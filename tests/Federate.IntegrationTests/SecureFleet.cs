@@ -21,13 +21,13 @@ internal static class SecureFleet
 
     public static string[] ServerArgs(int port, string kit, string outDir, params string[] more) =>
         ["server", "--kit", kit, "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", outDir,
-         "--heartbeat-interval", "0.5", "--node-expiry", "4", "--state-dir", Path.Combine(outDir, "state"), .. more];
+         "--heartbeat-interval", "0.5", "--node-expiry", "4", "--state-dir", Path.Combine(outDir, "state"), "--inspector-port", "0", .. more];
 
     public static string[] ClientArgs(int port, string kit, params string[] more) =>
         ["client", "--kit", kit, "--server", $"127.0.0.1:{port}", "--retry-interval", "0.2", "--max-retry-interval", "0.5", .. more];
 
-    /// <summary>A gRPC channel over TLS that trusts only <paramref name="caPem"/>.</summary>
-    public static GrpcChannel Channel(int port, string caPem, string? localAddress = null)
+    /// <summary>An HTTP handler for TLS that trusts only <paramref name="caPem"/> (and checks the server name).</summary>
+    public static SocketsHttpHandler Handler(string caPem)
     {
         var ca = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(string.Concat(File.ReadAllLines(caPem).Where(l => !l.StartsWith("-----", StringComparison.Ordinal)))));
         var handler = new SocketsHttpHandler
@@ -50,6 +50,13 @@ internal static class SecureFleet
             },
             EnableMultipleHttp2Connections = true,
         };
+        return handler;
+    }
+
+    /// <summary>A gRPC channel over TLS that trusts only <paramref name="caPem"/>.</summary>
+    public static GrpcChannel Channel(int port, string caPem, string? localAddress = null)
+    {
+        var handler = Handler(caPem);
         if (localAddress is not null)
         {
             // Connect from another loopback address, so the server sees (and rate-limits) a different peer.

@@ -171,4 +171,65 @@ public sealed class SecurityTests(ITestOutputHelper log)
         Assert.Equal(2, await wrong.WaitForExitAsync());
         Assert.Equal($"error: '{Path.Combine(kits, "site-a")}' is a kit for the role 'client', but this command needs the role 'admin'", wrong.Output.Trim());
     }
+
+    [Fact]
+    public async Task Inspector_WithKit_ServesHttpsAndAdminActionsNeedAnAdminKitToken()
+    {
+        using var dir = new TempDir();
+        var kits = dir["kits"];
+        await SecureFleet.ProvisionAsync(log, "--name", "hospitals", "--server", "localhost,127.0.0.1", "--clients", "site-a", "--admins", "ops", "--out", kits);
+        await SecureFleet.ProvisionAsync(log, "--name", "rival", "--server", "localhost,127.0.0.1", "--clients", "site-x", "--admins", "eve", "--out", dir["rival"]);
+        int port = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, SecureFleet.ServerArgs(port, Path.Combine(kits, "server"), dir["out"], "--dataset", "digits", "--min-clients", "1", "--rounds", "3", "--manual"));
+        var line = await server.WaitForLineAsync("inspector: https://");
+        var url = new Uri(line[line.IndexOf("https://", StringComparison.Ordinal)..].Trim());
+        await using var site = FederateProcess.Start("site-a", log, SecureFleet.ClientArgs(port, Path.Combine(kits, "site-a"), Data(0)));
+        await server.WaitForLineAsync("'site-a' joined");
+
+        // The dashboard's certificate is the server's, trusted through the project CA only.
+        using var http = new HttpClient(SecureFleet.Handler(Path.Combine(kits, "site-a", "ca.pem"))) { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
+        using (var page = await http.GetAsync(""))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, page.StatusCode);
+            Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        }
+
+        async Task<(System.Net.HttpStatusCode Status, string Body)> NextRoundAsync(string? token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "api/runs/current/rounds");
+            if (token is not null)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            }
+
+            using var response = await http.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        async Task<string> AdminTokenAsync(string kit)
+        {
+            await using var p = FederateProcess.Start("admin-token", log, "admin", "token", "--kit", kit);
+            Assert.Equal(0, await p.WaitForExitAsync());
+            return p.Output.Trim();
+        }
+
+        // No credential, a shared-secret guess and another project's admin token: refused with a problem naming why.
+        var (status, body) = await NextRoundAsync(null);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, status);
+        Assert.Contains("no admin credential: send 'Authorization: Bearer TOKEN' with a token from 'federate admin token --kit ADMIN_KIT'", body, StringComparison.Ordinal);
+        (status, body) = await NextRoundAsync("secret");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, status);
+        Assert.Contains("admin credential refused: ", body, StringComparison.Ordinal);
+        (status, body) = await NextRoundAsync(await AdminTokenAsync(Path.Combine(dir["rival"], "eve")));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, status);
+        Assert.Contains("admin credential refused: the certificate of 'eve' is not issued by this project's CA", body, StringComparison.Ordinal);
+
+        // The project's admin: the round starts.
+        (status, body) = await NextRoundAsync(await AdminTokenAsync(Path.Combine(kits, "ops")));
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, status);
+        Assert.Equal("{\"round\":1}", body);
+        await server.WaitForLineAsync("round 1:");
+        site.Interrupt();
+        server.Interrupt();
+    }
 }
