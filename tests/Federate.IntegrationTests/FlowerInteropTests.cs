@@ -52,6 +52,28 @@ public sealed class FlowerInteropTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public async Task Run_StandInFlowerClientsOverTlsWithAKit_SameLosses()
+    {
+        using var dir = new TempDir();
+        var kits = dir["kits"];
+        await SecureFleet.ProvisionAsync(log, "--name", "hospitals", "--server", "localhost,127.0.0.1", "--clients", "site-a", "--out", kits);
+        int port = FederateProcess.FreePort();
+        int flowerPort = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, SecureFleet.ServerArgs(port, Path.Combine(kits, "server"), dir["server"], "--flower-port", S(flowerPort), "--model", "none", "--min-clients", "2", "--rounds", "3"));
+        await server.WaitForLineAsync("Flower clients do not take part in the kit's challenge-response");
+        var ca = Path.Combine(kits, "site-a", "ca.pem");
+        using var c0 = StandIn.Start(log, "client", $"localhost:{flowerPort}", "0", ca);
+        using var c1 = StandIn.Start(log, "client", $"localhost:{flowerPort}", "1", ca);
+
+        Assert.Equal(0, await server.WaitForExitAsync());
+        Assert.Equal(0, await c0.WaitForExitAsync());
+        Assert.Equal(0, await c1.WaitForExitAsync());
+        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["server"], "history.json")));
+        Assert.Equal(FlowerServerLosses, history.Rounds.Select(r => r.Evaluate["loss"]).ToArray());
+        Assert.Contains("listening on https://", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_FlowerAndNativeClientsOnOneServer_TrainTogether()
     {
         using var dir = new TempDir();

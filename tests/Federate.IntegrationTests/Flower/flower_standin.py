@@ -125,7 +125,7 @@ def params(arrays):
     return Parameters(tensors=[to_npy(a) for a in arrays], tensor_type="numpy.ndarray")
 
 
-def run_client(address, cid):
+def run_client(address, cid, root_certificates=None):
     # The same data and training as the NumPyClient used to measure Flower 1.19's own losses.
     rng = np.random.default_rng(100 + cid)
     X = rng.normal(size=(64, 3))
@@ -136,7 +136,12 @@ def run_client(address, cid):
     state = {"w": np.zeros(3, dtype=np.float64), "b": np.zeros((), dtype=np.float32)}
 
     outbox = queue.Queue()
-    channel = grpc.insecure_channel(address)
+    if root_certificates:
+        # TLS as a Flower client does it: start_client(..., root_certificates=Path("ca.pem").read_bytes()).
+        with open(root_certificates, "rb") as f:
+            channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=f.read()))
+    else:
+        channel = grpc.insecure_channel(address)
     join = channel.stream_stream(METHOD, request_serializer=lambda m: m.SerializeToString(), response_deserializer=ServerMessage.FromString)
     answered = 0
     try:
@@ -286,5 +291,5 @@ def run_server(address, clients, rounds):
 
 if __name__ == "__main__":
     if sys.argv[1] == "client":
-        sys.exit(run_client(sys.argv[2], int(sys.argv[3])))
+        sys.exit(run_client(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None))
     sys.exit(run_server(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
