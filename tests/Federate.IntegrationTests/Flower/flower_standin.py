@@ -8,6 +8,7 @@ protocol's facts (package flwr.proto, Flower's field numbers), so no Flower inst
 """
 import io
 import queue
+import threading
 import sys
 from concurrent import futures
 
@@ -200,6 +201,7 @@ class _Bridge:
     def __init__(self):
         self.instructions = queue.Queue()
         self.replies = queue.Queue()
+        self.done = threading.Event()
 
 
 def run_server(address, clients, rounds):
@@ -217,6 +219,8 @@ def run_server(address, clients, rounds):
                 return
             yield ins
             if ins.WhichOneof("msg") == "reconnect_ins":
+                # Resumed only once the message went out: the stream then ends with OK.
+                bridge.done.set()
                 return
             try:
                 bridge.replies.put(next(requests))
@@ -284,6 +288,9 @@ def run_server(address, clients, rounds):
     bye.reconnect_ins.SetInParent()
     for b in connected:
         b.instructions.put(bye)
+    # Like Flower's server, stop only after every client has been sent reconnect_ins.
+    for b in connected:
+        b.done.wait(timeout=30)
     server.stop(grace=1).wait()
     print(f"standin server done, {failures} failures", flush=True)
     return 0 if failures == 0 else 1
