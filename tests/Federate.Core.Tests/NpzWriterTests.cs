@@ -11,7 +11,7 @@ public class NpzWriterTests
     [Fact]
     public void NpyHeader_Float32Matrix_MatchesNumpyLayout()
     {
-        var header = NpzWriter.NpyHeader(DType.Float32, [3, 4]);
+        var header = Npy.Header(DType.Float32, [3, 4]);
 
         // numpy 1.23+: dict, 20 spaces of room to grow axis 0 (21 digits minus "3"), padding to 64 bytes, newline.
         var expected = "\u0093NUMPY\u0001\u0000" + "v\u0000" + "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }" + new string(' ', 20 + 38) + "\n";
@@ -26,7 +26,7 @@ public class NpzWriterTests
     [InlineData(DType.Bool, new long[] { 1 }, "{'descr': '|b1', 'fortran_order': False, 'shape': (1,), }")]
     public void NpyHeader_DtypesAndShapes_PaddedTo64WithNewline(DType dtype, long[] shape, string dict)
     {
-        var header = NpzWriter.NpyHeader(dtype, shape);
+        var header = Npy.Header(dtype, shape);
         var text = Header(header);
         Assert.Equal(0, header.Length % 64);
         Assert.EndsWith("\n", text, StringComparison.Ordinal);

@@ -130,7 +130,7 @@ public sealed class InspectorApiTests(ITestOutputHelper log)
                 using var entry = zip.GetEntry(name + ".npy")!.Open();
                 var bytes = new MemoryStream();
                 await entry.CopyToAsync(bytes);
-                var header = NpzWriter.NpyHeader(model[name].DType, model[name].Shape);
+                var header = Npy.Header(model[name].DType, model[name].Shape);
                 Assert.Equal(header, bytes.ToArray()[..header.Length]);
                 Assert.Equal(model[name].AsBytes().ToArray(), bytes.ToArray()[header.Length..]);
             }

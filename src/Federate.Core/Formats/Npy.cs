@@ -25,14 +25,28 @@ public static partial class Npy
     public static byte[] Write(Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        var shape = tensor.Shape;
+        var header = Header(tensor.DType, tensor.Shape);
+        var result = new byte[header.Length + tensor.ByteLength];
+        header.CopyTo(result, 0);
+        tensor.AsBytes().CopyTo(result.AsSpan(header.Length));
+        return result;
+    }
+
+    /// <summary>
+    /// The <c>.npy</c> header numpy (1.23 and later) writes for an array of this dtype and shape (C order): magic,
+    /// version (1.0, or 2.0 when the header outgrows a 16-bit length), header length, the header dictionary with room
+    /// to grow the first axis, padded with spaces to a multiple of 64 bytes and ended by a newline. The data follows.
+    /// </summary>
+    public static byte[] Header(DType dtype, IReadOnlyList<long> shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
         var shapeText = shape.Count switch
         {
             0 => "()",
             1 => string.Create(CultureInfo.InvariantCulture, $"({shape[0]},)"),
             _ => "(" + string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + ")",
         };
-        var header = $"{{'descr': '{Descr(tensor.DType)}', 'fortran_order': False, 'shape': {shapeText}, }}";
+        var header = $"{{'descr': '{Descr(dtype)}', 'fortran_order': False, 'shape': {shapeText}, }}";
         if (shape.Count > 0)
         {
             header += new string(' ', GrowthAxisMaxDigits - shape[0].ToString(CultureInfo.InvariantCulture).Length);
@@ -50,7 +64,7 @@ public static partial class Npy
         }
 
         int prefix = MagicLength + lengthSize + hlen + pad;
-        var result = new byte[prefix + tensor.ByteLength];
+        var result = new byte[prefix];
         Magic.CopyTo(result);
         result[6] = (byte)(lengthSize == 2 ? 1 : 2);
         result[7] = 0;
@@ -67,7 +81,6 @@ public static partial class Npy
         headerBytes.CopyTo(result, at);
         result.AsSpan(at + headerBytes.Length, pad).Fill((byte)' ');
         result[prefix - 1] = (byte)'\n';
-        tensor.AsBytes().CopyTo(result.AsSpan(prefix));
         return result;
     }
 
