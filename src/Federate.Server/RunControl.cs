@@ -156,14 +156,9 @@ public sealed class RunControl
         round = 0;
         lock (_lock)
         {
-            if (!_active)
+            if (NotAcceptingRounds() is { } refused)
             {
-                return "no run is in progress (the last one has ended); reset to start a new run";
-            }
-
-            if (_stop is not null)
-            {
-                return "the run is stopping; reset to start a new run";
+                return refused;
             }
 
             if (_automatic)
@@ -191,14 +186,9 @@ public sealed class RunControl
     {
         lock (_lock)
         {
-            if (!_active)
+            if (NotAcceptingRounds() is { } refused)
             {
-                return "no run is in progress (the last one has ended); reset to start a new run";
-            }
-
-            if (_stop is not null)
-            {
-                return "the run is stopping; reset to start a new run";
+                return refused;
             }
 
             if (_automatic)
@@ -269,6 +259,12 @@ public sealed class RunControl
             await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Why no more rounds can be asked for (no run, or it is stopping), or null. Call under the lock.</summary>
+    private string? NotAcceptingRounds() =>
+        !_active ? "no run is in progress (the last one has ended); reset to start a new run"
+        : _stop is not null ? "the run is stopping; reset to start a new run"
+        : null;
 
     private RunControlState Snapshot() => new(Manual, _automatic, _waiting, _active, _stop is not null);
 
