@@ -31,6 +31,8 @@ public sealed class PayloadCipher
     /// <summary>Tag length: 16 bytes.</summary>
     public const int TagLength = 16;
 
+    private const int AadLength = 1 + 8 + 4 + 8;
+
     private readonly byte[] _key;
     private readonly long _nodeId;
 
@@ -80,8 +82,10 @@ public sealed class PayloadCipher
         var nonce = RandomNumberGenerator.GetBytes(NonceLength);
         var tag = new byte[TagLength];
         var ciphertext = new byte[plaintext.Length];
+        Span<byte> aad = stackalloc byte[AadLength];
+        WriteAad(aad, direction, tensorIndex, offset);
         using var aes = new AesGcm(_key, TagLength);
-        aes.Encrypt(nonce, plaintext, ciphertext, tag, Aad(direction, tensorIndex, offset));
+        aes.Encrypt(nonce, plaintext, ciphertext, tag, aad);
         return (ciphertext, nonce, tag);
     }
 
@@ -95,10 +99,12 @@ public sealed class PayloadCipher
         }
 
         var plaintext = new byte[ciphertext.Length];
+        Span<byte> aad = stackalloc byte[AadLength];
+        WriteAad(aad, direction, tensorIndex, offset);
         try
         {
             using var aes = new AesGcm(_key, TagLength);
-            aes.Decrypt(nonce, ciphertext, tag, plaintext, Aad(direction, tensorIndex, offset));
+            aes.Decrypt(nonce, ciphertext, tag, plaintext, aad);
         }
         catch (AuthenticationTagMismatchException)
         {
@@ -110,13 +116,12 @@ public sealed class PayloadCipher
         return plaintext;
     }
 
-    private byte[] Aad(PayloadDirection direction, uint tensorIndex, ulong offset)
+    /// <summary>The authenticated data (direction, node, tensor index, byte offset), on the stack: no allocation per chunk.</summary>
+    private void WriteAad(Span<byte> aad, PayloadDirection direction, uint tensorIndex, ulong offset)
     {
-        var aad = new byte[1 + 8 + 4 + 8];
         aad[0] = (byte)direction;
-        BinaryPrimitives.WriteInt64BigEndian(aad.AsSpan(1), _nodeId);
-        BinaryPrimitives.WriteUInt32BigEndian(aad.AsSpan(9), tensorIndex);
-        BinaryPrimitives.WriteUInt64BigEndian(aad.AsSpan(13), offset);
-        return aad;
+        BinaryPrimitives.WriteInt64BigEndian(aad[1..], _nodeId);
+        BinaryPrimitives.WriteUInt32BigEndian(aad[9..], tensorIndex);
+        BinaryPrimitives.WriteUInt64BigEndian(aad[13..], offset);
     }
 }
