@@ -33,6 +33,8 @@ public sealed class ServerIdentity : IDisposable
     private readonly TimeProvider _time;
     private readonly RSA _key;
     private readonly byte[] _certificateDer;
+    private readonly string _commonName;
+    private readonly byte[] _commonNameUtf8;
     private readonly Lock _listsLock = new();
     private DateTime _participantsStamp = DateTime.MinValue;
     private DateTime _revokedStamp = DateTime.MinValue;
@@ -51,6 +53,8 @@ public sealed class ServerIdentity : IDisposable
         _time = time ?? TimeProvider.System;
         _key = kit.Certificate.GetRSAPrivateKey() ?? throw new SecurityException("the server kit's key is not an RSA key");
         _certificateDer = kit.Certificate.RawData;
+        _commonName = Pki.CommonName(kit.Certificate);
+        _commonNameUtf8 = System.Text.Encoding.UTF8.GetBytes(_commonName);
         Tokens = new SessionTokens(_key, _time, sessionTtl ?? TimeSpan.FromMinutes(10));
         Refresh();
     }
@@ -93,10 +97,9 @@ public sealed class ServerIdentity : IDisposable
 
         var serverNonce = RandomNumberGenerator.GetBytes(NonceLength);
         _challenges[Convert.ToHexString(serverNonce)] = now;
-        string cn = Pki.CommonName(Kit.Certificate);
-        var signature = Pki.Sign(_key, Purposes.Hello, clientNonce.ToArray(), System.Text.Encoding.UTF8.GetBytes(cn));
+        var signature = Pki.Sign(_key, Purposes.Hello, clientNonce.ToArray(), _commonNameUtf8);
         problem = null;
-        return new ServerHello(_certificateDer, cn, signature, serverNonce);
+        return new ServerHello(_certificateDer, _commonName, signature, serverNonce);
     }
 
     /// <summary>Verifies a registration; returns the client or null with a one-line problem.</summary>
