@@ -208,11 +208,7 @@ public static partial class Provisioner
         }
     }
 
-    private static Participants ReadServerParticipants(string outDir)
-    {
-        var path = Path.Combine(outDir, "server", StartupKit.ParticipantsFile);
-        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), KitJson.Default.Participants) ?? new Participants() : new Participants();
-    }
+    private static Participants ReadServerParticipants(string outDir) => StartupKit.ReadParticipants(Path.Combine(outDir, "server"));
 
     private static (ProjectState State, X509Certificate2 Ca, RSA CaKey) LoadProject(string outDir)
     {

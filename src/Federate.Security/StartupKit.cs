@@ -134,9 +134,12 @@ public sealed class StartupKit : IDisposable
     }
 
     /// <summary>Reads the enrolment list of a server kit (empty when the file is missing).</summary>
-    public Participants ReadParticipants()
+    public Participants ReadParticipants() => ReadParticipants(Directory);
+
+    /// <summary>Reads the enrolment list in a server kit folder (empty when the file is missing).</summary>
+    internal static Participants ReadParticipants(string directory)
     {
-        var path = Path.Combine(Directory, ParticipantsFile);
+        var path = Path.Combine(directory, ParticipantsFile);
         if (!File.Exists(path))
         {
             return new Participants();
