@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Federate.Security;
 using Grpc.Core;
 
 namespace Federate.Client.Internal;
@@ -24,13 +25,8 @@ internal static class SecureChannel
                     return false;
                 }
 
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                chain.ChainPolicy.DisableCertificateDownloads = true;
                 using var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-                return chain.Build(presented) && chain.ChainElements[^1].Certificate.RawDataMemory.Span.SequenceEqual(ca.RawDataMemory.Span);
+                return Pki.ValidateChain(presented, ca, DateTimeOffset.UtcNow) is null;
             },
         };
     }
