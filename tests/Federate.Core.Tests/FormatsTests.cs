@@ -51,6 +51,32 @@ public class FormatsTests
     }
 
     [Fact]
+    public void Safetensors_WriteFileWithSha256_ReturnsTheWrittenFilesDigestAndLength()
+    {
+        var record = new ArrayRecord
+        {
+            { "w", Tensor.FromArray(Enumerable.Range(0, 300_000).Select(i => (float)i).ToArray(), 300_000) },
+            { "b", Tensor.FromArray(new double[] { 1, -2 }, 2) },
+        };
+        var path = Path.Combine(Path.GetTempPath(), $"federate-test-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var (sha, bytes) = Safetensors.WriteFileWithSha256(path, record, new Dictionary<string, string> { ["round"] = "3" });
+            var onDisk = File.ReadAllBytes(path);
+            Assert.Equal(onDisk.Length, bytes);
+            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(onDisk)), sha);
+            using var expected = new MemoryStream();
+            Safetensors.Write(expected, record, new Dictionary<string, string> { ["round"] = "3" });
+            Assert.Equal(expected.ToArray(), onDisk);
+            Assert.False(File.Exists(path + ".tmp-" + Environment.ProcessId));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Safetensors_Write_IsDeterministic()
     {
         var record = new ArrayRecord { { "w", Tensor.FromArray(new float[] { 1, 2, 3 }, 3) } };

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 
 using System.Text.Json;
 
@@ -28,13 +29,33 @@ public static class Safetensors
     }
 
     /// <summary>Writes a record to a file atomically: a temporary file is written, flushed to disk, then renamed.</summary>
-    public static void WriteFile(string path, ArrayRecord record, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void WriteFile(string path, ArrayRecord record, IReadOnlyDictionary<string, string>? metadata = null) =>
+        WriteAtomically(path, fs => Write(fs, record, metadata));
+
+    /// <summary>
+    /// Writes a file like <see cref="WriteFile"/> and returns its SHA-256 (lowercase hex) and length, hashed as the bytes
+    /// are written (no second pass over the file).
+    /// </summary>
+    public static (string Sha256, long Bytes) WriteFileWithSha256(string path, ArrayRecord record, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long bytes = 0;
+        WriteAtomically(path, fs =>
+        {
+            using var hashing = new HashingWriteStream(fs, sha);
+            Write(hashing, record, metadata);
+            bytes = hashing.Written;
+        });
+        return (Convert.ToHexStringLower(sha.GetHashAndReset()), bytes);
+    }
+
+    private static void WriteAtomically(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
         var tmp = full + ".tmp-" + Environment.ProcessId;
         using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
         {
-            Write(fs, record, metadata);
+            write(fs);
             fs.Flush(flushToDisk: true);
         }
 
@@ -199,4 +220,40 @@ public static class Safetensors
         stream.Write(tensor.AsBytes());
     }
 
+    /// <summary>A write-only pass-through that feeds every byte written to a hash (spans go through without copies).</summary>
+    private sealed class HashingWriteStream(Stream inner, IncrementalHash hash) : Stream
+    {
+        public long Written { get; private set; }
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            hash.AppendData(buffer);
+            inner.Write(buffer);
+            Written += buffer.Length;
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Flush() => inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
 }

@@ -217,8 +217,7 @@ public sealed class StateStore : IDisposable
         var relative = Path.Combine("checkpoints", SafeName(runId), string.Create(CultureInfo.InvariantCulture, $"round-{record.Round:D5}.safetensors"));
         var path = Path.Combine(Directory, relative);
         var meta = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { ["run_id"] = runId, ["round"] = record.Round.ToString(CultureInfo.InvariantCulture) };
-        Safetensors.WriteFile(path, global, meta);
-        var (hash, bytes) = Hash(path);
+        var (hash, bytes) = Safetensors.WriteFileWithSha256(path, global, meta);
         var recordJson = HistoryJson.Serialize(new RunHistory { RunId = runId, Rounds = { record } });
         lock (_lock)
         {
