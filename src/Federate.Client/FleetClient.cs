@@ -422,10 +422,12 @@ public sealed class FleetClient : IDisposable
             var frame = stream.Current;
             if (cipher is not null && frame.FrameCase == TaskFrame.FrameOneofCase.Chunk)
             {
+                // In the received frame's own buffer (gRPC parsing gave it a private copy): no buffer per chunk.
                 var c = frame.Chunk;
-                var plain = cipher.Decrypt(c.Data.Span, c.Nonce.Span, c.Tag.Span, Federate.Security.PayloadDirection.ToClient, c.TensorIndex, c.Offset, out var cipherProblem)
-                    ?? throw new InvalidDataException($"the server sent a corrupt task: {cipherProblem}");
-                c.Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(plain);
+                if (!cipher.TryDecryptInPlace(System.Runtime.InteropServices.MemoryMarshal.AsMemory(c.Data.Memory).Span, c.Nonce.Span, c.Tag.Span, Federate.Security.PayloadDirection.ToClient, c.TensorIndex, c.Offset, out var cipherProblem))
+                {
+                    throw new InvalidDataException($"the server sent a corrupt task: {cipherProblem}");
+                }
             }
 
             string? bad = frame.FrameCase switch

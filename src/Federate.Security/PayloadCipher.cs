@@ -92,28 +92,37 @@ public sealed class PayloadCipher
     /// <summary>Decrypts a chunk; null with a one-line problem when it fails authentication.</summary>
     public byte[]? Decrypt(ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> tag, PayloadDirection direction, uint tensorIndex, ulong offset, out string? problem)
     {
+        var plaintext = ciphertext.ToArray();
+        return TryDecryptInPlace(plaintext, nonce, tag, direction, tensorIndex, offset, out problem) ? plaintext : null;
+    }
+
+    /// <summary>
+    /// Decrypts a chunk in place (<paramref name="data"/> holds the ciphertext, then the plaintext): no buffer per
+    /// chunk on the receiving side. False with a one-line problem when it fails authentication (the data is then zeroed).
+    /// </summary>
+    public bool TryDecryptInPlace(Span<byte> data, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> tag, PayloadDirection direction, uint tensorIndex, ulong offset, out string? problem)
+    {
         if (nonce.Length != NonceLength || tag.Length != TagLength)
         {
             problem = $"chunk of tensor {tensorIndex} at byte offset {offset} is not encrypted (payload encryption is on for this session)";
-            return null;
+            return false;
         }
 
-        var plaintext = new byte[ciphertext.Length];
         Span<byte> aad = stackalloc byte[AadLength];
         WriteAad(aad, direction, tensorIndex, offset);
         try
         {
             using var aes = new AesGcm(_key, TagLength);
-            aes.Decrypt(nonce, ciphertext, tag, plaintext, aad);
+            aes.Decrypt(nonce, data, tag, data, aad);
         }
         catch (AuthenticationTagMismatchException)
         {
             problem = $"chunk of tensor {tensorIndex} at byte offset {offset} fails AES-GCM authentication (tampered or wrong key)";
-            return null;
+            return false;
         }
 
         problem = null;
-        return plaintext;
+        return true;
     }
 
     /// <summary>The authenticated data (direction, node, tensor index, byte offset), on the stack: no allocation per chunk.</summary>

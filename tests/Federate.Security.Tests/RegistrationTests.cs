@@ -243,4 +243,27 @@ public sealed class RegistrationTests(ProjectFixture project) : IClassFixture<Pr
         using var other = new ClientIdentity(project.Kit(project.Demo, "b"));
         Assert.Throws<SecurityException>(() => other.UnwrapPayloadKey(PayloadCipher.Wrap(key, client.Kit.Certificate)));
     }
+
+    [Fact]
+    public void PayloadCipher_DecryptInPlace_GivesThePlaintextInTheSameBuffer()
+    {
+        var key = PayloadCipher.NewKey();
+        var sender = new PayloadCipher(key, 7);
+        var receiver = new PayloadCipher(key, 7);
+        var plain = Enumerable.Range(0, 3000).Select(i => (byte)(i * 7)).ToArray();
+        var (cipher, nonce, tag) = sender.Encrypt(plain, PayloadDirection.ToClient, 1, 8192);
+
+        var buffer = cipher.ToArray();
+        Assert.True(receiver.TryDecryptInPlace(buffer, nonce, tag, PayloadDirection.ToClient, 1, 8192, out var problem));
+        Assert.Null(problem);
+        Assert.Equal(plain, buffer);
+
+        var tampered = cipher.ToArray();
+        tampered[5] ^= 1;
+        Assert.False(receiver.TryDecryptInPlace(tampered, nonce, tag, PayloadDirection.ToClient, 1, 8192, out problem));
+        Assert.Equal("chunk of tensor 1 at byte offset 8192 fails AES-GCM authentication (tampered or wrong key)", problem);
+        Assert.False(receiver.TryDecryptInPlace(cipher.ToArray(), nonce, tag, PayloadDirection.ToServer, 1, 8192, out _));
+        Assert.False(receiver.TryDecryptInPlace(cipher.ToArray(), [], tag, PayloadDirection.ToClient, 1, 8192, out problem));
+        Assert.Equal("chunk of tensor 1 at byte offset 8192 is not encrypted (payload encryption is on for this session)", problem);
+    }
 }

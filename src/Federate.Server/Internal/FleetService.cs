@@ -330,10 +330,12 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                         var chunk = frame.Chunk;
                         if (cipher is not null)
                         {
-                            // Decrypted chunk by chunk: memory stays O(chunk) and the streaming fold is unchanged.
-                            var plain = cipher.Decrypt(chunk.Data.Span, chunk.Nonce.Span, chunk.Tag.Span, PayloadDirection.ToServer, chunk.TensorIndex, chunk.Offset, out var cipherProblem)
-                                ?? throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, cipherProblem!);
-                            chunk.Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(plain);
+                            // Decrypted chunk by chunk, in the received frame's own buffer (gRPC parsing gave it a private
+                            // copy): memory stays O(chunk), no buffer per chunk, and the streaming fold is unchanged.
+                            if (!cipher.TryDecryptInPlace(MemoryMarshal.AsMemory(chunk.Data.Memory).Span, chunk.Nonce.Span, chunk.Tag.Span, PayloadDirection.ToServer, chunk.TensorIndex, chunk.Offset, out var cipherProblem))
+                            {
+                                throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, cipherProblem!);
+                            }
                         }
 
                         if (verifier.Verify(chunk) is { } chunkProblem)
