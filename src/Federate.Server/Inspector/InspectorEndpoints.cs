@@ -60,20 +60,19 @@ internal static class InspectorEndpoints
                 return Task.CompletedTask;
             });
         });
-        services.ConfigureHttpJsonOptions(o =>
-        {
-            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
-            o.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
-        });
+        services.ConfigureHttpJsonOptions(o => UseInspectorJson(o.SerializerOptions));
     }
 
-    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
+    public static JsonSerializerOptions JsonOptions { get; } = UseInspectorJson(new(JsonSerializerDefaults.Web));
+
+    /// <summary>The inspector's JSON conventions (snake_case, NaN/Infinity allowed, no HTML escaping), for the API and ASP.NET Core alike.</summary>
+    private static JsonSerializerOptions UseInspectorJson(JsonSerializerOptions o)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+        o.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        o.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        o.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        return o;
+    }
 
     /// <summary>Maps every inspector route; requests reaching another endpoint (the fleet port) get 404.</summary>
     public static void Map(WebApplication app, InspectorState state, Func<int> inspectorPort, bool insecure, ILogger logger)
