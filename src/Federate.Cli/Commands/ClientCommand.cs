@@ -93,6 +93,14 @@ internal static class ClientCommand
             var privacySettings = privacy.Read(parse, modelName);
             var baseName = parse.GetValue(name) ?? Environment.MachineName;
 
+            // Builds a partition's learner on given data, wrapped for client-side privacy when asked; the partition's
+            // privacy state is made once and shared by every learner built (the demo rebuilds on new data).
+            Func<Dataset, Dataset, IClientApp> Learners(int pid)
+            {
+                var (dp, ledgerPath) = privacySettings.ForPartition(pid, several: virtualCount > 1);
+                return (train, test) => privacySettings.App(new LearningClient(createModel, train, test, defaults, seed_, pid, dp), dp, ledgerPath);
+            }
+
             var protocol_ = parse.GetValue(protocol)!;
             Require(protocol_ is "native" or "flower", $"--protocol must be native or flower, got '{protocol_}'");
             if (protocol_ == "flower")
@@ -102,8 +110,7 @@ internal static class ClientCommand
                 {
                     int pid = first + i;
                     var (train, test) = federated.GetPartition(pid);
-                    var (dp, ledgerPath) = privacySettings.ForPartition(pid, several: virtualCount > 1);
-                    apps.Add(privacySettings.App(new LearningClient(createModel, train, test, defaults, seed_, pid, dp), dp, ledgerPath));
+                    apps.Add(Learners(pid)(train, test));
                 }
 
                 return await FlowerClientRunner.RunAsync(serverAddress, apps, logger, error, cancellationToken).ConfigureAwait(false);
@@ -116,19 +123,19 @@ internal static class ClientCommand
                 {
                     int pid = first + i;
                     var (train, test) = federated.GetPartition(pid);
-                    var (dp, ledgerPath) = privacySettings.ForPartition(pid, several: virtualCount > 1);
+                    var learners = Learners(pid);
                     INotificationHandler? clientHandler = i == 0 ? handler : null;
                     IClientApp app;
                     if (federated.Name == SyntheticSensors.Name)
                     {
                         // Design 2's demo data: new data on the server's command, a data summary in every reply.
-                        var demo = new DemoClient(pid, train, test, parse.GetValue(testFraction), (tr, te) => privacySettings.App(new LearningClient(createModel, tr, te, defaults, seed_, pid, dp), dp, ledgerPath), clientHandler, logger);
+                        var demo = new DemoClient(pid, train, test, parse.GetValue(testFraction), learners, clientHandler, logger);
                         app = demo;
                         clientHandler = demo;
                     }
                     else
                     {
-                        app = privacySettings.App(new LearningClient(createModel, train, test, defaults, seed_, pid, dp), dp, ledgerPath);
+                        app = learners(train, test);
                     }
 
                     var options = new FleetClientOptions
