@@ -112,6 +112,36 @@ public sealed class StateStoreTests : IDisposable
     }
 
     [Fact]
+    public void StateRunObserver_NodeReplies_RecordedPerRoundWithCounts()
+    {
+        using var store = StateStore.Open(_dir);
+        store.CreateRun("r", "f", new Dictionary<string, object?>());
+        var observer = new StateRunObserver(store, "r", new FedAvg());
+        Message Reply(long node, MessageType type) => new(
+            new MessageMetadata { RunId = "r", Round = 0, MessageType = type, SourceNodeId = node },
+            new MessageError("x", "y"));
+
+        observer.OnReply(1, MessageType.Train, Reply(5, MessageType.Train));
+        observer.OnReply(1, MessageType.Train, Reply(6, MessageType.Train));
+        observer.OnReply(1, MessageType.Evaluate, Reply(5, MessageType.Evaluate));
+        observer.OnRoundCompleted(Round(1), Model(1));
+        observer.OnReply(2, MessageType.Train, Reply(6, MessageType.Train));
+        observer.OnRunFinished(new RunHistory { RunId = "r", StopReason = StopReasons.Cancelled, StopDetail = "stopped" }, Model(1));
+
+        using var c = Raw();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT node_id, first_round, last_round, replies FROM nodes WHERE run_id = 'r' ORDER BY node_id";
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<(long, long, long, long)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+
+        Assert.Equal([(5L, 1L, 1L, 2L), (6L, 1L, 2L, 2L)], rows);
+    }
+
+    [Fact]
     public void LoadLatestCheckpoint_TruncatedFile_FallsBackToPreviousAndSaysSo()
     {
         using var store = StateStore.Open(_dir);

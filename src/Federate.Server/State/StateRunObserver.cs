@@ -15,17 +15,37 @@ namespace Federate.Server.State;
 /// <param name="interrupted">True once the operator asked to stop: the round in flight is then not checkpointed (it may be incomplete).</param>
 public sealed class StateRunObserver(StateStore store, string runId, Strategy strategy, IReadOnlyDictionary<string, string>? metadata = null, Func<bool>? interrupted = null) : IRunObserver
 {
+    // The nodes that replied in the round in flight: written in one transaction when the round ends, not one
+    // synchronous commit per reply on the run driver's path.
+    private readonly List<long> _replied = [];
+    private readonly Lock _repliedLock = new();
+    private int _repliedRound;
+
     /// <inheritdoc />
     public void OnReply(int round, MessageType phase, Message reply)
     {
         ArgumentNullException.ThrowIfNull(reply);
-        store.RecordNodeReply(runId, reply.Metadata.SourceNodeId, round);
+        lock (_repliedLock)
+        {
+            if (round != _repliedRound)
+            {
+                FlushReplies();
+                _repliedRound = round;
+            }
+
+            _replied.Add(reply.Metadata.SourceNodeId);
+        }
     }
 
     /// <inheritdoc />
     public void OnRoundCompleted(RoundRecord record, ArrayRecord global)
     {
         ArgumentNullException.ThrowIfNull(record);
+        lock (_repliedLock)
+        {
+            FlushReplies();
+        }
+
         if (interrupted?.Invoke() == true)
         {
             store.AppendEvent(runId, "round_interrupted", $"round {record.Round} was interrupted by the operator and is not checkpointed");
@@ -39,6 +59,11 @@ public sealed class StateRunObserver(StateStore store, string runId, Strategy st
     public void OnRunFinished(RunHistory history, ArrayRecord global)
     {
         ArgumentNullException.ThrowIfNull(history);
+        lock (_repliedLock)
+        {
+            FlushReplies();
+        }
+
         if (history.StopReason == StopReasons.Cancelled)
         {
             store.AppendEvent(runId, "run_interrupted", history.StopDetail ?? "stopped by the operator; start the server again to resume");
@@ -46,5 +71,11 @@ public sealed class StateRunObserver(StateStore store, string runId, Strategy st
         }
 
         store.FinishRun(runId, history);
+    }
+
+    private void FlushReplies()
+    {
+        store.RecordNodeReplies(runId, _repliedRound, _replied);
+        _replied.Clear();
     }
 }

@@ -192,14 +192,34 @@ public sealed class StateStore : IDisposable
         }
     }
 
-    /// <summary>Notes that a node replied in a round.</summary>
-    public void RecordNodeReply(string runId, long nodeId, int round)
+    /// <summary>Records the nodes that replied in a round (one entry per reply), in one transaction.</summary>
+    public void RecordNodeReplies(string runId, int round, IReadOnlyList<long> nodeIds)
     {
+        ArgumentNullException.ThrowIfNull(nodeIds);
+        if (nodeIds.Count == 0)
+        {
+            return;
+        }
+
         lock (_lock)
         {
-            Execute(
-                "INSERT INTO nodes (run_id, node_id, first_round, last_round, replies) VALUES ($r, $n, $round, $round, 1) ON CONFLICT(run_id, node_id) DO UPDATE SET last_round = MAX(last_round, $round), replies = replies + 1",
-                ("$r", runId), ("$n", nodeId), ("$round", round));
+            using var tx = _connection.BeginTransaction();
+            _transaction = tx;
+            try
+            {
+                foreach (var nodeId in nodeIds)
+                {
+                    Execute(
+                        "INSERT INTO nodes (run_id, node_id, first_round, last_round, replies) VALUES ($r, $n, $round, $round, 1) ON CONFLICT(run_id, node_id) DO UPDATE SET last_round = MAX(last_round, $round), replies = replies + 1",
+                        ("$r", runId), ("$n", nodeId), ("$round", round));
+                }
+
+                tx.Commit();
+            }
+            finally
+            {
+                _transaction = null;
+            }
         }
     }
 
