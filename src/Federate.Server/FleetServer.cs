@@ -55,7 +55,7 @@ public sealed class FleetServer : IAsyncDisposable
     /// <summary>The gRPC grid to give the run driver.</summary>
     public IGrid Grid => _inspector is null ? _grid : new InspectingGrid(_grid, _inspector);
 
-    /// <summary>Operator control of the run (inspector actions); give <see cref="RunControl.BeforeRoundAsync"/> to the run options.</summary>
+    /// <summary>Operator control of the run (inspector actions); give <see cref="RunControl.BeforeRoundAsync"/> to the run as a stop rule.</summary>
     public RunControl Control { get; private init; } = new(manual: false);
 
     /// <summary>The dashboard's URL (<c>http://HOST:PORT/</c>), or null without an inspector.</summary>

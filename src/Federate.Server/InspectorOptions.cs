@@ -1,4 +1,4 @@
-using Federate.Server.State;
+using Federate.State;
 
 namespace Federate.Server;
 

@@ -12,7 +12,7 @@ public sealed record RunControlState(bool Manual, bool Automatic, int? WaitingFo
 
 /// <summary>
 /// Operator control of a run (inspector actions): start each round by hand (manual mode), start the run, stop it,
-/// reset it. Give <see cref="BeforeRoundAsync"/> to <see cref="RunOptions.BeforeRoundAsync"/>. A stop takes effect
+/// reset it. Give <see cref="BeforeRoundAsync"/> to the run as a stop rule (<see cref="StopRules.BeforeRoundAsync"/>). A stop takes effect
 /// before the next round (a round in flight completes, so every recorded round is whole).
 /// </summary>
 public sealed class RunControl

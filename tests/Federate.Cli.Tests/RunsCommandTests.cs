@@ -1,5 +1,5 @@
 using Federate.Core;
-using Federate.Server.State;
+using Federate.State;
 
 namespace Federate.Cli.Tests;
 

@@ -162,15 +162,12 @@ public class RunDriverGateTests
     public async Task RunAsync_BeforeRoundAsyncVetoesRoundThree_StopsWithItsReason()
     {
         var asked = new List<int>();
-        var options = new RunOptions
+        var options = new RunOptions { Rounds = 5 };
+        options.StopRules.Add(StopRules.BeforeRoundAsync((round, _) =>
         {
-            Rounds = 5,
-            BeforeRoundAsync = (round, _) =>
-            {
-                asked.Add(round);
-                return ValueTask.FromResult<(string, string)?>(round == 3 ? (StopReasons.OperatorStop, "stopped by admin") : null);
-            },
-        };
+            asked.Add(round);
+            return ValueTask.FromResult<(string, string)?>(round == 3 ? (StopReasons.OperatorStop, "stopped by admin") : null);
+        }));
         var grid = new DirectGrid(new Dictionary<long, IClientApp> { [1] = new FixedClient((p, _) => p, 1, _ => 0.5).ToClientApp() });
         var result = await new RunDriver(grid, new FedAvg(), options).RunAsync(Records.Vector(0)).WaitAsync(TestTimeout);
         Assert.Equal([1, 2, 3], asked);
@@ -184,16 +181,13 @@ public class RunDriverGateTests
     {
         using var cts = new CancellationTokenSource();
         var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var options = new RunOptions
+        var options = new RunOptions { Rounds = 5 };
+        options.StopRules.Add(StopRules.BeforeRoundAsync(async (round, ct) =>
         {
-            Rounds = 5,
-            BeforeRoundAsync = async (round, ct) =>
-            {
-                waiting.TrySetResult();
-                await Task.Delay(Timeout.Infinite, ct);
-                return null;
-            },
-        };
+            waiting.TrySetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            return null;
+        }));
         var grid = new DirectGrid(new Dictionary<long, IClientApp> { [1] = new FixedClient((p, _) => p, 1, _ => 0.5).ToClientApp() });
         var run = new RunDriver(grid, new FedAvg(), options).RunAsync(Records.Vector(0), cancellationToken: cts.Token);
         await waiting.Task.WaitAsync(TestTimeout);

@@ -1,5 +1,5 @@
 using Federate.Core;
-using Federate.Server.State;
+using Federate.State;
 using Microsoft.Data.Sqlite;
 
 namespace Federate.Deployment.Tests;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Federate.Core;
-using Federate.Server.State;
+using Federate.State;
 
 namespace Federate.Cli.Commands;
 

@@ -2,8 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using Federate.Core;
 using Federate.Learning;
+using Federate.Core.Privacy;
 using Federate.Server;
-using Federate.Server.State;
+using Federate.Server.Running;
 using Microsoft.Extensions.Logging;
 
 namespace Federate.Cli.Commands;
@@ -121,89 +122,15 @@ internal static class ServerCommand
                 throw new UsageException("--max-epsilon is a client option: each site sets its own budget with 'federate client --max-epsilon E'");
             }
 
-            privacySettings.Validate(modelName, parse.GetValue(strategy)!, sampling.FractionTrain);
-            var privacySetup = PrivacySetup.Create(privacySettings, StrategyCatalog.Create(parse.GetValue(strategy)!, sampling, strategyOptions), sampling.FractionTrain);
-            var strategy_ = privacySetup.Strategy;
-
-            var runOptions = new RunOptions
+            var strategyName = parse.GetValue(strategy)!;
+            privacySettings.Validate(strategyName, sampling.FractionTrain);
+            if (privacySettings.DpSgd && modelName.Trim().Equals("gaussian-nb", StringComparison.OrdinalIgnoreCase))
             {
-                RunId = serverOptions.RunId,
-                Seed = seed_,
-                Rounds = rounds_,
-                Threshold = parse.GetValue(threshold),
-                ThresholdMetric = parse.GetValue(thresholdMetric)!,
-                Target = CommonOptions.ParseTarget(parse.GetValue(target)),
-                MinNodes = minClients_,
-                MinResults = parse.GetValue(minResults),
-                RoundTimeout = DeployOptions.Seconds(timeoutSeconds, zeroIsInfinite: true),
-            };
-            runOptions.TrainConfig["local_epochs"] = parse.GetValue(localEpochs);
-            runOptions.TrainConfig["lr"] = parse.GetValue(lr);
-            runOptions.TrainConfig["batch_size"] = parse.GetValue(batchSize);
-            foreach (var (key, value) in DeployOptions.ParseConfig(parse.GetValue(config)))
-            {
-                runOptions.TrainConfig[key] = value;
+                throw new UsageException(ClientDpSgd.NotSgdMessage);
             }
-
-            privacySetup.ConfigureServer(runOptions);
-
-            var historyConfig = new Dictionary<string, object?>
-            {
-                ["mode"] = "deployment",
-                ["dataset"] = datasetName,
-                ["model"] = modelName,
-                ["min_clients"] = minClients_,
-                ["fraction"] = sampling.FractionTrain,
-                ["fraction_evaluate"] = sampling.FractionEvaluate,
-                ["rounds"] = rounds_,
-                ["local_epochs"] = parse.GetValue(localEpochs),
-                ["batch_size"] = parse.GetValue(batchSize),
-                ["lr"] = parse.GetValue(lr),
-                ["strategy"] = strategy_.Name,
-                ["seed"] = seed_,
-                ["threshold"] = runOptions.Threshold,
-                ["round_timeout"] = timeoutSeconds,
-                ["accept_failures"] = strategyOptions.AcceptFailures,
-            };
-            privacySettings.AddTo(historyConfig, sampling.FractionTrain);
 
             var outPath = parse.GetValue(outDir)!;
-            Directory.CreateDirectory(outPath);
             bool verbose_ = parse.GetValue(verbose);
-
-            // Durability: resume the unfinished run of the state directory when it was started with the same settings.
-            using var store = StateStore.Open(parse.GetValue(stateDir)!);
-            var fingerprint = Fingerprint(historyConfig, runOptions);
-            var unfinished = store.FindUnfinished();
-            if (unfinished is not null && unfinished.Fingerprint != fingerprint)
-            {
-                store.Abandon(unfinished.Id, "a server started with different settings; this run will not be resumed");
-                await output.WriteLineAsync($"state: run {unfinished.Id} was unfinished but the settings differ; starting a new run").ConfigureAwait(false);
-                unfinished = null;
-            }
-
-            Checkpoint? checkpoint = null;
-            if (unfinished is not null)
-            {
-                int generation = store.BeginGeneration(unfinished.Id);
-                serverOptions.RunId = unfinished.Id;
-                serverOptions.FirstNodeId = ((generation - 1) * NodeIdsPerGeneration) + 1;
-                checkpoint = store.LoadLatestCheckpoint(unfinished.Id, warning => output.WriteLine($"state: warning: {warning}"));
-                int done = checkpoint?.Round ?? 0;
-                store.AppendEvent(unfinished.Id, "run_resumed", $"server process {generation} resumes after round {done}");
-                await output.WriteLineAsync($"state: resuming run {unfinished.Id} after round {done} from {store.Directory}").ConfigureAwait(false);
-                if (checkpoint is not null)
-                {
-                    runOptions.Resume = new RunResume(checkpoint.Rounds);
-                }
-            }
-            else
-            {
-                store.CreateRun(serverOptions.RunId, fingerprint, historyConfig);
-            }
-
-            runOptions.RunId = serverOptions.RunId;
-            var checkpointMetadata = new Dictionary<string, string> { ["format"] = "federate", ["model"] = modelName, ["dataset"] = datasetName };
             var modelMetadata = new Dictionary<string, string>
             {
                 ["format"] = "federate",
@@ -212,105 +139,67 @@ internal static class ServerCommand
                 ["features"] = features.ToString(CultureInfo.InvariantCulture),
                 ["classes"] = classes.ToString(CultureInfo.InvariantCulture),
             };
-            if (serverOptions.Inspector is { } inspectorOptions)
+
+            // One plan per run: the first, and a fresh one (new strategy state and run id) after every reset.
+            RunPlan CreatePlan()
             {
-                inspectorOptions.StateStore = store;
-                foreach (var (key, value) in modelMetadata)
+                var privacySetup = new RunPrivacy(privacySettings, StrategyCatalog.Create(strategyName, sampling, strategyOptions), sampling.FractionTrain);
+                var runOptions = new RunOptions
                 {
-                    inspectorOptions.ModelMetadata[key] = value;
+                    Seed = seed_,
+                    Rounds = rounds_,
+                    Threshold = parse.GetValue(threshold),
+                    ThresholdMetric = parse.GetValue(thresholdMetric)!,
+                    Target = CommonOptions.ParseTarget(parse.GetValue(target)),
+                    MinNodes = minClients_,
+                    MinResults = parse.GetValue(minResults),
+                    RoundTimeout = DeployOptions.Seconds(timeoutSeconds, zeroIsInfinite: true),
+                };
+                runOptions.TrainConfig["local_epochs"] = parse.GetValue(localEpochs);
+                runOptions.TrainConfig["lr"] = parse.GetValue(lr);
+                runOptions.TrainConfig["batch_size"] = parse.GetValue(batchSize);
+                foreach (var (key, value) in DeployOptions.ParseConfig(parse.GetValue(config)))
+                {
+                    runOptions.TrainConfig[key] = value;
                 }
+
+                privacySetup.Configure(runOptions);
+                var historyConfig = new Dictionary<string, object?>
+                {
+                    ["mode"] = "deployment",
+                    ["dataset"] = datasetName,
+                    ["model"] = modelName,
+                    ["min_clients"] = minClients_,
+                    ["fraction"] = sampling.FractionTrain,
+                    ["fraction_evaluate"] = sampling.FractionEvaluate,
+                    ["rounds"] = rounds_,
+                    ["local_epochs"] = parse.GetValue(localEpochs),
+                    ["batch_size"] = parse.GetValue(batchSize),
+                    ["lr"] = parse.GetValue(lr),
+                    ["strategy"] = privacySetup.Strategy.Name,
+                    ["seed"] = seed_,
+                    ["threshold"] = runOptions.Threshold,
+                    ["round_timeout"] = timeoutSeconds,
+                    ["accept_failures"] = strategyOptions.AcceptFailures,
+                };
+                privacySettings.AddTo(historyConfig, sampling.FractionTrain);
+                return new RunPlan
+                {
+                    Strategy = privacySetup.Strategy,
+                    Options = runOptions,
+                    Initial = modelFromClient
+                        ? InitialParameters.FromClient(() => runOptions.RunId, runOptions.RoundTimeout, line => output.WriteLine(line))
+                        : RunPlan.Fixed(() => CreateInitialModel(modelName, features, classes, seed_)),
+                    Config = historyConfig,
+                    Outputs = new RunOutputs { Directory = outPath, ModelMetadata = modelMetadata },
+                };
             }
 
-            await using var server = await FleetServer.StartAsync(serverOptions, logging => DeployOptions.ConfigureLogging(logging, verbose_), cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (server.InspectorUrl is { } dashboard)
-            {
-                await output.WriteLineAsync($"inspector: {dashboard}").ConfigureAwait(false);
-            }
-
-            runOptions.BeforeRoundAsync = server.Control.BeforeRoundAsync;
-            RunResult result;
-            while (true)
-            {
-                server.Control.BeginRun();
-                var wrapped = server.Wrap(strategy_);
-                StrategyState.Import(wrapped, checkpoint?.StrategyState);
-                var durable = new StateRunObserver(store, runOptions.RunId, wrapped, checkpointMetadata, () => cancellationToken.IsCancellationRequested);
-                var driver = new RunDriver(server.Grid, wrapped, runOptions, [durable, server.Observer]);
-
-                // With --model none the initial parameters come from one client (get_parameters), as Flower's server does.
-                ArrayRecord? fromClient = null;
-                if (modelFromClient && checkpoint is null)
-                {
-                    fromClient = await FlowerInitial.AskAsync(server.Grid, runOptions, output, error, cancellationToken).ConfigureAwait(false);
-                    if (fromClient is null)
-                    {
-                        return ExitCodes.Failure;
-                    }
-                }
-
-                // The initial model is created inline, not kept in a local of this async method, so it can be collected
-                // after round 1 (for a 1.2 GB model that is the difference between two and three copies in memory).
-                result = await driver.RunAsync(
-                    checkpoint?.Parameters ?? fromClient ?? CreateInitialModel(modelName, features, classes, seed_),
-                    historyConfig,
-                    cancellationToken).ConfigureAwait(false);
-                fromClient = null;
-                checkpoint = null;
-                server.Control.EndRun();
-
-                var modelPath = Path.Combine(outPath, "model.safetensors");
-                var historyPath = Path.Combine(outPath, "history.json");
-                Safetensors.WriteFile(modelPath, result.Parameters, modelMetadata);
-                HistoryJson.WriteFile(historyPath, result.History);
-                await output.WriteLineAsync($"wrote {historyPath} and {modelPath}").ConfigureAwait(false);
-
-                // Manual mode keeps serving the inspector after a run ends: a reset there starts a new run.
-                bool reset = server.Control.ResetRequested;
-                if (!reset && server.Control.Manual && result.History.StopReason != StopReasons.Cancelled)
-                {
-                    await output.WriteLineAsync("run ended; the inspector stays up: reset there to start a new run, Ctrl+C to quit").ConfigureAwait(false);
-                    try
-                    {
-                        await server.Control.WaitForResetAsync(cancellationToken).ConfigureAwait(false);
-                        reset = true;
-                    }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                    {
-                        // Ctrl+C: the server ends.
-                    }
-                }
-
-                if (!reset || cancellationToken.IsCancellationRequested)
-                {
-                    break;
-                }
-
-                // Reset: a new run with a fresh model, strategy state and history, on the same connected clients.
-                privacySetup = PrivacySetup.Create(privacySettings, StrategyCatalog.Create(parse.GetValue(strategy)!, sampling, strategyOptions), sampling.FractionTrain);
-                privacySetup.ConfigureServer(runOptions);
-                strategy_ = privacySetup.Strategy;
-                runOptions.RunId = Guid.NewGuid().ToString();
-                runOptions.Resume = null;
-                store.CreateRun(runOptions.RunId, fingerprint, historyConfig);
-                await output.WriteLineAsync($"reset: starting run {runOptions.RunId}").ConfigureAwait(false);
-            }
-
-            await server.FinishAsync(result.History, CancellationToken.None).ConfigureAwait(false);
+            var runHost = new FleetRunHost(serverOptions, CreatePlan, line => output.WriteLine(line)) { StateDirectory = parse.GetValue(stateDir)! };
+            var result = await runHost.RunAsync(logging => DeployOptions.ConfigureLogging(logging, verbose_), cancellationToken).ConfigureAwait(false);
             return result.History.StopReason == StopReasons.Cancelled ? ExitCodes.Failure : ExitCodes.Success;
         });
         return command;
-    }
-
-    /// <summary>Node ids handed out by each server process of a run (a resumed process starts above them).</summary>
-    private const long NodeIdsPerGeneration = 1_000_000;
-
-    /// <summary>The settings that must match for a restart to resume a run.</summary>
-    private static string Fingerprint(IReadOnlyDictionary<string, object?> config, RunOptions run)
-    {
-        var text = HistoryJson.Serialize(new RunHistory { RunId = "", Config = config })
-            + string.Join(';', run.TrainConfig.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"))
-            + string.Create(CultureInfo.InvariantCulture, $";{run.MinNodes};{run.MinResults};{run.Target}");
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
 
     private static ArrayRecord CreateInitialModel(string name, int features, int classes, int seed)

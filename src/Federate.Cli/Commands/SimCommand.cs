@@ -36,6 +36,7 @@ internal static class SimCommand
         var outDir = CommonOptions.Create("--out", "Output folder for history.json and model.safetensors.", "out", "DIR");
         var minEvaluate = CommonOptions.Create("--min-evaluate-clients", "Minimum clients sampled for evaluation.", 1, "N");
         var attack = CommonOptions.CreateOptional<string>("--attack", "Simulate attackers: sign-flip, gaussian, label-flip or scale, with the fraction of malicious clients, e.g. sign-flip:0.2.", "KIND:FRACTION");
+        var stateDir = CommonOptions.CreateOptional<string>("--state-dir", "State directory: checkpoints every round; the same command run again after a crash resumes the run and ends with the same model.", "DIR");
         var json = new Option<bool>("--json") { Description = "Print the final summary as JSON on stdout (progress goes to stderr)." };
         var strategyCli = new StrategyCliOptions();
         var privacy = new PrivacyOptions();
@@ -44,14 +45,14 @@ internal static class SimCommand
         {
             dataset, dataDir, labelColumn, model, clients, fraction, fractionEvaluate, minFit, rounds, localEpochs, batchSize, lr,
             partition, testFraction, strategy, seed, threshold, thresholdMetric, target, dropRate, parallelism, outDir, json,
-            minEvaluate, attack,
+            minEvaluate, attack, stateDir,
         };
         privacy.AddTo(command);
         strategyCli.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var settings = new SimSettings
+            var settings = new SimulationSettings
             {
                 Dataset = parse.GetValue(dataset)!,
                 DataDir = parse.GetValue(dataDir),
@@ -75,113 +76,40 @@ internal static class SimCommand
                 DropRate = parse.GetValue(dropRate),
                 Parallelism = parse.GetValue(parallelism),
                 Out = parse.GetValue(outDir)!,
-                Json = parse.GetValue(json),
+                StateDir = parse.GetValue(stateDir),
                 MinEvaluateClients = parse.GetValue(minEvaluate),
                 Attack = parse.GetValue(attack),
                 Privacy = privacy.Read(parse),
                 StrategyOptions = strategyCli.Read(parse, parse.GetValue(lr)),
             };
-            return await RunAsync(settings, output, error, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(settings, parse.GetValue(json), output, error, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    public static async Task<int> RunAsync(SimSettings s, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(SimulationSettings s, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        s.Validate();
         var watch = Stopwatch.StartNew();
-        var split = DatasetCatalog.Load(s.Dataset, s.DataDir, s.LabelColumn);
-        var rows = split.Train.Count;
-        if (s.Clients > rows)
-        {
-            throw new UsageException($"cannot split {rows} rows of '{split.Train.Name}' among {s.Clients} clients; use --clients {rows} or fewer");
-        }
-
-        var data = FederatedDataset.Create(split, s.Clients, s.Partition, s.Seed, s.TestFraction);
-        Func<Model> createModel = () => ModelFactory.Create(s.Model, data.FeatureCount, data.ClassCount);
-        var initialModel = createModel();
-        initialModel.Initialize(s.Seed);
-        var initial = initialModel.GetParameters();
-
-        var sampling = new SamplingOptions
-        {
-            FractionTrain = s.Fraction,
-            FractionEvaluate = s.FractionEvaluate,
-            MinTrainNodes = s.MinFitClients,
-            MinEvaluateNodes = s.MinEvaluateClients,
-        };
-        var privacy = PrivacySetup.Create(s.Privacy, StrategyCatalog.Create(s.Strategy, sampling, s.StrategyOptions), s.Fraction);
-        var strategy = privacy.Strategy;
-        var attack = s.Attack is null ? null : Attack.Parse(s.Attack, s.Clients, s.Seed);
-        var defaults = new TrainOptions { Epochs = s.LocalEpochs, BatchSize = s.BatchSize, LearningRate = s.LearningRate };
-        LearningClient Client(int pid, Dataset train, Dataset test) => new(createModel, train, test, defaults, s.Seed, pid, privacy.ClientFor(pid));
-        var grid = new InMemoryGrid(
-            pid =>
-            {
-                var (train, test) = data.GetPartition(pid);
-                if (attack is not null && attack.IsAttacker(pid))
-                {
-                    if (attack.PoisonsLabels)
-                    {
-                        var flipped = train.Labels.Select(y => train.ClassCount - 1 - y).ToArray();
-                        train = new Dataset(train.Name, train.Features, flipped, train.FeatureCount, train.ClassNames, train.FeatureNames, train.Columns);
-                        return privacy.App(Client(pid, train, test));
-                    }
-
-                    return privacy.App(Client(pid, train, test), attack.CreateMod(s.Seed));
-                }
-
-                return privacy.App(Client(pid, train, test));
-            },
-            new SimulationOptions { Clients = s.Clients, Parallelism = s.Parallelism, DropRate = s.DropRate, Seed = s.Seed });
-
-        var options = new RunOptions
-        {
-            RunId = $"sim-{s.Seed}-{DateTime.UtcNow:yyyyMMddHHmmss}",
-            Seed = s.Seed,
-            Rounds = s.Rounds,
-            Threshold = s.Threshold,
-            ThresholdMetric = s.ThresholdMetric,
-            Target = s.Target,
-            MinNodes = 1,
-            MinResults = 1,
-        };
-        options.TrainConfig["local_epochs"] = s.LocalEpochs;
-        options.TrainConfig["lr"] = s.LearningRate;
-        options.TrainConfig["batch_size"] = s.BatchSize;
-        privacy.Configure(options, s.Clients, pid => { var (train, test) = data.GetPartition(pid); return Client(pid, train, test); });
-
-        var progressWriter = s.Json ? error : output;
+        var progressWriter = json ? error : output;
         var console = ConsoleFactory.Create(progressWriter);
+        using var simulation = Simulation.Simulation.Create(s, line => console.WriteLine(line));
         var progress = new RoundProgress(console, s.Rounds);
-        var driver = new RunDriver(grid, strategy, options, [progress]);
-        Directory.CreateDirectory(s.Out);
-
-        if (attack is not null)
+        simulation.Plan.Observers.Add(progress);
+        var data = simulation.Data;
+        if (simulation.Attack is { } attack)
         {
             console.MarkupLine($"attack: {attack.Kind} by {attack.Attackers.Count} of {s.Clients} clients");
         }
 
-        console.MarkupLine($"[bold]federate sim[/]: {Markup.Escape(data.Name)} ({rows} rows, {data.FeatureCount} features, {data.ClassCount} classes), model {Markup.Escape(s.Model)}, {s.Clients} clients, partition {Markup.Escape(s.Partition)}, strategy {Markup.Escape(strategy.Name)}, seed {s.Seed}");
-        var result = await progress.RunAsync(ct => driver.RunAsync(initial, s.ToConfig(), ct), cancellationToken).ConfigureAwait(false);
+        console.MarkupLine($"[bold]federate sim[/]: {Markup.Escape(data.Name)} ({simulation.Rows} rows, {data.FeatureCount} features, {data.ClassCount} classes), model {Markup.Escape(s.Model)}, {s.Clients} clients, partition {Markup.Escape(s.Partition)}, strategy {Markup.Escape(simulation.Plan.Strategy.Name)}, seed {s.Seed}");
+        var result = await progress.RunAsync(simulation.RunAsync, cancellationToken).ConfigureAwait(false);
         watch.Stop();
 
-        var modelPath = Path.Combine(s.Out, "model.safetensors");
-        var historyPath = Path.Combine(s.Out, "history.json");
-        Safetensors.WriteFile(modelPath, result.Parameters, new Dictionary<string, string>
+        var outputs = simulation.Plan.Outputs!;
+        progress.WriteSummary(result.History, outputs.HistoryPath, outputs.ModelPath, watch.Elapsed);
+        if (json)
         {
-            ["format"] = "federate",
-            ["model"] = s.Model,
-            ["dataset"] = data.Name,
-            ["features"] = data.FeatureCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["classes"] = data.ClassCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
-        HistoryJson.WriteFile(historyPath, result.History);
-
-        progress.WriteSummary(result.History, historyPath, modelPath, watch.Elapsed);
-        if (s.Json)
-        {
-            await output.WriteLineAsync(SummaryJson.Create(result.History, s, watch.Elapsed, historyPath, modelPath)).ConfigureAwait(false);
+            await output.WriteLineAsync(SummaryJson.Create(result.History, s, watch.Elapsed, outputs.HistoryPath, outputs.ModelPath)).ConfigureAwait(false);
         }
 
         return result.History.StopReason == StopReasons.Cancelled ? ExitCodes.Failure : ExitCodes.Success;

@@ -6,7 +6,7 @@ namespace Federate.Cli.Commands;
 /// <summary>The one-object JSON summary printed by <c>--json</c>.</summary>
 internal static class SummaryJson
 {
-    public static string Create(RunHistory history, SimSettings s, TimeSpan elapsed, string historyPath, string modelPath)
+    public static string Create(RunHistory history, Simulation.SimulationSettings s, TimeSpan elapsed, string historyPath, string modelPath)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))

@@ -3,12 +3,16 @@ using System.Globalization;
 namespace Federate.Core.Privacy;
 
 /// <summary>
-/// The run-level privacy budget as a <see cref="RunOptions.BeforeRound"/> check: the run stops before a round that
+/// The run-level privacy budget as a check before each round (<see cref="CreateRule"/> makes it a <see cref="IStopRule"/>): the run stops before a round that
 /// would raise the user-level epsilon (central DP) or the largest client's sample-level epsilon (DP-SGD) above the
 /// target, with stop reason <see cref="StopReasons.PrivacyBudget"/>. Usable by the simulation and a server alike.
 /// </summary>
 public static class PrivacyRunBudget
 {
+    /// <summary>The check of <see cref="Create"/> as a stop rule for <see cref="RunOptions.StopRules"/>.</summary>
+    public static IStopRule CreateRule(double targetEpsilon, double delta, CentralDpStrategy? central, Func<double?>? projectSampleEpsilon)
+        => StopRules.BeforeRound(Create(targetEpsilon, delta, central, projectSampleEpsilon));
+
     /// <summary>
     /// Creates the check. <paramref name="central"/> projects user-level epsilon exactly;
     /// <paramref name="projectSampleEpsilon"/> returns the largest sample-level epsilon any client would reach after

@@ -15,4 +15,13 @@ public interface IGrid
     /// exception.
     /// </summary>
     IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="SendAndReceiveAsync(IReadOnlyList{Message}, TimeSpan, CancellationToken)"/>, with the round's
+    /// train aggregator: a grid that can fold updates while their bytes arrive (server memory O(model)) folds them
+    /// into <paramref name="aggregator"/> when it can stream (<see cref="IStreamingTrainAggregator"/>), and yields
+    /// replies that the aggregator recognises as already folded. The default ignores the aggregator.
+    /// </summary>
+    IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, TimeSpan timeout, ITrainAggregator? aggregator, CancellationToken cancellationToken)
+        => SendAndReceiveAsync(instructions, timeout, cancellationToken);
 }

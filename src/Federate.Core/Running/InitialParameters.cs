@@ -55,4 +55,27 @@ public static class InitialParameters
             }
         }
     }
+
+    /// <summary>
+    /// <see cref="RunPlan.Initial"/> that asks one node for the initial parameters (as Flower's server does when only
+    /// the clients know the model). <paramref name="log"/> gets one line when they arrive. Fails with
+    /// <see cref="InvalidOperationException"/> and a one-line reason when no node gives them or the run is stopped first.
+    /// </summary>
+    public static Func<IGrid, CancellationToken, ValueTask<ArrayRecord>> FromClient(Func<string> runId, TimeSpan timeout, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        return async (grid, cancellationToken) =>
+        {
+            try
+            {
+                var model = await FromClientAsync(grid, runId(), timeout, cancellationToken).ConfigureAwait(false);
+                log?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"initial parameters from a client: {model.Count} tensors, {model.ElementCount} values"));
+                return model;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new InvalidOperationException("stopped by the operator before a client gave the initial parameters");
+            }
+        };
+    }
 }

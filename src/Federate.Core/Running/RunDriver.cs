@@ -1,12 +1,11 @@
-
-using System.Globalization;
-
 namespace Federate.Core;
 
 /// <summary>
-/// The round loop: wait for nodes, sample, configure, send, fold replies as they arrive, aggregate, evaluate,
-/// record history, notify, then test the stopping rules (round limit, convergence threshold, target metric,
-/// operator stop, and a <see cref="RunOptions.BeforeRound"/> veto such as an exhausted privacy budget). Node failures are values recorded in the history, never exceptions out of a round.
+/// The round loop: check the stop rules, wait for nodes, run the round's stages (by default train, then evaluate;
+/// see <see cref="RunOptions.Stages"/>), record history, notify observers, then check the stop rules again (round
+/// limit, too few results, <see cref="RunOptions.Target"/>, <see cref="RunOptions.Threshold"/>, then
+/// <see cref="RunOptions.StopRules"/> in order). Node failures are values recorded in the history, never exceptions
+/// out of a round.
 /// </summary>
 public sealed class RunDriver
 {
@@ -14,6 +13,7 @@ public sealed class RunDriver
     private readonly Strategy _strategy;
     private readonly RunOptions _options;
     private readonly IReadOnlyList<IRunObserver> _observers;
+    private readonly IReadOnlyList<IStopRule> _rules;
     private readonly TimeProvider _time;
 
     /// <summary>Creates a driver.</summary>
@@ -29,6 +29,20 @@ public sealed class RunDriver
         {
             throw new ArgumentException(problem, nameof(options));
         }
+
+        var rules = new List<IStopRule>();
+        if (options.Target is { } target)
+        {
+            rules.Add(StopRules.Target(target.Metric, target.Value));
+        }
+
+        if (options.Threshold is { } threshold)
+        {
+            rules.Add(StopRules.Convergence(threshold, options.ThresholdMetric));
+        }
+
+        rules.AddRange(options.StopRules);
+        _rules = rules;
     }
 
     /// <summary>Runs until a stopping rule holds and returns the final model and history.</summary>
@@ -42,10 +56,10 @@ public sealed class RunDriver
             history.Rounds.AddRange(resume.Rounds);
             first = resume.CompletedRounds + 1;
             global = initial;
-            if (history.Rounds.Count > 0 && CheckStoppingRules(history) is { } stopped)
+            if (history.Rounds.Count > 0 && AfterRound(history) is { } stopped)
             {
                 // The interrupted run had already met a stopping rule in its last completed round.
-                Stop(history, stopped.Reason, stopped.Detail);
+                Stop(history, stopped);
                 first = _options.Rounds + 1;
             }
         }
@@ -57,40 +71,17 @@ public sealed class RunDriver
         // This async method's parameter lives as long as the run; drop it so the initial model can be collected
         // once the first round replaced it (server memory O(model), not two models, for huge models).
         initial = null!;
-        Notify(o => o.OnRunStarted(history, global));
+        foreach (var observer in _observers)
+        {
+            await observer.OnRunStartedAsync(history, global, cancellationToken).ConfigureAwait(false);
+        }
 
         for (int round = first; round <= _options.Rounds; round++)
         {
-            if (cancellationToken.IsCancellationRequested)
+            if (await BeforeRoundAsync(round, history, cancellationToken).ConfigureAwait(false) is { } veto)
             {
-                Stop(history, StopReasons.Cancelled, $"stopped by the operator before round {round}");
+                Stop(history, veto);
                 break;
-            }
-
-            if (_options.BeforeRound?.Invoke(round) is { } veto)
-            {
-                Stop(history, veto.Reason, veto.Detail);
-                break;
-            }
-
-            if (_options.BeforeRoundAsync is { } gate)
-            {
-                (string Reason, string Detail)? gateVeto;
-                try
-                {
-                    gateVeto = await gate(round, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    Stop(history, StopReasons.Cancelled, $"stopped by the operator before round {round}");
-                    break;
-                }
-
-                if (gateVeto is { } g)
-                {
-                    Stop(history, g.Reason, g.Detail);
-                    break;
-                }
             }
 
             var started = _time.GetTimestamp();
@@ -102,33 +93,17 @@ public sealed class RunDriver
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                Stop(history, StopReasons.Cancelled, $"stopped by the operator while waiting for clients before round {round}");
+                Stop(history, new StopDecision(StopReasons.Cancelled, $"stopped by the operator while waiting for clients before round {round}"));
                 break;
             }
 
-            var failures = new List<RoundFailure>();
-
-            // Train.
-            var trainInstructions = _strategy.ConfigureTrain(context, global, _options.TrainConfig, nodes);
-            Notify(o => o.OnRoundStarted(round, trainInstructions.Count));
-            var aggregator = _strategy.CreateTrainAggregator(context, global);
+            var execution = new RoundExecution(context, _grid, _strategy, _options, nodes, global, OnReply, OnRoundStarted);
             bool cancelled = false;
             try
             {
-                await foreach (var reply in _grid.SendAndReceiveAsync(trainInstructions, _options.RoundTimeout, cancellationToken).ConfigureAwait(false))
+                foreach (var stage in _options.Stages)
                 {
-                    Notify(o => o.OnReply(round, MessageType.Train, reply));
-                    if (reply.Error is { } error)
-                    {
-                        failures.Add(new RoundFailure(reply.Metadata.SourceNodeId, "train", error.Code, error.Reason));
-                        continue;
-                    }
-
-                    var problem = aggregator.Add(reply);
-                    if (problem is not null)
-                    {
-                        failures.Add(new RoundFailure(reply.Metadata.SourceNodeId, "train", "invalid_update", problem));
-                    }
+                    await stage.RunAsync(execution, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -136,136 +111,120 @@ public sealed class RunDriver
                 cancelled = true;
             }
 
-            if (cancelled)
+            if (cancelled && !execution.ModelUpdated)
             {
-                Stop(history, StopReasons.Cancelled, $"stopped by the operator during round {round}");
+                Stop(history, new StopDecision(StopReasons.Cancelled, $"stopped by the operator during round {round}"));
                 break;
             }
 
-            var results = aggregator.Count;
-            MetricRecord trainMetrics = new();
-            bool trainFailed = failures.Count > 0;
-            if (results >= Math.Max(1, _options.MinResults) && (_strategy.AcceptFailures || !trainFailed))
-            {
-                var aggregate = aggregator.Complete();
-                if (aggregate.Parameters is not null)
-                {
-                    global = aggregate.Parameters;
-                }
-
-                trainMetrics = aggregate.Metrics;
-            }
-
-            // Evaluate.
-            MetricRecord evaluateMetrics = new();
-            var evaluateInstructions = _strategy.ConfigureEvaluate(context, global, _options.EvaluateConfig, nodes);
-            if (evaluateInstructions.Count > 0)
-            {
-                var replies = new List<Message>(evaluateInstructions.Count);
-                try
-                {
-                    await foreach (var reply in _grid.SendAndReceiveAsync(evaluateInstructions, _options.RoundTimeout, cancellationToken).ConfigureAwait(false))
-                    {
-                        Notify(o => o.OnReply(round, MessageType.Evaluate, reply));
-                        if (reply.Error is { } error)
-                        {
-                            failures.Add(new RoundFailure(reply.Metadata.SourceNodeId, "evaluate", error.Code, error.Reason));
-                        }
-                        else
-                        {
-                            replies.Add(reply);
-                        }
-                    }
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    cancelled = true;
-                }
-
-                evaluateMetrics = _strategy.AggregateEvaluate(context, replies);
-            }
-
+            global = execution.Global;
             var record = new RoundRecord
             {
                 Round = round,
-                Train = trainMetrics,
-                Evaluate = evaluateMetrics,
-                Results = results,
-                Failures = failures,
+                Train = execution.TrainMetrics,
+                Evaluate = execution.EvaluateMetrics,
+                Results = execution.Results,
+                Failures = execution.Failures,
                 Seconds = _time.GetElapsedTime(started).TotalSeconds,
             };
+            execution = null!;
             history.Rounds.Add(record);
-            Notify(o => o.OnRoundCompleted(record, global));
+            foreach (var observer in _observers)
+            {
+                await observer.OnRoundCompletedAsync(record, global, CancellationToken.None).ConfigureAwait(false);
+            }
 
             if (cancelled)
             {
-                Stop(history, StopReasons.Cancelled, $"stopped by the operator during round {round}");
+                Stop(history, new StopDecision(StopReasons.Cancelled, $"stopped by the operator during round {round}"));
                 break;
             }
 
-            if (results < Math.Max(1, _options.MinResults))
+            int needed = Math.Max(1, _options.MinResults);
+            if (record.Results < needed)
             {
-                Stop(history, StopReasons.NotEnoughResults, $"round {round} got {results} usable replies, fewer than the {Math.Max(1, _options.MinResults)} required");
+                Stop(history, new StopDecision(StopReasons.NotEnoughResults, $"round {round} got {record.Results} usable replies, fewer than the {needed} required"));
                 break;
             }
 
-            if (CheckStoppingRules(history) is { } stop)
+            if (AfterRound(history) is { } stop)
             {
-                Stop(history, stop.Reason, stop.Detail);
+                Stop(history, stop);
                 break;
             }
         }
 
         if (history.StopReason is null)
         {
-            Stop(history, StopReasons.RoundLimit, $"reached the round limit of {_options.Rounds}");
+            Stop(history, new StopDecision(StopReasons.RoundLimit, $"reached the round limit of {_options.Rounds}"));
         }
 
-        Notify(o => o.OnRunFinished(history, global));
+        foreach (var observer in _observers)
+        {
+            await observer.OnRunFinishedAsync(history, global, CancellationToken.None).ConfigureAwait(false);
+        }
+
         return new RunResult(global, history);
     }
 
-    private (string Reason, string Detail)? CheckStoppingRules(RunHistory history)
+    private async ValueTask<StopDecision?> BeforeRoundAsync(int round, RunHistory history, CancellationToken cancellationToken)
     {
-        var current = history.Rounds[^1];
-        if (_options.Target is { } target && current.Evaluate.TryGetValue(target.Metric, out var value))
+        var cancelled = new StopDecision(StopReasons.Cancelled, $"stopped by the operator before round {round}");
+        if (cancellationToken.IsCancellationRequested)
         {
-            bool lowerIsBetter = target.Metric.Contains("loss", StringComparison.Ordinal);
-            if (lowerIsBetter ? value <= target.Value : value >= target.Value)
-            {
-                return (StopReasons.TargetReached, string.Create(CultureInfo.InvariantCulture, $"{target.Metric} reached {value:0.####} (target {target.Value}) in round {current.Round}"));
-            }
+            return cancelled;
         }
 
-        if (_options.Threshold is { } threshold && history.Rounds.Count >= 2)
+        foreach (var rule in _rules)
         {
-            var previous = history.Rounds[^2];
-            var metric = _options.ThresholdMetric;
-            if (current.Evaluate.TryGetValue(metric, out var now) && previous.Evaluate.TryGetValue(metric, out var before))
+            try
             {
-                var change = Math.Abs(now - before);
-                if (change < threshold)
+                if (await rule.BeforeRoundAsync(round, history, cancellationToken).ConfigureAwait(false) is { } veto)
                 {
-                    return (StopReasons.Converged, string.Create(CultureInfo.InvariantCulture, $"{metric} changed by {change:0.######} between rounds {previous.Round} and {current.Round}, less than the threshold {threshold}"));
+                    return veto;
                 }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return cancelled;
             }
         }
 
         return null;
     }
 
-    private static void Stop(RunHistory history, string reason, string detail)
+    private StopDecision? AfterRound(RunHistory history)
     {
-        history.StopReason = reason;
-        history.StopDetail = detail;
+        foreach (var rule in _rules)
+        {
+            if (rule.AfterRound(history) is { } stop)
+            {
+                return stop;
+            }
+        }
+
+        return null;
     }
 
-    private void Notify(Action<IRunObserver> action)
+    private static void Stop(RunHistory history, StopDecision decision)
+    {
+        history.StopReason = decision.Reason;
+        history.StopDetail = decision.Detail;
+    }
+
+    private void OnReply(int round, MessageType phase, Message reply)
     {
         foreach (var observer in _observers)
         {
-            action(observer);
+            observer.OnReply(round, phase, reply);
         }
     }
 
+    private void OnRoundStarted(int round, int sampled)
+    {
+        foreach (var observer in _observers)
+        {
+            observer.OnRoundStarted(round, sampled);
+        }
+    }
 }

@@ -40,18 +40,14 @@ public sealed class RunOptions
     public ConfigRecord EvaluateConfig { get; set; } = new();
 
     /// <summary>
-    /// Asked before each round (1-based) whether it may run: null lets it run; otherwise the run stops before it with
-    /// the returned reason (one of <see cref="StopReasons"/>, e.g. privacy_budget) and one-line detail.
+    /// The rules that may end the run, in order, besides the round limit: <see cref="Target"/> and
+    /// <see cref="Threshold"/> are checked first (after each round), then these (a privacy budget, an operator gate;
+    /// see <see cref="StopRules"/>).
     /// </summary>
-    public Func<int, (string Reason, string Detail)?>? BeforeRound { get; set; }
+    public IList<IStopRule> StopRules { get; } = [];
 
-    /// <summary>
-    /// Awaited before each round (1-based), after <see cref="BeforeRound"/>: may wait (an operator who starts each round
-    /// by hand) and, like <see cref="BeforeRound"/>, returns null to let the round run or a stop reason and detail to
-    /// end the run before it (e.g. <see cref="StopReasons.OperatorStop"/>). Cancelling the run's token while it waits
-    /// stops the run as <see cref="StopReasons.Cancelled"/>. Null (the default) never waits.
-    /// </summary>
-    public Func<int, CancellationToken, ValueTask<(string Reason, string Detail)?>>? BeforeRoundAsync { get; set; }
+    /// <summary>The stages of every round, in order (default: train, then evaluate).</summary>
+    public IList<IRoundStage> Stages { get; } = [new TrainStage(), new EvaluateStage()];
 
     /// <summary>
     /// Continue an interrupted run instead of starting one: the history gets the completed rounds back and the loop

@@ -95,11 +95,8 @@ public class PrivacyRuntimeTests
     public async Task RunDriver_BeforeRoundVeto_StopsWithPrivacyBudget()
     {
         var apps = new Dictionary<long, IClientApp> { [1] = new FixedClient((p, r) => Records.Vector(r), 1, _ => 0.5).ToClientApp() };
-        var options = new RunOptions
-        {
-            Rounds = 10,
-            BeforeRound = round => round == 3 ? (StopReasons.PrivacyBudget, "round 3 would raise epsilon to 9, above 8") : null,
-        };
+        var options = new RunOptions { Rounds = 10 };
+        options.StopRules.Add(StopRules.BeforeRound(round => round == 3 ? (StopReasons.PrivacyBudget, "round 3 would raise epsilon to 9, above 8") : null));
         var result = await new RunDriver(new DirectGrid(apps), new FedAvg(), options).RunAsync(Records.Vector(0)).WaitAsync(TestTimeout);
         Assert.Equal(2, result.History.Rounds.Count);
         Assert.Equal("privacy_budget", result.History.StopReason);

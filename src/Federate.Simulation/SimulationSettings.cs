@@ -1,7 +1,13 @@
-namespace Federate.Cli.Commands;
+using Federate.Core;
+using Federate.Core.Privacy;
 
-/// <summary>The settings of <c>federate sim</c>.</summary>
-internal sealed class SimSettings
+namespace Federate.Simulation;
+
+/// <summary>
+/// The settings of a simulation (<c>federate sim</c>): data, model, clients, local training, strategy, privacy,
+/// attacks, fault injection, outputs and, with <see cref="StateDir"/>, durability.
+/// </summary>
+public sealed class SimulationSettings
 {
     public string Dataset { get; set; } = "digits";
     public string? DataDir { get; set; }
@@ -25,13 +31,15 @@ internal sealed class SimSettings
     public double DropRate { get; set; }
     public int Parallelism { get; set; } = Environment.ProcessorCount;
     public string Out { get; set; } = "out";
-    public bool Json { get; set; }
+
+    /// <summary>State directory: checkpoints every round, and a run started again with the same settings resumes (null: not durable).</summary>
+    public string? StateDir { get; set; }
     public int MinEvaluateClients { get; set; } = 1;
     public string? Attack { get; set; }
-    public Core.StrategyOptions StrategyOptions { get; set; } = new();
+    public StrategyOptions StrategyOptions { get; set; } = new();
     public PrivacySettings Privacy { get; set; } = new();
 
-    /// <summary>Checks ranges; throws <see cref="UsageException"/> naming the option.</summary>
+    /// <summary>Checks ranges; throws <see cref="ArgumentException"/> naming the option.</summary>
     public void Validate()
     {
         Require(Clients >= 1, $"--clients must be at least 1, got {Clients}");
@@ -51,14 +59,18 @@ internal sealed class SimSettings
         Require(MinEvaluateClients >= 1, $"--min-evaluate-clients must be at least 1, got {MinEvaluateClients}");
         if (StrategyOptions.Validate() is { } problem)
         {
-            throw new UsageException(problem);
+            throw new ArgumentException(problem);
         }
 
-        Privacy.Validate(Model, Strategy, Fraction);
+        Privacy.Validate(Strategy, Fraction);
+        if (Privacy.DpSgd && Model.Trim().Equals("gaussian-nb", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException(Learning.ClientDpSgd.NotSgdMessage);
+        }
     }
 
     /// <summary>The settings as history.json's "config".</summary>
-    public IReadOnlyDictionary<string, object?> ToConfig()
+    public Dictionary<string, object?> ToConfig()
     {
         var config = BaseConfig();
         Privacy.AddTo(config, Fraction);
@@ -94,7 +106,7 @@ internal sealed class SimSettings
     {
         if (!condition)
         {
-            throw new UsageException(message);
+            throw new ArgumentException(message);
         }
     }
 }

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using Federate.Core;
 using Microsoft.Data.Sqlite;
 
-namespace Federate.Server.State;
+namespace Federate.State;
 
 /// <summary>A run as the state store records it.</summary>
 /// <param name="Id">The run id (kept when the run resumes).</param>

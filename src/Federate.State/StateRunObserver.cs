@@ -1,6 +1,6 @@
 using Federate.Core;
 
-namespace Federate.Server.State;
+namespace Federate.State;
 
 /// <summary>
 /// Makes a run durable: after every round it writes a checkpoint (model, strategy and privacy state, history) to a

@@ -1,0 +1,97 @@
+using System.Runtime.CompilerServices;
+
+namespace Federate.Core;
+
+/// <summary>
+/// The state of one round while its stages run: the sampled-from nodes, the global model (a stage may replace it),
+/// metrics, results and failures. Stages talk to the nodes through <see cref="ExchangeAsync"/>.
+/// </summary>
+public sealed class RoundExecution
+{
+    private readonly Action<int, MessageType, Message> _onReply;
+
+    internal RoundExecution(RoundContext context, IGrid grid, Strategy strategy, RunOptions options, IReadOnlyList<NodeInfo> nodes, ArrayRecord global, Action<int, MessageType, Message> onReply, Action<int, int> onStarted)
+    {
+        Context = context;
+        Grid = grid;
+        Strategy = strategy;
+        Options = options;
+        Nodes = nodes;
+        Global = global;
+        _onReply = onReply;
+        OnTrainStarted = onStarted;
+    }
+
+    /// <summary>The round's context (run, round, seed).</summary>
+    public RoundContext Context { get; }
+
+    /// <summary>The round, 1-based.</summary>
+    public int Round => Context.Round;
+
+    /// <summary>The grid the round talks to.</summary>
+    public IGrid Grid { get; }
+
+    /// <summary>The run's strategy.</summary>
+    public Strategy Strategy { get; }
+
+    /// <summary>The run's options (configs, timeouts, minimum results).</summary>
+    public RunOptions Options { get; }
+
+    /// <summary>The nodes available when the round started.</summary>
+    public IReadOnlyList<NodeInfo> Nodes { get; }
+
+    /// <summary>The global model; a stage that aggregates sets the new one.</summary>
+    public ArrayRecord Global { get; set; }
+
+    /// <summary>True once a stage replaced the global model: the round is then recorded even if cancelled afterwards.</summary>
+    public bool ModelUpdated { get; set; }
+
+    /// <summary>Aggregated train metrics.</summary>
+    public MetricRecord TrainMetrics { get; set; } = new();
+
+    /// <summary>Aggregated evaluate metrics.</summary>
+    public MetricRecord EvaluateMetrics { get; set; } = new();
+
+    /// <summary>Usable train results (the count that <see cref="RunOptions.MinResults"/> is checked against).</summary>
+    public int Results { get; set; }
+
+    /// <summary>Failures of this round, in the order they happened.</summary>
+    public List<RoundFailure> Failures { get; } = [];
+
+    /// <summary>Values that stages of one round share (e.g. keys exchanged in a first stage and used in a later one).</summary>
+    public IDictionary<string, object> Items { get; } = new Dictionary<string, object>(StringComparer.Ordinal);
+
+    internal Action<int, int> OnTrainStarted { get; }
+
+    /// <summary>Tells the observers that a stage sent <paramref name="sampled"/> train instructions.</summary>
+    public void ReportStarted(int sampled) => OnTrainStarted(Round, sampled);
+
+    /// <summary>
+    /// Sends <paramref name="instructions"/> and yields the successful replies as they arrive; error replies are
+    /// recorded in <see cref="Failures"/> under <paramref name="stage"/> and not yielded. Every reply is shown to the
+    /// run's observers. <paramref name="timeout"/> is the stage's deadline (null: the run's round timeout).
+    /// <paramref name="aggregator"/>, when given, is the train aggregator the replies go to: a grid that can fold
+    /// updates as their bytes arrive does so into it (server memory O(model)).
+    /// </summary>
+    public async IAsyncEnumerable<Message> ExchangeAsync(string stage, IReadOnlyList<Message> instructions, TimeSpan? timeout = null, ITrainAggregator? aggregator = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instructions);
+        if (instructions.Count == 0)
+        {
+            yield break;
+        }
+
+        var type = instructions[0].Metadata.MessageType;
+        await foreach (var reply in Grid.SendAndReceiveAsync(instructions, timeout ?? Options.RoundTimeout, aggregator, cancellationToken).ConfigureAwait(false))
+        {
+            _onReply(Round, type, reply);
+            if (reply.Error is { } error)
+            {
+                Failures.Add(new RoundFailure(reply.Metadata.SourceNodeId, stage, error.Code, error.Reason));
+                continue;
+            }
+
+            yield return reply;
+        }
+    }
+}

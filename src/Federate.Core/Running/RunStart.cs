@@ -1,0 +1,23 @@
+namespace Federate.Core;
+
+/// <summary>How a durable run starts: new, or resumed after its last checkpointed round.</summary>
+public sealed class RunStart
+{
+    /// <summary>The run's id (a resumed run keeps its own).</summary>
+    public required string RunId { get; init; }
+
+    /// <summary>How many processes have run it, this one included (1 for a new run).</summary>
+    public int Generation { get; init; } = 1;
+
+    /// <summary>The last checkpointed round's model; null for a new run (or a resumed one without checkpoint yet).</summary>
+    public ArrayRecord? Parameters { get; set; }
+
+    /// <summary>The completed rounds to resume after; null for a new run.</summary>
+    public RunResume? Resume { get; init; }
+
+    /// <summary>Restores the strategy's state (server optimiser moments, privacy accounting) from the checkpoint.</summary>
+    public Action<Strategy>? RestoreStrategy { get; init; }
+
+    /// <summary>True when this start resumes an unfinished run.</summary>
+    public bool Resumed => Generation > 1;
+}

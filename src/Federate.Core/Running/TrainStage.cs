@@ -1,0 +1,45 @@
+namespace Federate.Core;
+
+/// <summary>
+/// The train exchange: the strategy configures the sampled nodes, replies are folded one at a time into the
+/// strategy's aggregator as they arrive, and the round's new global model is set when enough results came back
+/// (<see cref="RunOptions.MinResults"/>, and no failure unless the strategy accepts failures).
+/// </summary>
+/// <param name="timeout">This stage's deadline; null uses the run's round timeout.</param>
+public sealed class TrainStage(TimeSpan? timeout = null) : IRoundStage
+{
+    /// <inheritdoc />
+    public string Name => "train";
+
+    /// <inheritdoc />
+    public async ValueTask RunAsync(RoundExecution round, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(round);
+        var strategy = round.Strategy;
+        var instructions = strategy.ConfigureTrain(round.Context, round.Global, round.Options.TrainConfig, round.Nodes);
+        round.ReportStarted(instructions.Count);
+        var aggregator = strategy.CreateTrainAggregator(round.Context, round.Global);
+        await foreach (var reply in round.ExchangeAsync(Name, instructions, timeout, aggregator, cancellationToken).ConfigureAwait(false))
+        {
+            if (aggregator.Add(reply) is { } problem)
+            {
+                round.Failures.Add(new RoundFailure(reply.Metadata.SourceNodeId, Name, "invalid_update", problem));
+            }
+        }
+
+        round.Results = aggregator.Count;
+        bool failed = round.Failures.Count > 0;
+        if (round.Results >= Math.Max(1, round.Options.MinResults) && (strategy.AcceptFailures || !failed))
+        {
+            var aggregate = aggregator.Complete();
+            if (aggregate.Parameters is not null)
+            {
+                round.Global = aggregate.Parameters;
+            }
+
+            round.TrainMetrics = aggregate.Metrics;
+        }
+
+        round.ModelUpdated = true;
+    }
+}

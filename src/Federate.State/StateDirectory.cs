@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Federate.Core;
+
+namespace Federate.State;
+
+/// <summary>
+/// A state directory as the durability of runs (<see cref="IRunDurability"/>): a restart with the same settings
+/// resumes the unfinished run from its last checkpoint; every completed round is checkpointed before the next starts.
+/// The directory is locked for as long as this object lives (an OS lock that dies with the process, so a
+/// <c>kill -9</c> leaves no stale lock); a second process on the same directory is refused with one line.
+/// Used alike by <c>federate sim --state-dir</c> and <c>federate server --state-dir</c>.
+/// </summary>
+public sealed class StateDirectory : IRunDurability, IDisposable
+{
+    private readonly FileStream _lock;
+    private readonly Action<string> _log;
+
+    private StateDirectory(StateStore store, FileStream directoryLock, Action<string>? log)
+    {
+        Store = store;
+        _lock = directoryLock;
+        _log = log ?? (_ => { });
+    }
+
+    /// <summary>The store (runs, events, checkpoints).</summary>
+    public StateStore Store { get; }
+
+    /// <summary>Metadata written into every checkpoint file's header.</summary>
+    public IDictionary<string, string> CheckpointMetadata { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Opens (creating when missing) and locks <paramref name="directory"/>. <paramref name="log"/> receives the
+    /// one-line <c>state:</c> messages (resuming, settings changed, unusable checkpoints).
+    /// </summary>
+    /// <exception cref="IOException">Another process holds the directory, or it cannot be created.</exception>
+    public static StateDirectory Open(string directory, Action<string>? log = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        var full = Path.GetFullPath(directory);
+        if (File.Exists(full))
+        {
+            throw new IOException($"the state directory '{directory}' is a file; give a folder (it is created when missing)");
+        }
+
+        Directory.CreateDirectory(full);
+        var lockPath = Path.Combine(full, "lock");
+        FileStream held;
+        try
+        {
+            // FileShare.None is an advisory flock on Unix: released by the kernel when the process dies.
+            held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            var holder = SafeRead(Path.Combine(full, "lock.owner"));
+            throw new IOException($"the state directory '{directory}' is in use by another process{(holder.Length > 0 ? $" ({holder})" : "")}; stop it first or give another --state-dir");
+        }
+
+        try
+        {
+            File.WriteAllText(Path.Combine(full, "lock.owner"), string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId} since {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}"));
+            return new StateDirectory(StateStore.Open(full), held, log);
+        }
+        catch
+        {
+            held.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public RunStart Begin(RunPlan plan, bool newRun = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var fingerprint = Fingerprint(plan);
+        var config = new Dictionary<string, object?>(plan.Config);
+        var unfinished = newRun ? null : Store.FindUnfinished();
+        if (unfinished is not null && unfinished.Fingerprint != fingerprint)
+        {
+            Store.Abandon(unfinished.Id, "a run started with different settings; this run will not be resumed");
+            _log($"state: run {unfinished.Id} was unfinished but the settings differ; starting a new run");
+            unfinished = null;
+        }
+
+        if (unfinished is null)
+        {
+            var id = plan.Options.RunId;
+            Store.CreateRun(id, fingerprint, config);
+            return new RunStart { RunId = id, Generation = 1 };
+        }
+
+        int generation = Store.BeginGeneration(unfinished.Id);
+        var checkpoint = Store.LoadLatestCheckpoint(unfinished.Id, warning => _log($"state: warning: {warning}"));
+        int done = checkpoint?.Round ?? 0;
+        Store.AppendEvent(unfinished.Id, "run_resumed", $"process {generation} resumes after round {done}");
+        _log($"state: resuming run {unfinished.Id} after round {done} from {Store.Directory}");
+        var state = checkpoint?.StrategyState;
+        return new RunStart
+        {
+            RunId = unfinished.Id,
+            Generation = generation,
+            Parameters = checkpoint?.Parameters,
+            Resume = checkpoint is null ? null : new RunResume(checkpoint.Rounds),
+            RestoreStrategy = state is null ? null : strategy => StrategyState.Import(strategy, state),
+        };
+    }
+
+    /// <inheritdoc />
+    public IRunObserver Track(RunStart start, Strategy strategy, Func<bool> interrupted)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        return new StateRunObserver(Store, start.RunId, strategy, new Dictionary<string, string>(CheckpointMetadata, StringComparer.Ordinal), interrupted);
+    }
+
+    /// <summary>
+    /// The settings that must match for a restart to resume a run: the recorded config, the train config, the minimum
+    /// nodes and results, and the target.
+    /// </summary>
+    public static string Fingerprint(RunPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var run = plan.Options;
+        var text = HistoryJson.Serialize(new RunHistory { RunId = "", Config = new Dictionary<string, object?>(plan.Config) })
+            + string.Join(';', run.TrainConfig.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"))
+            + string.Create(CultureInfo.InvariantCulture, $";{run.MinNodes};{run.MinResults};{run.Target}");
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Store.Dispose();
+        _lock.Dispose();
+    }
+
+    private static string SafeRead(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? File.ReadAllText(path).Trim() : "";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+}
