@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Federate.Core;
+using Xunit.Abstractions;
+
+namespace Federate.IntegrationTests;
+
+/// <summary>
+/// <c>federate sim --state-dir</c> is durable like the server: SIGKILLed mid-run and run again with the same command,
+/// it resumes after the last checkpointed round and ends with a byte-identical model; a second process on the same
+/// state directory is refused while the first holds it.
+/// </summary>
+public sealed class SimDurabilityTests(ITestOutputHelper log)
+{
+    private const int Rounds = 6;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    private static string[] SimArgs(string outDir, string? stateDir, params string[] more)
+    {
+        // Rounds long enough (wide MLP, many local epochs) that a kill at a round's line lands before the run ends.
+        string[] args = ["sim", "--dataset", "digits", "--model", "mlp:256,256", "--clients", "2", "--partition", "iid", "--rounds", Rounds.ToString(CultureInfo.InvariantCulture),
+            "--local-epochs", "40", "--seed", "5", "--out", outDir, .. more];
+        return stateDir is null ? args : [.. args, "--state-dir", stateDir];
+    }
+
+    [Theory]
+    [InlineData("fedadam")]
+    [InlineData("central-dp")]
+    public async Task Sim_KilledTwice_ResumesAndEndsByteIdentical(string variant)
+    {
+        using var dir = new TempDir();
+        string[] more = variant == "central-dp"
+            ? ["--central-dp", "adaptive", "--central-noise-multiplier", "0.5", "--clip-norm", "2"]
+            : ["--strategy", variant];
+
+        await using (var reference = FederateProcess.Start("ref", log, SimArgs(dir["ref"], null, more)))
+        {
+            Assert.Equal(0, await reference.WaitForExitAsync(Timeout));
+        }
+
+        // Kill after round 2's line, then after round 4's; the third process finishes.
+        var resumed = new List<int>();
+        foreach (var (killAt, attempt) in new[] { ("round   2/", 0), ("round   4/", 1) })
+        {
+            var sim = FederateProcess.Start($"sim{attempt}", log, SimArgs(dir["out"], dir["state"], more));
+            try
+            {
+                if (attempt > 0)
+                {
+                    resumed.Add(AfterRound(await sim.WaitForLineAsync("state: resuming run", Timeout)));
+                }
+
+                await sim.WaitForLineAsync(killAt, Timeout);
+                sim.Kill();
+                await sim.WaitForExitAsync(Timeout);
+            }
+            finally
+            {
+                await sim.DisposeAsync();
+            }
+        }
+
+        await using var last = FederateProcess.Start("sim-final", log, SimArgs(dir["out"], dir["state"], more));
+        resumed.Add(AfterRound(await last.WaitForLineAsync("state: resuming run", Timeout)));
+        Assert.Equal(0, await last.WaitForExitAsync(Timeout));
+
+        log.WriteLine($"resumed after rounds {string.Join(", ", resumed)}");
+        Assert.True(resumed[0] >= 2 && resumed[1] >= 4 && resumed[1] < Rounds, string.Join(", ", resumed));
+        Assert.DoesNotContain($"round {resumed[1],3}/", last.Output, StringComparison.Ordinal);
+
+        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["out"], "history.json")));
+        Assert.Equal(Enumerable.Range(1, Rounds), history.Rounds.Select(r => r.Round));
+        Assert.Equal(StopReasons.RoundLimit, history.StopReason);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(dir["ref"], "model.safetensors")), File.ReadAllBytes(Path.Combine(dir["out"], "model.safetensors")));
+    }
+
+    [Fact]
+    public async Task Sim_SecondProcessOnSameStateDir_IsRefusedWithOneLine()
+    {
+        using var dir = new TempDir();
+        await using var first = FederateProcess.Start("first", log, SimArgs(dir["out"], dir["state"]));
+        await first.WaitForLineAsync("round   1/", Timeout);
+        await using var second = FederateProcess.Start("second", log, SimArgs(dir["out2"], dir["state"]));
+        Assert.Equal(1, await second.WaitForExitAsync(Timeout));
+        Assert.Contains("is in use by another process (pid ", second.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", second.Output, StringComparison.Ordinal);
+        first.Kill();
+        await first.WaitForExitAsync(Timeout);
+
+        // The lock died with the killed process: the same command now resumes.
+        await using var third = FederateProcess.Start("third", log, SimArgs(dir["out"], dir["state"]));
+        await third.WaitForLineAsync("state: resuming run", Timeout);
+        Assert.Equal(0, await third.WaitForExitAsync(Timeout));
+    }
+
+    private static int AfterRound(string line) => int.Parse(Regex.Match(line, @"after round (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+}
