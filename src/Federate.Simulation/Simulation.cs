@@ -76,6 +76,11 @@ public sealed class Simulation : IDisposable
             Outputs = new RunOutputs { Directory = settings.Out, ModelMetadata = metadata },
             Durability = state,
         };
+        if (ledgers is not null)
+        {
+            // The clients' privacy ledgers resume with the run, so epsilon after a resume is what it would have been.
+            Plan.DurableState.Add(ledgers);
+        }
     }
 
     /// <summary>The federated dataset (partitions and their train/test splits).</summary>

@@ -16,6 +16,7 @@ public sealed class StateDirectory : IRunDurability, IDisposable
 {
     private readonly FileStream _lock;
     private readonly Action<string> _log;
+    private IReadOnlyList<IDurableState> _parts = [];
 
     private StateDirectory(StateStore store, FileStream directoryLock, Action<string>? log)
     {
@@ -75,6 +76,7 @@ public sealed class StateDirectory : IRunDurability, IDisposable
     {
         ArgumentNullException.ThrowIfNull(plan);
         var fingerprint = Fingerprint(plan);
+        _parts = [.. plan.DurableState];
         var config = new Dictionary<string, object?>(plan.Config);
         var unfinished = newRun ? null : Store.FindUnfinished();
         if (unfinished is not null && unfinished.Fingerprint != fingerprint)
@@ -97,8 +99,10 @@ public sealed class StateDirectory : IRunDurability, IDisposable
         Store.AppendEvent(unfinished.Id, "run_resumed", $"process {generation} resumes after round {done}");
         _log($"state: resuming run {unfinished.Id} after round {done} from {Store.Directory}");
         var state = checkpoint?.StrategyState;
+        var parts = checkpoint is null ? null : ReadParts(unfinished.Id, checkpoint.Round);
         return new RunStart
         {
+            RestoreState = parts is null ? null : () => RestoreParts(parts),
             RunId = unfinished.Id,
             Generation = generation,
             Parameters = checkpoint?.Parameters,
@@ -111,7 +115,86 @@ public sealed class StateDirectory : IRunDurability, IDisposable
     public IRunObserver Track(RunStart start, Strategy strategy, Func<bool> interrupted)
     {
         ArgumentNullException.ThrowIfNull(start);
-        return new StateRunObserver(Store, start.RunId, strategy, new Dictionary<string, string>(CheckpointMetadata, StringComparer.Ordinal), interrupted);
+        var checkpoints = new StateRunObserver(Store, start.RunId, strategy, new Dictionary<string, string>(CheckpointMetadata, StringComparer.Ordinal), interrupted);
+        return _parts.Count == 0 ? checkpoints : new PartsObserver(this, start.RunId, checkpoints, interrupted);
+    }
+
+    // The plan's durable state parts of a round, written before the round's checkpoint is committed: a crash in
+    // between leaves the round uncommitted (it runs again on resume and the file is written again).
+    private string PartsPath(string runId, int round)
+        => Path.Combine(Store.Directory, "checkpoints", StateStore.SafeName(runId), string.Create(CultureInfo.InvariantCulture, $"round-{round:D5}.state.json"));
+
+    private void WriteParts(string runId, int round)
+    {
+        var node = new System.Text.Json.Nodes.JsonObject();
+        foreach (var part in _parts)
+        {
+            node[part.Name] = part.Export();
+        }
+
+        var path = PartsPath(runId, round);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(node.ToJsonString()));
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private Dictionary<string, string>? ReadParts(string runId, int round)
+    {
+        var path = PartsPath(runId, round);
+        if (_parts.Count == 0)
+        {
+            return null;
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"the state directory has no saved run state for round {round} of run {runId} ({path} is missing); restore it, or start a new run with another --state-dir");
+        }
+
+        try
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path)) as System.Text.Json.Nodes.JsonObject;
+            return node?.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>(), StringComparer.Ordinal)
+                ?? throw new InvalidDataException($"{path} is not a run state file");
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new InvalidDataException($"{path} is corrupt ({ex.Message}); restore it, or start a new run with another --state-dir", ex);
+        }
+    }
+
+    private void RestoreParts(Dictionary<string, string> saved)
+    {
+        foreach (var part in _parts)
+        {
+            if (saved.TryGetValue(part.Name, out var text))
+            {
+                part.Import(text);
+            }
+        }
+    }
+
+    private sealed class PartsObserver(StateDirectory owner, string runId, IRunObserver inner, Func<bool> interrupted) : IRunObserver
+    {
+        public void OnReply(int round, MessageType phase, Message reply) => inner.OnReply(round, phase, reply);
+
+        public ValueTask OnRoundCompletedAsync(RoundRecord record, ArrayRecord global, CancellationToken cancellationToken)
+        {
+            if (!interrupted())
+            {
+                owner.WriteParts(runId, record.Round);
+            }
+
+            return inner.OnRoundCompletedAsync(record, global, cancellationToken);
+        }
+
+        public ValueTask OnRunFinishedAsync(RunHistory history, ArrayRecord global, CancellationToken cancellationToken) => inner.OnRunFinishedAsync(history, global, cancellationToken);
     }
 
     /// <summary>

@@ -397,7 +397,7 @@ public sealed class StateStore : IDisposable
         SqliteConnection.ClearAllPools();
     }
 
-    private static string SafeName(string id) => string.Concat(id.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
+    internal static string SafeName(string id) => string.Concat(id.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
 
     private static (string Hash, long Bytes) Hash(string path)
     {

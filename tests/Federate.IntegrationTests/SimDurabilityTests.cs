@@ -19,19 +19,16 @@ public sealed class SimDurabilityTests(ITestOutputHelper log)
     {
         // Rounds long enough (wide MLP, many local epochs) that a kill at a round's line lands before the run ends.
         string[] args = ["sim", "--dataset", "digits", "--model", "mlp:256,256", "--clients", "2", "--partition", "iid", "--rounds", Rounds.ToString(CultureInfo.InvariantCulture),
-            "--local-epochs", "40", "--seed", "5", "--out", outDir, .. more];
+            "--local-epochs", "25", "--seed", "5", "--out", outDir, .. more];
         return stateDir is null ? args : [.. args, "--state-dir", stateDir];
     }
 
-    [Theory]
-    [InlineData("fedadam")]
-    [InlineData("central-dp")]
-    public async Task Sim_KilledTwice_ResumesAndEndsByteIdentical(string variant)
+    [Fact]
+    public async Task Sim_KilledTwice_ResumesAndEndsByteIdentical()
     {
+        // FedAdam's moments and adaptive central DP's clip norm and noise stream are state that must resume exactly.
         using var dir = new TempDir();
-        string[] more = variant == "central-dp"
-            ? ["--central-dp", "adaptive", "--central-noise-multiplier", "0.5", "--clip-norm", "2"]
-            : ["--strategy", variant];
+        string[] more = ["--strategy", "fedadam", "--central-dp", "adaptive", "--central-noise-multiplier", "0.5", "--clip-norm", "2"];
 
         await using (var reference = FederateProcess.Start("ref", log, SimArgs(dir["ref"], null, more)))
         {

@@ -47,6 +47,7 @@ public sealed class FederatedRun
         options.Resume = Start?.Resume;
         var strategy = _plan.Strategy;
         Start?.RestoreStrategy?.Invoke(strategy);
+        Start?.RestoreState?.Invoke();
 
         var observers = new List<IRunObserver>(_plan.Observers.Count + 1);
         if (_plan.Durability is { } durability && Start is { } start)

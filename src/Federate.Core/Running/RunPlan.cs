@@ -27,6 +27,9 @@ public sealed class RunPlan
     /// <summary>Observers of the run (progress, notifications, dashboards), after the durable state's own.</summary>
     public IList<IRunObserver> Observers { get; } = [];
 
+    /// <summary>State outside the strategy that is checkpointed every round and restored on resume.</summary>
+    public IList<IDurableState> DurableState { get; } = [];
+
     /// <summary>Where the final model and history are written; null writes nothing.</summary>
     public RunOutputs? Outputs { get; init; }
 

@@ -18,6 +18,9 @@ public sealed class RunStart
     /// <summary>Restores the strategy's state (server optimiser moments, privacy accounting) from the checkpoint.</summary>
     public Action<Strategy>? RestoreStrategy { get; init; }
 
+    /// <summary>Restores the plan's <see cref="RunPlan.DurableState"/> from the checkpoint.</summary>
+    public Action? RestoreState { get; init; }
+
     /// <summary>True when this start resumes an unfinished run.</summary>
     public bool Resumed => Generation > 1;
 }
