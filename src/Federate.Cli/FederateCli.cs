@@ -50,7 +50,7 @@ internal static class FederateCli
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             var (code, message) = Describe(ex);
-            await error.WriteLineAsync($"error: {message}").ConfigureAwait(false);
+            await error.WriteLineAsync($"error: {OptionNames.ToFlags(message, parse.CommandResult.Command)}").ConfigureAwait(false);
             if (Environment.GetEnvironmentVariable("FEDERATE_DEBUG") == "1")
             {
                 await error.WriteLineAsync(ex.ToString()).ConfigureAwait(false);

@@ -115,7 +115,7 @@ public sealed class Simulation : IDisposable
         var rows = split.Train.Count;
         if (settings.Clients > rows)
         {
-            throw new ArgumentException($"cannot split {rows} rows of '{split.Train.Name}' among {settings.Clients} clients; use --clients {rows} or fewer");
+            throw new ArgumentException($"cannot split {rows} rows of '{split.Train.Name}' among {settings.Clients} clients; use 'clients' {rows} or fewer");
         }
 
         var data = FederatedDataset.Create(split, settings.Clients, settings.Partition, settings.Seed, settings.TestFraction);

@@ -20,17 +20,17 @@ public sealed class SimulationOptions
     {
         if (Clients < 1)
         {
-            return $"--clients must be at least 1, got {Clients}";
+            return $"'clients' must be at least 1, got {Clients}";
         }
 
         if (Parallelism < 1)
         {
-            return $"--parallelism must be at least 1, got {Parallelism}";
+            return $"'parallelism' must be at least 1, got {Parallelism}";
         }
 
         if (!(DropRate >= 0 && DropRate < 1))
         {
-            return $"--drop-rate must be in [0, 1), got {DropRate}";
+            return $"'drop_rate' must be in [0, 1), got {DropRate}";
         }
 
         return null;

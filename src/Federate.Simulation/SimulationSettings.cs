@@ -42,21 +42,21 @@ public sealed class SimulationSettings
     /// <summary>Checks ranges; throws <see cref="ArgumentException"/> naming the option.</summary>
     public void Validate()
     {
-        Require(Clients >= 1, $"--clients must be at least 1, got {Clients}");
-        Require(Fraction > 0 && Fraction <= 1, $"--fraction must be in (0, 1], got {Fraction}; use e.g. --fraction 0.1 to sample 10% of the clients each round");
-        Require(FractionEvaluate >= 0 && FractionEvaluate <= 1, $"--fraction-evaluate must be in [0, 1], got {FractionEvaluate}");
-        Require(MinFitClients >= 1, $"--min-fit-clients must be at least 1, got {MinFitClients}");
-        Require(MinFitClients <= Clients, $"--min-fit-clients ({MinFitClients}) cannot exceed --clients ({Clients})");
-        Require(Rounds >= 1, $"--rounds must be at least 1, got {Rounds}");
-        Require(LocalEpochs >= 1, $"--local-epochs must be at least 1, got {LocalEpochs}");
-        Require(BatchSize >= 1, $"--batch-size must be at least 1, got {BatchSize}");
-        Require(LearningRate > 0 && double.IsFinite(LearningRate), $"--lr must be a positive number, got {LearningRate}");
-        Require(TestFraction >= 0 && TestFraction < 1, $"--test-fraction must be in [0, 1), got {TestFraction}");
-        Require(Threshold is null || Threshold >= 0, $"--threshold must be non-negative, got {Threshold}");
-        Require(DropRate >= 0 && DropRate < 1, $"--drop-rate must be in [0, 1), got {DropRate}");
-        Require(Parallelism >= 1, $"--parallelism must be at least 1, got {Parallelism}");
-        Require(!string.IsNullOrWhiteSpace(Out), "--out must name a folder");
-        Require(MinEvaluateClients >= 1, $"--min-evaluate-clients must be at least 1, got {MinEvaluateClients}");
+        Require(Clients >= 1, $"'clients' must be at least 1, got {Clients}");
+        Require(Fraction > 0 && Fraction <= 1, $"'fraction' must be in (0, 1], got {Fraction}; use e.g. 'fraction' 0.1 to sample 10% of the clients each round");
+        Require(FractionEvaluate >= 0 && FractionEvaluate <= 1, $"'fraction_evaluate' must be in [0, 1], got {FractionEvaluate}");
+        Require(MinFitClients >= 1, $"'min_fit_clients' must be at least 1, got {MinFitClients}");
+        Require(MinFitClients <= Clients, $"'min_fit_clients' ({MinFitClients}) cannot exceed 'clients' ({Clients})");
+        Require(Rounds >= 1, $"'rounds' must be at least 1, got {Rounds}");
+        Require(LocalEpochs >= 1, $"'local_epochs' must be at least 1, got {LocalEpochs}");
+        Require(BatchSize >= 1, $"'batch_size' must be at least 1, got {BatchSize}");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), $"'lr' must be a positive number, got {LearningRate}");
+        Require(TestFraction >= 0 && TestFraction < 1, $"'test_fraction' must be in [0, 1), got {TestFraction}");
+        Require(Threshold is null || Threshold >= 0, $"'threshold' must be non-negative, got {Threshold}");
+        Require(DropRate >= 0 && DropRate < 1, $"'drop_rate' must be in [0, 1), got {DropRate}");
+        Require(Parallelism >= 1, $"'parallelism' must be at least 1, got {Parallelism}");
+        Require(!string.IsNullOrWhiteSpace(Out), "'out' must name a folder");
+        Require(MinEvaluateClients >= 1, $"'min_evaluate_clients' must be at least 1, got {MinEvaluateClients}");
         if (StrategyOptions.Validate() is { } problem)
         {
             throw new ArgumentException(problem);

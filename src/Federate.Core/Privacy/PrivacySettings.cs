@@ -35,22 +35,22 @@ public sealed class PrivacySettings
         ArgumentNullException.ThrowIfNull(strategy);
         if (DpSgd)
         {
-            Require(NoiseMultiplier >= 0 && double.IsFinite(NoiseMultiplier) ? null : $"--noise-multiplier must be a non-negative number, got {F(NoiseMultiplier)}");
-            Require(MaxGradNorm > 0 && double.IsFinite(MaxGradNorm) ? null : $"--max-grad-norm must be a positive number, got {F(MaxGradNorm)}");
+            Require(NoiseMultiplier >= 0 && double.IsFinite(NoiseMultiplier) ? null : $"'noise_multiplier' must be a non-negative number, got {F(NoiseMultiplier)}");
+            Require(MaxGradNorm > 0 && double.IsFinite(MaxGradNorm) ? null : $"'max_grad_norm' must be a positive number, got {F(MaxGradNorm)}");
         }
 
-        Require(Delta > 0 && Delta < 1 ? null : $"--delta must be in (0, 1), got {F(Delta)}");
+        Require(Delta > 0 && Delta < 1 ? null : $"'delta' must be in (0, 1), got {F(Delta)}");
         if (CentralDp is not null)
         {
-            Require(CentralDp is "fixed" or "adaptive" ? null : $"--central-dp must be fixed or adaptive, got '{CentralDp}'");
-            Require(CentralStrategies.Contains(strategy.ToLowerInvariant()) ? null : $"--central-dp works with the averaging strategies ({string.Join(", ", CentralStrategies)}), not '{strategy}'");
+            Require(CentralDp is "fixed" or "adaptive" ? null : $"'central_dp' must be fixed or adaptive, got '{CentralDp}'");
+            Require(CentralStrategies.Contains(strategy.ToLowerInvariant()) ? null : $"'central_dp' works with the averaging strategies ({string.Join(", ", CentralStrategies)}), not '{strategy}'");
             Require(CentralOptions(fraction).Validate());
         }
 
-        Require(TargetEpsilon is null || TargetEpsilon > 0 ? null : $"--target-epsilon must be positive, got {TargetEpsilon}");
-        Require(TargetEpsilon is null || Any ? null : "--target-epsilon needs --dp-sgd or --central-dp");
-        Require(MaxEpsilon is null || MaxEpsilon > 0 ? null : $"--max-epsilon must be positive, got {MaxEpsilon}");
-        Require(MaxEpsilon is null || DpSgd ? null : "--max-epsilon needs --dp-sgd (it caps each client's own sample-level epsilon)");
+        Require(TargetEpsilon is null || TargetEpsilon > 0 ? null : $"'target_epsilon' must be positive, got {TargetEpsilon}");
+        Require(TargetEpsilon is null || Any ? null : "'target_epsilon' needs 'dp_sgd' or 'central_dp'");
+        Require(MaxEpsilon is null || MaxEpsilon > 0 ? null : $"'max_epsilon' must be positive, got {MaxEpsilon}");
+        Require(MaxEpsilon is null || DpSgd ? null : "'max_epsilon' needs 'dp_sgd' (it caps each client's own sample-level epsilon)");
     }
 
     public CentralDpOptions CentralOptions(double fraction) => new()

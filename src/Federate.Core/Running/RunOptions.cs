@@ -60,17 +60,17 @@ public sealed class RunOptions
     {
         if (Rounds < 1)
         {
-            return $"--rounds must be at least 1, got {Rounds}";
+            return $"'rounds' must be at least 1, got {Rounds}";
         }
 
         if (Threshold is { } t && !(t >= 0))
         {
-            return $"--threshold must be a non-negative number, got {t}";
+            return $"'threshold' must be a non-negative number, got {t}";
         }
 
         if (MinNodes < 1)
         {
-            return $"--min-clients must be at least 1, got {MinNodes}";
+            return $"'min_clients' must be at least 1, got {MinNodes}";
         }
 
         return null;
