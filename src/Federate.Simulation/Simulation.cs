@@ -135,7 +135,7 @@ public sealed class Simulation : IDisposable
     }
 
     /// <summary>Runs (or resumes) the simulation and writes the model and history to <see cref="SimulationSettings.Out"/>.</summary>
-    public Task<RunResult> RunAsync(CancellationToken cancellationToken = default) => FederatedRun.RunAsync(Plan, Grid, cancellationToken);
+    public Task<RunResult> RunAsync(CancellationToken cancellationToken = default) => FederatedRun.Prepare(Plan, _settings.NewRun).RunAsync(Grid, cancellationToken);
 
     /// <inheritdoc />
     public void Dispose() => _state?.Dispose();

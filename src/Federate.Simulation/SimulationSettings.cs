@@ -34,6 +34,9 @@ public sealed class SimulationSettings
 
     /// <summary>State directory: checkpoints every round, and a run started again with the same settings resumes (null: not durable).</summary>
     public string? StateDir { get; set; }
+
+    /// <summary>With <see cref="StateDir"/>: start a new run even if the directory holds an unfinished or finished run with these settings (an unfinished one is marked abandoned).</summary>
+    public bool NewRun { get; set; }
     public int MinEvaluateClients { get; set; } = 1;
     public string? Attack { get; set; }
     public StrategyOptions StrategyOptions { get; set; } = new();

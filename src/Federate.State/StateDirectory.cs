@@ -62,7 +62,27 @@ public sealed class StateDirectory : IRunDurability, IDisposable
         try
         {
             File.WriteAllText(Path.Combine(full, "lock.owner"), string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId} since {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}"));
-            return new StateDirectory(StateStore.Open(full), held, log);
+            StateStore store;
+            try
+            {
+                store = StateStore.Open(full);
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException ex)
+            {
+                throw new InvalidDataException($"the state database {Path.Combine(full, "state.db")} cannot be read ({SqliteProblem(ex)}); move the state directory aside to start afresh, or restore state.db from a backup", ex);
+            }
+
+            try
+            {
+                store.CheckIntegrity();
+            }
+            catch (Exception ex) when (ex is InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                store.Dispose();
+                throw ex is InvalidDataException ? ex : new InvalidDataException($"the state database {store.DatabasePath} is damaged ({SqliteProblem((Microsoft.Data.Sqlite.SqliteException)ex)}); move the state directory aside to start afresh, or restore state.db from a backup", ex);
+            }
+
+            return new StateDirectory(store, held, log);
         }
         catch
         {
@@ -72,22 +92,55 @@ public sealed class StateDirectory : IRunDurability, IDisposable
     }
 
     /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">
+    /// An unfinished run was started with other settings (they are named); start with the same settings to resume it,
+    /// or with <paramref name="newRun"/> to abandon it.
+    /// </exception>
+    /// <exception cref="InvalidDataException">The directory holds checkpoints its database does not know (it was deleted or damaged).</exception>
     public RunStart Begin(RunPlan plan, bool newRun = false)
     {
         ArgumentNullException.ThrowIfNull(plan);
         var fingerprint = Fingerprint(plan);
         _parts = [.. plan.DurableState];
         var config = new Dictionary<string, object?>(plan.Config);
-        var unfinished = newRun ? null : Store.FindUnfinished();
+        var unfinished = Store.FindUnfinished();
+        if (!newRun)
+        {
+            CheckCheckpointsAreIndexed(unfinished);
+        }
+
         if (unfinished is not null && unfinished.Fingerprint != fingerprint)
         {
-            Store.Abandon(unfinished.Id, "a run started with different settings; this run will not be resumed");
-            _log($"state: run {unfinished.Id} was unfinished but the settings differ; starting a new run");
+            if (!newRun)
+            {
+                throw new InvalidOperationException(
+                    $"the state directory {Store.Directory} holds unfinished run {unfinished.Id} ({unfinished.RoundsDone} rounds done) started with other settings ({Differences(Store.Config(unfinished.Id), config)}); "
+                    + "start with the same settings to resume it, or give 'new_run' to abandon it and start a new run");
+            }
+        }
+
+        if (unfinished is not null && newRun)
+        {
+            Store.Abandon(unfinished.Id, "abandoned: a new run was asked for");
+            _log($"state: run {unfinished.Id} ({unfinished.RoundsDone} rounds done) abandoned; starting a new run");
             unfinished = null;
         }
 
         if (unfinished is null)
         {
+            if (!newRun && Store.FindLatest(fingerprint) is { Status: "finished" } done)
+            {
+                var history = Store.History(done.Id);
+                _log($"state: run {done.Id} with these settings already finished ({done.StopReason}, {done.RoundsDone} rounds); give 'new_run' to start another");
+                return new RunStart
+                {
+                    RunId = done.Id,
+                    Generation = done.Generation,
+                    FinishedHistory = history,
+                    Parameters = Store.LoadLatestCheckpoint(done.Id, warning => _log($"state: warning: {warning}"))?.Parameters,
+                };
+            }
+
             var id = plan.Options.RunId;
             Store.CreateRun(id, fingerprint, config);
             return new RunStart { RunId = id, Generation = 1 };
@@ -95,9 +148,9 @@ public sealed class StateDirectory : IRunDurability, IDisposable
 
         int generation = Store.BeginGeneration(unfinished.Id);
         var checkpoint = Store.LoadLatestCheckpoint(unfinished.Id, warning => _log($"state: warning: {warning}"));
-        int done = checkpoint?.Round ?? 0;
-        Store.AppendEvent(unfinished.Id, "run_resumed", $"process {generation} resumes after round {done}");
-        _log($"state: resuming run {unfinished.Id} after round {done} from {Store.Directory}");
+        int completed = checkpoint?.Round ?? 0;
+        Store.AppendEvent(unfinished.Id, "run_resumed", $"process {generation} resumes after round {completed}");
+        _log($"state: resuming run {unfinished.Id} after round {completed} from {Store.Directory}");
         var state = checkpoint?.StrategyState;
         var parts = checkpoint is null ? null : ReadParts(unfinished.Id, checkpoint.Round);
         return new RunStart
@@ -216,6 +269,63 @@ public sealed class StateDirectory : IRunDurability, IDisposable
     {
         Store.Dispose();
         _lock.Dispose();
+    }
+
+    // Checkpoint folders of runs the database does not know, or several checkpoint files past the unfinished run's
+    // last indexed round (one can be a crash between the file and its commit; more means the database lost rounds).
+    private void CheckCheckpointsAreIndexed(RunRow? unfinished)
+    {
+        var root = Path.Combine(Store.Directory, "checkpoints");
+        if (!Directory.Exists(root))
+        {
+            return;
+        }
+
+        var known = Store.ListRuns().Select(r => StateStore.SafeName(r.Id)).ToHashSet(StringComparer.Ordinal);
+        foreach (var folder in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(folder);
+            if (!known.Contains(name) && Directory.EnumerateFiles(folder, "round-*.safetensors").Any())
+            {
+                throw new InvalidDataException($"the state directory {Store.Directory} has checkpoints of run {name} that its database does not know (state.db was deleted, reset or damaged); restore state.db, or give 'new_run' to start a new run (the old checkpoints stay)");
+            }
+        }
+
+        if (unfinished is null)
+        {
+            return;
+        }
+
+        var mine = Path.Combine(root, StateStore.SafeName(unfinished.Id));
+        int unindexed = !Directory.Exists(mine) ? 0 : Directory.EnumerateFiles(mine, "round-*.safetensors")
+            .Select(f => int.TryParse(Path.GetFileNameWithoutExtension(f).AsSpan(6), NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : 0)
+            .Count(r => r > unfinished.RoundsDone);
+        if (unindexed >= 2)
+        {
+            throw new InvalidDataException($"the state database of {Store.Directory} lost rounds of run {unfinished.Id}: it records {unfinished.RoundsDone} rounds but {unindexed} later checkpoints exist (was the write-ahead log deleted or zeroed?); restore state.db and state.db-wal, or give 'new_run' to start a new run");
+        }
+    }
+
+    private static string Differences(IReadOnlyDictionary<string, object?> before, IReadOnlyDictionary<string, object?> now)
+    {
+        static string Show(object? v)
+        {
+            var text = v is System.Text.Json.JsonElement e ? (e.ValueKind == System.Text.Json.JsonValueKind.String ? e.GetString() : e.GetRawText()) : Convert.ToString(v, CultureInfo.InvariantCulture);
+            return string.IsNullOrEmpty(text) || text == "null" ? "none" : text;
+        }
+
+        var changed = before.Keys.Union(now.Keys).Order(StringComparer.Ordinal)
+            .Where(k => Show(before.GetValueOrDefault(k)) != Show(now.GetValueOrDefault(k)))
+            .Select(k => $"{k} {Show(before.GetValueOrDefault(k))} -> {Show(now.GetValueOrDefault(k))}")
+            .ToList();
+        return changed.Count == 0 ? "the round configuration or minimum nodes differ" : string.Join(", ", changed);
+    }
+
+    private static string SqliteProblem(Microsoft.Data.Sqlite.SqliteException ex)
+    {
+        var text = ex.Message;
+        var colon = text.IndexOf(": ", StringComparison.Ordinal);
+        return (colon > 0 && text.StartsWith("SQLite Error", StringComparison.Ordinal) ? text[(colon + 2)..] : text).Trim().Trim('\'', '.');
     }
 
     private static string SafeRead(string path)

@@ -116,6 +116,34 @@ public sealed class StateStore : IDisposable
     /// <summary>The most recent run still marked running, if any.</summary>
     public RunRow? FindUnfinished() => QueryRuns("WHERE status = 'running' ORDER BY created_at DESC, rowid DESC LIMIT 1").FirstOrDefault();
 
+    /// <summary>The most recent run with this settings fingerprint, of any status, if any.</summary>
+    public RunRow? FindLatest(string fingerprint) => QueryRuns("WHERE fingerprint = $p ORDER BY created_at DESC, rowid DESC LIMIT 1", fingerprint).FirstOrDefault();
+
+    /// <summary>The settings a run was started with (its history.json config).</summary>
+    public IReadOnlyDictionary<string, object?> Config(string runId)
+    {
+        string? json;
+        lock (_lock)
+        {
+            json = Scalar("SELECT config_json FROM runs WHERE id = $r", ("$r", runId)) as string;
+        }
+
+        return json is null ? new Dictionary<string, object?>() : HistoryJson.Parse(json).Config;
+    }
+
+    /// <summary>
+    /// SQLite's quick integrity check of the database; throws <see cref="InvalidDataException"/> with the first
+    /// problem when the file is damaged.
+    /// </summary>
+    public void CheckIntegrity()
+    {
+        var result = Scalar("PRAGMA quick_check") as string;
+        if (!string.Equals(result, "ok", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"the state database {DatabasePath} is damaged ({result}); move the state directory aside to start afresh, or restore state.db from a backup");
+        }
+    }
+
     /// <summary>All runs, newest first.</summary>
     public IReadOnlyList<RunRow> ListRuns() => QueryRuns("ORDER BY created_at DESC, rowid DESC");
 

@@ -93,7 +93,7 @@ public class InMemoryGridTests
     public void Constructor_InvalidOptions_ThrowsOneLine()
     {
         var ex = Assert.Throws<ArgumentException>(() => new InMemoryGrid(pid => null!, new SimulationOptions { Clients = 2, DropRate = 1 }));
-        Assert.StartsWith("--drop-rate must be in [0, 1)", ex.Message);
+        Assert.StartsWith("'drop_rate' must be in [0, 1)", ex.Message);
     }
 }
 

@@ -91,10 +91,98 @@ public sealed class SimulationResumeTests : IDisposable
         Assert.Equal($"the output folder '{file}' is a file; give a folder (it is created when missing)", error.Message);
     }
 
+    private async Task StopAfterAsync(int round)
+    {
+        using var cts = new CancellationTokenSource();
+        using var first = Simulation.Create(Settings("resumed", durable: true));
+        first.Plan.Observers.Add(new CancelAfter(round, cts));
+        await first.RunAsync(cts.Token);
+    }
+
+    [Fact]
+    public async Task UnfinishedRunWithOtherSettings_IsRefusedNamingTheChange_NewRunAbandonsIt()
+    {
+        await StopAfterAsync(2);
+        var changed = Settings("resumed", durable: true);
+        changed.LearningRate = 0.05;
+        using (var simulation = Simulation.Create(changed))
+        {
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => simulation.RunAsync());
+            Assert.Contains("holds unfinished run sim-3-", error.Message, StringComparison.Ordinal);
+            Assert.Contains("(2 rounds done) started with other settings (lr 0.1 -> 0.05)", error.Message, StringComparison.Ordinal);
+            Assert.EndsWith("start with the same settings to resume it, or give 'new_run' to abandon it and start a new run", error.Message, StringComparison.Ordinal);
+        }
+
+        changed.NewRun = true;
+        var log = new List<string>();
+        using (var simulation = Simulation.Create(changed, log.Add))
+        {
+            var result = await simulation.RunAsync();
+            Assert.Equal(5, result.History.Rounds.Count);
+        }
+
+        Assert.Contains(log, l => l.Contains("(2 rounds done) abandoned; starting a new run", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task FinishedRunStartedAgain_SaysSoAndRunsNothing()
+    {
+        RunResult first;
+        using (var simulation = Simulation.Create(Settings("resumed", durable: true)))
+        {
+            first = await simulation.RunAsync();
+        }
+
+        var model = File.ReadAllBytes(Path.Combine(_work, "resumed", "model.safetensors"));
+        var log = new List<string>();
+        using (var again = Simulation.Create(Settings("resumed", durable: true), log.Add))
+        {
+            var counter = new CancelAfter(int.MaxValue, new CancellationTokenSource());
+            again.Plan.Observers.Add(counter);
+            var result = await again.RunAsync();
+            Assert.Equal(0, counter.Rounds);
+            Assert.Equal(first.History.Rounds.Select(r => r.Evaluate["loss"]), result.History.Rounds.Select(r => r.Evaluate["loss"]));
+        }
+
+        var line = Assert.Single(log);
+        Assert.Matches(@"^state: run sim-3-\d+ with these settings already finished \(round_limit, 5 rounds\); give 'new_run' to start another$", line);
+        Assert.Equal(model, File.ReadAllBytes(Path.Combine(_work, "resumed", "model.safetensors")));
+    }
+
+    [Fact]
+    public void StateDatabaseOfRandomBytes_IsRefusedWithOneLine()
+    {
+        var state = Path.Combine(_work, "state");
+        Directory.CreateDirectory(state);
+        var bytes = new byte[8192];
+        new Random(1).NextBytes(bytes);
+        File.WriteAllBytes(Path.Combine(state, "state.db"), bytes);
+        var error = Assert.Throws<InvalidDataException>(() => Simulation.Create(Settings("x", durable: true)));
+        Assert.Equal($"the state database {Path.Combine(state, "state.db")} cannot be read (file is not a database); move the state directory aside to start afresh, or restore state.db from a backup", error.Message);
+    }
+
+    [Fact]
+    public async Task DeletedDatabaseWithCheckpointsLeft_IsRefusedNotSilentlyRestarted()
+    {
+        await StopAfterAsync(2);
+        var state = Path.Combine(_work, "state");
+        foreach (var file in Directory.EnumerateFiles(state, "state.db*"))
+        {
+            File.Delete(file);
+        }
+
+        using var simulation = Simulation.Create(Settings("resumed", durable: true));
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => simulation.RunAsync());
+        Assert.Contains("that its database does not know (state.db was deleted, reset or damaged); restore state.db, or give 'new_run' to start a new run", error.Message, StringComparison.Ordinal);
+    }
+
     private sealed class CancelAfter(int round, CancellationTokenSource cts) : IRunObserver
     {
+        public int Rounds { get; private set; }
+
         public void OnRoundCompleted(RoundRecord record, ArrayRecord global)
         {
+            Rounds++;
             if (record.Round == round)
             {
                 cts.Cancel();

@@ -46,6 +46,7 @@ internal static class ServerCommand
         var expiry = CommonOptions.CreateOptional<double?>("--node-expiry", "Seconds of silence after which a client is dropped (default 3 heartbeat intervals).", "SECONDS");
         var chunkSize = CommonOptions.Create("--chunk-size", "Tensor chunk size in bytes.", Protocol.FleetProtocol.DefaultChunkSize, "BYTES");
         var maxSpooled = CommonOptions.Create("--max-spool-mb", "Disk budget (MiB) for train updates received but not yet folded; further uploads wait.", 8192L, "MIB");
+        var newRun = new Option<bool>("--new-run") { Description = "Start a new run even if --state-dir holds an unfinished or finished run (an unfinished one is marked abandoned)." };
         var verbose = new Option<bool>("--verbose") { Description = "Log every task and reply." };
         var stateDir = CommonOptions.Create("--state-dir", "State directory (SQLite database and per-round checkpoints); a restart with the same settings resumes the unfinished run.", "./federate-state", "DIR");
 
@@ -53,7 +54,7 @@ internal static class ServerCommand
         {
             port, host, minClients, rounds, threshold, thresholdMetric, target, strategy, model, dataset, dataDir, labelColumn, seed, config,
             roundTimeout, webhook, outDir, insecure, fraction, fractionEvaluate, minFit, minEvaluate, minResults, localEpochs, batchSize, lr,
-            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort,
+            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, newRun,
         };
 
         var inspector = new InspectorCliOptions();
@@ -195,7 +196,7 @@ internal static class ServerCommand
                 };
             }
 
-            var runHost = new FleetRunHost(serverOptions, CreatePlan, line => output.WriteLine(line)) { StateDirectory = parse.GetValue(stateDir)! };
+            var runHost = new FleetRunHost(serverOptions, CreatePlan, line => output.WriteLine(OptionNames.ToFlags(line, command))) { StateDirectory = parse.GetValue(stateDir)!, NewRun = parse.GetValue(newRun) };
             var result = await runHost.RunAsync(logging => DeployOptions.ConfigureLogging(logging, verbose_), cancellationToken).ConfigureAwait(false);
             return result.History.StopReason == StopReasons.Cancelled ? ExitCodes.Failure : ExitCodes.Success;
         });

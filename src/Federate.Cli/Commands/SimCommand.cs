@@ -37,6 +37,7 @@ internal static class SimCommand
         var minEvaluate = CommonOptions.Create("--min-evaluate-clients", "Minimum clients sampled for evaluation.", 1, "N");
         var attack = CommonOptions.CreateOptional<string>("--attack", "Simulate attackers: sign-flip, gaussian, label-flip or scale, with the fraction of malicious clients, e.g. sign-flip:0.2.", "KIND:FRACTION");
         var stateDir = CommonOptions.CreateOptional<string>("--state-dir", "State directory: checkpoints every round; the same command run again after a crash resumes the run and ends with the same model.", "DIR");
+        var newRun = new Option<bool>("--new-run") { Description = "With --state-dir: start a new run even if the directory holds an unfinished or finished run (an unfinished one is marked abandoned)." };
         var json = new Option<bool>("--json") { Description = "Print the final summary as JSON on stdout (progress goes to stderr)." };
         var strategyCli = new StrategyCliOptions();
         var privacy = new PrivacyOptions();
@@ -45,7 +46,7 @@ internal static class SimCommand
         {
             dataset, dataDir, labelColumn, model, clients, fraction, fractionEvaluate, minFit, rounds, localEpochs, batchSize, lr,
             partition, testFraction, strategy, seed, threshold, thresholdMetric, target, dropRate, parallelism, outDir, json,
-            minEvaluate, attack, stateDir,
+            minEvaluate, attack, stateDir, newRun,
         };
         privacy.AddTo(command);
         strategyCli.AddTo(command);
@@ -77,22 +78,23 @@ internal static class SimCommand
                 Parallelism = parse.GetValue(parallelism),
                 Out = parse.GetValue(outDir)!,
                 StateDir = parse.GetValue(stateDir),
+                NewRun = parse.GetValue(newRun),
                 MinEvaluateClients = parse.GetValue(minEvaluate),
                 Attack = parse.GetValue(attack),
                 Privacy = privacy.Read(parse),
                 StrategyOptions = strategyCli.Read(parse, parse.GetValue(lr)),
             };
-            return await RunAsync(settings, parse.GetValue(json), output, error, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(settings, parse.GetValue(json), output, error, cancellationToken, line => OptionNames.ToFlags(line, command)).ConfigureAwait(false);
         });
         return command;
     }
 
-    public static async Task<int> RunAsync(SimulationSettings s, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(SimulationSettings s, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken, Func<string, string>? flags = null)
     {
         var watch = Stopwatch.StartNew();
         var progressWriter = json ? error : output;
         var console = ConsoleFactory.Create(progressWriter);
-        using var simulation = Simulation.Simulation.Create(s, line => console.WriteLine(line));
+        using var simulation = Simulation.Simulation.Create(s, line => console.WriteLine(flags?.Invoke(line) ?? line));
         var progress = new RoundProgress(console, s.Rounds);
         simulation.Plan.Observers.Add(progress);
         var data = simulation.Data;

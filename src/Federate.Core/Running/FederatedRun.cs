@@ -42,6 +42,18 @@ public sealed class FederatedRun
     public async Task<RunResult> RunAsync(IGrid grid, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(grid);
+        if (Start is { FinishedHistory: { } finished })
+        {
+            // The same settings already ran to the end: nothing runs again.
+            var done = new RunResult(Start.Parameters ?? [], finished);
+            if (Start.Parameters is not null)
+            {
+                _plan.Outputs?.Write(done);
+            }
+
+            return done;
+        }
+
         var options = _plan.Options;
         options.RunId = RunId;
         options.Resume = Start?.Resume;

@@ -21,6 +21,15 @@ public sealed class RunStart
     /// <summary>Restores the plan's <see cref="RunPlan.DurableState"/> from the checkpoint.</summary>
     public Action? RestoreState { get; init; }
 
+    /// <summary>
+    /// The history of a run with the same settings that already finished: nothing is run again (the engine returns
+    /// it, with <see cref="Parameters"/> as the final model).
+    /// </summary>
+    public RunHistory? FinishedHistory { get; init; }
+
+    /// <summary>True when the run had already finished before this start.</summary>
+    public bool AlreadyFinished => FinishedHistory is not null;
+
     /// <summary>True when this start resumes an unfinished run.</summary>
-    public bool Resumed => Generation > 1;
+    public bool Resumed => Generation > 1 && !AlreadyFinished;
 }

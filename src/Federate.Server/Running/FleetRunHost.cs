@@ -38,12 +38,21 @@ public sealed class FleetRunHost
     /// </summary>
     public string? StateDirectory { get; init; }
 
+    /// <summary>Start a new run even if the state directory holds an unfinished or finished run with these settings.</summary>
+    public bool NewRun { get; init; }
+
     /// <summary>Runs until the run ends (or the operator stops the server) and returns the last run's result.</summary>
     public async Task<RunResult> RunAsync(Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
         using var state = StateDirectory is null ? null : State.StateDirectory.Open(StateDirectory, _log);
         var plan = NextPlan(state);
-        var run = FederatedRun.Prepare(plan);
+        var run = FederatedRun.Prepare(plan, NewRun);
+        if (run.Start?.AlreadyFinished == true)
+        {
+            // Nothing to serve: the same settings already ran to the end (the state directory said so).
+            return await run.RunAsync(NoGrid.Instance, cancellationToken).ConfigureAwait(false);
+        }
+
         _options.RunId = run.RunId;
         _options.FirstNodeId = (((run.Start?.Generation ?? 1) - 1) * NodeIdsPerGeneration) + 1;
         if (_options.Inspector is { } inspector)
@@ -104,6 +113,15 @@ public sealed class FleetRunHost
 
         await server.FinishAsync(result.History, CancellationToken.None).ConfigureAwait(false);
         return result;
+    }
+
+    private sealed class NoGrid : IGrid
+    {
+        public static readonly NoGrid Instance = new();
+
+        public ValueTask<IReadOnlyList<NodeInfo>> WaitForNodesAsync(int minimum, CancellationToken cancellationToken) => throw new InvalidOperationException("no grid");
+
+        public IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, TimeSpan timeout, CancellationToken cancellationToken) => throw new InvalidOperationException("no grid");
     }
 
     private RunPlan NextPlan(StateDirectory? state)
