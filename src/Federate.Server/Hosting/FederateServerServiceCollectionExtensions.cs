@@ -147,7 +147,7 @@ public static class FederateServerServiceCollectionExtensions
         {
             grpc.MaxReceiveMessageSize = FleetProtocol.MaxMessageSize;
             grpc.MaxSendMessageSize = FleetProtocol.MaxMessageSize;
-            grpc.ResponseCompressionAlgorithm = server.Value.Compression == "gzip" ? "gzip" : null;
+            grpc.ResponseCompressionAlgorithm = CompressionOf(server);
 
             // Malformed messages fail before any handler runs; the detail then names the parse error
             // ("InvalidProtocolBufferException: ...") instead of a bare "Exception was thrown by handler".
@@ -176,6 +176,23 @@ public static class FederateServerServiceCollectionExtensions
         services.TryAddSingleton(sp => new RunControl(sp.GetRequiredService<FleetServerOptions>().Inspector?.Manual ?? false));
         services.TryAddSingleton(CreateCoordinator);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CoordinatorStartup>());
+    }
+
+    /// <summary>
+    /// The fleet service's response compression. MapGrpcService reads the service's gRPC options when the routes are
+    /// mapped, before the host starts: invalid server options are then left to the start-up validation, which
+    /// reports them as one line instead of a failure inside the route mapping.
+    /// </summary>
+    private static string? CompressionOf(IOptions<FleetServerOptions> server)
+    {
+        try
+        {
+            return server.Value.Compression == "gzip" ? "gzip" : null;
+        }
+        catch (OptionsValidationException)
+        {
+            return null;
+        }
     }
 
     private static FleetCoordinator CreateCoordinator(IServiceProvider sp)
