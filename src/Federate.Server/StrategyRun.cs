@@ -21,7 +21,10 @@ public sealed class StrategyRun : IFederatedRun
 
     /// <summary>Creates the run.</summary>
     /// <param name="strategy">The strategy; the coordinator wraps it for streaming aggregation.</param>
-    /// <param name="options">Round limit, stopping rules, configs; <see cref="RunOptions.BeforeRoundAsync"/> defaults to the coordinator's <see cref="RunControl"/>.</param>
+    /// <param name="options">
+    /// Round limit, stopping rules, configs; <see cref="RunOptions.BeforeRoundAsync"/> defaults to the coordinator's
+    /// <see cref="RunControl"/>, and <see cref="RunOptions.RunId"/> becomes the server's <see cref="FleetServerOptions.RunId"/>.
+    /// </param>
     /// <param name="initialModel">
     /// Creates the initial global model when the run starts (a factory, not a model, so the initial model can be
     /// collected once round 1 replaced it).
@@ -50,6 +53,9 @@ public sealed class StrategyRun : IFederatedRun
         ArgumentNullException.ThrowIfNull(coordinator);
         var initialModel = Interlocked.Exchange(ref _initialModel, null) ?? throw new InvalidOperationException("a StrategyRun runs once; register a new one for another run");
         _options.BeforeRoundAsync ??= coordinator.Control.BeforeRoundAsync;
+
+        // One run id for the history and the notifications (training_uuid) the server sends.
+        _options.RunId = coordinator.Options.RunId;
         coordinator.Control.BeginRun();
         RunResult result;
         try

@@ -69,6 +69,7 @@ public sealed class EmbeddedServerTests
             Assert.Equal(0, host.ExitCode);
             var result = run.Result!;
             Assert.Equal(StopReasons.RoundLimit, result.History.StopReason);
+            Assert.Equal(app.Services.GetRequiredService<FleetCoordinator>().Options.RunId, result.History.RunId);
             Assert.Equal(2, result.History.Rounds.Count);
             Assert.All(result.History.Rounds, r => Assert.Equal(2, r.Results));
             Assert.Equal([2f, 2f, 2f, 2f], result.Parameters["w"].GetArray<float>());
@@ -131,6 +132,54 @@ public sealed class EmbeddedServerTests
         var ex = Assert.Throws<InvalidOperationException>(() => app.MapFederateFleet());
 
         Assert.Equal("call services.AddFederateServer(...) before app.MapFederateFleet()", ex.Message);
+    }
+
+    [Fact]
+    public async Task FederatedRunHost_RunThrows_ExitCodeOneAndAppStops()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddFederateServer(o => o.Insecure = true);
+        builder.Services.AddFederateRun<ThrowingRun>();
+        await using var app = builder.Build();
+        app.MapFederateFleet();
+
+        await app.StartAsync().WaitAsync(Limit);
+        int code = await app.Services.GetRequiredService<FederatedRunHost>().Completion.WaitAsync(Limit);
+
+        Assert.Equal(1, code);
+        await app.WaitForShutdownAsync().WaitAsync(Limit);
+    }
+
+    [Fact]
+    public async Task FederatedRunHost_KeepServing_RecordsExitCodeAndKeepsTheAppRunning()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddFederateServer(o => o.Insecure = true);
+        builder.Services.AddFederateRun(sp => new ReturningRun(sp.GetRequiredService<FleetCoordinator>()), o => o.KeepServing = true);
+        await using var app = builder.Build();
+        app.MapFederateFleet();
+
+        await app.StartAsync().WaitAsync(Limit);
+        var host = app.Services.GetRequiredService<FederatedRunHost>();
+        int code = await host.Completion.WaitAsync(Limit);
+
+        Assert.Equal(3, code);
+        Assert.Equal(3, host.ExitCode);
+        Assert.False(app.Lifetime.ApplicationStopping.IsCancellationRequested);
+        await app.StopAsync().WaitAsync(Limit);
+    }
+
+    private sealed class ThrowingRun : IFederatedRun
+    {
+        public Task<int> RunAsync(FleetCoordinator coordinator, CancellationToken cancellationToken) => throw new InvalidOperationException("broken infrastructure");
+    }
+
+    /// <summary>Returns 3 when given the coordinator registered in the container.</summary>
+    private sealed class ReturningRun(FleetCoordinator expected) : IFederatedRun
+    {
+        public Task<int> RunAsync(FleetCoordinator coordinator, CancellationToken cancellationToken) => Task.FromResult(ReferenceEquals(expected, coordinator) ? 3 : 2);
     }
 
     /// <summary>Adds 1 to every parameter; reports one example.</summary>

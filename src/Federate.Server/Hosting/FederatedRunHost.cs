@@ -41,11 +41,11 @@ public sealed class FederatedRunHost : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Let the host finish starting (Kestrel begins to listen) before the run waits for nodes.
-        await Task.Yield();
         int code;
         try
         {
+            // The run starts once the application started (Kestrel listens), so ending early cannot cut the start short.
+            await WhenStartedAsync(_lifetime.ApplicationStarted, stoppingToken).ConfigureAwait(false);
             var coordinator = _services.GetRequiredService<FleetCoordinator>();
             var run = _services.GetRequiredService<IFederatedRun>();
             code = await run.RunAsync(coordinator, stoppingToken).ConfigureAwait(false);
@@ -67,6 +67,16 @@ public sealed class FederatedRunHost : BackgroundService
         if (stop)
         {
             _lifetime.StopApplication();
+        }
+    }
+
+    private static async Task WhenStartedAsync(CancellationToken started, CancellationToken stopping)
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (started.Register(() => tcs.TrySetResult()))
+        using (stopping.Register(() => tcs.TrySetCanceled(stopping)))
+        {
+            await tcs.Task.ConfigureAwait(false);
         }
     }
 }
