@@ -89,7 +89,7 @@ internal static class InspectorEndpoints
 
     /// <summary>Maps every inspector route; requests reaching another endpoint (the fleet port) get 404.</summary>
     /// <remarks>
-    /// Handlers read the accessor.State through <paramref name="accessor"/> at request time: the accessor.State is created with the
+    /// Handlers read the state through <paramref name="accessor"/> at request time: the state is created with the
     /// coordinator when the host starts, after the routes are mapped. With <paramref name="inspectorPort"/> every
     /// route answers only on that local port (the multi-port layout of <see cref="FleetServer"/>).
     /// </remarks>
@@ -113,10 +113,10 @@ internal static class InspectorEndpoints
         var api = root.MapGroup("/api").WithGroupName(Tag);
 
         api.MapGet("/status", () => Results.Json(Status(accessor.State, accessor.State.Insecure), JsonOptions))
-            .WithSummary("Server status: run control accessor.State, mode, demo, admin requirements.");
+            .WithSummary("Server status: run control state, mode, demo, admin requirements.");
 
         api.MapGet("/runs", () => Results.Json(ListRuns(accessor.State), JsonOptions))
-            .WithSummary("Runs of this server (live) and of its accessor.State directory.");
+            .WithSummary("Runs of this server (live) and of its state directory.");
 
         api.MapGet("/runs/{id}", (string id) =>
         {
@@ -132,7 +132,7 @@ internal static class InspectorEndpoints
                 {
                     ["id"] = id,
                     ["status"] = row?.Status ?? "unknown",
-                    ["source"] = "accessor.State",
+                    ["source"] = "state",
                     ["stop_reason"] = stored.StopReason,
                     ["stop_detail"] = stored.StopDetail,
                     ["rounds_done"] = stored.Rounds.Count,
