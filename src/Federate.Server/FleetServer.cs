@@ -1,6 +1,7 @@
 using System.Net;
 using Federate.Core;
 using Federate.Protocol;
+using Federate.Server.Hosting;
 using Federate.Server.Inspector;
 using Federate.Server.Internal;
 using Microsoft.AspNetCore.Builder;
@@ -31,41 +32,34 @@ namespace Federate.Server;
 public sealed class FleetServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly NodeRegistry _registry;
-    private readonly FleetGrid _grid;
-    private readonly WebhookSender? _webhooks;
-    private readonly FleetServerOptions _options;
 
-    private InspectorState? _inspector;
-
-    private FleetServer(WebApplication app, NodeRegistry registry, FleetGrid grid, WebhookSender? webhooks, IRunObserver observer, FleetServerOptions options, int port)
+    private FleetServer(WebApplication app, FleetCoordinator coordinator, int port)
     {
         _app = app;
-        _registry = registry;
-        _grid = grid;
-        _webhooks = webhooks;
-        Observer = observer;
-        _options = options;
+        Coordinator = coordinator;
         Port = port;
     }
 
     /// <summary>The port the server listens on (the chosen one when <see cref="FleetServerOptions.Port"/> was 0).</summary>
     public int Port { get; }
 
+    /// <summary>The coordinator: grid, run control, observer, strategy wrapper (what an <see cref="IFederatedRun"/> is given).</summary>
+    public FleetCoordinator Coordinator { get; }
+
     /// <summary>The gRPC grid to give the run driver.</summary>
-    public IGrid Grid => _inspector is null ? _grid : new InspectingGrid(_grid, _inspector);
+    public IGrid Grid => Coordinator.Grid;
 
     /// <summary>Operator control of the run (inspector actions); give <see cref="RunControl.BeforeRoundAsync"/> to the run as a stop rule.</summary>
-    public RunControl Control { get; private init; } = new(manual: false);
+    public RunControl Control => Coordinator.Control;
 
     /// <summary>The dashboard's URL (<c>http://HOST:PORT/</c>), or null without an inspector.</summary>
     public string? InspectorUrl { get; private init; }
 
     /// <summary>Logs a line per round and sends lifecycle notifications; give it to the run driver.</summary>
-    public IRunObserver Observer { get; }
+    public IRunObserver Observer => Coordinator.Observer;
 
     /// <summary>Number of connected nodes.</summary>
-    public int NodeCount => _registry.Count;
+    public int NodeCount => Coordinator.NodeCount;
 
     /// <summary>Starts listening.</summary>
     /// <exception cref="ArgumentException">The options are invalid (one-line message).</exception>
@@ -132,52 +126,29 @@ public sealed class FleetServer : IAsyncDisposable
             grpc.EnableDetailedErrors = true;
         });
 
-        Flower.FlowerEndpoint.AddServices(builder.Services, options);
-        builder.Services.AddSingleton(options);
-        var inspectorAccessor = new InspectorStateAccessor();
-        if (options.Inspector is not null)
+        // The same services an embedding app gets from AddFederateServer, with these (already validated) options.
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+        if (options.Inspector?.StateStore is { } store)
         {
-            InspectorEndpoints.AddServices(builder.Services);
-            builder.Services.AddSingleton(inspectorAccessor);
+            builder.Services.AddSingleton(store);
         }
 
-        builder.Services.AddSingleton(time);
-        builder.Services.AddSingleton(sp => new NodeRegistry(time, options.HeartbeatInterval, options.EffectiveNodeExpiry, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Nodes"), options.FirstNodeId));
-        builder.Services.AddSingleton(sp => options.Webhooks.Count == 0 ? null! : new WebhookSender(options.Webhooks, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Webhooks"), time));
-        builder.Services.AddSingleton(sp => new FleetSecurity(options, sp.GetRequiredService<NodeRegistry>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Security")));
-        builder.Services.AddSingleton(sp => new NotificationHub(options.RunId, sp.GetRequiredService<NodeRegistry>(), options.Webhooks.Count == 0 ? null : sp.GetRequiredService<WebhookSender>()));
-        builder.Services.AddSingleton(sp => new FleetGrid(sp.GetRequiredService<NodeRegistry>(), sp.GetRequiredService<NotificationHub>(), options, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Grid")));
+        FederateServerServiceCollectionExtensions.AddCoordinator(builder.Services, embedded: false, inspector: options.Inspector is not null);
 
         var app = builder.Build();
         Flower.FlowerEndpoint.Map(app, options);
-        app.MapGrpcService<FleetService>();
+        app.MapFederateFleet();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server");
-        if (options.Insecure)
+        if (options.Inspector is not null)
         {
-            ServerLog.Insecure(logger);
-        }
-        else if (options.Identity is { } id)
-        {
-            SecurityLog.Secure(logger, id.Kit.Settings.Project, string.Join(",", id.Kit.Settings.ServerHosts), options.EncryptPayloads ? "on" : "off");
-        }
-
-        var control = new RunControl(options.Inspector?.Manual ?? false);
-        InspectorState? inspector = null;
-        if (options.Inspector is { } inspectorSettings)
-        {
-            inspector = new InspectorState(inspectorSettings, options.AdminAuthenticator, app.Services.GetRequiredService<NodeRegistry>(), control, time, InspectorEndpoints.JsonOptions)
-            {
-                HeartbeatInterval = options.HeartbeatInterval,
-            };
-            inspectorAccessor.State = inspector;
             app.UseExceptionHandler();
             app.UseStatusCodePages();
-            InspectorEndpoints.Map(app, inspector, () => inspectorEndpoint?.IPEndPoint?.Port ?? -1, options.Insecure, logger);
-            if (options.AdminAuthenticator is null && options.Insecure)
-            {
-                ServerLog.AdminOpen(logger);
-            }
+            InspectorEndpoints.Map(app, app.Services.GetRequiredService<InspectorStateAccessor>(), () => inspectorEndpoint?.IPEndPoint?.Port ?? -1);
         }
+
+        // Created now, not when the host starts, so its log lines (insecure, admin open) come before "listening".
+        var coordinator = app.Services.GetRequiredService<FleetCoordinator>();
 
         try
         {
@@ -196,10 +167,6 @@ public sealed class FleetServer : IAsyncDisposable
         ServerLog.Listening(logger, bound, FleetProtocol.Version, options.RunId);
         int? flowerPort = Flower.FlowerEndpoint.Started(addresses, options, logger);
 
-        var registry = app.Services.GetRequiredService<NodeRegistry>();
-        var grid = app.Services.GetRequiredService<FleetGrid>();
-        var webhooks = options.Webhooks.Count == 0 ? null : app.Services.GetRequiredService<WebhookSender>();
-        var observer = new FleetRunObserver(app.Services.GetRequiredService<NotificationHub>(), logger);
         string? inspectorUrl = null;
         if (inspectorEndpoint?.IPEndPoint is { } inspectorBound)
         {
@@ -207,10 +174,8 @@ public sealed class FleetServer : IAsyncDisposable
             inspectorUrl = $"{(options.Insecure || options.Identity is null ? "http" : "https")}://{shown}:{inspectorBound.Port}/";
         }
 
-        return new FleetServer(app, registry, grid, webhooks, inspector is null ? observer : new CompositeRunObserver([inspector, observer]), options, port)
+        return new FleetServer(app, coordinator, port)
         {
-            _inspector = inspector,
-            Control = control,
             InspectorUrl = inspectorUrl,
             FlowerPort = flowerPort,
         };
@@ -223,27 +188,13 @@ public sealed class FleetServer : IAsyncDisposable
     /// Wraps <paramref name="strategy"/> so FedAvg-like aggregation folds updates as they stream in (server memory
     /// O(model)); strategies that need whole updates keep working unchanged.
     /// </summary>
-    public Strategy Wrap(Strategy strategy) => new FleetStrategy(strategy ?? throw new ArgumentNullException(nameof(strategy)), _grid, streaming: _options.Inspector?.KeepClientWeights != true);
+    public Strategy Wrap(Strategy strategy) => Coordinator.Wrap(strategy);
 
     /// <summary>
     /// Tells connected clients that the run is over, then waits up to <see cref="FleetServerOptions.FinishGrace"/>
     /// for them to leave and for queued webhooks to go out.
     /// </summary>
-    public async Task FinishAsync(RunHistory history, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(history);
-        _registry.Finish(history.StopReason ?? StopReasons.RoundLimit, history.StopDetail ?? "");
-        var grace = Task.Delay(_options.FinishGrace, cancellationToken);
-        if (_webhooks is not null)
-        {
-            await _webhooks.DrainAsync(_options.FinishGrace).ConfigureAwait(false);
-        }
-
-        while (_registry.Count > 0 && !grace.IsCompleted)
-        {
-            await Task.WhenAny(grace, Task.Delay(50, cancellationToken)).ConfigureAwait(false);
-        }
-    }
+    public Task FinishAsync(RunHistory history, CancellationToken cancellationToken = default) => Coordinator.FinishAsync(history, cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -258,12 +209,7 @@ public sealed class FleetServer : IAsyncDisposable
             // Open streams were cut at the stop deadline.
         }
 
-        if (_webhooks is not null)
-        {
-            await _webhooks.DisposeAsync().ConfigureAwait(false);
-        }
-
-        _registry.Dispose();
+        // The container disposes the registry and the webhook sender.
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 }

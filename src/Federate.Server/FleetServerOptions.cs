@@ -1,6 +1,11 @@
 namespace Federate.Server;
 
-/// <summary>Settings of a <see cref="FleetServer"/>.</summary>
+/// <summary>
+/// Settings of a Federate server: of <see cref="FleetServer.StartAsync"/>, or of
+/// <see cref="Hosting.FederateServerServiceCollectionExtensions.AddFederateServer(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{FleetServerOptions}?)"/>
+/// in an ASP.NET Core app, where the app's own endpoints replace <see cref="Port"/>, <see cref="Host"/>,
+/// <see cref="FlowerPort"/>, <see cref="ConfigureFlowerEndpoint"/> and <see cref="InspectorOptions.Port"/>.
+/// </summary>
 public sealed class FleetServerOptions
 {
     /// <summary>TCP port to listen on; 0 picks a free one (see <see cref="FleetServer.Port"/>). Default 9092.</summary>

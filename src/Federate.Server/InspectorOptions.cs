@@ -32,7 +32,10 @@ public sealed class InspectorOptions
     /// <summary>Safetensors metadata of model downloads (format, model, dataset, ...).</summary>
     public IDictionary<string, string> ModelMetadata { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
-    /// <summary>The state store, when there is one: its runs and events appear in the API.</summary>
+    /// <summary>
+    /// The state store, when there is one: its runs and events appear in the API. In an app that calls AddFederateServer,
+    /// registering the <see cref="State.StateStore"/> in the container does the same (this property wins when set).
+    /// </summary>
     public StateStore? StateStore { get; set; }
 
     /// <summary>How many recent events the inspector keeps in memory. Default 1000.</summary>

@@ -38,13 +38,9 @@ internal static class FlowerEndpoint
         }
     };
 
-    public static void AddServices(IServiceCollection services, FleetServerOptions options)
+    /// <summary>Flower's message size limits on the Join service (registered whether or not it is mapped).</summary>
+    public static void AddServices(IServiceCollection services)
     {
-        if (options.FlowerPort is null)
-        {
-            return;
-        }
-
         services.AddGrpc().AddServiceOptions<FlowerJoinService>(grpc =>
         {
             // Flower peers send whole models in one message (up to 2 GiB - 1 since Flower 1.16).

@@ -25,6 +25,7 @@ namespace Federate.Server.Inspector;
 internal static class InspectorEndpoints
 {
     private const string Tag = "inspector";
+    private const string DemoTag = "inspector-demo";
 
     /// <summary>
     /// The inspector's Kestrel endpoint on the fleet's address: the one place to add TLS. Plain HTTP/1.1 for now:
@@ -47,12 +48,21 @@ internal static class InspectorEndpoints
         return endpoint!;
     }
 
-    public static void AddServices(IServiceCollection services)
+    /// <summary>
+    /// The OpenAPI description (document <see cref="InspectorStateAccessor.OpenApiDocument"/>; demo actions only on a
+    /// demo server). With <paramref name="ownApp"/> (the server's own application, not an embedding one) also problem
+    /// details for every error and the inspector's JSON conventions for the whole app.
+    /// </summary>
+    public static void AddServices(IServiceCollection services, InspectorStateAccessor accessor, bool ownApp)
     {
-        services.AddProblemDetails();
-        services.AddOpenApi(o =>
+        if (ownApp)
         {
-            o.ShouldInclude = d => d.GroupName == Tag;
+            services.AddProblemDetails();
+        }
+
+        services.AddOpenApi(accessor.OpenApiDocument, o =>
+        {
+            o.ShouldInclude = d => d.GroupName == Tag || (d.GroupName == DemoTag && accessor.State?.Options.Demo == true);
             o.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info.Title = "Federate inspector API";
@@ -60,7 +70,10 @@ internal static class InspectorEndpoints
                 return Task.CompletedTask;
             });
         });
-        services.ConfigureHttpJsonOptions(o => UseInspectorJson(o.SerializerOptions));
+        if (ownApp)
+        {
+            services.ConfigureHttpJsonOptions(o => UseInspectorJson(o.SerializerOptions));
+        }
     }
 
     public static JsonSerializerOptions JsonOptions { get; } = UseInspectorJson(new(JsonSerializerDefaults.Web));
@@ -75,10 +88,21 @@ internal static class InspectorEndpoints
     }
 
     /// <summary>Maps every inspector route; requests reaching another endpoint (the fleet port) get 404.</summary>
-    public static void Map(WebApplication app, InspectorState state, Func<int> inspectorPort, bool insecure, ILogger logger)
+    /// <remarks>
+    /// Handlers read the state through <paramref name="accessor"/> at request time: the state is created with the
+    /// coordinator when the host starts, after the routes are mapped. With <paramref name="inspectorPort"/> every
+    /// route answers only on that local port (the multi-port layout of <see cref="FleetServer"/>).
+    /// </remarks>
+    public static RouteGroupBuilder Map(IEndpointRouteBuilder routes, InspectorStateAccessor accessor, Func<int>? inspectorPort)
     {
-        var root = app.MapGroup("").AddEndpointFilter(async (context, next) =>
-            context.HttpContext.Connection.LocalPort == inspectorPort() ? await next(context).ConfigureAwait(false) : Results.NotFound());
+        accessor.Mapped = true;
+        var root = routes.MapGroup("");
+        if (inspectorPort is not null)
+        {
+            root.AddEndpointFilter(async (context, next) =>
+                context.HttpContext.Connection.LocalPort == inspectorPort() ? await next(context).ConfigureAwait(false) : Results.NotFound());
+        }
+
         root.MapOpenApi("/openapi/{documentName}.json");
 
         // Dashboard (embedded assets; no CDN, works offline).
@@ -87,25 +111,23 @@ internal static class InspectorEndpoints
         root.MapGet("/app.css", () => Asset("app.css", "text/css; charset=utf-8")).ExcludeFromDescription();
 
         var api = root.MapGroup("/api").WithGroupName(Tag);
-        var options = state.Options;
-        var control = state.Control;
 
-        api.MapGet("/status", () => Results.Json(Status(state, insecure), JsonOptions))
+        api.MapGet("/status", () => Results.Json(Status(accessor.State, accessor.State.Insecure), JsonOptions))
             .WithSummary("Server status: run control state, mode, demo, admin requirements.");
 
-        api.MapGet("/runs", () => Results.Json(ListRuns(state), JsonOptions))
+        api.MapGet("/runs", () => Results.Json(ListRuns(accessor.State), JsonOptions))
             .WithSummary("Runs of this server (live) and of its state directory.");
 
         api.MapGet("/runs/{id}", (string id) =>
         {
-            if (state.FindRun(id) is { } run)
+            if (accessor.State.FindRun(id) is { } run)
             {
-                return Results.Json(DescribeRun(state, run, withRounds: true), JsonOptions);
+                return Results.Json(DescribeRun(accessor.State, run, withRounds: true), JsonOptions);
             }
 
-            if (id != "current" && options.StateStore?.History(id) is { } stored)
+            if (id != "current" && accessor.State.Store?.History(id) is { } stored)
             {
-                var row = options.StateStore.GetRun(id);
+                var row = accessor.State.Store.GetRun(id);
                 var o = new JsonObject
                 {
                     ["id"] = id,
@@ -122,74 +144,74 @@ internal static class InspectorEndpoints
             return Problem(StatusCodes.Status404NotFound, "Unknown run", id == "current" ? "no run has started yet" : $"no run with id '{id}'; GET /api/runs lists the runs");
         }).WithSummary("One run with its rounds and metrics ('current' for the run in progress).");
 
-        api.MapPost("/runs", (HttpContext http) => Admin(http, state, insecure, who =>
+        api.MapPost("/runs", (HttpContext http) => Admin(http, accessor.State, accessor.State.Insecure, who =>
         {
-            if (control.RequestStart() is { } conflict)
+            if (accessor.State.Control.RequestStart() is { } conflict)
             {
                 return Problem(StatusCodes.Status409Conflict, "Cannot start the run", conflict);
             }
 
-            state.AddAuditEvent("operator_start", $"{who} started the run (rounds run one after another)");
-            return Results.Json(control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
+            accessor.State.AddAuditEvent("operator_start", $"{who} started the run (rounds run one after another)");
+            return Results.Json(accessor.State.Control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
         })).WithSummary("Admin: start the run (manual mode: run the remaining rounds without waiting).").AdminAction();
 
-        api.MapPost("/runs/{id}/rounds", (string id, HttpContext http) => Admin(http, state, insecure, who =>
+        api.MapPost("/runs/{id}/rounds", (string id, HttpContext http) => Admin(http, accessor.State, accessor.State.Insecure, who =>
         {
-            if (CheckCurrent(state, id) is { } notCurrent)
+            if (CheckCurrent(accessor.State, id) is { } notCurrent)
             {
                 return notCurrent;
             }
 
-            if (control.RequestRound(out int round) is { } conflict)
+            if (accessor.State.Control.RequestRound(out int round) is { } conflict)
             {
                 return Problem(StatusCodes.Status409Conflict, "Cannot start a round", conflict);
             }
 
-            state.AddAuditEvent("operator_round", $"{who} started round {round}");
+            accessor.State.AddAuditEvent("operator_round", $"{who} started round {round}");
             return Results.Json(new JsonObject { ["round"] = round }, JsonOptions, statusCode: StatusCodes.Status202Accepted);
         })).WithSummary("Admin: start the next round (manual mode).").AdminAction();
 
-        api.MapPost("/runs/{id}/stop", (string id, HttpContext http) => Admin(http, state, insecure, who =>
+        api.MapPost("/runs/{id}/stop", (string id, HttpContext http) => Admin(http, accessor.State, accessor.State.Insecure, who =>
         {
-            if (CheckCurrent(state, id) is { } notCurrent)
+            if (CheckCurrent(accessor.State, id) is { } notCurrent)
             {
                 return notCurrent;
             }
 
-            if (control.RequestStop(who) is { } conflict)
+            if (accessor.State.Control.RequestStop(who) is { } conflict)
             {
                 return Problem(StatusCodes.Status409Conflict, "Cannot stop the run", conflict);
             }
 
-            state.AddAuditEvent("operator_stop", $"{who} stopped the run; it ends before its next round");
-            return Results.Json(control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
+            accessor.State.AddAuditEvent("operator_stop", $"{who} stopped the run; it ends before its next round");
+            return Results.Json(accessor.State.Control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
         })).WithSummary("Admin: stop the run (a round in flight completes first).").AdminAction();
 
-        api.MapPost("/reset", (HttpContext http) => Admin(http, state, insecure, who =>
+        api.MapPost("/reset", (HttpContext http) => Admin(http, accessor.State, accessor.State.Insecure, who =>
         {
-            control.RequestReset(who);
-            var notification = new LifecycleNotification(NotificationTypes.RunReset, state.Current?.Id ?? "", new JsonObject { ["reason"] = $"reset by {who}" });
-            state.Registry.Broadcast(new OutboundNotification(notification));
-            state.AddAuditEvent("operator_reset", $"{who} reset the run; clients were told to reset their model");
-            return Results.Json(control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
+            accessor.State.Control.RequestReset(who);
+            var notification = new LifecycleNotification(NotificationTypes.RunReset, accessor.State.Current?.Id ?? "", new JsonObject { ["reason"] = $"reset by {who}" });
+            accessor.State.Registry.Broadcast(new OutboundNotification(notification));
+            accessor.State.AddAuditEvent("operator_reset", $"{who} reset the run; clients were told to reset their model");
+            return Results.Json(accessor.State.Control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
         })).WithSummary("Admin: end the run and start a new one with a fresh model; clients are told to reset.").AdminAction();
 
-        api.MapGet("/nodes", () => Results.Json(new JsonArray([.. state.Nodes().Select(n => (JsonNode)state.Describe(n))]), JsonOptions))
+        api.MapGet("/nodes", () => Results.Json(new JsonArray([.. accessor.State.Nodes().Select(n => (JsonNode)accessor.State.Describe(n))]), JsonOptions))
             .WithSummary("Nodes: id, name, status (idle, training, evaluating, late, gone), last heartbeat, rounds done, bytes in and out, last error.");
 
-        api.MapGet("/nodes/{id:long}/weights", (long id, HttpContext http) => Admin(http, state, insecure, _ =>
+        api.MapGet("/nodes/{id:long}/weights", (long id, HttpContext http) => Admin(http, accessor.State, accessor.State.Insecure, _ =>
         {
-            if (options.SecureAggregation)
+            if (accessor.State.Options.SecureAggregation)
             {
                 return Problem(StatusCodes.Status403Forbidden, "Individual updates are secret", "secure aggregation is on: the server never reveals an individual client's weights");
             }
 
-            if (!options.KeepClientWeights)
+            if (!accessor.State.Options.KeepClientWeights)
             {
                 return Problem(StatusCodes.Status409Conflict, "Client weights are not kept", "the server does not keep client weights; start it with --keep-client-weights (memory grows with clients x model)");
             }
 
-            if (state.FindNode(id) is not { } node)
+            if (accessor.State.FindNode(id) is not { } node)
             {
                 return Problem(StatusCodes.Status404NotFound, "Unknown node", $"no node with id {id}; GET /api/nodes lists them");
             }
@@ -199,16 +221,16 @@ internal static class InspectorEndpoints
                 return Problem(StatusCodes.Status404NotFound, "No weights yet", $"node {id} has not sent a train update in this run yet");
             }
 
-            var metadata = new Dictionary<string, string>(options.ModelMetadata) { ["node_id"] = id.ToString(CultureInfo.InvariantCulture), ["round"] = node.LatestWeightsRound?.ToString(CultureInfo.InvariantCulture) ?? "" };
+            var metadata = new Dictionary<string, string>(accessor.State.Options.ModelMetadata) { ["node_id"] = id.ToString(CultureInfo.InvariantCulture), ["round"] = node.LatestWeightsRound?.ToString(CultureInfo.InvariantCulture) ?? "" };
             return Download(http, $"node-{id}-round-{node.LatestWeightsRound}.safetensors", "application/octet-stream", s => Safetensors.Write(s, weights, metadata));
         })).WithSummary("Admin: the latest train update of one client (safetensors; needs --keep-client-weights, refused under secure aggregation).").AdminAction();
 
-        api.MapGet("/model", (HttpContext http) => state.Model is { } m
-            ? Download(http, $"model-round-{m.Round}.safetensors", "application/octet-stream", s => Safetensors.Write(s, m.Model, new Dictionary<string, string>(options.ModelMetadata) { ["round"] = m.Round.ToString(CultureInfo.InvariantCulture) }))
+        api.MapGet("/model", (HttpContext http) => accessor.State.Model is { } m
+            ? Download(http, $"model-round-{m.Round}.safetensors", "application/octet-stream", s => Safetensors.Write(s, m.Model, new Dictionary<string, string>(accessor.State.Options.ModelMetadata) { ["round"] = m.Round.ToString(CultureInfo.InvariantCulture) }))
             : Problem(StatusCodes.Status404NotFound, "No model yet", "no run has started yet, so there is no global model"))
             .WithSummary("The current global model (safetensors).");
 
-        api.MapGet("/model.npz", (HttpContext http) => state.Model is { } m
+        api.MapGet("/model.npz", (HttpContext http) => accessor.State.Model is { } m
             ? Download(http, $"model-round-{m.Round}.npz", "application/octet-stream", s => NpzWriter.Write(s, m.Model))
             : Problem(StatusCodes.Status404NotFound, "No model yet", "no run has started yet, so there is no global model"))
             .WithSummary("The current global model as a NumPy .npz archive (numpy.load).");
@@ -221,12 +243,12 @@ internal static class InspectorEndpoints
                 return Problem(StatusCodes.Status400BadRequest, "Bad limit", $"limit must be in [1, 10000], got {n}");
             }
 
-            return Results.Json(state.Events(n), JsonOptions);
+            return Results.Json(accessor.State.Events(n), JsonOptions);
         }).WithSummary("Recent events, newest first (node joined/left, rounds, operator actions).");
 
         api.MapGet("/events/stored", (string? run, int? limit) =>
         {
-            if (options.StateStore is not { } store)
+            if (accessor.State.Store is not { } store)
             {
                 return Problem(StatusCodes.Status404NotFound, "No state directory", "this server keeps no state directory, so there is no stored events log");
             }
@@ -237,21 +259,25 @@ internal static class InspectorEndpoints
 
         api.MapGet("/events/stream", StreamAsync).WithSummary("Live updates as server-sent events: round, run, nodes, event, control.");
 
-        api.MapGet("/privacy", () => Results.Json(Privacy(state), JsonOptions))
+        api.MapGet("/privacy", () => Results.Json(Privacy(accessor.State), JsonOptions))
             .WithSummary("Privacy ledger of the current run: the epsilon and delta metrics of each round.");
 
-        if (options.Demo)
+        // Demo actions answer only with InspectorOptions.Demo; their own group name keeps them out of the OpenAPI
+        // description otherwise (AddServices).
+        var demo = api.MapGroup("/demo").WithGroupName(DemoTag).AddEndpointFilter(async (context, next) => accessor.State.Options.Demo
+            ? await next(context).ConfigureAwait(false)
+            : Problem(StatusCodes.Status404NotFound, "Not a demo server", "demo actions exist only on a demo server (--demo)"));
         {
-            api.MapPost("/demo/generate", (HttpContext http, int? seed) => Admin(http, state, insecure, who =>
+            demo.MapPost("/generate", (HttpContext http, int? seed) => Admin(http, accessor.State, accessor.State.Insecure, who =>
             {
                 int s = seed ?? Random.Shared.Next(1, 1_000_000);
-                var notification = new LifecycleNotification(NotificationTypes.DemoGenerateData, state.Current?.Id ?? "", new JsonObject { ["seed"] = s });
-                state.Registry.Broadcast(new OutboundNotification(notification));
-                state.AddAuditEvent("demo_generate", $"{who} asked every client to generate new synthetic data (seed {s})");
-                return Results.Json(new JsonObject { ["seed"] = s, ["clients"] = state.Registry.Count }, JsonOptions, statusCode: StatusCodes.Status202Accepted);
+                var notification = new LifecycleNotification(NotificationTypes.DemoGenerateData, accessor.State.Current?.Id ?? "", new JsonObject { ["seed"] = s });
+                accessor.State.Registry.Broadcast(new OutboundNotification(notification));
+                accessor.State.AddAuditEvent("demo_generate", $"{who} asked every client to generate new synthetic data (seed {s})");
+                return Results.Json(new JsonObject { ["seed"] = s, ["clients"] = accessor.State.Registry.Count }, JsonOptions, statusCode: StatusCodes.Status202Accepted);
             })).WithSummary("Demo only, admin: every client generates new synthetic sensor data.").AdminAction();
 
-            api.MapGet("/demo/data", () => Results.Json(new JsonArray([.. state.Nodes().Where(n => n.GoneAt is null).Select(n => (JsonNode)new JsonObject
+            demo.MapGet("/data", () => Results.Json(new JsonArray([.. accessor.State.Nodes().Where(n => n.GoneAt is null).Select(n => (JsonNode)new JsonObject
             {
                 ["id"] = n.Node.Id,
                 ["name"] = n.Node.Name,
@@ -259,10 +285,7 @@ internal static class InspectorEndpoints
             })]), JsonOptions)).WithSummary("Demo only: each client's data summary (from its latest reply).");
         }
 
-        if (options.SecureAggregation is false && options.KeepClientWeights)
-        {
-            ServerLog.KeepingClientWeights(logger);
-        }
+        return root;
     }
 
     private static MetricRecord FilterData(MetricRecord m)
@@ -288,6 +311,7 @@ internal static class InspectorEndpoints
         ["keep_client_weights"] = state.Options.KeepClientWeights,
         ["secure_aggregation"] = state.Options.SecureAggregation,
         ["nodes"] = state.Registry.Count,
+        ["openapi"] = $"openapi/{state.OpenApiDocument}.json",
     };
 
     private static JsonArray ListRuns(InspectorState state)
@@ -299,7 +323,7 @@ internal static class InspectorEndpoints
             list.Add(DescribeRun(state, run, withRounds: false));
         }
 
-        if (state.Options.StateStore is { } store)
+        if (state.Store is { } store)
         {
             foreach (var row in store.ListRuns().Where(r => live.All(l => l.Id != r.Id)))
             {
@@ -516,4 +540,13 @@ internal static class InspectorEndpoints
 internal sealed class InspectorStateAccessor
 {
     public InspectorState State { get; set; } = null!;
+
+    /// <summary>
+    /// Name of the inspector's OpenAPI document: "v1" on the server's own app, "federate-inspector" inside an
+    /// embedding app (which may describe its own API as "v1").
+    /// </summary>
+    public string OpenApiDocument { get; init; } = "v1";
+
+    /// <summary>The inspector's routes are mapped: the coordinator creates the state even without <see cref="FleetServerOptions.Inspector"/>.</summary>
+    public bool Mapped { get; set; }
 }

@@ -94,6 +94,15 @@ internal sealed class InspectorState : IRunObserver
 
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>The state store whose runs and events the API shows: the options' one, else the one registered in DI.</summary>
+    public State.StateStore? Store { get; init; }
+
+    /// <summary>The server runs without TLS or kits: admin actions are open when no authenticator is set.</summary>
+    public bool Insecure { get; init; }
+
+    /// <summary>Name of the OpenAPI document describing the API.</summary>
+    public string OpenApiDocument { get; init; } = "v1";
+
     public RunView? Current
     {
         get
@@ -227,7 +236,7 @@ internal sealed class InspectorState : IRunObserver
     public void AddAuditEvent(string kind, string detail)
     {
         AddEvent(kind, detail);
-        if (_options.StateStore is { } store && Current is { } run)
+        if (Store is { } store && Current is { } run)
         {
             try
             {

@@ -54,4 +54,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(22, LogLevel.Warning, "inspector: keeping every client's latest update for download (--keep-client-weights): memory grows with clients x model, and updates are not folded while they stream in")]
     public static partial void KeepingClientWeights(ILogger logger);
+
+    [LoggerMessage(30, LogLevel.Error, "the federated run failed")]
+    public static partial void RunFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(31, LogLevel.Information, "the federated run ended with exit code {ExitCode}; {Next}")]
+    public static partial void RunEnded(ILogger logger, int exitCode, string next);
 }

@@ -269,6 +269,8 @@
   // ---- Loading -----------------------------------------------------------------------------------------------
   async function refreshStatus() {
     state.status = await getJson('api/status');
+    if (state.status.openapi) $('openapi-link').setAttribute('href', state.status.openapi);
+    if (state.status.openapi) $('openapi-link').textContent = state.status.openapi;
     renderRunLine();
   }
 
