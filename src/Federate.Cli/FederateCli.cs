@@ -79,7 +79,7 @@ internal static class FederateCli
         var message = OneLine(ex.Message);
         return ex switch
         {
-            UsageException or ArgumentException => (ExitCodes.Usage, message),
+            UsageException or ArgumentException or KeyNotFoundException => (ExitCodes.Usage, message),
             Learning.DatasetException or IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException => (ExitCodes.Failure, message),
             _ => (ExitCodes.Internal, $"internal error ({ex.GetType().Name}): {message}; set FEDERATE_DEBUG=1 for details"),
         };

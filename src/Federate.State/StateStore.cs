@@ -113,6 +113,26 @@ public sealed class StateStore : IDisposable
     /// <summary>SQLite's journal mode ("wal").</summary>
     public string JournalMode => (string)Scalar("PRAGMA journal_mode")!;
 
+    /// <summary>
+    /// Opens the state database of an existing state directory (to read its runs while a server or simulation may be
+    /// using it); throws <see cref="ArgumentException"/> with one line when there is none.
+    /// </summary>
+    public static StateStore OpenExisting(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        var database = Path.Combine(directory, "state.db");
+        if (!File.Exists(database))
+        {
+            throw new ArgumentException($"no state database in '{directory}' (expected {database})");
+        }
+
+        return Open(directory);
+    }
+
+    /// <summary>One run by id or unique id prefix; throws <see cref="KeyNotFoundException"/> with one line when there is none.</summary>
+    public RunRow RequireRun(string id) =>
+        GetRun(id) ?? throw new KeyNotFoundException($"no run '{id}' in {Directory} (or the prefix is ambiguous); see the list of runs");
+
     /// <summary>The most recent run still marked running, if any.</summary>
     public RunRow? FindUnfinished() => QueryRuns("WHERE status = 'running' ORDER BY created_at DESC, rowid DESC LIMIT 1").FirstOrDefault();
 

@@ -22,19 +22,6 @@ internal static class RunsCommand
 
     private static Option<bool> Json() => new("--json") { Description = "Print JSON." };
 
-    private static StateStore OpenExisting(string dir)
-    {
-        if (!File.Exists(Path.Combine(dir, "state.db")))
-        {
-            throw new UsageException($"no state database in '{dir}' (expected {Path.Combine(dir, "state.db")})");
-        }
-
-        return StateStore.Open(dir);
-    }
-
-    private static RunRow Find(StateStore store, string id) =>
-        store.GetRun(id) ?? throw new UsageException($"no run '{id}' in {store.Directory} (or the prefix is ambiguous); see 'federate runs list'");
-
     private static Command CreateList(TextWriter output)
     {
         var dir = StateDir();
@@ -42,7 +29,7 @@ internal static class RunsCommand
         var command = new Command("list", "List runs: id, status, rounds done, stop reason.") { dir, json };
         command.SetAction(parse =>
         {
-            using var store = OpenExisting(parse.GetValue(dir)!);
+            using var store = StateStore.OpenExisting(parse.GetValue(dir)!);
             var runs = store.ListRuns();
             if (parse.GetValue(json))
             {
@@ -84,8 +71,8 @@ internal static class RunsCommand
         var command = new Command("show", "Show one run's rounds.") { run, dir, json };
         command.SetAction(parse =>
         {
-            using var store = OpenExisting(parse.GetValue(dir)!);
-            var row = Find(store, parse.GetValue(run)!);
+            using var store = StateStore.OpenExisting(parse.GetValue(dir)!);
+            var row = store.RequireRun(parse.GetValue(run)!);
             var history = store.History(row.Id)!;
             if (parse.GetValue(json))
             {
@@ -113,8 +100,8 @@ internal static class RunsCommand
         var command = new Command("export", "Export one run's history.json.") { run, dir, outFile };
         command.SetAction(parse =>
         {
-            using var store = OpenExisting(parse.GetValue(dir)!);
-            var row = Find(store, parse.GetValue(run)!);
+            using var store = StateStore.OpenExisting(parse.GetValue(dir)!);
+            var row = store.RequireRun(parse.GetValue(run)!);
             var history = store.History(row.Id)!;
             if (parse.GetValue(outFile) is { } path)
             {
