@@ -80,7 +80,7 @@ internal static class FederateCli
         return ex switch
         {
             UsageException or ArgumentException => (ExitCodes.Usage, message),
-            Learning.DatasetException or IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException => (ExitCodes.Failure, message),
+            Learning.Data.DatasetException or IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException => (ExitCodes.Failure, message),
             _ => (ExitCodes.Internal, $"internal error ({ex.GetType().Name}): {message}; set FEDERATE_DEBUG=1 for details"),
         };
     }

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Federate.Core;
+namespace Federate.Core.Aggregation;
 
 /// <summary>Selection (quickselect) helpers for coordinate-wise robust aggregation: O(n) per coordinate, no full sort.</summary>
 public static class Selection

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Client;
 
 /// <summary>Handles one instruction and returns its reply.</summary>
 public delegate ValueTask<Message> ClientAppHandler(Message message, CancellationToken cancellationToken);

@@ -1,6 +1,6 @@
 using System.Collections;
 
-namespace Federate.Core;
+namespace Federate.Core.Records;
 
 /// <summary>Ordered, named tensors: the parameters of a model or any other array payload of a message.</summary>
 public sealed class ArrayRecord : IEnumerable<KeyValuePair<string, Tensor>>

@@ -1,6 +1,6 @@
 using System.Collections;
 
-namespace Federate.Core;
+namespace Federate.Core.Records;
 
 /// <summary>Ordered string-to-scalar settings sent with a message (e.g. a round's train config).</summary>
 public sealed class ConfigRecord : IEnumerable<KeyValuePair<string, ConfigValue>>

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Federate.Core;
+namespace Federate.Core.Records;
 
 /// <summary>Kind of a <see cref="ConfigValue"/>.</summary>
 public enum ConfigValueKind

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Records;
 
 /// <summary>Element type of a <see cref="Tensor"/>. Names follow safetensors (F32, F64, ...).</summary>
 public enum DType

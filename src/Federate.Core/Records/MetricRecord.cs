@@ -1,6 +1,6 @@
 using System.Collections;
 
-namespace Federate.Core;
+namespace Federate.Core.Records;
 
 /// <summary>Ordered metric name to value (names in lower snake case: loss, accuracy, f1, num_examples, ...).</summary>
 public sealed class MetricRecord : IEnumerable<KeyValuePair<string, double>>

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Records;
 
 /// <summary>
 /// The content of a <see cref="Message"/>: named array, config and metric records. Conventional names are in

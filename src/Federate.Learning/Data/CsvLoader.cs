@@ -2,7 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 
-namespace Federate.Learning;
+namespace Federate.Learning.Data;
 
 /// <summary>
 /// Loads labelled tabular data from CSV text (optionally gzip-compressed). Three layouts are recognised from the

@@ -1,4 +1,4 @@
-namespace Federate.Learning;
+namespace Federate.Learning.Data;
 
 /// <summary>
 /// A labelled dataset in memory: features as a row-major float32 matrix (Count x FeatureCount) and integer class

@@ -1,4 +1,4 @@
-namespace Federate.Learning;
+namespace Federate.Learning.Data;
 
 /// <summary>
 /// The embedded datasets, Fashion-MNIST and CSV files by path. Embedded datasets are parsed once per process and

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Federate.Core;
 
-namespace Federate.Learning;
+namespace Federate.Learning.Partitioning;
 
 /// <summary>
 /// Splits a dataset's rows among clients. Specs: <c>iid</c>, <c>dirichlet:ALPHA</c> (label skew),
