@@ -1,0 +1,17 @@
+using Federate.Client.Internal;
+using Federate.Core;
+using Federate.Protocol;
+using Federate.Protocol.Fleet.V1;
+using Grpc.Net.Client;
+
+namespace Federate.Client;
+
+/// <summary>How a client's participation ended.</summary>
+public enum ClientExit
+{
+    /// <summary>The server said the run finished.</summary>
+    Finished,
+
+    /// <summary>The operator stopped the client (it quit the run).</summary>
+    Stopped,
+}
