@@ -1,5 +1,3 @@
-using Federate.Cli.Commands;
-
 namespace Federate.Cli;
 
 /// <summary>Exit codes of the federate tool.</summary>

@@ -1,5 +1,3 @@
-using Federate.Cli.Commands;
-
 namespace Federate.Cli;
 
 /// <summary>A problem the user can fix; printed as one line.</summary>

@@ -1,9 +1,3 @@
-using Federate.Client.Internal;
-using Federate.Core;
-using Federate.Protocol;
-using Federate.Protocol.Fleet.V1;
-using Grpc.Net.Client;
-
 namespace Federate.Client;
 
 /// <summary>How a client's participation ended.</summary>

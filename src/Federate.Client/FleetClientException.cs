@@ -1,9 +1,3 @@
-using Federate.Client.Internal;
-using Federate.Core;
-using Federate.Protocol;
-using Federate.Protocol.Fleet.V1;
-using Grpc.Net.Client;
-
 namespace Federate.Client;
 
 /// <summary>A problem a client cannot retry its way out of (e.g. an incompatible server); the message is one line.</summary>

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Federate.Core;
 using Federate.Protocol.Fleet.V1;
 
 namespace Federate.Protocol;

@@ -1,5 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
-
 namespace Federate.Security;
 
 /// <summary>Which way a payload travels (part of the authenticated data, so a chunk cannot be reflected).</summary>

@@ -1,5 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
-
 namespace Federate.Security;
 
 /// <summary>Signature purpose labels (domain separation: one key never signs one kind of thing as another).</summary>

@@ -1,5 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
-
 namespace Federate.Security;
 
 /// <summary>A problem with a kit, a certificate or a credential; the message is one line naming what to do.</summary>

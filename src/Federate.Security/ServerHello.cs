@@ -1,5 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
-
 namespace Federate.Security;
 
 /// <summary>The server's answer to a client's hello (design 5, step 2).</summary>

@@ -1,5 +1,3 @@
-using System.Buffers.Text;
-
 namespace Federate.Security;
 
 /// <summary>What a valid session token says.</summary>

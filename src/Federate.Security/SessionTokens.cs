@@ -80,15 +80,7 @@ public sealed class SessionTokens
             return null;
         }
 
-        TokenClaims? claims;
-        try
-        {
-            claims = JsonSerializer.Deserialize(payload, KitJson.Default.TokenClaims);
-        }
-        catch (JsonException)
-        {
-            claims = null;
-        }
+        var claims = KitJson.TryRead(payload, KitJson.Default.TokenClaims);
 
         if (claims is null)
         {

@@ -1,5 +1,3 @@
-using Federate.Core;
-
 namespace Federate.Simulation;
 
 /// <summary>Kinds of simulated attack.</summary>

@@ -1,5 +1,3 @@
-using Federate.Core;
-
 namespace Federate.State;
 
 /// <summary>One entry of the append-only events log.</summary>

@@ -1,5 +1,3 @@
-using Federate.Core;
-
 namespace Federate.State;
 
 /// <summary>A run as the state store records it.</summary>

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Federate.Security;
-using Federate.Server;
 
 namespace Federate.Cli.Commands;
 

@@ -1,5 +1,4 @@
 using Federate.Security;
-using Federate.Server;
 
 namespace Federate.Cli.Commands;
 
