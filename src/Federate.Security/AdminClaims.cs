@@ -3,12 +3,11 @@ using System.Text.Json.Serialization;
 namespace Federate.Security;
 
 /// <summary>Claims of an admin token.</summary>
+/// <remarks>JSON names: <see cref="KitJson"/>'s snake case, or the attribute where a name differs.</remarks>
 internal sealed record AdminClaims
 {
-    [JsonPropertyName("project")]
     public string Project { get; init; } = "";
 
-    [JsonPropertyName("cn")]
     public string Cn { get; init; } = "";
 
     [JsonPropertyName("iat")]

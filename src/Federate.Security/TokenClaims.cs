@@ -3,18 +3,15 @@ using System.Text.Json.Serialization;
 namespace Federate.Security;
 
 /// <summary>Claims of a session token.</summary>
+/// <remarks>JSON names: <see cref="KitJson"/>'s snake case, or the attribute where a name differs.</remarks>
 internal sealed record TokenClaims
 {
-    [JsonPropertyName("node")]
     public long Node { get; init; }
 
-    [JsonPropertyName("cn")]
     public string Cn { get; init; } = "";
 
-    [JsonPropertyName("run")]
     public string Run { get; init; } = "";
 
-    [JsonPropertyName("serial")]
     public string Serial { get; init; } = "";
 
     [JsonPropertyName("exp")]
