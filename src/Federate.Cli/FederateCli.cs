@@ -3,18 +3,6 @@ using Federate.Cli.Commands;
 
 namespace Federate.Cli;
 
-/// <summary>Exit codes of the federate tool.</summary>
-internal static class ExitCodes
-{
-    public const int Success = 0;
-    public const int Failure = 1;
-    public const int Usage = 2;
-    public const int Internal = 70;
-}
-
-/// <summary>A problem the user can fix; printed as one line.</summary>
-internal sealed class UsageException(string message) : Exception(message);
-
 /// <summary>The federate command line: builds the command tree and runs it with one-line errors.</summary>
 internal static class FederateCli
 {
@@ -80,7 +68,7 @@ internal static class FederateCli
         return ex switch
         {
             UsageException or ArgumentException or KeyNotFoundException => (ExitCodes.Usage, message),
-            Learning.DatasetException or IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException => (ExitCodes.Failure, message),
+            Learning.Data.DatasetException or IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException => (ExitCodes.Failure, message),
             _ => (ExitCodes.Internal, $"internal error ({ex.GetType().Name}): {message}; set FEDERATE_DEBUG=1 for details"),
         };
     }

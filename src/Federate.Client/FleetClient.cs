@@ -10,37 +10,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Federate.Client;
 
-/// <summary>How a client's participation ended.</summary>
-public enum ClientExit
-{
-    /// <summary>The server said the run finished.</summary>
-    Finished,
-
-    /// <summary>The operator stopped the client (it quit the run).</summary>
-    Stopped,
-}
-
-/// <summary>A problem a client cannot retry its way out of (e.g. an incompatible server); the message is one line.</summary>
-public sealed class FleetClientException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    public FleetClientException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    public FleetClientException()
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    public FleetClientException(string message, Exception inner)
-        : base(message, inner)
-    {
-    }
-}
-
 /// <summary>
 /// Connects a client app to a Federate server over the native fleet API: registers (retrying with backoff while the
 /// server is unreachable), then pulls tasks, runs the app, and submits replies, heartbeating all along; rejoins after

@@ -1,51 +1,5 @@
 namespace Federate.Core;
 
-/// <summary>What a message asks a client app to do.</summary>
-public enum MessageType
-{
-    /// <summary>Train on local data starting from the enclosed model.</summary>
-    Train,
-    /// <summary>Evaluate the enclosed model on local data.</summary>
-    Evaluate,
-    /// <summary>Answer a query (properties, parameters).</summary>
-    Query,
-    /// <summary>Application-defined.</summary>
-    Custom,
-}
-
-/// <summary>Routing and bookkeeping of a <see cref="Message"/>.</summary>
-public sealed record MessageMetadata
-{
-    /// <summary>The run this message belongs to.</summary>
-    public required string RunId { get; init; }
-
-    /// <summary>The round (1-based; 0 before the first round).</summary>
-    public required int Round { get; init; }
-
-    /// <summary>What the message asks for.</summary>
-    public required MessageType MessageType { get; init; }
-
-    /// <summary>Sending node (0 is the server).</summary>
-    public long SourceNodeId { get; init; }
-
-    /// <summary>Receiving node (0 is the server).</summary>
-    public long DestinationNodeId { get; init; }
-
-    /// <summary>Id of this message.</summary>
-    public string MessageId { get; init; } = "";
-
-    /// <summary>For a reply, the id of the instruction it answers.</summary>
-    public string? ReplyTo { get; init; }
-
-    /// <summary>How long the instruction stays valid.</summary>
-    public TimeSpan TimeToLive { get; init; } = TimeSpan.FromHours(1);
-}
-
-/// <summary>Why a message could not be answered.</summary>
-/// <param name="Code">A short machine-readable code (e.g. "client_error", "timeout", "dropped").</param>
-/// <param name="Reason">A one-line explanation a person can act on.</param>
-public sealed record MessageError(string Code, string Reason);
-
 /// <summary>
 /// A message between the server and a node: metadata plus either content or an error. Instructions go from the
 /// server to nodes; replies come back with <see cref="MessageMetadata.ReplyTo"/> set.

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Partitioner = Federate.Learning.Partitioning.Partitioner;
 using Federate.Core;
 
 namespace Federate.Learning;

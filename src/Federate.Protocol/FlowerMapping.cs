@@ -247,6 +247,19 @@ public static class FlowerMapping
             return Fail(instruction, "invalid_reply", $"the Flower client answered {Name(expected).Replace("_res", "_ins", StringComparison.Ordinal)} with {Name(answer.MsgCase)}");
         }
 
+        var status = answer.MsgCase switch
+        {
+            ClientMessage.MsgOneofCase.FitRes => answer.FitRes.Status,
+            ClientMessage.MsgOneofCase.EvaluateRes => answer.EvaluateRes.Status,
+            ClientMessage.MsgOneofCase.GetParametersRes => answer.GetParametersRes.Status,
+            ClientMessage.MsgOneofCase.GetPropertiesRes => answer.GetPropertiesRes.Status,
+            _ => null,
+        };
+        if (NotOk(status) is { } problem)
+        {
+            return Fail(instruction, "client_error", problem);
+        }
+
         var model = instruction.Content?.Arrays.GetValueOrDefault(RecordNames.Model);
         var reply = new RecordDict();
         try
@@ -256,11 +269,6 @@ public static class FlowerMapping
                 case ClientMessage.MsgOneofCase.FitRes:
                 {
                     var fit = answer.FitRes;
-                    if (NotOk(fit.Status) is { } problem)
-                    {
-                        return Fail(instruction, "client_error", problem);
-                    }
-
                     reply.Arrays[RecordNames.Model] = FromParameters(fit.Parameters ?? new Parameters(), model);
                     var metrics = ToMetrics(fit.Metrics);
                     metrics[RecordNames.NumExamples] = fit.NumExamples;
@@ -271,11 +279,6 @@ public static class FlowerMapping
                 case ClientMessage.MsgOneofCase.EvaluateRes:
                 {
                     var evaluate = answer.EvaluateRes;
-                    if (NotOk(evaluate.Status) is { } problem)
-                    {
-                        return Fail(instruction, "client_error", problem);
-                    }
-
                     var metrics = new MetricRecord { ["loss"] = evaluate.Loss };
                     foreach (var (k, v) in ToMetrics(evaluate.Metrics))
                     {
@@ -289,25 +292,13 @@ public static class FlowerMapping
 
                 case ClientMessage.MsgOneofCase.GetParametersRes:
                 {
-                    var get = answer.GetParametersRes;
-                    if (NotOk(get.Status) is { } problem)
-                    {
-                        return Fail(instruction, "client_error", problem);
-                    }
-
-                    reply.Arrays[RecordNames.Model] = FromParameters(get.Parameters ?? new Parameters(), model);
+                    reply.Arrays[RecordNames.Model] = FromParameters(answer.GetParametersRes.Parameters ?? new Parameters(), model);
                     break;
                 }
 
                 case ClientMessage.MsgOneofCase.GetPropertiesRes:
                 {
-                    var properties = answer.GetPropertiesRes;
-                    if (NotOk(properties.Status) is { } problem)
-                    {
-                        return Fail(instruction, "client_error", problem);
-                    }
-
-                    reply.Configs["properties"] = ToConfig(properties.Properties);
+                    reply.Configs["properties"] = ToConfig(answer.GetPropertiesRes.Properties);
                     break;
                 }
             }

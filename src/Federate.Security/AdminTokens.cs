@@ -104,15 +104,7 @@ public static class AdminTokens
             return null;
         }
 
-        AdminClaims? claims;
-        try
-        {
-            claims = JsonSerializer.Deserialize(payload, KitJson.Default.AdminClaims);
-        }
-        catch (JsonException)
-        {
-            claims = null;
-        }
+        var claims = KitJson.TryRead(payload, KitJson.Default.AdminClaims);
 
         if (claims is null || claims.Cn != cn)
         {

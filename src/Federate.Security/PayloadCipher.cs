@@ -4,16 +4,6 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Federate.Security;
 
-/// <summary>Which way a payload travels (part of the authenticated data, so a chunk cannot be reflected).</summary>
-public enum PayloadDirection : byte
-{
-    /// <summary>Server to client (tasks).</summary>
-    ToClient = 1,
-
-    /// <summary>Client to server (updates).</summary>
-    ToServer = 2,
-}
-
 /// <summary>
 /// Payload encryption (design 1): a per-session AES-256 key, wrapped for the client with RSA-OAEP-SHA256, encrypts
 /// every tensor chunk with AES-256-GCM (fresh random 96-bit nonce per chunk, 128-bit tag). The authenticated data binds

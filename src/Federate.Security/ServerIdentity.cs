@@ -4,19 +4,6 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Federate.Security;
 
-/// <summary>The server's answer to a client's hello (design 5, step 2).</summary>
-/// <param name="Certificate">The server certificate (DER).</param>
-/// <param name="CommonName">The server's CN.</param>
-/// <param name="Signature">Signature over (client nonce, server CN).</param>
-/// <param name="ServerNonce">A fresh nonce the client signs in its registration.</param>
-public sealed record ServerHello(byte[] Certificate, string CommonName, byte[] Signature, byte[] ServerNonce);
-
-/// <summary>A client proven by its registration (design 5, step 3).</summary>
-/// <param name="CommonName">The client's CN.</param>
-/// <param name="Serial">Its certificate's serial number.</param>
-/// <param name="Certificate">Its certificate (for wrapping the payload key).</param>
-public sealed record VerifiedClient(string CommonName, string Serial, X509Certificate2 Certificate);
-
 /// <summary>
 /// The server side of registration: answers hellos with a signed challenge, verifies registrations (certificate chain
 /// to the project CA, not revoked, CN enrolled as a client, CN equal to the certificate's, signature over the server's
@@ -232,14 +219,4 @@ public sealed class ServerIdentity : IDisposable
     public void Dispose() => _key.Dispose();
 
     private static string Trim(string s) => s.Length > 64 ? s[..64] + "..." : s;
-}
-
-/// <summary>Signature purpose labels (domain separation: one key never signs one kind of thing as another).</summary>
-internal static class Purposes
-{
-    public const string Hello = "federate-hello-v1";
-    public const string Register = "federate-register-v1";
-    public const string Session = "federate-session-v1";
-    public const string Admin = "federate-admin-v1";
-    public const string PayloadKey = "federate-payload-key-v1";
 }

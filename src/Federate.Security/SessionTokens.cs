@@ -5,12 +5,6 @@ using System.Text.Json;
 
 namespace Federate.Security;
 
-/// <summary>What a valid session token says.</summary>
-/// <param name="NodeId">The node it is bound to.</param>
-/// <param name="CommonName">The client's CN.</param>
-/// <param name="Serial">The client certificate's serial.</param>
-public sealed record SessionClaims(long NodeId, string CommonName, string Serial);
-
 /// <summary>
 /// Session tokens: <c>base64url(claims JSON).base64url(signature)</c>, signed with the server key, bound to a node
 /// id, the client's CN and certificate serial and the run, expiring. Each node has one current token (and the one
@@ -86,15 +80,7 @@ public sealed class SessionTokens
             return null;
         }
 
-        TokenClaims? claims;
-        try
-        {
-            claims = JsonSerializer.Deserialize(payload, KitJson.Default.TokenClaims);
-        }
-        catch (JsonException)
-        {
-            claims = null;
-        }
+        var claims = KitJson.TryRead(payload, KitJson.Default.TokenClaims);
 
         if (claims is null)
         {

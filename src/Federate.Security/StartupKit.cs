@@ -4,27 +4,6 @@ using System.Text.Json;
 
 namespace Federate.Security;
 
-/// <summary>A problem with a kit, a certificate or a credential; the message is one line naming what to do.</summary>
-public sealed class SecurityException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    public SecurityException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    public SecurityException()
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    public SecurityException(string message, Exception inner)
-        : base(message, inner)
-    {
-    }
-}
-
 /// <summary>
 /// A participant's startup kit, as written by <c>federate provision</c>: <c>kit.json</c> (settings), <c>cert.pem</c>
 /// (the participant's certificate, CN = its name), <c>key.pem</c> (its private key, mode 0600), <c>ca.pem</c> (the

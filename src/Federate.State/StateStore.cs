@@ -5,32 +5,6 @@ using Microsoft.Data.Sqlite;
 
 namespace Federate.State;
 
-/// <summary>A run as the state store records it.</summary>
-/// <param name="Id">The run id (kept when the run resumes).</param>
-/// <param name="Status">running, finished or abandoned.</param>
-/// <param name="RoundsDone">Completed (checkpointed) rounds.</param>
-/// <param name="StopReason">Why it stopped, once finished.</param>
-/// <param name="StopDetail">One-line detail.</param>
-/// <param name="Fingerprint">Hash of the run's settings; a restart with the same settings resumes the run.</param>
-/// <param name="Generation">How many server processes have worked on the run.</param>
-/// <param name="CreatedAt">When the run started (UTC, ISO 8601).</param>
-public sealed record RunRow(string Id, string Status, int RoundsDone, string? StopReason, string? StopDetail, string Fingerprint, int Generation, string CreatedAt);
-
-/// <summary>One entry of the append-only events log.</summary>
-/// <param name="Id">Sequence number.</param>
-/// <param name="RunId">The run.</param>
-/// <param name="At">UTC time, ISO 8601.</param>
-/// <param name="Kind">Short kind (run_started, run_resumed, round_completed, checkpoint_corrupt, run_finished, ...).</param>
-/// <param name="Detail">One-line detail.</param>
-public sealed record EventRow(long Id, string RunId, string At, string Kind, string Detail);
-
-/// <summary>A checkpoint that passed its SHA-256 check.</summary>
-/// <param name="Round">The round it was taken after.</param>
-/// <param name="Parameters">The global model after that round.</param>
-/// <param name="StrategyState">The strategy's state after that round (null when it keeps none).</param>
-/// <param name="Rounds">The history's rounds 1..Round.</param>
-public sealed record Checkpoint(int Round, ArrayRecord Parameters, string? StrategyState, IReadOnlyList<RoundRecord> Rounds);
-
 /// <summary>
 /// The server's state directory: a SQLite database (WAL mode) with runs, rounds, nodes, an append-only events log,
 /// metrics history, the privacy ledger (strategy and accountant state per round) and a checkpoint index, plus the

@@ -40,16 +40,11 @@ internal static class PrivacyCommand
             var accountant = new RdpAccountant();
             accountant.Step(s, rate, t);
             var (epsilon, alpha) = accountant.GetPrivacySpent(d);
-            if (parse.GetValue(json))
-            {
-                output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, double> { ["epsilon"] = epsilon, ["best_alpha"] = alpha }));
-            }
-            else
-            {
-                output.WriteLine($"epsilon {F(epsilon)} (delta {F(d)}, best order {F(alpha)}) for {t} steps at noise multiplier {F(s)} and sample rate {F(rate)}");
-            }
-
-            return ExitCodes.Success;
+            return Print(
+                output,
+                parse.GetValue(json),
+                new Dictionary<string, double> { ["epsilon"] = epsilon, ["best_alpha"] = alpha },
+                $"epsilon {F(epsilon)} (delta {F(d)}, best order {F(alpha)}) for {t} steps at noise multiplier {F(s)} and sample rate {F(rate)}");
         });
         return command;
     }
@@ -88,16 +83,11 @@ internal static class PrivacyCommand
             var accountant = new RdpAccountant();
             accountant.Step(sigma, rate, t);
             double achieved = accountant.GetEpsilon(d);
-            if (parse.GetValue(json))
-            {
-                output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, double> { ["noise_multiplier"] = sigma, ["epsilon"] = achieved }));
-            }
-            else
-            {
-                output.WriteLine($"noise multiplier {F(sigma)} (epsilon {F(achieved)} at delta {F(d)}, sample rate {F(rate)}, {t} steps)");
-            }
-
-            return ExitCodes.Success;
+            return Print(
+                output,
+                parse.GetValue(json),
+                new Dictionary<string, double> { ["noise_multiplier"] = sigma, ["epsilon"] = achieved },
+                $"noise multiplier {F(sigma)} (epsilon {F(achieved)} at delta {F(d)}, sample rate {F(rate)}, {t} steps)");
         });
         return command;
     }
@@ -108,6 +98,13 @@ internal static class PrivacyCommand
         HelpName = helpName,
         Required = true,
     };
+
+    /// <summary>Prints <paramref name="values"/> as a JSON object with --json, otherwise the sentence <paramref name="text"/>.</summary>
+    private static int Print(TextWriter output, bool json, Dictionary<string, double> values, string text)
+    {
+        output.WriteLine(json ? JsonSerializer.Serialize(values) : text);
+        return ExitCodes.Success;
+    }
 
     private static void Check(bool condition, string message)
     {

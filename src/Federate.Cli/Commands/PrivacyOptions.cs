@@ -1,8 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
-using Federate.Core;
 using Federate.Core.Privacy;
-using Federate.Learning;
 
 namespace Federate.Cli.Commands;
 
@@ -35,19 +32,19 @@ internal sealed class PrivacyOptions
     {
         var settings = new PrivacySettings
         {
-        DpSgd = parse.GetValue(_dpSgd),
-        NoiseMultiplier = parse.GetValue(_noise),
-        MaxGradNorm = parse.GetValue(_maxGradNorm),
-        Delta = parse.GetValue(_delta),
-        CentralDp = parse.GetValue(_central)?.Trim().ToLowerInvariant(),
-        ClipNorm = parse.GetValue(_clipNorm),
-        TargetQuantile = parse.GetValue(_quantile),
-        ClipLearningRate = parse.GetValue(_clipLr),
-        CentralNoiseMultiplier = parse.GetValue(_centralNoise),
-        ClientSampleRate = parse.GetValue(_clientRate),
-        ClippedCountStddev = parse.GetValue(_countStddev),
-        TargetEpsilon = parse.GetValue(_target),
-        MaxEpsilon = parse.GetValue(_maxEpsilon),
+            DpSgd = parse.GetValue(_dpSgd),
+            NoiseMultiplier = parse.GetValue(_noise),
+            MaxGradNorm = parse.GetValue(_maxGradNorm),
+            Delta = parse.GetValue(_delta),
+            CentralDp = parse.GetValue(_central)?.Trim().ToLowerInvariant(),
+            ClipNorm = parse.GetValue(_clipNorm),
+            TargetQuantile = parse.GetValue(_quantile),
+            ClipLearningRate = parse.GetValue(_clipLr),
+            CentralNoiseMultiplier = parse.GetValue(_centralNoise),
+            ClientSampleRate = parse.GetValue(_clientRate),
+            ClippedCountStddev = parse.GetValue(_countStddev),
+            TargetEpsilon = parse.GetValue(_target),
+            MaxEpsilon = parse.GetValue(_maxEpsilon),
         };
 
         // Options that would silently do nothing without the mode they belong to are refused.

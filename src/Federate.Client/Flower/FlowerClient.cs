@@ -1,3 +1,4 @@
+using Federate.Client.Internal;
 using Federate.Core;
 using Federate.Protocol;
 using Federate.Protocol.Flower;
@@ -55,7 +56,7 @@ public sealed class FlowerClient : IDisposable
         bool reconnected = false;
         int fits = 0;
         var runId = $"flower@{_server}";
-        FlowerClientLog.Connected(_logger, _server);
+        ClientLog.FlowerConnected(_logger, _server);
         try
         {
             while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
@@ -67,7 +68,7 @@ public sealed class FlowerClient : IDisposable
                     var reason = message.ReconnectIns.Seconds > 0 ? Reason.Reconnect : Reason.Ack;
                     await call.RequestStream.WriteAsync(new ClientMessage { DisconnectRes = new ClientMessage.Types.DisconnectRes { Reason = reason } }, cancellationToken).ConfigureAwait(false);
                     await call.RequestStream.CompleteAsync().ConfigureAwait(false);
-                    FlowerClientLog.Reconnect(_logger, Answered);
+                    ClientLog.FlowerReconnect(_logger, Answered);
                     await DrainAsync(call, cancellationToken).ConfigureAwait(false);
                     return;
                 }
@@ -109,7 +110,7 @@ public sealed class FlowerClient : IDisposable
         }
         catch (InvalidDataException ex)
         {
-            FlowerClientLog.BadInstruction(_logger, ex.Message);
+            ClientLog.FlowerBadInstruction(_logger, ex.Message);
             var bad = new Message(
                 new MessageMetadata { RunId = runId, Round = round, MessageType = MessageType.Custom },
                 new MessageError("invalid_instruction", ex.Message));
@@ -127,7 +128,7 @@ public sealed class FlowerClient : IDisposable
             _template ??= model;
         }
 
-        FlowerClientLog.Answered(_logger, message.MsgCase.ToString(), instruction.Metadata.Round, reply.Error?.Reason ?? "ok");
+        ClientLog.FlowerAnswered(_logger, message.MsgCase.ToString(), instruction.Metadata.Round, reply.Error?.Reason ?? "ok");
         return FlowerMapping.ToClientMessage(message, reply);
     }
 
@@ -202,19 +203,4 @@ public sealed class FlowerClient : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _channel.Dispose();
-}
-
-internal static partial class FlowerClientLog
-{
-    [LoggerMessage(501, LogLevel.Information, "flower: joined the Flower server at {Server}")]
-    public static partial void Connected(ILogger logger, string server);
-
-    [LoggerMessage(502, LogLevel.Information, "flower: {Kind} for round {Round}: {Outcome}")]
-    public static partial void Answered(ILogger logger, string kind, int round, string outcome);
-
-    [LoggerMessage(503, LogLevel.Warning, "flower: unreadable instruction: {Reason}")]
-    public static partial void BadInstruction(ILogger logger, string reason);
-
-    [LoggerMessage(504, LogLevel.Information, "flower: the server sent reconnect_ins after {Answered} answers; training is over")]
-    public static partial void Reconnect(ILogger logger, int answered);
 }

@@ -39,4 +39,17 @@ internal static partial class ClientLog
 
     [LoggerMessage(12, LogLevel.Information, "left the run (stopped by the operator)")]
     public static partial void Quit(ILogger logger);
+
+    // The Flower connector (--protocol flower).
+    [LoggerMessage(501, LogLevel.Information, "flower: joined the Flower server at {Server}")]
+    public static partial void FlowerConnected(ILogger logger, string server);
+
+    [LoggerMessage(502, LogLevel.Information, "flower: {Kind} for round {Round}: {Outcome}")]
+    public static partial void FlowerAnswered(ILogger logger, string kind, int round, string outcome);
+
+    [LoggerMessage(503, LogLevel.Warning, "flower: unreadable instruction: {Reason}")]
+    public static partial void FlowerBadInstruction(ILogger logger, string reason);
+
+    [LoggerMessage(504, LogLevel.Information, "flower: the server sent reconnect_ins after {Answered} answers; training is over")]
+    public static partial void FlowerReconnect(ILogger logger, int answered);
 }

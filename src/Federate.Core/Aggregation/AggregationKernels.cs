@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace Federate.Core;
+namespace Federate.Core.Aggregation;
 
 /// <summary>Memory-speed kernels for folding updates into running sums (TensorPrimitives, Vector512/256).</summary>
 public static class AggregationKernels

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Federate.Core;
+namespace Federate.Core.Formats;
 
 /// <summary>
 /// Writes and reads <c>history.json</c>: <c>{"run_id", "config", "rounds": [{"round", "train", "evaluate",

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Federate.Core;
+namespace Federate.Core.Formats;
 
 /// <summary>
 /// Reads and writes NumPy's <c>.npy</c> format (one array per file; Flower sends each tensor this way). Reads format

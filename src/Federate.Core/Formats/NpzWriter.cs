@@ -1,6 +1,6 @@
 using System.IO.Compression;
 
-namespace Federate.Core;
+namespace Federate.Core.Formats;
 
 /// <summary>
 /// Writes an <see cref="ArrayRecord"/> as a NumPy <c>.npz</c> archive, the layout of <c>numpy.savez</c>: an

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 
 using System.Text.Json;
 
-namespace Federate.Core;
+namespace Federate.Core.Formats;
 
 /// <summary>
 /// Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON header mapping tensor

@@ -1,13 +1,8 @@
-using System.Collections;
-
-namespace Federate.Core;
+namespace Federate.Core.Records;
 
 /// <summary>Ordered, named tensors: the parameters of a model or any other array payload of a message.</summary>
-public sealed class ArrayRecord : IEnumerable<KeyValuePair<string, Tensor>>
+public sealed class ArrayRecord : OrderedRecord<Tensor>
 {
-    private readonly List<string> _order = [];
-    private readonly Dictionary<string, Tensor> _tensors = new(StringComparer.Ordinal);
-
     /// <summary>Creates an empty record.</summary>
     public ArrayRecord()
     {
@@ -22,36 +17,28 @@ public sealed class ArrayRecord : IEnumerable<KeyValuePair<string, Tensor>>
         }
     }
 
-    /// <summary>Number of tensors.</summary>
-    public int Count => _order.Count;
-
     /// <summary>Names in order.</summary>
-    public IReadOnlyList<string> Names => _order;
+    public IReadOnlyList<string> Names => OrderedKeys;
 
     /// <summary>Total number of elements over all tensors.</summary>
-    public long ElementCount => _tensors.Values.Sum(t => t.Length);
+    public long ElementCount => this.Sum(kv => kv.Value.Length);
 
     /// <summary>Total size of all tensors in bytes.</summary>
-    public long ByteLength => _tensors.Values.Sum(t => t.ByteLength);
+    public long ByteLength => this.Sum(kv => kv.Value.ByteLength);
 
     /// <summary>The tensor with this name.</summary>
-    public Tensor this[string name] => _tensors.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"The record has no tensor named '{name}'.");
+    public Tensor this[string name] => Get(name);
 
     /// <summary>Adds a tensor at the end.</summary>
     public void Add(string name, Tensor tensor)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(tensor);
-        if (!_tensors.TryAdd(name, tensor))
+        if (!TryAdd(name, tensor))
         {
             throw new ArgumentException($"The record already has a tensor named '{name}'.", nameof(name));
         }
-
-        _order.Add(name);
     }
-
-    /// <summary>Looks up a tensor by name.</summary>
-    public bool TryGetValue(string name, out Tensor tensor) => _tensors.TryGetValue(name, out tensor!);
 
     /// <summary>A deep copy.</summary>
     public ArrayRecord Clone() => new(this.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.Clone())));
@@ -67,16 +54,16 @@ public sealed class ArrayRecord : IEnumerable<KeyValuePair<string, Tensor>>
             return $"expected {Count} tensors, got {other.Count}";
         }
 
-        for (int i = 0; i < _order.Count; i++)
+        for (int i = 0; i < Count; i++)
         {
-            var name = _order[i];
-            if (other._order[i] != name)
+            var name = OrderedKeys[i];
+            if (other.OrderedKeys[i] != name)
             {
-                return $"tensor {i} should be named '{name}', got '{other._order[i]}'";
+                return $"tensor {i} should be named '{name}', got '{other.OrderedKeys[i]}'";
             }
 
-            var a = _tensors[name];
-            var b = other._tensors[name];
+            var a = Get(name);
+            var b = other.Get(name);
             if (!a.HasSameLayout(b))
             {
                 return $"tensor '{name}' should be {a}, got {b}";
@@ -87,13 +74,5 @@ public sealed class ArrayRecord : IEnumerable<KeyValuePair<string, Tensor>>
     }
 
     /// <inheritdoc />
-    public IEnumerator<KeyValuePair<string, Tensor>> GetEnumerator()
-    {
-        foreach (var name in _order)
-        {
-            yield return new KeyValuePair<string, Tensor>(name, _tensors[name]);
-        }
-    }
-
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    protected override string DescribeMissing(string key) => $"The record has no tensor named '{key}'.";
 }

@@ -1,21 +1,6 @@
 using System.Globalization;
 
-namespace Federate.Core;
-
-/// <summary>Kind of a <see cref="ConfigValue"/>.</summary>
-public enum ConfigValueKind
-{
-    /// <summary>A 64-bit integer.</summary>
-    Long,
-    /// <summary>A double.</summary>
-    Double,
-    /// <summary>A boolean.</summary>
-    Bool,
-    /// <summary>A string.</summary>
-    String,
-    /// <summary>Raw bytes.</summary>
-    Bytes,
-}
+namespace Federate.Core.Records;
 
 /// <summary>A scalar in a <see cref="ConfigRecord"/>: long, double, bool, string or bytes.</summary>
 public readonly struct ConfigValue : IEquatable<ConfigValue>

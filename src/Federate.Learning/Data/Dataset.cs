@@ -1,4 +1,4 @@
-namespace Federate.Learning;
+namespace Federate.Learning.Data;
 
 /// <summary>
 /// A labelled dataset in memory: features as a row-major float32 matrix (Count x FeatureCount) and integer class
@@ -78,8 +78,3 @@ public sealed class Dataset
         return new Dataset(Name, f, y, FeatureCount, ClassNames, FeatureNames, cols);
     }
 }
-
-/// <summary>A dataset with its official test split when it has one (e.g. Fashion-MNIST's t10k).</summary>
-/// <param name="Train">Training rows (or all rows when <paramref name="Test"/> is null).</param>
-/// <param name="Test">The official test rows, or null.</param>
-public sealed record DataSplit(Dataset Train, Dataset? Test);

@@ -1,4 +1,4 @@
-namespace Federate.Learning;
+namespace Federate.Learning.Data;
 
 /// <summary>
 /// The embedded datasets, Fashion-MNIST and CSV files by path. Embedded datasets are parsed once per process and
@@ -199,26 +199,5 @@ public static class DatasetCatalog
         }
 
         return null;
-    }
-}
-
-/// <summary>A dataset could not be loaded; the message says what is wrong and what to do.</summary>
-public sealed class DatasetException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    public DatasetException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with an inner exception.</summary>
-    public DatasetException(string message, Exception inner)
-        : base(message, inner)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    public DatasetException()
-    {
     }
 }

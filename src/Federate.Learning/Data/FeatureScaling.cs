@@ -1,4 +1,4 @@
-namespace Federate.Learning;
+namespace Federate.Learning.Data;
 
 /// <summary>In-place feature scaling of row-major feature matrices.</summary>
 internal static class FeatureScaling

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace Federate.Learning;
+namespace Federate.Learning.Data;
 
 /// <summary>
 /// Reads IDX files (the MNIST / Fashion-MNIST format), optionally gzip-compressed: big-endian magic

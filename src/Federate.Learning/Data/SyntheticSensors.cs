@@ -1,4 +1,4 @@
-namespace Federate.Learning;
+namespace Federate.Learning.Data;
 
 /// <summary>
 /// Design 2's demo data: sensor-like readings generated on the spot. Each row is one reading of a site's sensor every

@@ -1,6 +1,6 @@
 using Federate.Core;
 
-namespace Federate.Learning;
+namespace Federate.Learning.Evaluation;
 
 /// <summary>Classification metrics computed from predicted probabilities.</summary>
 public static class ClassificationMetrics

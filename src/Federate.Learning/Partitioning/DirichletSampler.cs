@@ -1,4 +1,4 @@
-namespace Federate.Learning;
+namespace Federate.Learning.Partitioning;
 
 /// <summary>Seeded Gamma and Dirichlet sampling on <see cref="Random"/> (Marsaglia–Tsang, 2000).</summary>
 internal static class DirichletSampler

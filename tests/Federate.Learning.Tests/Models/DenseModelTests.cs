@@ -360,7 +360,7 @@ public class ProximalTermTests
     [Fact]
     public void Train_LargeProximalMu_StaysCloserToStart()
     {
-        var data = Federate.Learning.DatasetCatalog.Load("iris").Train;
+        var data = Federate.Learning.Data.DatasetCatalog.Load("iris").Train;
         double Drift(double mu)
         {
             var model = Federate.Learning.ModelFactory.Create("mlp:16", data.FeatureCount, data.ClassCount);

@@ -1,0 +1,62 @@
+using System.Numerics;
+
+namespace Federate.Core.Aggregation;
+
+/// <summary>
+/// Applies a per-coordinate reduction across many updates: coordinates are processed in cache-sized blocks,
+/// gathered into a contiguous column per coordinate, and reduced.
+/// </summary>
+public static class CoordinateWise
+{
+    private const int Block = 512;
+
+    /// <summary>Reduces each coordinate of the given equally long spans with <paramref name="reduce"/>.</summary>
+    public static void Reduce<T>(IReadOnlyList<T[]> inputs, Span<T> output, ColumnReducer<T> reduce)
+        where T : INumber<T>
+    {
+        int n = inputs.Count;
+        int length = output.Length;
+        var block = new T[n * Block];
+        var column = new T[n];
+        for (int start = 0; start < length; start += Block)
+        {
+            int size = Math.Min(Block, length - start);
+            for (int c = 0; c < n; c++)
+            {
+                inputs[c].AsSpan(start, size).CopyTo(block.AsSpan(c * Block, size));
+            }
+
+            for (int j = 0; j < size; j++)
+            {
+                for (int c = 0; c < n; c++)
+                {
+                    column[c] = block[(c * Block) + j];
+                }
+
+                output[start + j] = reduce(column);
+            }
+        }
+    }
+
+    /// <summary>Reduces one coordinate's values (the span may be reordered).</summary>
+    public delegate T ColumnReducer<T>(Span<T> values);
+
+    /// <summary>Builds a model by reducing each coordinate of every tensor across <paramref name="models"/>.</summary>
+    public static ArrayRecord ReduceModels(ArrayRecord template, IReadOnlyList<ArrayRecord> models, ColumnReducer<float> reduce32, ColumnReducer<double> reduce64)
+    {
+        return UpdateMath.Map(template, (i, t) =>
+        {
+            var result = Tensor.Zeros(t.DType, [.. t.Shape]);
+            if (t.DType == DType.Float32)
+            {
+                Reduce(models.Select(m => UpdateMath.At(m, i).GetArray<float>()).ToList(), result.AsSpan<float>(), reduce32);
+            }
+            else
+            {
+                Reduce(models.Select(m => UpdateMath.At(m, i).GetArray<double>()).ToList(), result.AsSpan<double>(), reduce64);
+            }
+
+            return result;
+        });
+    }
+}

@@ -1,0 +1,10 @@
+using Federate.Core;
+
+namespace Federate.State;
+
+/// <summary>A checkpoint that passed its SHA-256 check.</summary>
+/// <param name="Round">The round it was taken after.</param>
+/// <param name="Parameters">The global model after that round.</param>
+/// <param name="StrategyState">The strategy's state after that round (null when it keeps none).</param>
+/// <param name="Rounds">The history's rounds 1..Round.</param>
+public sealed record Checkpoint(int Round, ArrayRecord Parameters, string? StrategyState, IReadOnlyList<RoundRecord> Rounds);
