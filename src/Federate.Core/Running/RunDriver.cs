@@ -115,19 +115,14 @@ public sealed class RunDriver
             bool cancelled = false;
             try
             {
-                await foreach (var reply in _grid.SendAndReceiveAsync(trainInstructions, _options.RoundTimeout, cancellationToken).ConfigureAwait(false))
+                // The grid folds each successful reply into the aggregator (chunk by chunk when it streams); a refused
+                // reply comes back as an invalid_update error.
+                await foreach (var reply in _grid.SendAndReceiveAsync(trainInstructions, aggregator, _options.RoundTimeout, cancellationToken).ConfigureAwait(false))
                 {
                     Notify(o => o.OnReply(round, MessageType.Train, reply));
                     if (reply.Error is { } error)
                     {
                         failures.Add(new RoundFailure(reply.Metadata.SourceNodeId, "train", error.Code, error.Reason));
-                        continue;
-                    }
-
-                    var problem = aggregator.Add(reply);
-                    if (problem is not null)
-                    {
-                        failures.Add(new RoundFailure(reply.Metadata.SourceNodeId, "train", "invalid_update", problem));
                     }
                 }
             }
