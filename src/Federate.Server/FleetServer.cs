@@ -220,10 +220,11 @@ public sealed class FleetServer : IAsyncDisposable
     public int? FlowerPort { get; private init; }
 
     /// <summary>
-    /// Wraps <paramref name="strategy"/> so FedAvg-like aggregation folds updates as they stream in (server memory
-    /// O(model)); strategies that need whole updates keep working unchanged.
+    /// Returns <paramref name="strategy"/> unchanged: the run driver hands each round's aggregator to <see cref="Grid"/>,
+    /// which folds updates as they stream in whenever the aggregator can stream (server memory O(model)). Kept so
+    /// existing callers compile; no wrapping is needed.
     /// </summary>
-    public Strategy Wrap(Strategy strategy) => new FleetStrategy(strategy ?? throw new ArgumentNullException(nameof(strategy)), _grid, streaming: _options.Inspector?.KeepClientWeights != true);
+    public Strategy Wrap(Strategy strategy) => strategy ?? throw new ArgumentNullException(nameof(strategy));
 
     /// <summary>
     /// Tells connected clients that the run is over, then waits up to <see cref="FleetServerOptions.FinishGrace"/>

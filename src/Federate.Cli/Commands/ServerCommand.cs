@@ -234,6 +234,7 @@ internal static class ServerCommand
                 server.Control.BeginRun();
                 var wrapped = server.Wrap(strategy_);
                 StrategyState.Import(wrapped, checkpoint?.StrategyState);
+                StrategyState.ImportTensors(wrapped, checkpoint?.StateTensorsPath);
                 var durable = new StateRunObserver(store, runOptions.RunId, wrapped, checkpointMetadata, () => cancellationToken.IsCancellationRequested);
                 var driver = new RunDriver(server.Grid, wrapped, runOptions, [durable, server.Observer]);
 
