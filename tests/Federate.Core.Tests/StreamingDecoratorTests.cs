@@ -121,11 +121,124 @@ public sealed class StreamingDecoratorTests
         AssertBitIdentical(direct.Parameters, streamed.Parameters);
     }
 
+    public static TheoryData<string> Robust() => ["median", "trimmed-mean", "krum", "multi-krum", "bulyan", "qfedavg"];
+
+    private static Strategy CreateRobust(string name) => name switch
+    {
+        "median" => new FedMedian(),
+        "trimmed-mean" => new FedTrimmedAvg { TrimFraction = 0.34 },
+        "krum" => new Krum { Byzantine = 1 },
+        "multi-krum" => new Krum { Byzantine = 1, Keep = 2, Multi = true },
+        "bulyan" => new Bulyan { Byzantine = 0 },
+        "qfedavg" => new QFedAvg(),
+        _ => throw new ArgumentException(name),
+    };
+
+    [Theory]
+    [MemberData(nameof(Robust))]
+    public void BufferedAggregator_OnDiskAndStreamed_SameAsInMemoryReference(string name)
+    {
+        // Reference: the algorithm given whole in-memory updates (the previous behaviour).
+        var reference = CreateReference(name);
+        var (memory, _) = RunRounds(CreateRobust(name), streamed: false);
+        var bytes = ScratchTensors<byte>.DiskThresholdBytes;
+        try
+        {
+            ScratchTensors<byte>.DiskThresholdBytes = 0;
+            var (disk, _) = RunRounds(CreateRobust(name), streamed: true);
+            AssertBitIdentical(memory, disk);
+        }
+        finally
+        {
+            ScratchTensors<byte>.DiskThresholdBytes = bytes;
+        }
+
+        var (expected, _) = RunRounds(reference, streamed: false);
+        AssertBitIdentical(expected, memory);
+    }
+
+    // The same algorithms over whole in-memory updates, through BufferedAggregator's ClientUpdate overload.
+    private static Strategy CreateReference(string name) => new InMemoryRobust(name);
+
+    private sealed class InMemoryRobust(string name) : Strategy
+    {
+        public override string Name => name;
+
+        public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) => name switch
+        {
+            "median" => new BufferedAggregator(global, (IReadOnlyList<ClientUpdate> u) => CoordinateWise.ReduceModels(global, [.. u.Select(x => x.Parameters)], Selection.Median, Selection.Median)),
+            "trimmed-mean" => new BufferedAggregator(global, (IReadOnlyList<ClientUpdate> u) =>
+            {
+                int trim = Math.Min((int)Math.Floor(0.34 * u.Count), (u.Count - 1) / 2);
+                return CoordinateWise.ReduceModels(global, [.. u.Select(x => x.Parameters)], v => Selection.TrimmedMean(v, trim), v => Selection.TrimmedMean(v, trim));
+            }),
+            "krum" or "multi-krum" => new BufferedAggregator(global, (IReadOnlyList<ClientUpdate> u) =>
+            {
+                var d = Krum.PairwiseSquaredDistances(u);
+                var chosen = Krum.Scores(d, [.. Enumerable.Range(0, u.Count)], 1).OrderBy(s => s.Score).ThenBy(s => s.Index).Take(name == "krum" ? 1 : 2).Select(s => s.Index);
+                var mean = new WeightedMeanAggregator(global);
+                foreach (var k in chosen)
+                {
+                    var content = new RecordDict();
+                    content.Arrays[RecordNames.Model] = u[k].Parameters;
+                    content.Metrics[RecordNames.Metrics] = new MetricRecord { [RecordNames.NumExamples] = u[k].NumExamples };
+                    mean.Add(new Message(new MessageMetadata { RunId = "", Round = 0, MessageType = MessageType.Train }, content));
+                }
+
+                return mean.Complete().Parameters;
+            }),
+            "bulyan" => new BufferedAggregator(global, (IReadOnlyList<ClientUpdate> u) =>
+            {
+                // f = 0: Bulyan keeps every update and averages the values closest to the median.
+                int n = u.Count;
+                return CoordinateWise.ReduceModels(global, [.. u.Select(x => x.Parameters)], v => Bulyan.ClosestToMedianMean(v, n), v => Bulyan.ClosestToMedianMean(v, n));
+            }),
+            "qfedavg" => new BufferedAggregator(global, (IReadOnlyList<ClientUpdate> u) =>
+            {
+                double l = 1.0 / 0.05;
+                double q = 0.2;
+                var weights = new double[u.Count];
+                double hSum = 0;
+                for (int k = 0; k < u.Count; k++)
+                {
+                    double loss = u[k].Metrics["loss"] + 1e-10;
+                    double norm2 = UpdateMath.SquaredDistance(global, u[k].Parameters) * l * l;
+                    hSum += (q * Math.Pow(loss, q - 1) * norm2) + (l * Math.Pow(loss, q));
+                    weights[k] = Math.Pow(loss, q) * l;
+                }
+
+                return UpdateMath.Map(global, (i, t) =>
+                {
+                    var result = t.Clone();
+                    for (int k = 0; k < u.Count; k++)
+                    {
+                        var x = UpdateMath.At(u[k].Parameters, i);
+                        double c = weights[k] / hSum;
+                        if (t.DType == DType.Float32)
+                        {
+                            var diff = new float[t.Length];
+                            System.Numerics.Tensors.TensorPrimitives.Subtract(x.AsSpan<float>(), t.AsSpan<float>(), diff);
+                            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(diff, (float)c, result.AsSpan<float>(), result.AsSpan<float>());
+                        }
+                        else
+                        {
+                            var diff = new double[t.Length];
+                            System.Numerics.Tensors.TensorPrimitives.Subtract(x.AsSpan<double>(), t.AsSpan<double>(), diff);
+                            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(diff, c, result.AsSpan<double>(), result.AsSpan<double>());
+                        }
+                    }
+
+                    return result;
+                });
+            }),
+            _ => throw new ArgumentException(name),
+        };
+    }
+
     [Fact]
     public void DelegatingTrainAggregator_InnerCannotStream_DoesNotStream()
     {
-        var inner = new FedMedian().CreateTrainAggregator(Context, Global());
-        var aggregator = new UserDecoratedStrategy.Counting(inner);
+        var aggregator = new UserDecoratedStrategy.Counting(new WholeOnly());
 
         Assert.False(aggregator.CanStream);
         Assert.Throws<NotSupportedException>(() => aggregator.BeginUpdate(1, Metrics(1)));
@@ -245,6 +358,15 @@ public sealed class StreamingDecoratorTests
         {
             Assert.True(tensor.AsBytes().SequenceEqual(actual[name].AsBytes()), $"tensor '{name}' differs");
         }
+    }
+
+    private sealed class WholeOnly : ITrainAggregator
+    {
+        public int Count => 0;
+
+        public string? Add(Message reply) => null;
+
+        public AggregateResult Complete() => new(null, new MetricRecord());
     }
 
     /// <summary>A user's decorator: counts examples and passes streaming on through <see cref="DelegatingTrainAggregator"/>.</summary>
