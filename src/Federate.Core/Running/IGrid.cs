@@ -23,7 +23,8 @@ public interface IGrid
     /// reason. A grid that receives updates piece by piece folds them chunk by chunk when the aggregator is an
     /// <see cref="IStreamingTrainAggregator"/> whose <see cref="IStreamingTrainAggregator.CanStream"/> is true (server
     /// memory O(model)); a yielded reply then need not carry the model. The default folds each whole reply in the
-    /// order the replies are yielded.
+    /// order the replies are yielded. A grid that wraps another must forward this overload to it, or updates stop
+    /// streaming.
     /// </summary>
     IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, ITrainAggregator aggregator, TimeSpan timeout, CancellationToken cancellationToken) =>
         Running.GridFolding.FoldEachAsync(SendAndReceiveAsync(instructions, timeout, cancellationToken), aggregator, cancellationToken);
