@@ -231,7 +231,7 @@ public sealed class CentralDpStrategy : DelegatingStrategy
     private sealed class Aggregator : IStreamingTrainAggregator, IDisposable
     {
         // Norms are summed over blocks of this many elements (per tensor), the same way for whole and streamed updates.
-        private const int Block = 1 << 20;
+        private const int Block = 1 << 16;
         private readonly CentralDpStrategy _owner;
         private readonly RoundContext _context;
         private readonly ArrayRecord _global;
