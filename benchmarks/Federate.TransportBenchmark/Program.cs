@@ -82,7 +82,7 @@ static async Task<(double Down, double Up)> FederateAsync(long bytes, int rounds
     });
     var strategy = new FedAvg { Sampling = new SamplingOptions { FractionEvaluate = 0 } };
     var runOptions = new RunOptions { Rounds = rounds, MinNodes = 1 };
-    var driver = new RunDriver(server.Grid, server.Wrap(strategy), runOptions);
+    var driver = new RunDriver(server.Grid, strategy, runOptions);
     var initial = new ArrayRecord { { "weights", Tensor.FromArray(new float[bytes / 4], bytes / 4) } };
     var run = driver.RunAsync(initial);
     initial = null!;

@@ -14,7 +14,7 @@ namespace Federate.Server;
 /// </summary>
 /// <example>
 /// <code>
-/// var driver = new RunDriver(coordinator.Grid, coordinator.Wrap(strategy), runOptions, [coordinator.Observer]);
+/// var driver = new RunDriver(coordinator.Grid, strategy, runOptions, [coordinator.Observer]);
 /// var result = await driver.RunAsync(initial, config, cancellationToken);
 /// await coordinator.FinishAsync(result.History, cancellationToken);
 /// </code>
@@ -54,12 +54,6 @@ public sealed class FleetCoordinator
 
     /// <summary>Number of connected nodes.</summary>
     public int NodeCount => _registry.Count;
-
-    /// <summary>
-    /// Wraps <paramref name="strategy"/> so FedAvg-like aggregation folds updates as they stream in (server memory
-    /// O(model)); strategies that need whole updates keep working unchanged.
-    /// </summary>
-    public Strategy Wrap(Strategy strategy) => new FleetStrategy(strategy ?? throw new ArgumentNullException(nameof(strategy)), _grid, streaming: _inspector?.Options.KeepClientWeights != true);
 
     /// <summary>
     /// Tells connected clients that the run is over, then waits up to <see cref="FleetServerOptions.FinishGrace"/>

@@ -24,7 +24,7 @@ namespace Federate.Server;
 /// <example>
 /// <code>
 /// await using var server = await FleetServer.StartAsync(options, logging => logging.AddSimpleConsole(), cancellationToken: ct);
-/// var driver = new RunDriver(server.Grid, server.Wrap(strategy), runOptions, [server.Observer]);
+/// var driver = new RunDriver(server.Grid, strategy, runOptions, [server.Observer]);
 /// var result = await driver.RunAsync(initial, config, ct);
 /// await server.FinishAsync(result.History, ct);
 /// </code>
@@ -183,12 +183,6 @@ public sealed class FleetServer : IAsyncDisposable
 
     /// <summary>The port of Flower's Join stream (the chosen one when <see cref="FleetServerOptions.FlowerPort"/> was 0); null when not served.</summary>
     public int? FlowerPort { get; private init; }
-
-    /// <summary>
-    /// Wraps <paramref name="strategy"/> so FedAvg-like aggregation folds updates as they stream in (server memory
-    /// O(model)); strategies that need whole updates keep working unchanged.
-    /// </summary>
-    public Strategy Wrap(Strategy strategy) => Coordinator.Wrap(strategy);
 
     /// <summary>
     /// Tells connected clients that the run is over, then waits up to <see cref="FleetServerOptions.FinishGrace"/>

@@ -58,7 +58,6 @@ public sealed class StrategyRun : IFederatedRun
 
         // One run id for the history and the notifications (training_uuid) the server sends (a resumed durable run keeps its own).
         plan.Options.RunId = coordinator.Options.RunId;
-        plan.Strategy = coordinator.Wrap(plan.Strategy);
         plan.Options.StopRules.Add(StopRules.BeforeRoundAsync(coordinator.Control.BeforeRoundAsync));
         plan.Observers.Add(coordinator.Observer);
         var run = FederatedRun.Prepare(plan);

@@ -7,4 +7,8 @@ namespace Federate.State;
 /// <param name="Parameters">The global model after that round.</param>
 /// <param name="StrategyState">The strategy's state after that round (null when it keeps none).</param>
 /// <param name="Rounds">The history's rounds 1..Round.</param>
-public sealed record Checkpoint(int Round, ArrayRecord Parameters, string? StrategyState, IReadOnlyList<RoundRecord> Rounds);
+/// <param name="StateTensorsPath">
+/// The strategy's state tensors after that round (server-optimizer moments; a safetensors file that passed its SHA-256
+/// check), null when it keeps none; restore with <see cref="StrategyState.ImportTensors"/>.
+/// </param>
+public sealed record Checkpoint(int Round, ArrayRecord Parameters, string? StrategyState, IReadOnlyList<RoundRecord> Rounds, string? StateTensorsPath = null);

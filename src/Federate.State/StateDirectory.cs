@@ -152,6 +152,7 @@ public sealed class StateDirectory : IRunDurability, IDisposable
         Store.AppendEvent(unfinished.Id, "run_resumed", $"process {generation} resumes after round {completed}");
         _log($"state: resuming run {unfinished.Id} after round {completed} from {Store.Directory}");
         var state = checkpoint?.StrategyState;
+        var tensors = checkpoint?.StateTensorsPath;
         var parts = checkpoint is null ? null : ReadParts(unfinished.Id, checkpoint.Round);
         return new RunStart
         {
@@ -160,7 +161,11 @@ public sealed class StateDirectory : IRunDurability, IDisposable
             Generation = generation,
             Parameters = checkpoint?.Parameters,
             Resume = checkpoint is null ? null : new RunResume(checkpoint.Rounds),
-            RestoreStrategy = state is null ? null : strategy => StrategyState.Import(strategy, state),
+            RestoreStrategy = state is null && tensors is null ? null : strategy =>
+            {
+                StrategyState.Import(strategy, state);
+                StrategyState.ImportTensors(strategy, tensors);
+            },
         };
     }
 

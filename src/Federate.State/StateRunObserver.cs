@@ -52,7 +52,7 @@ public sealed class StateRunObserver(StateStore store, string runId, Strategy st
             return;
         }
 
-        store.SaveRound(runId, record, global, StrategyState.Export(strategy), metadata);
+        store.SaveRound(runId, record, global, StrategyState.Export(strategy), metadata, StrategyState.ExportTensors(strategy));
     }
 
     /// <inheritdoc />

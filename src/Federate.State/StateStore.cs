@@ -13,7 +13,7 @@ namespace Federate.State;
 public sealed class StateStore : IDisposable
 {
     /// <summary>The schema version this build writes.</summary>
-    public const int CurrentSchemaVersion = 2;
+    public const int CurrentSchemaVersion = 3;
 
     private static readonly string[][] Migrations =
     [
@@ -37,6 +37,12 @@ public sealed class StateStore : IDisposable
         // 2: server generations (node ids of a resumed run start above the earlier processes' ones).
         [
             "ALTER TABLE runs ADD COLUMN generation INTEGER NOT NULL DEFAULT 1",
+        ],
+
+        // 3: strategy state tensors (safetensors beside the checkpoint, SHA-256 recorded).
+        [
+            "ALTER TABLE checkpoints ADD COLUMN state_path TEXT",
+            "ALTER TABLE checkpoints ADD COLUMN state_sha256 TEXT",
         ],
     ];
 
@@ -249,8 +255,10 @@ public sealed class StateStore : IDisposable
     /// Saves a completed round: the checkpoint file first (atomically: temporary file, flush, rename), then in one
     /// transaction the round, its metrics, the strategy/privacy state and the checkpoint index entry with the
     /// file's SHA-256. A crash before the commit leaves the round uncompleted (it is run again on resume).
+    /// <paramref name="stateTensors"/> (a strategy's tensor state) go to a second safetensors file,
+    /// <c>round-N.state.safetensors</c>, written block by block, its SHA-256 recorded beside the checkpoint's.
     /// </summary>
-    public string SaveRound(string runId, RoundRecord record, ArrayRecord global, string? strategyState, IReadOnlyDictionary<string, string>? metadata = null)
+    public string SaveRound(string runId, RoundRecord record, ArrayRecord global, string? strategyState, IReadOnlyDictionary<string, string>? metadata = null, IReadOnlyList<Federate.Core.Strategies.StateTensor>? stateTensors = null)
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(global);
@@ -260,6 +268,14 @@ public sealed class StateStore : IDisposable
         var path = Path.Combine(Directory, relative);
         var meta = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { ["run_id"] = runId, ["round"] = record.Round.ToString(CultureInfo.InvariantCulture) };
         var (hash, bytes) = Safetensors.WriteFileWithSha256(path, global, meta);
+        string? stateRelative = null;
+        string? stateHash = null;
+        if (stateTensors is { Count: > 0 })
+        {
+            stateRelative = Path.Combine("checkpoints", SafeName(runId), string.Create(CultureInfo.InvariantCulture, $"round-{record.Round:D5}.state.safetensors"));
+            (stateHash, _) = Federate.Core.Formats.StateTensorFile.Write(Path.Combine(Directory, stateRelative), stateTensors, meta);
+        }
+
         var recordJson = HistoryJson.Serialize(new RunHistory { RunId = runId, Rounds = { record } });
         lock (_lock)
         {
@@ -272,8 +288,8 @@ public sealed class StateStore : IDisposable
                     ("$r", runId), ("$n", record.Round), ("$res", record.Results), ("$f", record.Failures.Count), ("$s", record.Seconds), ("$now", now));
                 Execute("INSERT OR REPLACE INTO metrics (run_id, round, record_json) VALUES ($r, $n, $j)", ("$r", runId), ("$n", record.Round), ("$j", recordJson));
                 Execute("INSERT OR REPLACE INTO privacy_ledger (run_id, round, state_json) VALUES ($r, $n, $j)", ("$r", runId), ("$n", record.Round), ("$j", strategyState));
-                Execute("INSERT OR REPLACE INTO checkpoints (run_id, round, path, sha256, bytes, created_at) VALUES ($r, $n, $p, $h, $b, $now)",
-                    ("$r", runId), ("$n", record.Round), ("$p", relative), ("$h", hash), ("$b", bytes), ("$now", now));
+                Execute("INSERT OR REPLACE INTO checkpoints (run_id, round, path, sha256, bytes, created_at, state_path, state_sha256) VALUES ($r, $n, $p, $h, $b, $now, $sp, $sh)",
+                    ("$r", runId), ("$n", record.Round), ("$p", relative), ("$h", hash), ("$b", bytes), ("$now", now), ("$sp", stateRelative), ("$sh", stateHash));
                 Execute("INSERT INTO events (run_id, at, kind, detail) VALUES ($r, $now, 'round_completed', $d)", ("$r", runId), ("$now", now), ("$d", $"round {record.Round} checkpointed ({bytes} bytes, sha256 {hash[..12]})"));
                 Execute("UPDATE runs SET rounds_done = $n, updated_at = $now WHERE id = $r", ("$r", runId), ("$n", record.Round), ("$now", now));
                 tx.Commit();
@@ -294,18 +310,18 @@ public sealed class StateStore : IDisposable
     /// </summary>
     public Checkpoint? LoadLatestCheckpoint(string runId, Action<string>? warn = null)
     {
-        List<(int Round, string Path, string Hash)> entries = [];
+        List<(int Round, string Path, string Hash, string? StatePath, string? StateHash)> entries = [];
         lock (_lock)
         {
-            using var cmd = Command("SELECT round, path, sha256 FROM checkpoints WHERE run_id = $r ORDER BY round DESC", ("$r", runId));
+            using var cmd = Command("SELECT round, path, sha256, state_path, state_sha256 FROM checkpoints WHERE run_id = $r ORDER BY round DESC", ("$r", runId));
             using var reader = cmd.ExecuteReader();
             while (reader.Read())
             {
-                entries.Add((reader.GetInt32(0), reader.GetString(1), reader.GetString(2)));
+                entries.Add((reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
             }
         }
 
-        foreach (var (round, relative, expected) in entries)
+        foreach (var (round, relative, expected, stateRelative, stateExpected) in entries)
         {
             var path = Path.Combine(Directory, relative);
             string? problem = null;
@@ -316,6 +332,14 @@ public sealed class StateStore : IDisposable
             else if (Hash(path).Hash != expected)
             {
                 problem = "its SHA-256 does not match the index (truncated or corrupted)";
+            }
+            else if (stateRelative is not null && !File.Exists(Path.Combine(Directory, stateRelative)))
+            {
+                problem = "its strategy state file is missing";
+            }
+            else if (stateRelative is not null && Hash(Path.Combine(Directory, stateRelative)).Hash != stateExpected)
+            {
+                problem = "its strategy state file's SHA-256 does not match the index (truncated or corrupted)";
             }
 
             ArrayRecord? parameters = null;
@@ -339,7 +363,7 @@ public sealed class StateStore : IDisposable
                 continue;
             }
 
-            return new Checkpoint(round, parameters, StrategyStateAt(runId, round), Rounds(runId, round));
+            return new Checkpoint(round, parameters, StrategyStateAt(runId, round), Rounds(runId, round), stateRelative is null ? null : Path.Combine(Directory, stateRelative));
         }
 
         return null;

@@ -89,7 +89,7 @@ public sealed class FlowerServerTests
         var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, FlowerPort = 0, FinishGrace = TimeSpan.FromSeconds(10) };
         await using var server = await FleetServer.StartAsync(options);
         var runOptions = new RunOptions { Rounds = rounds, MinNodes = clients, RoundTimeout = TimeSpan.FromSeconds(30), RunId = options.RunId };
-        var driver = new RunDriver(server.Grid, server.Wrap(new FedAvg()), runOptions, [server.Observer]);
+        var driver = new RunDriver(server.Grid, new FedAvg(), runOptions, [server.Observer]);
         var initial = new ArrayRecord { { "w", Tensor.FromArray(new float[] { 0, 0, 0 }, 3) } };
         var run = driver.RunAsync(initial);
         var standIns = Enumerable.Range(0, clients).Select(i => client(i, server.FlowerPort!.Value)).ToArray();
@@ -205,7 +205,7 @@ public sealed class FlowerServerTests
         var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, FlowerPort = 0 };
         await using var server = await FleetServer.StartAsync(options, logging => logging.AddProvider(joined));
         var runOptions = new RunOptions { Rounds = 1, MinNodes = 3, RoundTimeout = TimeSpan.FromSeconds(30), RunId = options.RunId };
-        var driver = new RunDriver(server.Grid, server.Wrap(new FedAvg()), runOptions, [server.Observer]);
+        var driver = new RunDriver(server.Grid, new FedAvg(), runOptions, [server.Observer]);
         var run = driver.RunAsync(new ArrayRecord { { "w", Tensor.FromArray(new float[] { 0 }, 1) } });
         var answered = new[] { NewSignal(), NewSignal(), NewSignal() };
         var steps = new[] { 1f, 1e8f, -1e8f };

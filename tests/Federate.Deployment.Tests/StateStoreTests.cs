@@ -1,4 +1,5 @@
 using Federate.Core;
+using Federate.Core.Strategies;
 using Federate.State;
 using Microsoft.Data.Sqlite;
 
@@ -57,7 +58,7 @@ public sealed class StateStoreTests : IDisposable
         using (var raw = Raw())
         {
             using var cmd = raw.CreateCommand();
-            cmd.CommandText = "ALTER TABLE runs DROP COLUMN generation; DELETE FROM schema_version WHERE version > 1";
+            cmd.CommandText = "ALTER TABLE runs DROP COLUMN generation; ALTER TABLE checkpoints DROP COLUMN state_path; ALTER TABLE checkpoints DROP COLUMN state_sha256; DELETE FROM schema_version WHERE version > 1";
             cmd.ExecuteNonQuery();
         }
 
@@ -139,6 +140,63 @@ public sealed class StateStoreTests : IDisposable
         }
 
         Assert.Equal([(5L, 1L, 1L, 2L), (6L, 1L, 2L, 2L)], rows);
+    }
+
+    [Fact]
+    public void SaveRound_StateTensors_SavedAsSafetensorsAndRestoredExactly()
+    {
+        using var store = StateStore.Open(_dir);
+        store.CreateRun("r", "f", new Dictionary<string, object?>());
+        var global = Model(1);
+        var context = new RoundContext { RunId = "r", Round = 1, Seed = 0 };
+        var adam = new FedAdam { ServerLearningRate = 0.1 };
+        var aggregator = adam.CreateTrainAggregator(context, global);
+        Assert.Null(aggregator.Add(Reply(new ArrayRecord { { "w", Tensor.FromArray(new[] { 3f, 1f, 0f }, 3) } })));
+        var after1 = aggregator.Complete().Parameters!;
+        store.SaveRound("r", Round(1), after1, StrategyState.Export(adam), stateTensors: StrategyState.ExportTensors(adam));
+
+        var cp = store.LoadLatestCheckpoint("r")!;
+        Assert.NotNull(cp.StateTensorsPath);
+        Assert.Null(cp.StrategyState);
+        var moments = Safetensors.ReadFile(cp.StateTensorsPath!, out _);
+        Assert.Equal(["m.0", "v.0"], moments.Names);
+        var resumed = new FedAdam { ServerLearningRate = 0.1 };
+        StrategyState.ImportTensors(resumed, cp.StateTensorsPath);
+
+        var context2 = new RoundContext { RunId = "r", Round = 2, Seed = 0 };
+        var a = adam.CreateTrainAggregator(context2, cp.Parameters);
+        var b = resumed.CreateTrainAggregator(context2, cp.Parameters);
+        a.Add(Reply(Model(2)));
+        b.Add(Reply(Model(2)));
+        Assert.Equal(a.Complete().Parameters!["w"].AsBytes().ToArray(), b.Complete().Parameters!["w"].AsBytes().ToArray());
+    }
+
+    [Fact]
+    public void LoadLatestCheckpoint_CorruptStateTensors_FallsBack()
+    {
+        using var store = StateStore.Open(_dir);
+        store.CreateRun("r", "f", new Dictionary<string, object?>());
+        StateTensor[] tensors = [new StateTensor("m.0", DType.Float32, [2], s => s.Write(new byte[8]))];
+        store.SaveRound("r", Round(1), Model(1), null, stateTensors: tensors);
+        store.SaveRound("r", Round(2), Model(2), null, stateTensors: tensors);
+        var state = Path.Combine(_dir, "checkpoints", "r", "round-00002.state.safetensors");
+        var data = File.ReadAllBytes(state);
+        data[^1] ^= 0xFF;
+        File.WriteAllBytes(state, data);
+
+        var warnings = new List<string>();
+        var cp = store.LoadLatestCheckpoint("r", warnings.Add)!;
+
+        Assert.Equal(1, cp.Round);
+        Assert.Contains("strategy state", Assert.Single(warnings), StringComparison.Ordinal);
+    }
+
+    private static Message Reply(ArrayRecord model)
+    {
+        var content = new RecordDict();
+        content.Arrays[RecordNames.Model] = model;
+        content.Metrics[RecordNames.Metrics] = new MetricRecord { [RecordNames.NumExamples] = 1 };
+        return new Message(new MessageMetadata { RunId = "r", Round = 1, MessageType = MessageType.Train, SourceNodeId = 1 }, content);
     }
 
     [Fact]

@@ -41,6 +41,58 @@ public static class CoordinateWise
     /// <summary>Reduces one coordinate's values (the span may be reordered).</summary>
     public delegate T ColumnReducer<T>(Span<T> values);
 
+    /// <summary>
+    /// Builds a model by reducing each coordinate of every tensor across the buffered updates <paramref name="which"/>
+    /// (indices into <paramref name="updates"/>), reading them block by block: the same values, in the same order, as
+    /// <see cref="ReduceModels(ArrayRecord, IReadOnlyList{ArrayRecord}, ColumnReducer{float}, ColumnReducer{double})"/>.
+    /// </summary>
+    public static ArrayRecord ReduceModels(Strategies.BufferedUpdates updates, IReadOnlyList<int> which, ColumnReducer<float> reduce32, ColumnReducer<double> reduce64)
+    {
+        ArgumentNullException.ThrowIfNull(updates);
+        ArgumentNullException.ThrowIfNull(which);
+        return UpdateMath.Map(updates.Global, (i, t) =>
+        {
+            var result = Tensor.Zeros(t.DType, [.. t.Shape]);
+            if (t.DType == DType.Float32)
+            {
+                ReduceBuffered(updates, which, i, result.AsSpan<float>(), reduce32);
+            }
+            else
+            {
+                ReduceBuffered(updates, which, i, result.AsSpan<double>(), reduce64);
+            }
+
+            return result;
+        });
+    }
+
+    private static void ReduceBuffered<T>(Strategies.BufferedUpdates updates, IReadOnlyList<int> which, int tensor, Span<T> output, ColumnReducer<T> reduce)
+        where T : unmanaged, INumber<T>
+    {
+        int n = which.Count;
+        int length = output.Length;
+        var block = new T[n * Block];
+        var column = new T[n];
+        for (int start = 0; start < length; start += Block)
+        {
+            int size = Math.Min(Block, length - start);
+            for (int c = 0; c < n; c++)
+            {
+                updates.Read(which[c], tensor, start, block.AsSpan(c * Block, size));
+            }
+
+            for (int j = 0; j < size; j++)
+            {
+                for (int c = 0; c < n; c++)
+                {
+                    column[c] = block[(c * Block) + j];
+                }
+
+                output[start + j] = reduce(column);
+            }
+        }
+    }
+
     /// <summary>Builds a model by reducing each coordinate of every tensor across <paramref name="models"/>.</summary>
     public static ArrayRecord ReduceModels(ArrayRecord template, IReadOnlyList<ArrayRecord> models, ColumnReducer<float> reduce32, ColumnReducer<double> reduce64)
     {

@@ -222,8 +222,16 @@ public sealed class CentralDpStrategy : DelegatingStrategy
     private double ClippedCountStddev(double expectedClients) =>
         _options.ClippedCountStddev ?? Math.Max(expectedClients / 20, _options.NoiseMultiplier);
 
-    private sealed class Aggregator : ITrainAggregator
+    /// <summary>
+    /// Clips and sums updates with memory O(model): each streamed update is buffered in a scratch file (memory when
+    /// small) while its chunks arrive, its norm is taken from there when it commits, and it is folded, scaled, block by
+    /// block into a float64 sum that is itself a scratch file for large models. The noisy mean update is streamed into
+    /// the inner strategy's aggregator when that one streams.
+    /// </summary>
+    private sealed class Aggregator : IStreamingTrainAggregator, IDisposable
     {
+        // Norms are summed over blocks of this many elements (per tensor), the same way for whole and streamed updates.
+        private const int Block = 1 << 16;
         private readonly CentralDpStrategy _owner;
         private readonly RoundContext _context;
         private readonly ArrayRecord _global;
@@ -231,7 +239,12 @@ public sealed class CentralDpStrategy : DelegatingStrategy
         private readonly double _expected;
         private readonly double _clip;
         private readonly WeightedMetricFolder _metrics = new();
-        private readonly double[][] _sum;
+        private readonly Aggregation.ScratchTensors<double> _sum;
+        private readonly Tensor[] _tensors;
+        private readonly double[] _d;
+        private readonly double[] _s;
+        private readonly byte[] _x;
+        private Aggregation.ScratchTensors<byte>? _spool;
         private int _unclipped;
 
         public Aggregator(CentralDpStrategy owner, RoundContext context, ArrayRecord global, ITrainAggregator inner, double expected)
@@ -250,8 +263,15 @@ public sealed class CentralDpStrategy : DelegatingStrategy
                 }
             }
 
-            _sum = [.. global.Select(kv => new double[kv.Value.Length])];
+            _tensors = [.. global.Select(kv => kv.Value)];
+            _sum = new Aggregation.ScratchTensors<double>([.. _tensors.Select(t => t.Length)]);
+            int block = (int)Math.Min(Block, Math.Max(1, _tensors.Length == 0 ? 1 : _tensors.Max(t => t.Length)));
+            _d = new double[block];
+            _s = new double[block];
+            _x = new byte[block * sizeof(double)];
         }
+
+        private delegate void ReadBlock(int tensor, long elementOffset, Span<byte> destination);
 
         public int Count { get; private set; }
 
@@ -263,30 +283,65 @@ public sealed class CentralDpStrategy : DelegatingStrategy
                 return problem;
             }
 
-            // Δ = x - global, in double; its norm over all tensors decides the clip factor.
-            var deltas = new double[_sum.Length][];
-            double squared = 0;
-            int t = 0;
-            foreach (var (name, tensor) in parameters!)
+            var tensors = parameters!.Select(kv => kv.Value).ToArray();
+            FoldUpdate((t, offset, destination) => tensors[t].AsBytes().Slice(checked((int)(offset * tensors[t].DType.SizeOf())), destination.Length).CopyTo(destination));
+            _metrics.Add(reply.Content!.Metrics[RecordNames.Metrics]);
+            Count++;
+            return null;
+        }
+
+        public IUpdateFold BeginUpdate(long nodeId, MetricRecord metrics)
+        {
+            ArgumentNullException.ThrowIfNull(metrics);
+            if (!metrics.TryGetValue(RecordNames.NumExamples, out var n) || !(n > 0) || !double.IsFinite(n))
             {
-                var g = _global[name];
-                var d = new double[tensor.Length];
-                if (tensor.DType == DType.Float32)
+                throw new ArgumentException("update has no positive 'num_examples' metric");
+            }
+
+            _spool ??= new Aggregation.ScratchTensors<byte>([.. _tensors.Select(t => t.ByteLength)]);
+            return new Fold(this, metrics);
+        }
+
+        // Δ = x − global in float64 for elements [offset, offset + n) of tensor t, from x's little-endian bytes.
+        private Span<double> Delta(int t, long offset, int n, ReadOnlySpan<byte> x)
+        {
+            var d = _d.AsSpan(0, n);
+            var g = _tensors[t];
+            if (g.DType == DType.Float32)
+            {
+                var xs = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(x);
+                var w = g.AsSpan<float>().Slice(checked((int)offset), n);
+                for (int i = 0; i < n; i++)
                 {
-                    var x = tensor.AsSpan<float>();
-                    var w = g.AsSpan<float>();
-                    for (int i = 0; i < d.Length; i++)
-                    {
-                        d[i] = (double)x[i] - w[i];
-                    }
+                    d[i] = (double)xs[i] - w[i];
                 }
-                else
+            }
+            else
+            {
+                System.Numerics.Tensors.TensorPrimitives.Subtract(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(x), g.AsSpan<double>().Slice(checked((int)offset), n), d);
+            }
+
+            return d;
+        }
+
+        // Two passes over the update: its norm (which decides the clip factor), then sum += factor · Δ.
+        private void FoldUpdate(ReadBlock read)
+        {
+            double squared = 0;
+            for (int t = 0; t < _tensors.Length; t++)
+            {
+                int elem = _tensors[t].DType.SizeOf();
+                double tensorSquared = 0;
+                for (long offset = 0; offset < _tensors[t].Length; offset += _d.Length)
                 {
-                    System.Numerics.Tensors.TensorPrimitives.Subtract(tensor.AsSpan<double>(), g.AsSpan<double>(), d);
+                    int n = (int)Math.Min(_d.Length, _tensors[t].Length - offset);
+                    var x = _x.AsSpan(0, n * elem);
+                    read(t, offset, x);
+                    var d = Delta(t, offset, n, x);
+                    tensorSquared += System.Numerics.Tensors.TensorPrimitives.Dot<double>(d, d);
                 }
 
-                squared += System.Numerics.Tensors.TensorPrimitives.Dot<double>(d, d);
-                deltas[t++] = d;
+                squared += tensorSquared;
             }
 
             double norm = Math.Sqrt(squared);
@@ -296,14 +351,21 @@ public sealed class CentralDpStrategy : DelegatingStrategy
                 _unclipped++;
             }
 
-            for (int i = 0; i < _sum.Length; i++)
+            for (int t = 0; t < _tensors.Length; t++)
             {
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(deltas[i], factor, _sum[i], _sum[i]);
+                int elem = _tensors[t].DType.SizeOf();
+                for (long offset = 0; offset < _tensors[t].Length; offset += _d.Length)
+                {
+                    int n = (int)Math.Min(_d.Length, _tensors[t].Length - offset);
+                    var x = _x.AsSpan(0, n * elem);
+                    read(t, offset, x);
+                    var d = Delta(t, offset, n, x);
+                    var sum = _s.AsSpan(0, n);
+                    _sum.Read(t, offset, sum);
+                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(d, factor, sum, sum);
+                    _sum.Write(t, offset, sum);
+                }
             }
-
-            _metrics.Add(reply.Content!.Metrics[RecordNames.Metrics]);
-            Count++;
-            return null;
         }
 
         public AggregateResult Complete()
@@ -312,30 +374,58 @@ public sealed class CentralDpStrategy : DelegatingStrategy
             double countStddev = _owner.ClippedCountStddev(_expected);
             double zUpdate = UpdateNoiseMultiplier(o.NoiseMultiplier, countStddev, o.Clipping);
             var noise = new GaussianNoise(Seeds.Derive(_context.Seed, _context.Round, "central-dp-noise"));
-            var candidate = new ArrayRecord();
-            int t = 0;
-            foreach (var (name, g) in _global)
+            var innerMetrics = new MetricRecord { [RecordNames.NumExamples] = 1 };
+
+            // The inner strategy sees one update: the noisy mean update applied to the global model, streamed block by
+            // block when its aggregator streams (noise is drawn in blocks of a multiple of its own batch, so the values
+            // are those of one pass over each tensor).
+            IUpdateFold? fold = _inner is IStreamingTrainAggregator { CanStream: true } streaming ? streaming.BeginUpdate(0, innerMetrics) : null;
+            var candidate = fold is null ? new ArrayRecord() : null;
+            bool finite = true;
+            int block = _d.Length < Block ? _d.Length : Block;
+            for (int t = 0; t < _tensors.Length && finite; t++)
             {
-                var sum = _sum[t++];
-                noise.AddTo(sum, zUpdate * _clip);
-                System.Numerics.Tensors.TensorPrimitives.Multiply(sum, 1.0 / _expected, sum);
-                if (g.DType == DType.Float32)
+                var g = _tensors[t];
+                var whole = candidate is null ? null : Tensor.Zeros(g.DType, [.. g.Shape]);
+                for (long offset = 0; offset < g.Length && finite; offset += block)
                 {
-                    var w = g.AsSpan<float>();
-                    var x = new float[w.Length];
-                    for (int i = 0; i < x.Length; i++)
+                    int n = (int)Math.Min(block, g.Length - offset);
+                    var sum = _s.AsSpan(0, n);
+                    _sum.Read(t, offset, sum);
+                    noise.AddTo(sum, zUpdate * _clip);
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(sum, 1.0 / _expected, sum);
+                    Span<byte> bytes;
+                    if (g.DType == DType.Float32)
                     {
-                        x[i] = (float)(w[i] + sum[i]);
+                        var w = g.AsSpan<float>().Slice(checked((int)offset), n);
+                        var x = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(_x.AsSpan(0, n * sizeof(float)));
+                        for (int i = 0; i < n; i++)
+                        {
+                            x[i] = (float)(w[i] + sum[i]);
+                        }
+
+                        finite = AllFinite<float>(x);
+                        bytes = _x.AsSpan(0, n * sizeof(float));
+                    }
+                    else
+                    {
+                        var x = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(_x.AsSpan(0, n * sizeof(double)));
+                        System.Numerics.Tensors.TensorPrimitives.Add(g.AsSpan<double>().Slice(checked((int)offset), n), sum, x);
+                        finite = AllFinite<double>(x);
+                        bytes = _x.AsSpan(0, n * sizeof(double));
                     }
 
-                    candidate.Add(name, Tensor.FromArray(x, [.. g.Shape]));
+                    if (whole is not null)
+                    {
+                        bytes.CopyTo(whole.AsBytes()[checked((int)(offset * g.DType.SizeOf()))..]);
+                    }
+                    else if (finite)
+                    {
+                        fold!.FoldChunk(t, offset, bytes);
+                    }
                 }
-                else
-                {
-                    var x = new double[sum.Length];
-                    System.Numerics.Tensors.TensorPrimitives.Add(g.AsSpan<double>(), sum, x);
-                    candidate.Add(name, Tensor.FromArray(x, [.. g.Shape]));
-                }
+
+                candidate?.Add(_global.Names[t], whole!);
             }
 
             double nextClip = _clip;
@@ -347,16 +437,32 @@ public sealed class CentralDpStrategy : DelegatingStrategy
             }
 
             _owner._accountant.Step(o.NoiseMultiplier, o.SampleRate);
+            Dispose();
 
-            // The inner strategy sees one reply: the noisy mean update applied to the global model.
-            var content = new RecordDict();
-            content.Arrays[RecordNames.Model] = candidate;
-            content.Metrics[RecordNames.Metrics] = new MetricRecord { [RecordNames.NumExamples] = 1 };
-            var synthetic = new Message(
-                new MessageMetadata { RunId = _context.RunId, Round = _context.Round, MessageType = MessageType.Train, MessageId = $"{_context.RunId}/{_context.Round}/central-dp" },
-                content);
-            var problem = _inner.Add(synthetic);
-            var inner = problem is null ? _inner.Complete() : new AggregateResult(null, new MetricRecord());
+            AggregateResult inner;
+            if (fold is not null)
+            {
+                // A non-finite candidate is refused as the inner aggregator would refuse the reply; its partial fold
+                // is dropped with the inner aggregator, which is never completed.
+                if (finite)
+                {
+                    fold.Commit();
+                }
+
+                inner = finite ? _inner.Complete() : new AggregateResult(null, new MetricRecord());
+            }
+            else
+            {
+                var content = new RecordDict();
+                content.Arrays[RecordNames.Model] = candidate!;
+                content.Metrics[RecordNames.Metrics] = innerMetrics;
+                var synthetic = new Message(
+                    new MessageMetadata { RunId = _context.RunId, Round = _context.Round, MessageType = MessageType.Train, MessageId = $"{_context.RunId}/{_context.Round}/central-dp" },
+                    content);
+                var problem = _inner.Add(synthetic);
+                inner = problem is null ? _inner.Complete() : new AggregateResult(null, new MetricRecord());
+            }
+
             var metrics = _metrics.Result();
             var eps = _owner.Epsilon;
             if (double.IsFinite(eps))
@@ -372,6 +478,49 @@ public sealed class CentralDpStrategy : DelegatingStrategy
 
             metrics["clipped_fraction"] = Count == 0 ? 0 : 1 - ((double)_unclipped / Count);
             return new AggregateResult(inner.Parameters, metrics);
+        }
+
+        public void Dispose()
+        {
+            _sum.Dispose();
+            _spool?.Dispose();
+        }
+
+        private static bool AllFinite<T>(ReadOnlySpan<T> values)
+            where T : System.Numerics.IFloatingPointIeee754<T>
+        {
+            foreach (var v in values)
+            {
+                if (!T.IsFinite(v))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private sealed class Fold(Aggregator owner, MetricRecord metrics) : IUpdateFold
+        {
+            private bool _done;
+
+            // Chunks only go to the spool: nothing reaches the sum before the whole update (and so its norm) is known.
+            public void FoldChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes) =>
+                owner._spool!.Write(tensorIndex, elementOffset * owner._tensors[tensorIndex].DType.SizeOf(), bytes);
+
+            public void UnfoldChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes)
+            {
+                // Nothing was folded yet; the spool is simply overwritten by the next update.
+            }
+
+            public void Commit()
+            {
+                ObjectDisposedException.ThrowIf(_done, this);
+                _done = true;
+                owner.FoldUpdate((t, offset, destination) => owner._spool!.Read(t, offset * owner._tensors[t].DType.SizeOf(), destination));
+                owner._metrics.Add(metrics);
+                owner.Count++;
+            }
         }
     }
 }

@@ -2,8 +2,12 @@ using System.Globalization;
 
 namespace Federate.Core.Privacy;
 
-/// <summary>A strategy that forwards everything to an inner strategy; privacy wrappers derive from it.</summary>
-public abstract class DelegatingStrategy : Strategy, IStatefulStrategy
+/// <summary>
+/// A strategy that forwards everything to an inner strategy, its state (JSON and tensors) included; privacy wrappers
+/// derive from it. A wrapper that replaces <see cref="CreateTrainAggregator"/> should wrap the inner aggregator in a
+/// <see cref="Strategies.DelegatingTrainAggregator"/> so updates still stream.
+/// </summary>
+public abstract class DelegatingStrategy : Strategy, IStatefulStrategy, Strategies.ITensorStateStrategy
 {
     /// <summary>Wraps <paramref name="inner"/>, sharing its sampling options and failure policy.</summary>
     protected DelegatingStrategy(Strategy inner)
@@ -72,6 +76,20 @@ public abstract class DelegatingStrategy : Strategy, IStatefulStrategy
         }
 
         StrategyState.Import(Inner, node["inner"]?.ToJsonString());
+    }
+
+    /// <summary>The inner strategy's state tensors, named with the prefix <c>inner.</c>.</summary>
+    IReadOnlyList<Strategies.StateTensor> Strategies.ITensorStateStrategy.ExportTensors() =>
+        [.. StrategyState.ExportTensors(Inner).Select(t => t with { Name = "inner." + t.Name })];
+
+    /// <summary>Restores the inner strategy's state tensors.</summary>
+    void Strategies.ITensorStateStrategy.ImportTensors(Formats.StateTensorFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (Inner is Strategies.ITensorStateStrategy inner)
+        {
+            inner.ImportTensors(file.Scope("inner."));
+        }
     }
 
     /// <summary>This wrapper's own state as JSON, or null when it keeps none.</summary>
@@ -287,38 +305,34 @@ public sealed class PrivacyReportingStrategy : DelegatingStrategy
         public double Delta { get; set; } = 1e-5;
     }
 
-    private sealed class Aggregator(PrivacyReportingStrategy owner, ITrainAggregator inner) : ITrainAggregator
+    private sealed class Aggregator(PrivacyReportingStrategy owner, ITrainAggregator inner) : Strategies.DelegatingTrainAggregator(inner)
     {
         private readonly Dictionary<string, double> _maxima = new(StringComparer.Ordinal);
         private double _roundMax;
         private bool _any;
 
-        public int Count => inner.Count;
-
-        public string? Add(Message reply)
+        protected override void OnAccepted(long nodeId, MetricRecord metrics)
         {
-            var problem = inner.Add(reply);
-            if (problem is null && reply.Content is { } content && content.Metrics.TryGetValue(RecordNames.Metrics, out var metrics)
-                && metrics.ContainsKey(PrivacyNames.Epsilon))
+            if (!metrics.ContainsKey(PrivacyNames.Epsilon))
             {
-                owner.Observe(reply.Metadata.SourceNodeId, metrics, ref _roundMax);
-                foreach (var name in MaxMetrics)
-                {
-                    if (metrics.TryGetValue(name, out var v))
-                    {
-                        _maxima[name] = _maxima.TryGetValue(name, out var m) ? Math.Max(m, v) : v;
-                    }
-                }
-
-                _any = true;
+                return;
             }
 
-            return problem;
+            owner.Observe(nodeId, metrics, ref _roundMax);
+            foreach (var name in MaxMetrics)
+            {
+                if (metrics.TryGetValue(name, out var v))
+                {
+                    _maxima[name] = _maxima.TryGetValue(name, out var m) ? Math.Max(m, v) : v;
+                }
+            }
+
+            _any = true;
         }
 
-        public AggregateResult Complete()
+        public override AggregateResult Complete()
         {
-            var result = inner.Complete();
+            var result = Inner.Complete();
             return result with { Metrics = owner.Finish(result.Metrics, _roundMax, _maxima, _any) };
         }
     }

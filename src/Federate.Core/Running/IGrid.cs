@@ -17,11 +17,15 @@ public interface IGrid
     IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, TimeSpan timeout, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Like <see cref="SendAndReceiveAsync(IReadOnlyList{Message}, TimeSpan, CancellationToken)"/>, with the round's
-    /// train aggregator: a grid that can fold updates while their bytes arrive (server memory O(model)) folds them
-    /// into <paramref name="aggregator"/> when it can stream (<see cref="IStreamingTrainAggregator"/>), and yields
-    /// replies that the aggregator recognises as already folded. The default ignores the aggregator.
+    /// Sends a round's train instructions and folds every successful reply into <paramref name="aggregator"/>, yielding
+    /// exactly one reply per instruction as for <see cref="SendAndReceiveAsync(IReadOnlyList{Message}, TimeSpan, CancellationToken)"/>.
+    /// A reply the aggregator refuses is yielded as an error reply with code <c>invalid_update</c> and the aggregator's
+    /// reason. A grid that receives updates piece by piece folds them chunk by chunk when the aggregator is an
+    /// <see cref="IStreamingTrainAggregator"/> whose <see cref="IStreamingTrainAggregator.CanStream"/> is true (server
+    /// memory O(model)); a yielded reply then need not carry the model. The default folds each whole reply in the
+    /// order the replies are yielded. A grid that wraps another must forward this overload to it, or updates stop
+    /// streaming.
     /// </summary>
-    IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, TimeSpan timeout, ITrainAggregator? aggregator, CancellationToken cancellationToken)
-        => SendAndReceiveAsync(instructions, timeout, cancellationToken);
+    IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, ITrainAggregator aggregator, TimeSpan timeout, CancellationToken cancellationToken) =>
+        Running.GridFolding.FoldEachAsync(SendAndReceiveAsync(instructions, timeout, cancellationToken), aggregator, cancellationToken);
 }

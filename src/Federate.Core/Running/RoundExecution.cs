@@ -70,8 +70,9 @@ public sealed class RoundExecution
     /// Sends <paramref name="instructions"/> and yields the successful replies as they arrive; error replies are
     /// recorded in <see cref="Failures"/> under <paramref name="stage"/> and not yielded. Every reply is shown to the
     /// run's observers. <paramref name="timeout"/> is the stage's deadline (null: the run's round timeout).
-    /// <paramref name="aggregator"/>, when given, is the train aggregator the replies go to: a grid that can fold
-    /// updates as their bytes arrive does so into it (server memory O(model)).
+    /// <paramref name="aggregator"/>, when given, is the train aggregator the grid folds every successful reply into
+    /// (chunk by chunk as the bytes arrive when it can stream: server memory O(model)); a reply it refuses comes back
+    /// as a failure with code <c>invalid_update</c>.
     /// </summary>
     public async IAsyncEnumerable<Message> ExchangeAsync(string stage, IReadOnlyList<Message> instructions, TimeSpan? timeout = null, ITrainAggregator? aggregator = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -82,7 +83,10 @@ public sealed class RoundExecution
         }
 
         var type = instructions[0].Metadata.MessageType;
-        await foreach (var reply in Grid.SendAndReceiveAsync(instructions, timeout ?? Options.RoundTimeout, aggregator, cancellationToken).ConfigureAwait(false))
+        var replies = aggregator is null
+            ? Grid.SendAndReceiveAsync(instructions, timeout ?? Options.RoundTimeout, cancellationToken)
+            : Grid.SendAndReceiveAsync(instructions, aggregator, timeout ?? Options.RoundTimeout, cancellationToken);
+        await foreach (var reply in replies.ConfigureAwait(false))
         {
             _onReply(Round, type, reply);
             if (reply.Error is { } error)

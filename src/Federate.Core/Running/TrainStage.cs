@@ -2,7 +2,7 @@ namespace Federate.Core;
 
 /// <summary>
 /// The train exchange: the strategy configures the sampled nodes, replies are folded one at a time into the
-/// strategy's aggregator as they arrive, and the round's new global model is set when enough results came back
+/// strategy's aggregator as they arrive (by the grid), and the round's new global model is set when enough results came back
 /// (<see cref="RunOptions.MinResults"/>, and no failure unless the strategy accepts failures).
 /// </summary>
 /// <param name="timeout">This stage's deadline; null uses the run's round timeout.</param>
@@ -19,12 +19,10 @@ public sealed class TrainStage(TimeSpan? timeout = null) : IRoundStage
         var instructions = strategy.ConfigureTrain(round.Context, round.Global, round.Options.TrainConfig, round.Nodes);
         round.ReportStarted(instructions.Count);
         var aggregator = strategy.CreateTrainAggregator(round.Context, round.Global);
-        await foreach (var reply in round.ExchangeAsync(Name, instructions, timeout, aggregator, cancellationToken).ConfigureAwait(false))
+        // The grid folds each successful reply into the aggregator (chunk by chunk when it streams); a refused one
+        // comes back as an invalid_update failure.
+        await foreach (var _ in round.ExchangeAsync(Name, instructions, timeout, aggregator, cancellationToken).ConfigureAwait(false))
         {
-            if (aggregator.Add(reply) is { } problem)
-            {
-                round.Failures.Add(new RoundFailure(reply.Metadata.SourceNodeId, Name, "invalid_update", problem));
-            }
         }
 
         round.Results = aggregator.Count;

@@ -2,7 +2,8 @@ namespace Federate.Core;
 
 /// <summary>
 /// A strategy whose behaviour depends on state carried across rounds (server optimizer moments, privacy
-/// accountants). Checkpoints save <see cref="ExportState"/> after each round; a resumed run calls
+/// accountants). Tensor state (moments) is saved separately, as safetensors (<see cref="Strategies.ITensorStateStrategy"/>).
+/// Checkpoints save <see cref="ExportState"/> after each round; a resumed run calls
 /// <see cref="ImportState"/> before its first round so it continues exactly as an uninterrupted run.
 /// </summary>
 public interface IStatefulStrategy
@@ -26,6 +27,20 @@ public static class StrategyState
         if (json is not null && strategy is IStatefulStrategy s)
         {
             s.ImportState(json);
+        }
+    }
+
+    /// <summary>The state tensors of <paramref name="strategy"/> (<see cref="Strategies.ITensorStateStrategy"/>); empty when it keeps none.</summary>
+    public static IReadOnlyList<Strategies.StateTensor> ExportTensors(Strategy strategy) =>
+        strategy is Strategies.ITensorStateStrategy s ? s.ExportTensors() : [];
+
+    /// <summary>Restores the state tensors in the state file at <paramref name="path"/> into <paramref name="strategy"/> when both exist.</summary>
+    public static void ImportTensors(Strategy strategy, string? path)
+    {
+        if (path is not null && strategy is Strategies.ITensorStateStrategy s)
+        {
+            using var file = Formats.StateTensorFile.Open(path);
+            s.ImportTensors(file);
         }
     }
 }

@@ -12,7 +12,9 @@ public sealed class FedMedian : Strategy
 
     /// <inheritdoc />
     public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
-        new BufferedAggregator(global, updates => CoordinateWise.ReduceModels(global, [.. updates.Select(u => u.Parameters)], Selection.Median, Selection.Median));
+        new BufferedAggregator(global, (Strategies.BufferedUpdates updates) => CoordinateWise.ReduceModels(updates, All(updates), Selection.Median, Selection.Median));
+
+    internal static int[] All(Strategies.BufferedUpdates updates) => [.. Enumerable.Range(0, updates.Count)];
 }
 
 /// <summary>
@@ -30,10 +32,10 @@ public sealed class FedTrimmedAvg : Strategy
 
     /// <inheritdoc />
     public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
-        new BufferedAggregator(global, updates =>
+        new BufferedAggregator(global, (Strategies.BufferedUpdates updates) =>
         {
             int trim = Math.Min((int)Math.Floor(TrimFraction * updates.Count), (updates.Count - 1) / 2);
-            return CoordinateWise.ReduceModels(global, [.. updates.Select(u => u.Parameters)], v => Selection.TrimmedMean(v, trim), v => Selection.TrimmedMean(v, trim));
+            return CoordinateWise.ReduceModels(updates, FedMedian.All(updates), v => Selection.TrimmedMean(v, trim), v => Selection.TrimmedMean(v, trim));
         });
 }
 
@@ -59,13 +61,13 @@ public sealed class Krum : Strategy
 
     /// <inheritdoc />
     public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
-        new BufferedAggregator(global, updates =>
+        new BufferedAggregator(global, (Strategies.BufferedUpdates updates) =>
         {
             var distances = PairwiseSquaredDistances(updates);
             int keep = Math.Clamp(Keep ?? (updates.Count - Byzantine), 1, updates.Count);
             var chosen = Scores(distances, Enumerable.Range(0, updates.Count).ToList(), Byzantine)
                 .OrderBy(s => s.Score).ThenBy(s => s.Index).Take(keep).Select(s => s.Index).ToList();
-            return WeightedMean(global, [.. chosen.Select(i => updates[i])]);
+            return WeightedMean(updates, chosen);
         });
 
     /// <summary>
@@ -73,8 +75,55 @@ public sealed class Krum : Strategy
     /// ||a||² + ||b||² - 2·a·b with the dot products computed block by block so that each block of every update is
     /// read from memory once and reused from cache for all pairs (clamped at 0 against rounding).
     /// </summary>
+    public static double[,] PairwiseSquaredDistances(Strategies.BufferedUpdates updates)
+    {
+        ArgumentNullException.ThrowIfNull(updates);
+        const int Block = 1024;
+        int n = updates.Count;
+        var dots = new double[n, n];
+        var blocks32 = new float[n][];
+        var blocks64 = new double[n][];
+        for (int t = 0; t < updates.Global.Count; t++)
+        {
+            var first = UpdateMath.At(updates.Global, t);
+            long length = first.Length;
+            for (long start = 0; start < length; start += Block)
+            {
+                int size = (int)Math.Min(Block, length - start);
+                for (int i = 0; i < n; i++)
+                {
+                    if (first.DType == DType.Float32)
+                    {
+                        updates.Read(i, t, start, (blocks32[i] ??= new float[Block]).AsSpan(0, size));
+                    }
+                    else
+                    {
+                        updates.Read(i, t, start, (blocks64[i] ??= new double[Block]).AsSpan(0, size));
+                    }
+                }
+
+                for (int i = 0; i < n; i++)
+                {
+                    for (int j = i; j < n; j++)
+                    {
+                        dots[i, j] += first.DType == DType.Float32
+                            ? System.Numerics.Tensors.TensorPrimitives.Dot<float>(blocks32[i].AsSpan(0, size), blocks32[j].AsSpan(0, size))
+                            : System.Numerics.Tensors.TensorPrimitives.Dot<double>(blocks64[i].AsSpan(0, size), blocks64[j].AsSpan(0, size));
+                    }
+                }
+            }
+        }
+
+        return FromDots(dots, n);
+    }
+
+    /// <summary>
+    /// Squared Euclidean distances between every pair of in-memory updates; the same blocks and the same values as the
+    /// <see cref="Strategies.BufferedUpdates"/> overload.
+    /// </summary>
     public static double[,] PairwiseSquaredDistances(IReadOnlyList<ClientUpdate> updates)
     {
+        ArgumentNullException.ThrowIfNull(updates);
         const int Block = 1024;
         int n = updates.Count;
         var dots = new double[n, n];
@@ -100,6 +149,11 @@ public sealed class Krum : Strategy
             }
         }
 
+        return FromDots(dots, n);
+    }
+
+    private static double[,] FromDots(double[,] dots, int n)
+    {
         var d = new double[n, n];
         for (int i = 0; i < n; i++)
         {
@@ -147,6 +201,37 @@ public sealed class Krum : Strategy
         return result;
     }
 
+    // The example-weighted mean of the chosen buffered updates, streamed into FedAvg's aggregator block by block
+    // (bit-identical to folding whole updates).
+    internal static ArrayRecord WeightedMean(Strategies.BufferedUpdates updates, IReadOnlyList<int> chosen)
+    {
+        var aggregator = new WeightedMeanAggregator(updates.Global);
+        var buffer = new byte[1 << 20];
+        foreach (var k in chosen)
+        {
+            var fold = aggregator.BeginUpdate(updates.NodeId(k), new MetricRecord { [RecordNames.NumExamples] = updates.NumExamples(k) });
+            int t = 0;
+            foreach (var (_, g) in updates.Global)
+            {
+                int elem = g.DType.SizeOf();
+                int step = buffer.Length / elem;
+                for (long offset = 0; offset < g.Length; offset += step)
+                {
+                    int count = (int)Math.Min(step, g.Length - offset);
+                    var bytes = buffer.AsSpan(0, count * elem);
+                    updates.Read(k, t, offset * elem, bytes);
+                    fold.FoldChunk(t, offset, bytes);
+                }
+
+                t++;
+            }
+
+            fold.Commit();
+        }
+
+        return aggregator.Complete().Parameters!;
+    }
+
     internal static ArrayRecord WeightedMean(ArrayRecord global, IReadOnlyList<ClientUpdate> chosen)
     {
         var aggregator = new WeightedMeanAggregator(global);
@@ -177,7 +262,7 @@ public sealed class Bulyan : Strategy
 
     /// <inheritdoc />
     public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
-        new BufferedAggregator(global, updates =>
+        new BufferedAggregator(global, (Strategies.BufferedUpdates updates) =>
         {
             int n = updates.Count;
             int f = Byzantine;
@@ -194,8 +279,7 @@ public sealed class Bulyan : Strategy
 
             selected.Sort();
             int beta = Math.Max(1, theta - (2 * f));
-            var models = selected.Select(i => updates[i].Parameters).ToList();
-            return CoordinateWise.ReduceModels(global, models, v => ClosestToMedianMean(v, beta), v => ClosestToMedianMean(v, beta));
+            return CoordinateWise.ReduceModels(updates, selected, v => ClosestToMedianMean(v, beta), v => ClosestToMedianMean(v, beta));
         });
 
     /// <summary>Mean of the <paramref name="beta"/> values closest to the median of <paramref name="values"/>.</summary>
@@ -277,46 +361,78 @@ public sealed class QFedAvg : Strategy
 
     /// <inheritdoc />
     public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
-        new BufferedAggregator(global, updates =>
+        new BufferedAggregator(global, (Strategies.BufferedUpdates updates) =>
         {
             double l = 1.0 / LearningRate;
             var weights = new double[updates.Count];
             double hSum = 0;
             for (int k = 0; k < updates.Count; k++)
             {
-                var m = updates[k].Metrics;
+                var m = updates.Metrics(k);
                 double loss = (m.TryGetValue("initial_loss", out var f0) ? f0 : m.TryGetValue("loss", out var f1) ? f1 : 1.0) + 1e-10;
-                double norm2 = UpdateMath.SquaredDistance(global, updates[k].Parameters) * l * l;
+                double norm2 = SquaredDistance(updates, k) * l * l;
                 hSum += (Q * Math.Pow(loss, Q - 1) * norm2) + (l * Math.Pow(loss, Q));
                 weights[k] = Math.Pow(loss, Q) * l;
             }
 
-            // w_new = w - Σ weights_k·(w - w_k) / Σ h_k
+            // w_new = w - Σ weights_k·(w - w_k) / Σ h_k, block by block (element-wise, so the blocks change nothing).
+            const int Block = 1 << 16;
             return UpdateMath.Map(global, (i, t) =>
             {
                 var result = t.Clone();
                 for (int k = 0; k < updates.Count; k++)
                 {
-                    var x = UpdateMath.At(updates[k].Parameters, i);
                     double c = weights[k] / hSum;
-                    if (t.DType == DType.Float32)
+                    for (long start = 0; start < t.Length; start += Block)
                     {
-                        // r += c·(x_k - w)
-                        var diff = new float[t.Length];
-                        System.Numerics.Tensors.TensorPrimitives.Subtract(x.AsSpan<float>(), t.AsSpan<float>(), diff);
-                        var r = result.AsSpan<float>();
-                        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(diff, (float)c, r, r);
-                    }
-                    else
-                    {
-                        var diff = new double[t.Length];
-                        System.Numerics.Tensors.TensorPrimitives.Subtract(x.AsSpan<double>(), t.AsSpan<double>(), diff);
-                        var r = result.AsSpan<double>();
-                        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(diff, c, r, r);
+                        int size = (int)Math.Min(Block, t.Length - start);
+                        if (t.DType == DType.Float32)
+                        {
+                            // r += c·(x_k - w)
+                            var diff = new float[size];
+                            updates.Read(k, i, start, diff.AsSpan());
+                            System.Numerics.Tensors.TensorPrimitives.Subtract(diff, t.AsSpan<float>().Slice((int)start, size), diff);
+                            var r = result.AsSpan<float>().Slice((int)start, size);
+                            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(diff, (float)c, r, r);
+                        }
+                        else
+                        {
+                            var diff = new double[size];
+                            updates.Read(k, i, start, diff.AsSpan());
+                            System.Numerics.Tensors.TensorPrimitives.Subtract(diff, t.AsSpan<double>().Slice((int)start, size), diff);
+                            var r = result.AsSpan<double>().Slice((int)start, size);
+                            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(diff, c, r, r);
+                        }
                     }
                 }
 
                 return result;
             });
         });
+
+    // ||global - update k||² tensor by tensor (one tensor of the update in memory at a time), as UpdateMath.SquaredDistance.
+    private static double SquaredDistance(Strategies.BufferedUpdates updates, int k)
+    {
+        double sum = 0;
+        for (int i = 0; i < updates.Global.Count; i++)
+        {
+            var g = UpdateMath.At(updates.Global, i);
+            if (g.DType == DType.Float32)
+            {
+                var x = new float[g.Length];
+                updates.Read(k, i, 0, x.AsSpan());
+                var d = System.Numerics.Tensors.TensorPrimitives.Distance<float>(g.AsSpan<float>(), x);
+                sum += (double)d * d;
+            }
+            else
+            {
+                var x = new double[g.Length];
+                updates.Read(k, i, 0, x.AsSpan());
+                var d = System.Numerics.Tensors.TensorPrimitives.Distance<double>(g.AsSpan<double>(), x);
+                sum += d * d;
+            }
+        }
+
+        return sum;
+    }
 }

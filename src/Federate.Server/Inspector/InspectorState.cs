@@ -482,4 +482,11 @@ internal sealed class InspectingGrid(IGrid inner, InspectorState state) : IGrid
         state.OnInstructions(instructions);
         return inner.SendAndReceiveAsync(instructions, timeout, cancellationToken);
     }
+
+    // Forwarded so the inner grid still streams updates into the aggregator.
+    public IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, ITrainAggregator aggregator, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        state.OnInstructions(instructions);
+        return inner.SendAndReceiveAsync(instructions, aggregator, timeout, cancellationToken);
+    }
 }

@@ -26,11 +26,9 @@ internal sealed class FleetGrid : IGrid
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, PendingTask> _tasks = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _prefolded = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _closed = new(StringComparer.Ordinal);
     private const long LargeModelBytes = 256L << 20;
     private readonly Lock _admitLock = new();
-    private (int Round, IStreamingTrainAggregator Aggregator)? _streaming;
     private List<PendingTask>? _foldOrder;
     private IStreamingTrainAggregator? _streamingAggregator;
     private int _foldCursor;
@@ -57,12 +55,6 @@ internal sealed class FleetGrid : IGrid
 
     public ValueTask<IReadOnlyList<NodeInfo>> WaitForNodesAsync(int minimum, CancellationToken cancellationToken) =>
         _registry.WaitForAsync(minimum, cancellationToken);
-
-    /// <summary>Lets the next train phase of <paramref name="round"/> fold replies into <paramref name="aggregator"/> as they stream in.</summary>
-    public void UseStreamingAggregator(int round, IStreamingTrainAggregator aggregator) => _streaming = (round, aggregator);
-
-    /// <summary>True (once) when the reply was already folded into the round's streaming aggregator.</summary>
-    public bool TakePrefolded(Message reply) => _prefolded.TryRemove(reply.Metadata.MessageId, out _);
 
     /// <summary>The open task with this id, or null with the round of a closed one (null when never seen).</summary>
     /// <summary>
@@ -145,7 +137,18 @@ internal sealed class FleetGrid : IGrid
         return _tasks.GetValueOrDefault(messageId);
     }
 
-    public async IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, TimeSpan timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, TimeSpan timeout, CancellationToken cancellationToken) =>
+        ExchangeAsync(instructions, null, timeout, cancellationToken);
+
+    /// <summary>
+    /// Sends train instructions and folds every successful reply into <paramref name="aggregator"/>: chunk by chunk as
+    /// updates stream in when it can stream (unless the inspector keeps client weights, which needs whole replies),
+    /// whole otherwise.
+    /// </summary>
+    public IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, ITrainAggregator aggregator, TimeSpan timeout, CancellationToken cancellationToken) =>
+        ExchangeAsync(instructions, aggregator ?? throw new ArgumentNullException(nameof(aggregator)), timeout, cancellationToken);
+
+    private async IAsyncEnumerable<Message> ExchangeAsync(IReadOnlyList<Message> instructions, ITrainAggregator? target, TimeSpan timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (instructions.Count == 0)
         {
@@ -153,8 +156,8 @@ internal sealed class FleetGrid : IGrid
         }
 
         var first = instructions[0].Metadata;
-        IStreamingTrainAggregator? aggregator = first.MessageType == MessageType.Train && _streaming is { } s && s.Round == first.Round ? s.Aggregator : null;
-        _streaming = null;
+        IStreamingTrainAggregator? aggregator = first.MessageType == MessageType.Train && _options.Inspector?.KeepClientWeights != true
+            && target is IStreamingTrainAggregator { CanStream: true } s ? s : null;
         if (instructions[0].Content?.Arrays.GetValueOrDefault(RecordNames.Model) is { } global)
         {
             if (first.MessageType == MessageType.Train)
@@ -245,7 +248,6 @@ internal sealed class FleetGrid : IGrid
                 if (arrival.Folded is { } folded)
                 {
                     folded.Commit();
-                    _prefolded[reply.Metadata.MessageId] = 0;
                     arrival.Spool?.Dispose();
                     Release(task);
                 }
@@ -257,6 +259,11 @@ internal sealed class FleetGrid : IGrid
                     }
 
                     Release(task);
+                }
+                else if (target is not null)
+                {
+                    // A reply that arrived whole (a Flower client, or streaming is off): folded as it is.
+                    reply = Federate.Core.Running.GridFolding.Fold(reply, target);
                 }
 
                 if (reply.Error is { } error)
@@ -297,6 +304,7 @@ internal sealed class FleetGrid : IGrid
             ordered.Clear();
             instructions = [];
             aggregator = null;
+            target = null;
         }
     }
 
@@ -344,7 +352,6 @@ internal sealed class FleetGrid : IGrid
         }
 
         fold.Commit();
-        _prefolded[reply.Metadata.MessageId] = 0;
         return reply;
     }
 

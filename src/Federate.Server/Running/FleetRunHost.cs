@@ -74,7 +74,6 @@ public sealed class FleetRunHost
         while (true)
         {
             server.Control.BeginRun();
-            plan.Strategy = server.Wrap(plan.Strategy);
             plan.Options.StopRules.Add(StopRules.BeforeRoundAsync(server.Control.BeforeRoundAsync));
             plan.Observers.Add(server.Observer);
             result = await run.RunAsync(server.Grid, cancellationToken).ConfigureAwait(false);

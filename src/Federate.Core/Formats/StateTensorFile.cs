@@ -1,0 +1,245 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Federate.Core.Strategies;
+
+namespace Federate.Core.Formats;
+
+/// <summary>
+/// A checkpoint's strategy state tensors in the safetensors format (any safetensors reader opens it), written and
+/// read block by block: <see cref="Write"/> streams each <see cref="StateTensor"/> to disk, <see cref="Open"/> indexes
+/// the header and hands out streams over single tensors. <see cref="Scope"/> gives a wrapped strategy the view of its
+/// inner strategy's tensors (names prefixed).
+/// </summary>
+public sealed class StateTensorFile : IDisposable
+{
+    private const long MaxHeaderBytes = 100L * 1024 * 1024;
+    private readonly FileStream _stream;
+    private readonly Dictionary<string, (DType DType, long[] Shape, long Begin, long End)> _entries;
+    private readonly long _dataStart;
+    private readonly string _prefix;
+    private readonly bool _owner;
+
+    private StateTensorFile(FileStream stream, Dictionary<string, (DType, long[], long, long)> entries, long dataStart, string prefix, bool owner)
+    {
+        _stream = stream;
+        _entries = entries;
+        _dataStart = dataStart;
+        _prefix = prefix;
+        _owner = owner;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="tensors"/> to <paramref name="path"/> atomically (temporary file, flush, rename) and returns
+    /// the file's SHA-256 (lowercase hex) and length.
+    /// </summary>
+    public static (string Sha256, long Bytes) Write(string path, IReadOnlyList<StateTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        var header = BuildHeader(tensors, metadata);
+        var full = Path.GetFullPath(path);
+        var tmp = full + ".tmp-" + Environment.ProcessId;
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long bytes;
+        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            using var hashing = new HashingStream(fs, sha);
+            Span<byte> len = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+            hashing.Write(len);
+            hashing.Write(header);
+            foreach (var t in tensors)
+            {
+                long before = hashing.Written;
+                t.WriteData(hashing);
+                if (hashing.Written - before != t.ByteLength)
+                {
+                    throw new InvalidOperationException($"state tensor '{t.Name}' wrote {hashing.Written - before} bytes, expected {t.ByteLength}");
+                }
+            }
+
+            bytes = hashing.Written;
+            fs.Flush(flushToDisk: true);
+        }
+
+        File.Move(tmp, full, overwrite: true);
+        return (Convert.ToHexStringLower(sha.GetHashAndReset()), bytes);
+    }
+
+    /// <summary>Opens a state file; <see cref="InvalidDataException"/> with a one-line reason when it is malformed.</summary>
+    public static StateTensorFile Open(string path)
+    {
+        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        try
+        {
+            Span<byte> len = stackalloc byte[8];
+            fs.ReadExactly(len);
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(len);
+            if (headerLength == 0 || headerLength > MaxHeaderBytes)
+            {
+                throw new InvalidDataException($"not a safetensors file: header length {headerLength} is out of range");
+            }
+
+            var headerBytes = new byte[headerLength];
+            fs.ReadExactly(headerBytes);
+            var entries = new Dictionary<string, (DType, long[], long, long)>(StringComparer.Ordinal);
+            long dataStart = 8 + (long)headerLength;
+            try
+            {
+                using var doc = JsonDocument.Parse(headerBytes);
+                foreach (var p in doc.RootElement.EnumerateObject())
+                {
+                    if (p.Name == "__metadata__")
+                    {
+                        continue;
+                    }
+
+                    var dtypeName = p.Value.GetProperty("dtype").GetString() ?? "";
+                    if (!DTypes.TryParseSafetensorsName(dtypeName, out var dtype))
+                    {
+                        throw new InvalidDataException($"state tensor '{p.Name}' has unsupported dtype '{dtypeName}'");
+                    }
+
+                    var shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                    var offsets = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                    if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] - offsets[0] != Tensor.ElementCount(shape) * dtype.SizeOf()
+                        || dataStart + offsets[1] > fs.Length)
+                    {
+                        throw new InvalidDataException($"state tensor '{p.Name}' has invalid data offsets");
+                    }
+
+                    entries[p.Name] = (dtype, shape, offsets[0], offsets[1]);
+                }
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"not a safetensors file: the header is not valid ({ex.Message})", ex);
+            }
+
+            return new StateTensorFile(fs, entries, dataStart, "", owner: true);
+        }
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A view of the tensors whose names start with <paramref name="prefix"/>, named without it.</summary>
+    public StateTensorFile Scope(string prefix) => new(_stream, _entries, _dataStart, _prefix + prefix, owner: false);
+
+    /// <summary>
+    /// Finds tensor <paramref name="name"/>; when present gives its dtype, shape and a stream positioned at its data
+    /// (read exactly its byte length from it before opening the next tensor).
+    /// </summary>
+    public bool TryOpen(string name, out DType dtype, out long[] shape, out Stream data)
+    {
+        if (_entries.TryGetValue(_prefix + name, out var e))
+        {
+            dtype = e.DType;
+            shape = e.Shape;
+            _stream.Position = _dataStart + e.Begin;
+            data = _stream;
+            return true;
+        }
+
+        dtype = default;
+        shape = [];
+        data = Stream.Null;
+        return false;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_owner)
+        {
+            _stream.Dispose();
+        }
+    }
+
+    private static byte[] BuildHeader(IReadOnlyList<StateTensor> tensors, IReadOnlyDictionary<string, string>? metadata)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                w.WriteStartObject("__metadata__");
+                foreach (var (k, v) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                {
+                    w.WriteString(k, v);
+                }
+
+                w.WriteEndObject();
+            }
+
+            long offset = 0;
+            foreach (var t in tensors)
+            {
+                w.WriteStartObject(t.Name);
+                w.WriteString("dtype", t.DType.ToSafetensorsName());
+                w.WriteStartArray("shape");
+                foreach (var d in t.Shape)
+                {
+                    w.WriteNumberValue(d);
+                }
+
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(offset);
+                offset += t.ByteLength;
+                w.WriteNumberValue(offset);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+        }
+
+        int pad = (int)((8 - (ms.Length % 8)) % 8);
+        for (int i = 0; i < pad; i++)
+        {
+            ms.WriteByte((byte)' ');
+        }
+
+        return ms.ToArray();
+    }
+
+    private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
+    {
+        public long Written { get; private set; }
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            hash.AppendData(buffer);
+            inner.Write(buffer);
+            Written += buffer.Length;
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Flush() => inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}
