@@ -32,7 +32,7 @@ public sealed class Simulation : IDisposable
 
         var options = new RunOptions
         {
-            RunId = string.Create(CultureInfo.InvariantCulture, $"sim-{settings.Seed}-{DateTime.UtcNow:yyyyMMddHHmmss}"),
+            RunId = string.Create(CultureInfo.InvariantCulture, $"sim-{settings.Seed}-{DateTime.UtcNow:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..6]}"),
             Seed = settings.Seed,
             Rounds = settings.Rounds,
             Threshold = settings.Threshold,

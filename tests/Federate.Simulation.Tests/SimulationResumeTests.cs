@@ -145,7 +145,7 @@ public sealed class SimulationResumeTests : IDisposable
         }
 
         var line = Assert.Single(log);
-        Assert.Matches(@"^state: run sim-3-\d+ with these settings already finished \(round_limit, 5 rounds\); give 'new_run' to start another$", line);
+        Assert.Matches(@"^state: run sim-3-\d+-[0-9a-f]{6} with these settings already finished \(round_limit, 5 rounds\); give 'new_run' to start another$", line);
         Assert.Equal(model, File.ReadAllBytes(Path.Combine(_work, "resumed", "model.safetensors")));
     }
 

@@ -27,6 +27,36 @@ internal sealed class RunCliOptions
         _rounds = CommonOptions.Create("--rounds", "Maximum number of rounds.", defaultRounds, "N");
     }
 
+    /// <summary>The option objects, for a command that lists them itself.</summary>
+    public Option<int> Rounds => _rounds;
+
+    /// <summary><c>--fraction</c>.</summary>
+    public Option<double> Fraction => _fraction;
+
+    /// <summary><c>--fraction-evaluate</c>.</summary>
+    public Option<double> FractionEvaluate => _fractionEvaluate;
+
+    /// <summary><c>--min-fit-clients</c>.</summary>
+    public Option<int> MinFitClients => _minFit;
+
+    /// <summary><c>--min-evaluate-clients</c>.</summary>
+    public Option<int> MinEvaluateClients => _minEvaluate;
+
+    /// <summary><c>--threshold</c>.</summary>
+    public Option<double?> Threshold => _threshold;
+
+    /// <summary><c>--threshold-metric</c>.</summary>
+    public Option<string> ThresholdMetric => _thresholdMetric;
+
+    /// <summary><c>--target</c>.</summary>
+    public Option<string?> Target => _target;
+
+    /// <summary><c>--strategy</c>.</summary>
+    public Option<string> Strategy => _strategy;
+
+    /// <summary><c>--out</c>.</summary>
+    public Option<string> Out => _out;
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {

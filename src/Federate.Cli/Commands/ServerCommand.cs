@@ -14,15 +14,16 @@ internal static class ServerCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
+        var run = new RunCliOptions(defaultRounds: 10);
         var port = CommonOptions.Create("--port", "TCP port to listen on (0 picks a free one and logs it).", 9092, "PORT");
         var flowerPort = CommonOptions.CreateOptional<int?>("--flower-port", "Also serve Flower clients (flwr.proto.FlowerService/Join, plain HTTP/2) on this port (0 picks a free one).", "PORT");
         var host = CommonOptions.Create("--host", "Address to bind.", "0.0.0.0", "ADDRESS");
         var minClients = CommonOptions.Create("--min-clients", "Clients to wait for before each round.", 2, "N");
-        var rounds = CommonOptions.Create("--rounds", "Maximum number of rounds.", 10, "N");
-        var threshold = CommonOptions.CreateOptional<double?>("--threshold", "Stop when the threshold metric changes by less than this between rounds.", "DELTA");
-        var thresholdMetric = CommonOptions.Create("--threshold-metric", "Evaluate metric watched by --threshold and --target.", "accuracy", "NAME");
-        var target = CommonOptions.CreateOptional<string>("--target", "Stop once an evaluate metric reaches a value, e.g. accuracy=0.95.", "METRIC=VALUE");
-        var strategy = CommonOptions.Create("--strategy", $"Aggregation strategy ({string.Join(", ", StrategyCatalog.Names)}).", "fedavg", "NAME");
+        var rounds = run.Rounds;
+        var threshold = run.Threshold;
+        var thresholdMetric = run.ThresholdMetric;
+        var target = run.Target;
+        var strategy = run.Strategy;
         var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N, or none (the first client gives the initial parameters).", "mlp", "NAME");
         var dataset = CommonOptions.Create("--dataset", "Dataset whose input and output sizes shape the model (the server reads no training data).", "digits", "NAME|PATH");
         var dataDir = CommonOptions.CreateOptional<string>("--data-dir", "Folder holding Fashion-MNIST's IDX files.", "DIR");
@@ -31,12 +32,12 @@ internal static class ServerCommand
         var config = new Option<string[]>("--config") { Description = "KEY=VALUE added to every round's train config (repeatable).", HelpName = "KEY=VALUE" };
         var roundTimeout = CommonOptions.Create("--round-timeout", "Seconds each round phase waits for replies (0 = no limit).", 600.0, "SECONDS");
         var webhook = new Option<string[]>("--webhook") { Description = "URL that receives every lifecycle notification as a JSON POST (repeatable).", HelpName = "URL" };
-        var outDir = CommonOptions.Create("--out", "Output folder for history.json and model.safetensors.", "out", "DIR");
+        var outDir = run.Out;
         var insecure = new Option<bool>("--insecure") { Description = "Serve plain HTTP/2 without TLS or kits (development only; the server warns)." };
-        var fraction = CommonOptions.Create("--fraction", "Fraction of clients sampled for training each round, in (0, 1].", 1.0, "F");
-        var fractionEvaluate = CommonOptions.Create("--fraction-evaluate", "Fraction of clients sampled for evaluation each round, in [0, 1].", 1.0, "F");
-        var minFit = CommonOptions.Create("--min-fit-clients", "Minimum clients sampled for training.", 1, "N");
-        var minEvaluate = CommonOptions.Create("--min-evaluate-clients", "Minimum clients sampled for evaluation.", 1, "N");
+        var fraction = run.Fraction;
+        var fractionEvaluate = run.FractionEvaluate;
+        var minFit = run.MinFitClients;
+        var minEvaluate = run.MinEvaluateClients;
         var minResults = CommonOptions.Create("--min-results", "A round needs at least this many usable train replies.", 1, "N");
         var localEpochs = CommonOptions.Create("--local-epochs", "Local epochs per round (sent as local_epochs).", 5, "N");
         var batchSize = CommonOptions.Create("--batch-size", "Local minibatch size (sent as batch_size).", 16, "N");

@@ -13,8 +13,17 @@ public static class CoordinateWise
     /// <summary>Reduces each coordinate of the given equally long spans with <paramref name="reduce"/>.</summary>
     public static void Reduce<T>(IReadOnlyList<T[]> inputs, Span<T> output, ColumnReducer<T> reduce)
         where T : INumber<T>
+        => ReduceBlocks(inputs.Count, output, (c, start, block) => inputs[c].AsSpan(start, block.Length).CopyTo(block), reduce);
+
+    /// <summary>Fills <paramref name="block"/> with input <paramref name="input"/>'s values from <paramref name="start"/> on.</summary>
+    private delegate void BlockReader<T>(int input, int start, Span<T> block);
+
+    // Coordinates in cache-sized blocks: each input's block is read into a contiguous slab, then every coordinate's
+    // column is gathered from the slabs and reduced. One kernel for inputs in memory and on disk, so both give the
+    // same values in the same order.
+    private static void ReduceBlocks<T>(int n, Span<T> output, BlockReader<T> read, ColumnReducer<T> reduce)
+        where T : INumber<T>
     {
-        int n = inputs.Count;
         int length = output.Length;
         var block = new T[n * Block];
         var column = new T[n];
@@ -23,7 +32,7 @@ public static class CoordinateWise
             int size = Math.Min(Block, length - start);
             for (int c = 0; c < n; c++)
             {
-                inputs[c].AsSpan(start, size).CopyTo(block.AsSpan(c * Block, size));
+                read(c, start, block.AsSpan(c * Block, size));
             }
 
             for (int j = 0; j < size; j++)
@@ -68,30 +77,7 @@ public static class CoordinateWise
 
     private static void ReduceBuffered<T>(Strategies.BufferedUpdates updates, IReadOnlyList<int> which, int tensor, Span<T> output, ColumnReducer<T> reduce)
         where T : unmanaged, INumber<T>
-    {
-        int n = which.Count;
-        int length = output.Length;
-        var block = new T[n * Block];
-        var column = new T[n];
-        for (int start = 0; start < length; start += Block)
-        {
-            int size = Math.Min(Block, length - start);
-            for (int c = 0; c < n; c++)
-            {
-                updates.Read(which[c], tensor, start, block.AsSpan(c * Block, size));
-            }
-
-            for (int j = 0; j < size; j++)
-            {
-                for (int c = 0; c < n; c++)
-                {
-                    column[c] = block[(c * Block) + j];
-                }
-
-                output[start + j] = reduce(column);
-            }
-        }
-    }
+        => ReduceBlocks(which.Count, output, (c, start, block) => updates.Read(which[c], tensor, start, block), reduce);
 
     /// <summary>Builds a model by reducing each coordinate of every tensor across <paramref name="models"/>.</summary>
     public static ArrayRecord ReduceModels(ArrayRecord template, IReadOnlyList<ArrayRecord> models, ColumnReducer<float> reduce32, ColumnReducer<double> reduce64)

@@ -161,6 +161,13 @@ public static class Safetensors
     }
 
     private static byte[] BuildHeader(ArrayRecord record, IReadOnlyDictionary<string, string>? metadata)
+        => BuildHeader(record.Select(kv => (kv.Key, kv.Value.DType, kv.Value.Shape, kv.Value.ByteLength)), metadata);
+
+    /// <summary>
+    /// The header of a safetensors file holding <paramref name="tensors"/> in order (name, dtype, shape, byte length),
+    /// with the metadata sorted by key, padded with spaces so the data starts 8-byte aligned.
+    /// </summary>
+    internal static byte[] BuildHeader(IEnumerable<(string Name, DType DType, IReadOnlyList<long> Shape, long ByteLength)> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
@@ -178,12 +185,12 @@ public static class Safetensors
             }
 
             long offset = 0;
-            foreach (var (name, tensor) in record)
+            foreach (var (name, dtype, shape, byteLength) in tensors)
             {
                 w.WriteStartObject(name);
-                w.WriteString("dtype", tensor.DType.ToSafetensorsName());
+                w.WriteString("dtype", dtype.ToSafetensorsName());
                 w.WriteStartArray("shape");
-                foreach (var d in tensor.Shape)
+                foreach (var d in shape)
                 {
                     w.WriteNumberValue(d);
                 }
@@ -191,7 +198,7 @@ public static class Safetensors
                 w.WriteEndArray();
                 w.WriteStartArray("data_offsets");
                 w.WriteNumberValue(offset);
-                offset += tensor.ByteLength;
+                offset += byteLength;
                 w.WriteNumberValue(offset);
                 w.WriteEndArray();
                 w.WriteEndObject();
@@ -221,7 +228,7 @@ public static class Safetensors
     }
 
     /// <summary>A write-only pass-through that feeds every byte written to a hash (spans go through without copies).</summary>
-    private sealed class HashingWriteStream(Stream inner, IncrementalHash hash) : Stream
+    internal sealed class HashingWriteStream(Stream inner, IncrementalHash hash) : Stream
     {
         public long Written { get; private set; }
 

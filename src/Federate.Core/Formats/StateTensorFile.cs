@@ -43,7 +43,7 @@ public sealed class StateTensorFile : IDisposable
         long bytes;
         using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
         {
-            using var hashing = new HashingStream(fs, sha);
+            using var hashing = new Safetensors.HashingWriteStream(fs, sha);
             Span<byte> len = stackalloc byte[8];
             BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
             hashing.Write(len);
@@ -159,87 +159,5 @@ public sealed class StateTensorFile : IDisposable
     }
 
     private static byte[] BuildHeader(IReadOnlyList<StateTensor> tensors, IReadOnlyDictionary<string, string>? metadata)
-    {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
-        {
-            w.WriteStartObject();
-            if (metadata is { Count: > 0 })
-            {
-                w.WriteStartObject("__metadata__");
-                foreach (var (k, v) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                {
-                    w.WriteString(k, v);
-                }
-
-                w.WriteEndObject();
-            }
-
-            long offset = 0;
-            foreach (var t in tensors)
-            {
-                w.WriteStartObject(t.Name);
-                w.WriteString("dtype", t.DType.ToSafetensorsName());
-                w.WriteStartArray("shape");
-                foreach (var d in t.Shape)
-                {
-                    w.WriteNumberValue(d);
-                }
-
-                w.WriteEndArray();
-                w.WriteStartArray("data_offsets");
-                w.WriteNumberValue(offset);
-                offset += t.ByteLength;
-                w.WriteNumberValue(offset);
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-
-            w.WriteEndObject();
-        }
-
-        int pad = (int)((8 - (ms.Length % 8)) % 8);
-        for (int i = 0; i < pad; i++)
-        {
-            ms.WriteByte((byte)' ');
-        }
-
-        return ms.ToArray();
-    }
-
-    private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
-    {
-        public long Written { get; private set; }
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            hash.AppendData(buffer);
-            inner.Write(buffer);
-            Written += buffer.Length;
-        }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Flush() => inner.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
+        => Safetensors.BuildHeader(tensors.Select(t => (t.Name, t.DType, (IReadOnlyList<long>)t.Shape, t.ByteLength)), metadata);
 }

@@ -6,42 +6,39 @@ namespace Federate.Core;
 /// The state of one round while its stages run: the sampled-from nodes, the global model (a stage may replace it),
 /// metrics, results and failures. Stages talk to the nodes through <see cref="ExchangeAsync"/>.
 /// </summary>
-public sealed class RoundExecution
+/// <param name="context">The round's context.</param>
+/// <param name="grid">The grid.</param>
+/// <param name="strategy">The run's strategy.</param>
+/// <param name="options">The run's options.</param>
+/// <param name="nodes">The nodes available when the round started.</param>
+/// <param name="global">The global model at the start of the round.</param>
+/// <param name="onReply">Shows a reply to the run's observers.</param>
+/// <param name="onStarted">Tells the run's observers that train instructions went out.</param>
+public sealed class RoundExecution(RoundContext context, IGrid grid, Strategy strategy, RunOptions options, IReadOnlyList<NodeInfo> nodes, ArrayRecord global, Action<int, MessageType, Message> onReply, Action<int, int> onStarted)
 {
-    private readonly Action<int, MessageType, Message> _onReply;
-
-    internal RoundExecution(RoundContext context, IGrid grid, Strategy strategy, RunOptions options, IReadOnlyList<NodeInfo> nodes, ArrayRecord global, Action<int, MessageType, Message> onReply, Action<int, int> onStarted)
-    {
-        Context = context;
-        Grid = grid;
-        Strategy = strategy;
-        Options = options;
-        Nodes = nodes;
-        Global = global;
-        _onReply = onReply;
-        OnTrainStarted = onStarted;
-    }
+    private readonly Action<int, MessageType, Message> _onReply = onReply ?? throw new ArgumentNullException(nameof(onReply));
+    private readonly Action<int, int> _onStarted = onStarted ?? throw new ArgumentNullException(nameof(onStarted));
 
     /// <summary>The round's context (run, round, seed).</summary>
-    public RoundContext Context { get; }
+    public RoundContext Context { get; } = context;
 
     /// <summary>The round, 1-based.</summary>
     public int Round => Context.Round;
 
     /// <summary>The grid the round talks to.</summary>
-    public IGrid Grid { get; }
+    public IGrid Grid { get; } = grid;
 
     /// <summary>The run's strategy.</summary>
-    public Strategy Strategy { get; }
+    public Strategy Strategy { get; } = strategy;
 
     /// <summary>The run's options (configs, timeouts, minimum results).</summary>
-    public RunOptions Options { get; }
+    public RunOptions Options { get; } = options;
 
     /// <summary>The nodes available when the round started.</summary>
-    public IReadOnlyList<NodeInfo> Nodes { get; }
+    public IReadOnlyList<NodeInfo> Nodes { get; } = nodes;
 
     /// <summary>The global model; a stage that aggregates sets the new one.</summary>
-    public ArrayRecord Global { get; set; }
+    public ArrayRecord Global { get; set; } = global;
 
     /// <summary>True once a stage replaced the global model: the round is then recorded even if cancelled afterwards.</summary>
     public bool ModelUpdated { get; set; }
@@ -61,10 +58,8 @@ public sealed class RoundExecution
     /// <summary>Values that stages of one round share (e.g. keys exchanged in a first stage and used in a later one).</summary>
     public IDictionary<string, object> Items { get; } = new Dictionary<string, object>(StringComparer.Ordinal);
 
-    internal Action<int, int> OnTrainStarted { get; }
-
     /// <summary>Tells the observers that a stage sent <paramref name="sampled"/> train instructions.</summary>
-    public void ReportStarted(int sampled) => OnTrainStarted(Round, sampled);
+    public void ReportStarted(int sampled) => _onStarted(Round, sampled);
 
     /// <summary>
     /// Sends <paramref name="instructions"/> and yields the successful replies as they arrive; error replies are

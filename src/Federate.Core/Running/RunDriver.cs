@@ -12,7 +12,7 @@ public sealed class RunDriver
     private readonly IGrid _grid;
     private readonly Strategy _strategy;
     private readonly RunOptions _options;
-    private readonly IReadOnlyList<IRunObserver> _observers;
+    private readonly CompositeRunObserver _observers;
     private readonly IReadOnlyList<IStopRule> _rules;
     private readonly TimeProvider _time;
 
@@ -22,7 +22,7 @@ public sealed class RunDriver
         _grid = grid ?? throw new ArgumentNullException(nameof(grid));
         _strategy = strategy ?? throw new ArgumentNullException(nameof(strategy));
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        _observers = observers?.ToArray() ?? [];
+        _observers = new CompositeRunObserver(observers?.ToArray() ?? []);
         _time = timeProvider ?? TimeProvider.System;
         var problem = options.Validate() ?? strategy.Sampling.Validate();
         if (problem is not null)
@@ -71,10 +71,7 @@ public sealed class RunDriver
         // This async method's parameter lives as long as the run; drop it so the initial model can be collected
         // once the first round replaced it (server memory O(model), not two models, for huge models).
         initial = null!;
-        foreach (var observer in _observers)
-        {
-            await observer.OnRunStartedAsync(history, global, cancellationToken).ConfigureAwait(false);
-        }
+        await _observers.OnRunStartedAsync(history, global, cancellationToken).ConfigureAwait(false);
 
         for (int round = first; round <= _options.Rounds; round++)
         {
@@ -97,7 +94,7 @@ public sealed class RunDriver
                 break;
             }
 
-            var execution = new RoundExecution(context, _grid, _strategy, _options, nodes, global, OnReply, OnRoundStarted);
+            var execution = new RoundExecution(context, _grid, _strategy, _options, nodes, global, _observers.OnReply, _observers.OnRoundStarted);
             bool cancelled = false;
             try
             {
@@ -129,10 +126,7 @@ public sealed class RunDriver
             };
             execution = null!;
             history.Rounds.Add(record);
-            foreach (var observer in _observers)
-            {
-                await observer.OnRoundCompletedAsync(record, global, CancellationToken.None).ConfigureAwait(false);
-            }
+            await _observers.OnRoundCompletedAsync(record, global, CancellationToken.None).ConfigureAwait(false);
 
             if (cancelled)
             {
@@ -159,10 +153,7 @@ public sealed class RunDriver
             Stop(history, new StopDecision(StopReasons.RoundLimit, $"reached the round limit of {_options.Rounds}"));
         }
 
-        foreach (var observer in _observers)
-        {
-            await observer.OnRunFinishedAsync(history, global, CancellationToken.None).ConfigureAwait(false);
-        }
+        await _observers.OnRunFinishedAsync(history, global, CancellationToken.None).ConfigureAwait(false);
 
         return new RunResult(global, history);
     }
@@ -210,21 +201,5 @@ public sealed class RunDriver
     {
         history.StopReason = decision.Reason;
         history.StopDetail = decision.Detail;
-    }
-
-    private void OnReply(int round, MessageType phase, Message reply)
-    {
-        foreach (var observer in _observers)
-        {
-            observer.OnReply(round, phase, reply);
-        }
-    }
-
-    private void OnRoundStarted(int round, int sampled)
-    {
-        foreach (var observer in _observers)
-        {
-            observer.OnRoundStarted(round, sampled);
-        }
     }
 }
