@@ -14,6 +14,15 @@ public sealed class TrainOptions
     /// <summary>SGD learning rate. Default 0.05.</summary>
     public double LearningRate { get; set; } = 0.05;
 
+    /// <summary>The update rule: SGD (the default) or Adam. Gradient models only; others ignore it.</summary>
+    public LocalOptimizer Optimizer { get; set; } = LocalOptimizer.Sgd;
+
+    /// <summary>SGD momentum in [0, 1) (PyTorch semantics, no dampening). 0 (the default) is plain SGD.</summary>
+    public double Momentum { get; set; }
+
+    /// <summary>L2 weight decay added to the gradient (wd·w), as PyTorch's optimizers do. 0 by default.</summary>
+    public double WeightDecay { get; set; }
+
     /// <summary>Seed for shuffling (and anything else random in training).</summary>
     public int Seed { get; set; }
 
