@@ -46,6 +46,13 @@ public sealed class TrainOptions
     /// Only gradient models (<see cref="DifferentiableModel"/>) support it; <see cref="LearningClient"/> refuses it for others.
     /// </summary>
     public DpSgdOptions? DpSgd { get; set; }
+
+    /// <summary>Checks <see cref="Optimizer"/>, <see cref="Momentum"/> and <see cref="WeightDecay"/>; returns a one-line problem or null.</summary>
+    public static string? ValidateOptimizer(TrainOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Internal.OptimizerState.Validate(options);
+    }
 }
 
 /// <summary>What local training reports.</summary>
