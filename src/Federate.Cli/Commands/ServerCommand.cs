@@ -59,6 +59,8 @@ internal static class ServerCommand
         inspector.AddTo(command);
         var strategyCli = new StrategyCliOptions();
         strategyCli.AddTo(command);
+        var optimizerCli = new OptimizerCliOptions();
+        optimizerCli.AddTo(command);
         var securityCli = new ServerSecurityOptions();
         securityCli.AddTo(command);
         var privacy = new PrivacyOptions();
@@ -140,6 +142,8 @@ internal static class ServerCommand
             runOptions.TrainConfig["local_epochs"] = parse.GetValue(localEpochs);
             runOptions.TrainConfig["lr"] = parse.GetValue(lr);
             runOptions.TrainConfig["batch_size"] = parse.GetValue(batchSize);
+            var localOptimizer = optimizerCli.ApplyTo(parse, new TrainOptions());
+            localOptimizer.AddOptimizerTo(runOptions.TrainConfig);
             foreach (var (key, value) in DeployOptions.ParseConfig(parse.GetValue(config)))
             {
                 runOptions.TrainConfig[key] = value;
@@ -166,6 +170,10 @@ internal static class ServerCommand
                 ["accept_failures"] = strategyOptions.AcceptFailures,
             };
             privacySettings.AddTo(historyConfig, sampling.FractionTrain);
+            foreach (var (key, value) in runOptions.TrainConfig.Where(kv => kv.Key is "optimizer" or "momentum" or "weight_decay"))
+            {
+                historyConfig[key] = key == "optimizer" ? value.AsString() : value.AsDouble();
+            }
 
             var outPath = parse.GetValue(outDir)!;
             Directory.CreateDirectory(outPath);

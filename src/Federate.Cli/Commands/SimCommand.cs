@@ -15,7 +15,7 @@ internal static class SimCommand
         var dataset = CommonOptions.Create("--dataset", $"Embedded dataset ({string.Join(", ", DatasetCatalog.Names)}) or a CSV file path.", "digits", "NAME|PATH");
         var dataDir = CommonOptions.CreateOptional<string>("--data-dir", "Folder holding Fashion-MNIST's IDX files (default /usr/share/datasets/fashion-mnist).", "DIR");
         var labelColumn = CommonOptions.CreateOptional<string>("--label-column", "Label column of a CSV file (default: 'label' if present, else the last column).", "NAME");
-        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb.", "mlp", "NAME");
+        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, cnn, cnn-mcmahan, cnn:LAYERS.", "mlp", "NAME");
         var clients = CommonOptions.Create("--clients", "Number of virtual clients.", 10, "N");
         var fraction = CommonOptions.Create("--fraction", "Fraction of clients sampled for training each round, in (0, 1].", 1.0, "F");
         var fractionEvaluate = CommonOptions.Create("--fraction-evaluate", "Fraction of clients sampled for evaluation each round, in [0, 1].", 1.0, "F");
@@ -39,6 +39,7 @@ internal static class SimCommand
         var json = new Option<bool>("--json") { Description = "Print the final summary as JSON on stdout (progress goes to stderr)." };
         var strategyCli = new StrategyCliOptions();
         var privacy = new PrivacyOptions();
+        var optimizer = new OptimizerCliOptions();
 
         var command = new Command("sim", "Simulate a federated run with virtual clients on one machine.")
         {
@@ -48,6 +49,7 @@ internal static class SimCommand
         };
         privacy.AddTo(command);
         strategyCli.AddTo(command);
+        optimizer.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -80,6 +82,7 @@ internal static class SimCommand
                 Attack = parse.GetValue(attack),
                 Privacy = privacy.Read(parse),
                 StrategyOptions = strategyCli.Read(parse, parse.GetValue(lr)),
+                Optimizer = optimizer.ApplyTo(parse, new TrainOptions()),
             };
             return await RunAsync(settings, output, error, cancellationToken).ConfigureAwait(false);
         });
@@ -113,7 +116,7 @@ internal static class SimCommand
         var privacy = PrivacySetup.Create(s.Privacy, StrategyCatalog.Create(s.Strategy, sampling, s.StrategyOptions), s.Fraction);
         var strategy = privacy.Strategy;
         var attack = s.Attack is null ? null : Attack.Parse(s.Attack, s.Clients, s.Seed);
-        var defaults = new TrainOptions { Epochs = s.LocalEpochs, BatchSize = s.BatchSize, LearningRate = s.LearningRate };
+        var defaults = new TrainOptions { Epochs = s.LocalEpochs, BatchSize = s.BatchSize, LearningRate = s.LearningRate, Optimizer = s.Optimizer.Optimizer, Momentum = s.Optimizer.Momentum, WeightDecay = s.Optimizer.WeightDecay };
         LearningClient Client(int pid, Dataset train, Dataset test) => new(createModel, train, test, defaults, s.Seed, pid, privacy.ClientFor(pid));
         var grid = new InMemoryGrid(
             pid =>
@@ -149,6 +152,7 @@ internal static class SimCommand
         options.TrainConfig["local_epochs"] = s.LocalEpochs;
         options.TrainConfig["lr"] = s.LearningRate;
         options.TrainConfig["batch_size"] = s.BatchSize;
+        s.Optimizer.AddOptimizerTo(options.TrainConfig);
         privacy.Configure(options, s.Clients, pid => { var (train, test) = data.GetPartition(pid); return Client(pid, train, test); });
 
         var progressWriter = s.Json ? error : output;

@@ -30,6 +30,7 @@ internal sealed class SimSettings
     public string? Attack { get; set; }
     public Core.StrategyOptions StrategyOptions { get; set; } = new();
     public PrivacySettings Privacy { get; set; } = new();
+    public Learning.TrainOptions Optimizer { get; set; } = new();
 
     /// <summary>Checks ranges; throws <see cref="UsageException"/> naming the option.</summary>
     public void Validate()
@@ -62,6 +63,13 @@ internal sealed class SimSettings
     {
         var config = BaseConfig();
         Privacy.AddTo(config, Fraction);
+        var optimizer = new Core.ConfigRecord();
+        Optimizer.AddOptimizerTo(optimizer);
+        foreach (var (key, value) in optimizer)
+        {
+            config[key] = key == "optimizer" ? value.AsString() : value.AsDouble();
+        }
+
         return config;
     }
 

@@ -47,6 +47,29 @@ public sealed class TrainOptions
     /// </summary>
     public DpSgdOptions? DpSgd { get; set; }
 
+    /// <summary>
+    /// Writes the optimizer settings that differ from plain SGD to a round config as <c>optimizer</c>, <c>momentum</c>
+    /// and <c>weight_decay</c> (what <see cref="LearningClient"/> reads), so a default run's config is unchanged.
+    /// </summary>
+    public void AddOptimizerTo(ConfigRecord config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (Optimizer != LocalOptimizer.Sgd)
+        {
+            config["optimizer"] = Optimizer.ToString().ToLowerInvariant();
+        }
+
+        if (Momentum != 0)
+        {
+            config["momentum"] = Momentum;
+        }
+
+        if (WeightDecay != 0)
+        {
+            config["weight_decay"] = WeightDecay;
+        }
+    }
+
     /// <summary>Checks <see cref="Optimizer"/>, <see cref="Momentum"/> and <see cref="WeightDecay"/>; returns a one-line problem or null.</summary>
     public static string? ValidateOptimizer(TrainOptions options)
     {
