@@ -66,6 +66,29 @@ foreach (var name in models)
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-12} {(dp ? "dp-sgd" : "sgd"),-8} {best,12:F0} {bestWall,14:F0} {(dp ? $"{best / plain:F2}x" : ""),9}"));
     }
+
+#if TORCHSHARP
+    {
+        // The same network and optimizer in TorchSharp (libtorch), one intra-op thread, same images.
+        TorchSharpTrainer.SetThreads(1);
+        var torchModel = TorchSharpTrainer.Create(name, subset.ClassCount);
+        TorchSharpTrainer.TrainEpoch(torchModel, subset.Subset([.. Enumerable.Range(0, Math.Min(640, subset.Count))]), 0);
+        double best = 0;
+        double bestWall = 0;
+        for (int r = 0; r < repeats; r++)
+        {
+            var cpu = process.TotalProcessorTime;
+            var watch = Stopwatch.StartNew();
+            TorchSharpTrainer.TrainEpoch(torchModel, subset, r);
+            watch.Stop();
+            process.Refresh();
+            best = Math.Max(best, subset.Count / (process.TotalProcessorTime - cpu).TotalSeconds);
+            bestWall = Math.Max(bestWall, subset.Count / watch.Elapsed.TotalSeconds);
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-12} {"torch",-8} {best,12:F0} {bestWall,14:F0} {$"{plain / best:F2}x",9}  (Federate sgd / TorchSharp)"));
+    }
+#endif
 }
 
 return 0;
