@@ -331,12 +331,22 @@ internal static unsafe class Gemm
     /// <summary>dst[j, i] = src[i, j] for a rows x cols row-major source.</summary>
     public static void Transpose(float* src, int rows, int cols, float* dst)
     {
-        for (int i = 0; i < rows; i++)
+        // 16 x 16 blocks, so both the reads and the strided writes stay within a few cache lines.
+        const int Block = 16;
+        for (int i0 = 0; i0 < rows; i0 += Block)
         {
-            float* s = src + ((long)i * cols);
-            for (int j = 0; j < cols; j++)
+            int i1 = Math.Min(rows, i0 + Block);
+            for (int j0 = 0; j0 < cols; j0 += Block)
             {
-                dst[((long)j * rows) + i] = s[j];
+                int j1 = Math.Min(cols, j0 + Block);
+                for (int i = i0; i < i1; i++)
+                {
+                    float* s = src + ((long)i * cols);
+                    for (int j = j0; j < j1; j++)
+                    {
+                        dst[((long)j * rows) + i] = s[j];
+                    }
+                }
             }
         }
     }

@@ -39,10 +39,28 @@ internal sealed unsafe class Linear : Layer
     /// <inheritdoc />
     public override void Forward(float* p, float* x, float* y, int batch, bool training)
     {
+        var bias = new ReadOnlySpan<float>(p + ((long)_out * _in), _out);
+        if ((long)_in * _out > (long)batch * (_in + _out))
+        {
+            // A big layer and a small batch: transposing x and y is cheaper than transposing W.
+            // yᵀ [out, batch] = W [out, in] × xᵀ [in, batch] + b.
+            _transposed = Scratch(_transposed, ((long)_in * batch) + ((long)_out * batch));
+            float* xt = Gemm.Pointer(_transposed);
+            float* yt = xt + ((long)_in * batch);
+            Gemm.Transpose(x, batch, _in, xt);
+            for (int o = 0; o < _out; o++)
+            {
+                new Span<float>(yt + ((long)o * batch), batch).Fill(bias[o]);
+            }
+
+            Gemm.Multiply(_out, batch, _in, 1f, p, _in, 1, xt, batch, yt, batch, accumulate: true);
+            Gemm.Transpose(yt, _out, batch, y);
+            return;
+        }
+
         _transposed = Scratch(_transposed, (long)_in * _out);
         float* wt = Gemm.Pointer(_transposed);
         Gemm.Transpose(p, _out, _in, wt);
-        var bias = new ReadOnlySpan<float>(p + ((long)_out * _in), _out);
         for (int b = 0; b < batch; b++)
         {
             bias.CopyTo(new Span<float>(y + ((long)b * _out), _out));

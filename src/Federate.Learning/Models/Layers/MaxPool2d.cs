@@ -1,13 +1,17 @@
+using System.Numerics.Tensors;
+
 namespace Federate.Learning.Models.Layers;
 
 /// <summary>
 /// k x k max-pooling with stride k (PyTorch's <c>nn.MaxPool2d(k)</c>; rows and columns that do not fill a window are
-/// dropped). The backward pass routes each output gradient to the first maximum of its window, as PyTorch does.
+/// dropped). The forward pass keeps no indices and has no data-dependent branches (a random image makes "is this the
+/// new maximum?" a coin flip the branch predictor loses); the backward pass finds each window's maximum again from
+/// the input and the output and routes the gradient to its first occurrence, as PyTorch does.
 /// </summary>
 internal sealed unsafe class MaxPool2d : Layer
 {
     private readonly int _k;
-    private int[] _argmax = [];
+    private float[]? _rowMax;
 
     /// <summary>Creates the layer.</summary>
     public MaxPool2d(ImageShape input, int kernel)
@@ -19,44 +23,37 @@ internal sealed unsafe class MaxPool2d : Layer
     /// <inheritdoc />
     public override void Forward(float* p, float* x, float* y, int batch, bool training)
     {
-        int outSize = Output.Size;
-        if (_argmax.Length < batch * outSize)
-        {
-            _argmax = new int[batch * outSize];
-        }
-
         int h = Input.Height;
         int w = Input.Width;
         int ho = Output.Height;
         int wo = Output.Width;
         int planes = batch * Input.Channels;
-        int o = 0;
+        _rowMax = Scratch(_rowMax, w);
+        var rowMax = _rowMax.AsSpan(0, w);
         for (int plane = 0; plane < planes; plane++)
         {
-            long inBase = (long)plane * h * w;
-            float* xp = x + inBase;
+            float* xp = x + ((long)plane * h * w);
+            float* yp = y + ((long)plane * ho * wo);
             for (int oh = 0; oh < ho; oh++)
             {
-                for (int ow = 0; ow < wo; ow++, o++)
+                // Element-wise maximum of the window's k rows (vectorised), then of each k columns.
+                float* r = xp + (oh * _k * w);
+                new ReadOnlySpan<float>(r, w).CopyTo(rowMax);
+                for (int i = 1; i < _k; i++)
                 {
-                    int best = (oh * _k * w) + (ow * _k);
-                    float max = xp[best];
-                    for (int i = 0; i < _k; i++)
+                    TensorPrimitives.Max(rowMax, new ReadOnlySpan<float>(r + (i * w), w), rowMax);
+                }
+
+                float* yr = yp + (oh * wo);
+                for (int ow = 0; ow < wo; ow++)
+                {
+                    float m = rowMax[ow * _k];
+                    for (int j = 1; j < _k; j++)
                     {
-                        int rowStart = ((oh * _k) + i) * w;
-                        for (int j = 0; j < _k; j++)
-                        {
-                            int at = rowStart + (ow * _k) + j;
-                            if (xp[at] > max)
-                            {
-                                max = xp[at];
-                                best = at;
-                            }
-                        }
+                        m = MathF.Max(m, rowMax[(ow * _k) + j]);
                     }
 
-                    y[o] = max;
-                    _argmax[o] = best;
+                    yr[ow] = m;
                 }
             }
         }
@@ -66,16 +63,40 @@ internal sealed unsafe class MaxPool2d : Layer
     public override void BackwardInput(float* p, float* x, float* y, float* dy, float* dx, int batch)
     {
         new Span<float>(dx, batch * Input.Size).Clear();
-        int hw = Input.Height * Input.Width;
-        int ohw = Output.Height * Output.Width;
+        int w = Input.Width;
+        int hw = Input.Height * w;
+        int ho = Output.Height;
+        int wo = Output.Width;
         int planes = batch * Input.Channels;
         int o = 0;
         for (int plane = 0; plane < planes; plane++)
         {
+            float* xp = x + ((long)plane * hw);
             float* dxp = dx + ((long)plane * hw);
-            for (int q = 0; q < ohw; q++, o++)
+            for (int oh = 0; oh < ho; oh++)
             {
-                dxp[_argmax[o]] += dy[o];
+                for (int ow = 0; ow < wo; ow++, o++)
+                {
+                    float m = y[o];
+                    int at = (oh * _k * w) + (ow * _k);
+                    for (int i = 0; i < _k; i++)
+                    {
+                        int rowStart = (((oh * _k) + i) * w) + (ow * _k);
+                        int j = 0;
+                        while (j < _k && xp[rowStart + j] != m)
+                        {
+                            j++;
+                        }
+
+                        if (j < _k)
+                        {
+                            at = rowStart + j;
+                            break;
+                        }
+                    }
+
+                    dxp[at] += dy[o];
+                }
             }
         }
     }

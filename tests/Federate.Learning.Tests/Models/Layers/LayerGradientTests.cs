@@ -8,7 +8,7 @@ namespace Federate.Learning.Tests.Models.Layers;
 /// </summary>
 public unsafe class LayerGradientTests
 {
-    public static TheoryData<string> LayerNames => ["conv", "conv-pad", "conv-1x1", "maxpool", "avgpool", "relu", "flatten", "dropout", "groupnorm", "linear"];
+    public static TheoryData<string> LayerNames => ["conv", "conv-pad", "conv-1x1", "maxpool", "maxpool3", "avgpool", "relu", "flatten", "dropout", "groupnorm", "linear", "linear-wide"];
 
     private static Layer Create(string name) => name switch
     {
@@ -22,6 +22,8 @@ public unsafe class LayerGradientTests
         "dropout" => new Dropout(new ImageShape(3, 3, 3), 0.4f) { Seed = 42 },
         "groupnorm" => new GroupNorm("gn1", new ImageShape(4, 3, 3), 2),
         "linear" => new Linear("fc1", new ImageShape(7, 1, 1), 5),
+        "linear-wide" => new Linear("fc1", new ImageShape(2, 4, 5), 30), // in·out > batch·(in + out): the transposed-x path
+        "maxpool3" => new MaxPool2d(new ImageShape(2, 7, 6), 3),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -145,6 +147,7 @@ public unsafe class LayerGradientTests
     [InlineData("conv-1x1")]
     [InlineData("groupnorm")]
     [InlineData("linear")]
+    [InlineData("linear-wide")]
     public void AddPerExampleSquaredNorms_ParameterLayer_MatchesEachExampleAlone(string name)
     {
         var layer = Create(name);
