@@ -9,6 +9,8 @@ namespace Federate.Learning.Models.Layers;
 /// (K = in·k·k, L = output pixels) and the output is W [out, K] × cols [K, L] + bias. The weight gradient of
 /// example b is dY_b [out, L] × cols_bᵀ [L, K]; DP-SGD materialises exactly that product per example for its norm
 /// (it is small: out·K values), which for these shapes costs less than ghost clipping's L x L Gram matrices.
+/// With 32 or more output channels the products run transposed (Yᵀ = colsᵀ Wᵀ, dWᵀ = cols dYᵀ), so the GEMM's
+/// right-hand matrix is the small Wᵀ or dYᵀ, which stays in cache, instead of the large patch matrix.
 /// </summary>
 internal sealed unsafe class Conv2d : Layer
 {
@@ -21,6 +23,7 @@ internal sealed unsafe class Conv2d : Layer
     private float[]? _cols;
     private float[]? _colsT;
     private float[]? _example;
+    private float[]? _wide;
 
     /// <summary>Creates the layer.</summary>
     public Conv2d(string name, ImageShape input, int outChannels, int kernel, int padding)
@@ -46,9 +49,17 @@ internal sealed unsafe class Conv2d : Layer
     /// <inheritdoc />
     public override void Initialize(Random random, Span<float> parameters) => UniformFanIn(random, _k, parameters);
 
+    private bool Wide => _out >= 32;
+
     /// <inheritdoc />
     public override void Forward(float* p, float* x, float* y, int batch, bool training)
     {
+        if (Wide)
+        {
+            ForwardWide(p, x, y, batch);
+            return;
+        }
+
         _cols = Scratch(_cols, (long)_k * _l);
         float* cols = Gemm.Pointer(_cols);
         float* bias = p + (_out * _k);
@@ -101,6 +112,21 @@ internal sealed unsafe class Conv2d : Layer
     /// <inheritdoc />
     public override void ParameterGradient(float* p, float* x, float* dy, int batch, float* grad)
     {
+        if (Wide)
+        {
+            // dWᵀ [K, out] = Σ_b cols_b [K, L] × dY_bᵀ [L, out], transposed once at the end.
+            _example = Scratch(_example, (long)_out * _k);
+            float* gt = Gemm.Pointer(_example);
+            for (int b = 0; b < batch; b++)
+            {
+                ExampleGradientTransposed(x, dy, b, gt, accumulate: b > 0);
+            }
+
+            Gemm.Transpose(gt, _k, _out, grad);
+            BiasGradient(dy, batch, grad + (_out * _k));
+            return;
+        }
+
         float* gb = grad + (_out * _k);
         new Span<float>(gb, _out).Clear();
         for (int b = 0; b < batch; b++)
@@ -123,8 +149,16 @@ internal sealed unsafe class Conv2d : Layer
         for (int b = 0; b < batch; b++)
         {
             float* dyb = dy + ((long)b * Output.Size);
-            float* colsT = PatchRows(x + ((long)b * Input.Size));
-            Gemm.Multiply(_out, _k, _l, 1f, dyb, _l, 1, colsT, _k, g, _k, accumulate: false);
+            if (Wide)
+            {
+                ExampleGradientTransposed(x, dy, b, g, accumulate: false);
+            }
+            else
+            {
+                float* colsT = PatchRows(x + ((long)b * Input.Size));
+                Gemm.Multiply(_out, _k, _l, 1f, dyb, _l, 1, colsT, _k, g, _k, accumulate: false);
+            }
+
             float s = TensorPrimitives.SumOfSquares(new ReadOnlySpan<float>(g, _out * _k));
             for (int o = 0; o < _out; o++)
             {
@@ -133,6 +167,62 @@ internal sealed unsafe class Conv2d : Layer
             }
 
             norms[b] += s;
+        }
+    }
+
+    /// <summary>Yᵀ_b [L, out] = colsᵀ_b [L, K] × Wᵀ [K, out], transposed into Y_b, plus the bias.</summary>
+    private void ForwardWide(float* p, float* x, float* y, int batch)
+    {
+        _wide = Scratch(_wide, ((long)_k * _out) + ((long)_l * _out));
+        float* wt = Gemm.Pointer(_wide);
+        float* yt = wt + ((long)_k * _out);
+        Gemm.Transpose(p, _out, _k, wt);
+        float* bias = p + (_out * _k);
+        for (int b = 0; b < batch; b++)
+        {
+            float* colsT = PatchRows(x + ((long)b * Input.Size));
+            Gemm.Multiply(_l, _out, _k, 1f, colsT, _k, 1, wt, _out, yt, _out, accumulate: false);
+            float* yb = y + ((long)b * Output.Size);
+            Gemm.Transpose(yt, _l, _out, yb);
+            for (int o = 0; o < _out; o++)
+            {
+                var row = new Span<float>(yb + ((long)o * _l), _l);
+                TensorPrimitives.Add(row, bias[o], row);
+            }
+        }
+    }
+
+    /// <summary>Example b's weight gradient transposed, Kx out: cols_b [K, L] × dY_bᵀ [L, out], written or added to <paramref name="gt"/>.</summary>
+    private void ExampleGradientTransposed(float* x, float* dy, int b, float* gt, bool accumulate)
+    {
+        _cols = Scratch(_cols, (long)_k * _l);
+        _wide = Scratch(_wide, ((long)_k * _out) + ((long)_l * _out));
+        float* cols = Gemm.Pointer(_cols);
+        float* dyt = Gemm.Pointer(_wide) + ((long)_k * _out);
+        float* xb = x + ((long)b * Input.Size);
+        if (_kernel == 1 && _padding == 0)
+        {
+            cols = xb;
+        }
+        else
+        {
+            Im2Col(xb, cols);
+        }
+
+        Gemm.Transpose(dy + ((long)b * Output.Size), _out, _l, dyt);
+        Gemm.Multiply(_k, _out, _l, 1f, cols, _l, 1, dyt, _out, gt, _out, accumulate);
+    }
+
+    private void BiasGradient(float* dy, int batch, float* gb)
+    {
+        new Span<float>(gb, _out).Clear();
+        for (int b = 0; b < batch; b++)
+        {
+            float* dyb = dy + ((long)b * Output.Size);
+            for (int o = 0; o < _out; o++)
+            {
+                gb[o] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyb + ((long)o * _l), _l));
+            }
         }
     }
 

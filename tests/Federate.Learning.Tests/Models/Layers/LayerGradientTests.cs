@@ -8,13 +8,15 @@ namespace Federate.Learning.Tests.Models.Layers;
 /// </summary>
 public unsafe class LayerGradientTests
 {
-    public static TheoryData<string> LayerNames => ["conv", "conv-pad", "conv-1x1", "maxpool", "maxpool3", "avgpool", "relu", "flatten", "dropout", "groupnorm", "linear", "linear-wide"];
+    public static TheoryData<string> LayerNames => ["conv", "conv-pad", "conv-1x1", "conv-wide", "conv-wide-1x1", "maxpool", "maxpool3", "avgpool", "relu", "flatten", "dropout", "groupnorm", "linear", "linear-wide"];
 
     private static Layer Create(string name) => name switch
     {
         "conv" => new Conv2d("conv1", new ImageShape(2, 6, 5), 3, 3, 0),
         "conv-pad" => new Conv2d("conv1", new ImageShape(2, 5, 5), 3, 5, 2),
         "conv-1x1" => new Conv2d("conv1", new ImageShape(3, 4, 4), 2, 1, 0),
+        "conv-wide" => new Conv2d("conv1", new ImageShape(2, 5, 4), 32, 3, 1), // 32+ channels: the transposed products
+        "conv-wide-1x1" => new Conv2d("conv1", new ImageShape(3, 3, 3), 32, 1, 0),
         "maxpool" => new MaxPool2d(new ImageShape(2, 5, 4), 2),
         "avgpool" => new AvgPool2d(new ImageShape(2, 6, 6), 3),
         "relu" => new ReLU(new ImageShape(2, 3, 3)),
@@ -145,6 +147,8 @@ public unsafe class LayerGradientTests
     [InlineData("conv")]
     [InlineData("conv-pad")]
     [InlineData("conv-1x1")]
+    [InlineData("conv-wide")]
+    [InlineData("conv-wide-1x1")]
     [InlineData("groupnorm")]
     [InlineData("linear")]
     [InlineData("linear-wide")]
