@@ -9,7 +9,7 @@ namespace Federate.Learning.Models.Layers;
 /// (K = in·k·k, L = output pixels) and the output is W [out, K] × cols [K, L] + bias. The weight gradient of
 /// example b is dY_b [out, L] × cols_bᵀ [L, K]; DP-SGD materialises exactly that product per example for its norm
 /// (it is small: out·K values), which for these shapes costs less than ghost clipping's L x L Gram matrices.
-/// With 32 or more output channels the products run transposed (Yᵀ = colsᵀ Wᵀ, dWᵀ = cols dYᵀ), so the GEMM's
+/// With 32 or more output channels and patches of 64 or more values the products run transposed (Yᵀ = colsᵀ Wᵀ, dWᵀ = cols dYᵀ), so the GEMM's
 /// right-hand matrix is the small Wᵀ or dYᵀ, which stays in cache, instead of the large patch matrix.
 /// </summary>
 internal sealed unsafe class Conv2d : Layer
@@ -49,7 +49,7 @@ internal sealed unsafe class Conv2d : Layer
     /// <inheritdoc />
     public override void Initialize(Random random, Span<float> parameters) => UniformFanIn(random, _k, parameters);
 
-    private bool Wide => _out >= 32;
+    private bool Wide => _out >= 32 && _k >= 64;
 
     /// <inheritdoc />
     public override void Forward(float* p, float* x, float* y, int batch, bool training)

@@ -15,8 +15,8 @@ public unsafe class LayerGradientTests
         "conv" => new Conv2d("conv1", new ImageShape(2, 6, 5), 3, 3, 0),
         "conv-pad" => new Conv2d("conv1", new ImageShape(2, 5, 5), 3, 5, 2),
         "conv-1x1" => new Conv2d("conv1", new ImageShape(3, 4, 4), 2, 1, 0),
-        "conv-wide" => new Conv2d("conv1", new ImageShape(2, 5, 4), 32, 3, 1), // 32+ channels: the transposed products
-        "conv-wide-1x1" => new Conv2d("conv1", new ImageShape(3, 3, 3), 32, 1, 0),
+        "conv-wide" => new Conv2d("conv1", new ImageShape(3, 5, 4), 32, 5, 2), // 32+ channels, 64+ patch values: the transposed products
+        "conv-wide-1x1" => new Conv2d("conv1", new ImageShape(64, 2, 2), 32, 1, 0),
         "maxpool" => new MaxPool2d(new ImageShape(2, 5, 4), 2),
         "avgpool" => new AvgPool2d(new ImageShape(2, 6, 6), 3),
         "relu" => new ReLU(new ImageShape(2, 3, 3)),
