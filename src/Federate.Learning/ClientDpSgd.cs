@@ -11,7 +11,7 @@ namespace Federate.Learning;
 public sealed class ClientDpSgd
 {
     /// <summary>The one-line refusal for models that are not trained by SGD.</summary>
-    public const string NotSgdMessage = "--dp-sgd needs a model trained by SGD (logistic, mlp); gaussian-nb is fitted from exact class statistics, not by SGD, so DP-SGD cannot protect it";
+    public const string NotSgdMessage = "--dp-sgd needs a model trained by SGD (logistic, mlp, cnn); gaussian-nb is fitted from exact class statistics, not by SGD, so DP-SGD cannot protect it";
 
     /// <summary>Creates the settings.</summary>
     public ClientDpSgd(DpSgdOptions defaults, ClientPrivacyState state)

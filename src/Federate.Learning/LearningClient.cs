@@ -5,7 +5,7 @@ namespace Federate.Learning;
 
 /// <summary>
 /// A client that trains a built-in <see cref="Model"/> on its local data. Round config keys <c>local_epochs</c>,
-/// <c>lr</c> and <c>batch_size</c> override the defaults; the training seed is derived from the client seed, the
+/// <c>lr</c>, <c>batch_size</c>, <c>optimizer</c> ("sgd" or "adam"), <c>momentum</c> and <c>weight_decay</c> override the defaults; the training seed is derived from the client seed, the
 /// partition id and <c>server_round</c>, so a client trains the same way in simulation and deployment.
 /// With <see cref="ClientDpSgd"/> it trains with DP-SGD (round config <c>noise_multiplier</c> and <c>max_grad_norm</c>
 /// override its defaults) and reports <c>epsilon</c>, <c>round_epsilon</c>, <c>user_epsilon</c>, <c>delta</c>,
@@ -59,7 +59,15 @@ public sealed class LearningClient : FederatedClient
             LearningRate = config.GetDouble("lr", _defaults.LearningRate),
             Seed = Seeds.Derive(_seed, _partitionId, round, "train"),
             ProximalMu = config.GetDouble("proximal_mu", _defaults.ProximalMu),
+            Optimizer = ParseOptimizer(config.GetString("optimizer", null), _defaults.Optimizer),
+            Momentum = config.GetDouble("momentum", _defaults.Momentum),
+            WeightDecay = config.GetDouble("weight_decay", _defaults.WeightDecay),
         };
+        if (TrainOptions.ValidateOptimizer(options) is { } optimizerProblem)
+        {
+            throw new ArgumentException(optimizerProblem);
+        }
+
         DpSgdRound? dpRound = null;
         if (_dp is not null && _dp.AppliesTo(config))
         {
@@ -157,6 +165,9 @@ public sealed class LearningClient : FederatedClient
                 LearningRate = options.LearningRate,
                 Seed = options.Seed,
                 ProximalMu = options.ProximalMu,
+                Optimizer = options.Optimizer,
+                Momentum = options.Momentum,
+                WeightDecay = options.WeightDecay,
                 ProximalAnchor = options.ProximalMu > 0 ? anchor : null,
             };
             var r = model.Train(_train, one, cancellationToken);
@@ -181,6 +192,15 @@ public sealed class LearningClient : FederatedClient
 
         return new TrainResult(loss, _train.Count, steps);
     }
+
+    /// <summary>Reads the round config's <c>optimizer</c> ("sgd" or "adam"; absent means <paramref name="fallback"/>).</summary>
+    public static LocalOptimizer ParseOptimizer(string? name, LocalOptimizer fallback) => name?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => fallback,
+        "sgd" => LocalOptimizer.Sgd,
+        "adam" => LocalOptimizer.Adam,
+        _ => throw new ArgumentException($"Unknown optimizer '{name}'; use sgd or adam."),
+    };
 
     /// <summary>
     /// The cumulative sample-level epsilon this client would have after the train instruction with

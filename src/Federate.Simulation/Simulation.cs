@@ -44,6 +44,7 @@ public sealed class Simulation : IDisposable
         options.TrainConfig["local_epochs"] = settings.LocalEpochs;
         options.TrainConfig["lr"] = settings.LearningRate;
         options.TrainConfig["batch_size"] = settings.BatchSize;
+        settings.Optimizer.AddOptimizerTo(options.TrainConfig);
         privacy.Configure(options, ProjectSampleEpsilon());
 
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -144,7 +145,8 @@ public sealed class Simulation : IDisposable
 
     private LearningClient CreateClient(int partition, Dataset train, Dataset test)
     {
-        var defaults = new TrainOptions { Epochs = _settings.LocalEpochs, BatchSize = _settings.BatchSize, LearningRate = _settings.LearningRate };
+        var o = _settings.Optimizer;
+        var defaults = new TrainOptions { Epochs = _settings.LocalEpochs, BatchSize = _settings.BatchSize, LearningRate = _settings.LearningRate, Optimizer = o.Optimizer, Momentum = o.Momentum, WeightDecay = o.WeightDecay };
         var dp = _ledgers is null
             ? null
             : new ClientDpSgd(new DpSgdOptions { NoiseMultiplier = _settings.Privacy.NoiseMultiplier, MaxGradNorm = _settings.Privacy.MaxGradNorm }, _ledgers.Get(partition));

@@ -41,6 +41,7 @@ public sealed class SimulationSettings
     public string? Attack { get; set; }
     public StrategyOptions StrategyOptions { get; set; } = new();
     public PrivacySettings Privacy { get; set; } = new();
+    public Learning.TrainOptions Optimizer { get; set; } = new();
 
     /// <summary>Checks ranges; throws <see cref="ArgumentException"/> naming the option.</summary>
     public void Validate()
@@ -77,6 +78,13 @@ public sealed class SimulationSettings
     {
         var config = BaseConfig();
         Privacy.AddTo(config, Fraction);
+        var optimizer = new ConfigRecord();
+        Optimizer.AddOptimizerTo(optimizer);
+        foreach (var (key, value) in optimizer)
+        {
+            config[key] = key == "optimizer" ? value.AsString() : value.AsDouble();
+        }
+
         return config;
     }
 

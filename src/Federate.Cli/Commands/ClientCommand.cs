@@ -45,6 +45,8 @@ internal static class ClientCommand
 
         var privacy = new ClientPrivacyOptions();
         privacy.AddTo(command);
+        var optimizerCli = new OptimizerCliOptions();
+        optimizerCli.AddTo(command);
         var securityCli = new ClientSecurityOptions();
         securityCli.AddTo(command);
 
@@ -89,7 +91,7 @@ internal static class ClientCommand
             var modelName = parse.GetValue(model)!;
             Func<Model> createModel = () => ModelFactory.Create(modelName, federated.FeatureCount, federated.ClassCount);
             _ = createModel(); // Reject a bad model name before connecting.
-            var defaults = new TrainOptions { Epochs = parse.GetValue(localEpochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) };
+            var defaults = optimizerCli.ApplyTo(parse, new TrainOptions { Epochs = parse.GetValue(localEpochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) });
             var privacySettings = privacy.Read(parse, modelName);
             var baseName = parse.GetValue(name) ?? Environment.MachineName;
 

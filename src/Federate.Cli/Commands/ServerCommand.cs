@@ -62,6 +62,8 @@ internal static class ServerCommand
         inspector.AddTo(command);
         var strategyCli = new StrategyCliOptions();
         strategyCli.AddTo(command);
+        var optimizerCli = new OptimizerCliOptions();
+        optimizerCli.AddTo(command);
         var securityCli = new ServerSecurityOptions();
         securityCli.AddTo(command);
         var privacy = new PrivacyOptions();
@@ -160,6 +162,7 @@ internal static class ServerCommand
                 runOptions.TrainConfig["local_epochs"] = parse.GetValue(localEpochs);
                 runOptions.TrainConfig["lr"] = parse.GetValue(lr);
                 runOptions.TrainConfig["batch_size"] = parse.GetValue(batchSize);
+                optimizerCli.ApplyTo(parse, new TrainOptions()).AddOptimizerTo(runOptions.TrainConfig);
                 foreach (var (key, value) in DeployOptions.ParseConfig(parse.GetValue(config)))
                 {
                     runOptions.TrainConfig[key] = value;
@@ -184,6 +187,11 @@ internal static class ServerCommand
                     ["round_timeout"] = timeoutSeconds,
                     ["accept_failures"] = strategyOptions.AcceptFailures,
                 };
+                foreach (var (key, value) in runOptions.TrainConfig.Where(kv => kv.Key is "optimizer" or "momentum" or "weight_decay"))
+                {
+                    historyConfig[key] = key == "optimizer" ? value.AsString() : value.AsDouble();
+                }
+
                 privacySettings.AddTo(historyConfig, sampling.FractionTrain);
                 return new RunPlan
                 {

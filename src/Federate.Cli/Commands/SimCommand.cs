@@ -15,7 +15,7 @@ internal static class SimCommand
         var dataset = CommonOptions.Create("--dataset", $"Embedded dataset ({string.Join(", ", DatasetCatalog.Names)}) or a CSV file path.", "digits", "NAME|PATH");
         var dataDir = CommonOptions.CreateOptional<string>("--data-dir", "Folder holding Fashion-MNIST's IDX files (default /usr/share/datasets/fashion-mnist).", "DIR");
         var labelColumn = CommonOptions.CreateOptional<string>("--label-column", "Label column of a CSV file (default: 'label' if present, else the last column).", "NAME");
-        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb.", "mlp", "NAME");
+        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, cnn, cnn-mcmahan, cnn:LAYERS.", "mlp", "NAME");
         var clients = CommonOptions.Create("--clients", "Number of virtual clients.", 10, "N");
         var run = new RunCliOptions(defaultRounds: 20);
         var fraction = run.Fraction;
@@ -42,6 +42,7 @@ internal static class SimCommand
         var json = new Option<bool>("--json") { Description = "Print the final summary as JSON on stdout (progress goes to stderr)." };
         var strategyCli = new StrategyCliOptions();
         var privacy = new PrivacyOptions();
+        var optimizer = new OptimizerCliOptions();
 
         var command = new Command("sim", "Simulate a federated run with virtual clients on one machine.")
         {
@@ -51,6 +52,7 @@ internal static class SimCommand
         };
         privacy.AddTo(command);
         strategyCli.AddTo(command);
+        optimizer.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -84,6 +86,7 @@ internal static class SimCommand
                 Attack = parse.GetValue(attack),
                 Privacy = privacy.Read(parse),
                 StrategyOptions = strategyCli.Read(parse, parse.GetValue(lr)),
+                Optimizer = optimizer.ApplyTo(parse, new TrainOptions()),
             };
             return await RunAsync(settings, parse.GetValue(json), output, error, cancellationToken, line => OptionNames.ToFlags(line, command)).ConfigureAwait(false);
         });

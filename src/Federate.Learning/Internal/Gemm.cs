@@ -112,6 +112,11 @@ internal static unsafe class Gemm
         for (int j0 = 0; j0 < nFull; j0 += Nr512)
         {
             int i0 = 0;
+            for (; i0 + 8 <= m; i0 += 8)
+            {
+                Kernel512x8(k, alpha, a + ((long)i0 * ars), ars, acs, b + j0, ldb, c + ((long)i0 * ldc) + j0, ldc, accumulate);
+            }
+
             for (; i0 + 4 <= m; i0 += 4)
             {
                 Kernel512x4(k, alpha, a + ((long)i0 * ars), ars, acs, b + j0, ldb, c + ((long)i0 * ldc) + j0, ldc, accumulate);
@@ -127,8 +132,14 @@ internal static unsafe class Gemm
         {
             int width = n - nFull;
             float* panel = PackPanel(k, width, Nr512, b + nFull, ldb);
-            float* tile = stackalloc float[4 * Nr512];
+            float* tile = stackalloc float[8 * Nr512];
             int i0 = 0;
+            for (; i0 + 8 <= m; i0 += 8)
+            {
+                Kernel512x8(k, alpha, a + ((long)i0 * ars), ars, acs, panel, Nr512, tile, Nr512, false);
+                MergeTile(tile, Nr512, 8, width, c + ((long)i0 * ldc) + nFull, ldc, accumulate);
+            }
+
             for (; i0 + 4 <= m; i0 += 4)
             {
                 Kernel512x4(k, alpha, a + ((long)i0 * ars), ars, acs, panel, Nr512, tile, Nr512, false);
@@ -185,6 +196,69 @@ internal static unsafe class Gemm
         Store512(c + ldc, c10 * va, c11 * va, accumulate);
         Store512(c + (2L * ldc), c20 * va, c21 * va, accumulate);
         Store512(c + (3L * ldc), c30 * va, c31 * va, accumulate);
+    }
+
+    /// <summary>8 rows x 32 columns: 16 accumulators (AVX-512 has 32 registers), two B loads per 16 FMAs.</summary>
+    private static void Kernel512x8(int k, float alpha, float* a, int ars, int acs, float* b, int ldb, float* c, int ldc, bool accumulate)
+    {
+        var c00 = Vector512<float>.Zero;
+        var c01 = Vector512<float>.Zero;
+        var c10 = Vector512<float>.Zero;
+        var c11 = Vector512<float>.Zero;
+        var c20 = Vector512<float>.Zero;
+        var c21 = Vector512<float>.Zero;
+        var c30 = Vector512<float>.Zero;
+        var c31 = Vector512<float>.Zero;
+        var c40 = Vector512<float>.Zero;
+        var c41 = Vector512<float>.Zero;
+        var c50 = Vector512<float>.Zero;
+        var c51 = Vector512<float>.Zero;
+        var c60 = Vector512<float>.Zero;
+        var c61 = Vector512<float>.Zero;
+        var c70 = Vector512<float>.Zero;
+        var c71 = Vector512<float>.Zero;
+        float* a0 = a;
+        for (int p = 0; p < k; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var x = Vector512.Create(a0[0]);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a0[ars]);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a0[2 * ars]);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a0[3 * ars]);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a0[4 * ars]);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a0[5 * ars]);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a0[6 * ars]);
+            c60 = Vector512.FusedMultiplyAdd(x, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a0[7 * ars]);
+            c70 = Vector512.FusedMultiplyAdd(x, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            a0 += acs;
+            b += ldb;
+        }
+
+        var va = Vector512.Create(alpha);
+        Store512(c, c00 * va, c01 * va, accumulate);
+        Store512(c + ldc, c10 * va, c11 * va, accumulate);
+        Store512(c + (2L * ldc), c20 * va, c21 * va, accumulate);
+        Store512(c + (3L * ldc), c30 * va, c31 * va, accumulate);
+        Store512(c + (4L * ldc), c40 * va, c41 * va, accumulate);
+        Store512(c + (5L * ldc), c50 * va, c51 * va, accumulate);
+        Store512(c + (6L * ldc), c60 * va, c61 * va, accumulate);
+        Store512(c + (7L * ldc), c70 * va, c71 * va, accumulate);
     }
 
     private static void Kernel512x1(int k, float alpha, float* a, int acs, float* b, int ldb, float* c, bool accumulate)
@@ -331,12 +405,22 @@ internal static unsafe class Gemm
     /// <summary>dst[j, i] = src[i, j] for a rows x cols row-major source.</summary>
     public static void Transpose(float* src, int rows, int cols, float* dst)
     {
-        for (int i = 0; i < rows; i++)
+        // 16 x 16 blocks, so both the reads and the strided writes stay within a few cache lines.
+        const int Block = 16;
+        for (int i0 = 0; i0 < rows; i0 += Block)
         {
-            float* s = src + ((long)i * cols);
-            for (int j = 0; j < cols; j++)
+            int i1 = Math.Min(rows, i0 + Block);
+            for (int j0 = 0; j0 < cols; j0 += Block)
             {
-                dst[((long)j * rows) + i] = s[j];
+                int j1 = Math.Min(cols, j0 + Block);
+                for (int i = i0; i < i1; i++)
+                {
+                    float* s = src + ((long)i * cols);
+                    for (int j = j0; j < j1; j++)
+                    {
+                        dst[((long)j * rows) + i] = s[j];
+                    }
+                }
             }
         }
     }

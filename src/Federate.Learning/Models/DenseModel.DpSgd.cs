@@ -116,6 +116,7 @@ internal abstract unsafe partial class DenseModel
         float step = (float)(-options.LearningRate / expectedBatch);
         float proximal = (float)(options.LearningRate * options.ProximalMu);
         float[]? anchor = proximal > 0 ? _params.ToArray() : null;
+        var optimizer = OptimizerState.IsPlainSgd(options) ? null : new OptimizerState(options, ParameterCount);
         if (_dpGradient.Length != ParameterCount)
         {
             _dpGradient = GC.AllocateArray<float>(ParameterCount, pinned: true);
@@ -170,7 +171,16 @@ internal abstract unsafe partial class DenseModel
                     TensorPrimitives.MultiplyAdd(anchor, proximal, _params, _params);
                 }
 
-                TensorPrimitives.MultiplyAdd(_dpGradient, step, _params, _params);
+                if (optimizer is null)
+                {
+                    TensorPrimitives.MultiplyAdd(_dpGradient, step, _params, _params);
+                }
+                else
+                {
+                    TensorPrimitives.Multiply(_dpGradient, (float)(1.0 / expectedBatch), _dpGradient);
+                    optimizer.Step(_params, _dpGradient);
+                }
+
                 steps++;
             }
 

@@ -26,6 +26,7 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel
     private float[][] _act = [];
     private float[][] _delta = [];
     private float[] _xBatch = [];
+    private float[] _stepGradient = [];
     private int[] _yBatch = [];
     private int[] _perm = [];
     private int _capacity;
@@ -281,6 +282,17 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel
         }
 
         float lr = (float)options.LearningRate;
+        OptimizerState? optimizer = null;
+        if (!OptimizerState.IsPlainSgd(options))
+        {
+            // Momentum, weight decay or Adam: the gradient goes to a buffer and the optimizer steps (plain SGD updates in place).
+            optimizer = new OptimizerState(options, ParameterCount);
+            if (_stepGradient.Length != ParameterCount)
+            {
+                _stepGradient = GC.AllocateArray<float>(ParameterCount, pinned: true);
+            }
+        }
+
         float proximal = (float)(options.LearningRate * options.ProximalMu);
         float[]? anchor = proximal > 0 ? (options.ProximalAnchor ?? _params.ToArray()) : null;
         float* xb = Gemm.Pointer(_xBatch);
@@ -317,7 +329,16 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel
                 }
 
                 lossSum += ForwardLoss(xb, _yBatch.AsSpan(0, count), count, 1f / count, default);
-                Backward(xb, count, BackwardMode.Update, null, lr);
+                if (optimizer is null)
+                {
+                    Backward(xb, count, BackwardMode.Update, null, lr);
+                }
+                else
+                {
+                    Backward(xb, count, BackwardMode.Gradient, Gemm.Pointer(_stepGradient), 0);
+                    optimizer.Step(_params, _stepGradient);
+                }
+
                 steps++;
                 batches++;
             }

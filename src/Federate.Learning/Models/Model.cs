@@ -14,6 +14,15 @@ public sealed class TrainOptions
     /// <summary>SGD learning rate. Default 0.05.</summary>
     public double LearningRate { get; set; } = 0.05;
 
+    /// <summary>The update rule: SGD (the default) or Adam. Gradient models only; others ignore it.</summary>
+    public LocalOptimizer Optimizer { get; set; } = LocalOptimizer.Sgd;
+
+    /// <summary>SGD momentum in [0, 1) (PyTorch semantics, no dampening). 0 (the default) is plain SGD.</summary>
+    public double Momentum { get; set; }
+
+    /// <summary>L2 weight decay added to the gradient (wd·w), as PyTorch's optimizers do. 0 by default.</summary>
+    public double WeightDecay { get; set; }
+
     /// <summary>Seed for shuffling (and anything else random in training).</summary>
     public int Seed { get; set; }
 
@@ -37,6 +46,36 @@ public sealed class TrainOptions
     /// Only gradient models (<see cref="DifferentiableModel"/>) support it; <see cref="LearningClient"/> refuses it for others.
     /// </summary>
     public DpSgdOptions? DpSgd { get; set; }
+
+    /// <summary>
+    /// Writes the optimizer settings that differ from plain SGD to a round config as <c>optimizer</c>, <c>momentum</c>
+    /// and <c>weight_decay</c> (what <see cref="LearningClient"/> reads), so a default run's config is unchanged.
+    /// </summary>
+    public void AddOptimizerTo(ConfigRecord config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (Optimizer != LocalOptimizer.Sgd)
+        {
+            config["optimizer"] = Optimizer.ToString().ToLowerInvariant();
+        }
+
+        if (Momentum != 0)
+        {
+            config["momentum"] = Momentum;
+        }
+
+        if (WeightDecay != 0)
+        {
+            config["weight_decay"] = WeightDecay;
+        }
+    }
+
+    /// <summary>Checks <see cref="Optimizer"/>, <see cref="Momentum"/> and <see cref="WeightDecay"/>; returns a one-line problem or null.</summary>
+    public static string? ValidateOptimizer(TrainOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Internal.OptimizerState.Validate(options);
+    }
 }
 
 /// <summary>What local training reports.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Federate.Learning.Models;
 
 namespace Federate.Learning;
 
@@ -8,11 +9,12 @@ public static class ModelFactory
     private const int MaxHiddenSize = 1 << 16;
 
     /// <summary>Names accepted by <see cref="Create"/>.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["logistic", "mlp", "mlp:H1[,H2...]", "gaussian-nb", "noop:N"];
+    public static IReadOnlyList<string> Names { get; } = ["logistic", "mlp", "mlp:H1[,H2...]", "gaussian-nb", "noop:N", "cnn", "cnn-mcmahan", "cnn:LAYERS"];
 
     /// <summary>
     /// Creates an uninitialised model: "logistic" (softmax regression; logistic for two classes), "mlp" (hidden 128,
-    /// ReLU), "mlp:256,128" (hidden sizes), "gaussian-nb", "noop:N" (N float32 parameters, no real training; see <see cref="NoopModel"/>). Throws <see cref="ArgumentException"/> with a one-line
+    /// ReLU), "mlp:256,128" (hidden sizes), "gaussian-nb", "cnn", "cnn-mcmahan" and "cnn:c6k5,p2,..." (convolutional networks on
+    /// square images, see <see cref="SequentialModel"/>), "noop:N" (N float32 parameters, no real training; see <see cref="NoopModel"/>). Throws <see cref="ArgumentException"/> with a one-line
     /// message for an unknown name or invalid hidden sizes.
     /// </summary>
     public static Model Create(string name, int inputSize, int classCount)
@@ -34,6 +36,11 @@ public static class ModelFactory
         if (key.Equals("gaussian-nb", StringComparison.OrdinalIgnoreCase))
         {
             return new GaussianNaiveBayes(inputSize, classCount);
+        }
+
+        if (SequentialSpec.Matches(key))
+        {
+            return SequentialSpec.Create(key, inputSize, classCount);
         }
 
         if (key.StartsWith("noop:", StringComparison.OrdinalIgnoreCase))

@@ -12,6 +12,8 @@ public unsafe class GemmTests
     [InlineData(3, 70, 5)]
     [InlineData(64, 128, 100)]
     [InlineData(7, 16, 3)]
+    [InlineData(17, 40, 9)]
+    [InlineData(13, 64, 31)]
     public void Multiply_VariousShapes_MatchesScalarReference(int m, int n, int k)
     {
         foreach (bool transposeA in new[] { false, true })

@@ -1,0 +1,103 @@
+using System.Numerics.Tensors;
+
+namespace Federate.Learning.Models.Layers;
+
+/// <summary>
+/// k x k max-pooling with stride k (PyTorch's <c>nn.MaxPool2d(k)</c>; rows and columns that do not fill a window are
+/// dropped). The forward pass keeps no indices and has no data-dependent branches (a random image makes "is this the
+/// new maximum?" a coin flip the branch predictor loses); the backward pass finds each window's maximum again from
+/// the input and the output and routes the gradient to its first occurrence, as PyTorch does.
+/// </summary>
+internal sealed unsafe class MaxPool2d : Layer
+{
+    private readonly int _k;
+    private float[]? _rowMax;
+
+    /// <summary>Creates the layer.</summary>
+    public MaxPool2d(ImageShape input, int kernel)
+        : base(input, new ImageShape(input.Channels, input.Height / kernel, input.Width / kernel))
+    {
+        _k = kernel;
+    }
+
+    /// <inheritdoc />
+    public override void Forward(float* p, float* x, float* y, int batch, bool training)
+    {
+        int h = Input.Height;
+        int w = Input.Width;
+        int ho = Output.Height;
+        int wo = Output.Width;
+        int planes = batch * Input.Channels;
+        _rowMax = Scratch(_rowMax, w);
+        var rowMax = _rowMax.AsSpan(0, w);
+        for (int plane = 0; plane < planes; plane++)
+        {
+            float* xp = x + ((long)plane * h * w);
+            float* yp = y + ((long)plane * ho * wo);
+            for (int oh = 0; oh < ho; oh++)
+            {
+                // Element-wise maximum of the window's k rows (vectorised), then of each k columns.
+                float* r = xp + (oh * _k * w);
+                new ReadOnlySpan<float>(r, w).CopyTo(rowMax);
+                for (int i = 1; i < _k; i++)
+                {
+                    TensorPrimitives.Max(rowMax, new ReadOnlySpan<float>(r + (i * w), w), rowMax);
+                }
+
+                float* yr = yp + (oh * wo);
+                for (int ow = 0; ow < wo; ow++)
+                {
+                    float m = rowMax[ow * _k];
+                    for (int j = 1; j < _k; j++)
+                    {
+                        m = MathF.Max(m, rowMax[(ow * _k) + j]);
+                    }
+
+                    yr[ow] = m;
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public override void BackwardInput(float* p, float* x, float* y, float* dy, float* dx, int batch)
+    {
+        new Span<float>(dx, batch * Input.Size).Clear();
+        int w = Input.Width;
+        int hw = Input.Height * w;
+        int ho = Output.Height;
+        int wo = Output.Width;
+        int planes = batch * Input.Channels;
+        int o = 0;
+        for (int plane = 0; plane < planes; plane++)
+        {
+            float* xp = x + ((long)plane * hw);
+            float* dxp = dx + ((long)plane * hw);
+            for (int oh = 0; oh < ho; oh++)
+            {
+                for (int ow = 0; ow < wo; ow++, o++)
+                {
+                    float m = y[o];
+                    int at = (oh * _k * w) + (ow * _k);
+                    for (int i = 0; i < _k; i++)
+                    {
+                        int rowStart = (((oh * _k) + i) * w) + (ow * _k);
+                        int j = 0;
+                        while (j < _k && xp[rowStart + j] != m)
+                        {
+                            j++;
+                        }
+
+                        if (j < _k)
+                        {
+                            at = rowStart + j;
+                            break;
+                        }
+                    }
+
+                    dxp[at] += dy[o];
+                }
+            }
+        }
+    }
+}

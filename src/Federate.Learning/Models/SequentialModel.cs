@@ -1,0 +1,493 @@
+using System.Numerics.Tensors;
+using Federate.Core;
+using Federate.Learning.Internal;
+using Federate.Learning.Models.Layers;
+using Tensor = Federate.Core.Tensor;
+
+namespace Federate.Learning.Models;
+
+/// <summary>
+/// A stack of layers (convolution, pooling, group norm, dropout, fully connected) with softmax cross-entropy on top,
+/// trained by minibatch SGD (optionally with momentum and weight decay) or Adam, or by DP-SGD. Built from a spec by
+/// <see cref="ModelFactory"/> ("cnn", "cnn-mcmahan", "cnn:c6k5,p2,c16k5,p2,f120,f84"). Parameters are tensors named
+/// and laid out as PyTorch's <c>state_dict</c> ("conv1.weight" [out, in, kh, kw], "fc1.weight" [out, in], each
+/// followed by its ".bias"), held in one flat buffer in that order. Everything runs on the calling thread and is
+/// bit-deterministic: the same seed gives the same model whatever the thread.
+/// </summary>
+public sealed unsafe partial class SequentialModel : DifferentiableModel
+{
+    private const int PredictChunk = 64;
+
+    private readonly Layer[] _layers;
+    private readonly int[] _offsets;
+    private readonly float[] _params;
+    private readonly int _firstParameterLayer;
+    private float[] _grad = [];
+    private float[][] _act = [];
+    private float[][] _delta = [];
+    private int _capacity;
+    private bool _hasDeltas;
+    private float[] _xBatch = [];
+    private int[] _yBatch = [];
+    private int[] _perm = [];
+
+    internal SequentialModel(string spec, IReadOnlyList<Layer> layers, int classCount)
+    {
+        if (layers.Count == 0 || layers[^1].Output.Size != classCount)
+        {
+            throw new ArgumentException($"the last layer must output {classCount} class scores", nameof(layers));
+        }
+
+        Spec = spec;
+        _layers = [.. layers];
+        ClassCount = classCount;
+        _offsets = new int[_layers.Length + 1];
+        _firstParameterLayer = _layers.Length;
+        long offset = 0;
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (l > 0 && _layers[l].Input != _layers[l - 1].Output)
+            {
+                throw new ArgumentException($"layer {l} expects {_layers[l].Input}, the layer before gives {_layers[l - 1].Output}", nameof(layers));
+            }
+
+            _offsets[l] = checked((int)offset);
+            offset += _layers[l].ParameterCount;
+            if (_layers[l].ParameterCount > 0 && _firstParameterLayer == _layers.Length)
+            {
+                _firstParameterLayer = l;
+            }
+        }
+
+        _offsets[^1] = checked((int)offset);
+        ParameterCount = checked((int)offset);
+        _params = GC.AllocateArray<float>(Math.Max(1, ParameterCount), pinned: true);
+    }
+
+    /// <summary>The spec the model was built from, e.g. "cnn" or "cnn:c6k5,p2,c16k5,p2,f120,f84".</summary>
+    public string Spec { get; }
+
+    /// <summary>Shape of one input example: channels, height, width (a flat dataset row is read in this order).</summary>
+    public (int Channels, int Height, int Width) InputShape => (_layers[0].Input.Channels, _layers[0].Input.Height, _layers[0].Input.Width);
+
+    /// <inheritdoc />
+    public override int InputSize => _layers[0].Input.Size;
+
+    /// <inheritdoc />
+    public override int ClassCount { get; }
+
+    /// <inheritdoc />
+    public override int ParameterCount { get; }
+
+    internal IReadOnlyList<Layer> Layers => _layers;
+
+    /// <summary>Offset of layer <paramref name="layer"/>'s parameters in the flat vector.</summary>
+    internal int ParameterOffset(int layer) => _offsets[layer];
+
+    /// <inheritdoc />
+    public override void Initialize(int seed)
+    {
+        var random = new Random(seed);
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            _layers[l].Initialize(random, _params.AsSpan(_offsets[l], _layers[l].ParameterCount));
+        }
+    }
+
+    /// <inheritdoc />
+    public override ArrayRecord GetParameters()
+    {
+        var record = new ArrayRecord();
+        foreach (var (name, offset, shape) in TensorLayout())
+        {
+            int size = shape.Aggregate(1, (a, b) => a * b);
+            record.Add(name, Tensor.FromArray(_params.AsSpan(offset, size).ToArray(), [.. shape.Select(d => (long)d)]));
+        }
+
+        return record;
+    }
+
+    /// <inheritdoc />
+    public override void SetParameters(ArrayRecord parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var layout = TensorLayout().ToList();
+        if (parameters.Count != layout.Count)
+        {
+            throw new ArgumentException($"Model expects {layout.Count} tensors, got {parameters.Count}.", nameof(parameters));
+        }
+
+        for (int t = 0; t < layout.Count; t++)
+        {
+            var (name, _, shape) = layout[t];
+            string actualName = parameters.Names[t];
+            if (actualName != name)
+            {
+                throw new ArgumentException($"Tensor {t} should be named '{name}', got '{actualName}'.", nameof(parameters));
+            }
+
+            var tensor = parameters[actualName];
+            if (tensor.DType != DType.Float32 || !tensor.Shape.SequenceEqual(shape.Select(d => (long)d)))
+            {
+                throw new ArgumentException($"Tensor '{name}' should be Float32[{string.Join(",", shape)}], got {tensor}.", nameof(parameters));
+            }
+        }
+
+        for (int t = 0; t < layout.Count; t++)
+        {
+            parameters[layout[t].Name].AsSpan<float>().CopyTo(_params.AsSpan(layout[t].Offset));
+        }
+    }
+
+    /// <inheritdoc />
+    public override void CopyParametersTo(Span<float> destination)
+    {
+        if (destination.Length != ParameterCount)
+        {
+            throw new ArgumentException($"Destination has {destination.Length} elements; the model has {ParameterCount} parameters.", nameof(destination));
+        }
+
+        _params.AsSpan(0, ParameterCount).CopyTo(destination);
+    }
+
+    /// <inheritdoc />
+    public override void SetParametersFrom(ReadOnlySpan<float> source)
+    {
+        if (source.Length != ParameterCount)
+        {
+            throw new ArgumentException($"Source has {source.Length} elements; the model has {ParameterCount} parameters.", nameof(source));
+        }
+
+        source.CopyTo(_params);
+    }
+
+    /// <inheritdoc />
+    public override double LossAndGradient(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradient)
+    {
+        int count = CheckBatch(x, y);
+        if (gradient.Length != ParameterCount)
+        {
+            throw new ArgumentException($"Gradient has {gradient.Length} elements; the model has {ParameterCount} parameters.", nameof(gradient));
+        }
+
+        if (count == 0)
+        {
+            gradient.Clear();
+            return 0;
+        }
+
+        EnsureCapacity(count, deltas: true);
+        fixed (float* xp = x)
+        fixed (float* gp = gradient)
+        {
+            double loss = ForwardLoss(xp, y, count, 1f / count, default);
+            Backward(xp, count, gp);
+            return loss;
+        }
+    }
+
+    /// <inheritdoc />
+    public override void PerExampleGradients(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradients, Span<float> losses)
+    {
+        int count = CheckBatch(x, y);
+        int p = ParameterCount;
+        if (gradients.Length != (long)count * p)
+        {
+            throw new ArgumentException($"Gradients need {(long)count * p} elements ({count} x {p}), got {gradients.Length}.", nameof(gradients));
+        }
+
+        if (losses.Length != count)
+        {
+            throw new ArgumentException($"Losses need {count} elements, got {losses.Length}.", nameof(losses));
+        }
+
+        int inputSize = InputSize;
+        for (int b = 0; b < count; b++)
+        {
+            losses[b] = (float)LossAndGradient(x.Slice(b * inputSize, inputSize), y.Slice(b, 1), gradients.Slice(b * p, p));
+        }
+    }
+
+    /// <inheritdoc />
+    public override TrainResult Train(Dataset data, TrainOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        CheckDataset(data);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Epochs, nameof(options));
+        int n = data.Count;
+        if (n == 0 || options.Epochs == 0)
+        {
+            return new TrainResult(0, n, 0);
+        }
+
+        var optimizer = new OptimizerState(options, ParameterCount);
+        if (options.DpSgd is { } dp)
+        {
+            return TrainDpSgd(data, options, dp, optimizer, cancellationToken);
+        }
+
+        int batch = Math.Min(options.BatchSize, n);
+        EnsureCapacity(batch, deltas: true);
+        EnsureBatch(batch);
+        if (_perm.Length != n)
+        {
+            _perm = new int[n];
+        }
+
+        float proximal = (float)(options.LearningRate * options.ProximalMu);
+        float[]? anchor = proximal > 0 ? (options.ProximalAnchor ?? _params.AsSpan(0, ParameterCount).ToArray()) : null;
+        var parameters = _params.AsSpan(0, ParameterCount);
+        var gradient = _grad.AsSpan(0, ParameterCount);
+        float* xb = Gemm.Pointer(_xBatch);
+        float* gp = Gemm.Pointer(_grad);
+        int inputSize = InputSize;
+        var features = data.Features;
+        var labels = data.Labels;
+        long steps = 0;
+        double lastLoss = 0;
+        for (int epoch = Math.Max(0, options.StartEpoch); epoch < options.Epochs; epoch++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                _perm[i] = i;
+            }
+
+            new Random(unchecked(options.Seed + epoch)).Shuffle(_perm);
+            double lossSum = 0;
+            int batches = 0;
+            for (int start = 0; start < n; start += batch)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int count = Math.Min(batch, n - start);
+                for (int r = 0; r < count; r++)
+                {
+                    int row = _perm[start + r];
+                    features.AsSpan(row * inputSize, inputSize).CopyTo(_xBatch.AsSpan(r * inputSize, inputSize));
+                    _yBatch[r] = labels[row];
+                }
+
+                if (anchor is not null)
+                {
+                    // FedProx's proximal step: w = (1 - lr·mu)·w + lr·mu·w_start.
+                    TensorPrimitives.Multiply(parameters, 1f - proximal, parameters);
+                    TensorPrimitives.MultiplyAdd(anchor, proximal, parameters, parameters);
+                }
+
+                SeedDropout(options.Seed, epoch, batches);
+                lossSum += ForwardLoss(xb, _yBatch.AsSpan(0, count), count, 1f / count, default);
+                Backward(xb, count, gp);
+                optimizer.Step(parameters, gradient);
+                steps++;
+                batches++;
+            }
+
+            lastLoss = lossSum / batches;
+        }
+
+        return new TrainResult(lastLoss, n, steps);
+    }
+
+    /// <inheritdoc />
+    public override float[] PredictProbabilities(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckDataset(data);
+        int n = data.Count;
+        int classes = ClassCount;
+        var result = new float[(long)n * classes];
+        if (n == 0)
+        {
+            return result;
+        }
+
+        int chunk = Math.Max(Math.Min(n, PredictChunk), Math.Min(n, _capacity));
+        EnsureCapacity(chunk, deltas: false);
+        fixed (float* xp = data.Features)
+        {
+            for (int start = 0; start < n; start += chunk)
+            {
+                int count = Math.Min(chunk, n - start);
+                float* logits = Forward(xp + ((long)start * InputSize), count, training: false);
+                for (int b = 0; b < count; b++)
+                {
+                    var row = new Span<float>(logits + ((long)b * classes), classes);
+                    float max = TensorPrimitives.Max(row);
+                    TensorPrimitives.Subtract(row, max, row);
+                    TensorPrimitives.Exp(row, row);
+                    TensorPrimitives.Divide(row, TensorPrimitives.Sum(row), row);
+                }
+
+                new ReadOnlySpan<float>(logits, count * classes).CopyTo(result.AsSpan(start * classes));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Every tensor in state_dict order: name, offset in the flat vector, shape.</summary>
+    private IEnumerable<(string Name, int Offset, int[] Shape)> TensorLayout()
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            int offset = _offsets[l];
+            foreach (var (suffix, shape) in _layers[l].Tensors)
+            {
+                yield return ($"{_layers[l].Name}.{suffix}", offset, shape);
+                offset += shape.Aggregate(1, (a, b) => a * b);
+            }
+        }
+    }
+
+    private void SeedDropout(int seed, int epoch, int step)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (_layers[l] is Dropout dropout)
+            {
+                dropout.Seed = ((ulong)(uint)Seeds.Derive(seed, epoch, step, "dropout") << 32) | (uint)l;
+            }
+        }
+    }
+
+    private void CheckDataset(Dataset data)
+    {
+        if (data.FeatureCount != InputSize)
+        {
+            throw new ArgumentException($"Dataset '{data.Name}' has {data.FeatureCount} features; the model expects {InputSize}.", nameof(data));
+        }
+    }
+
+    private int CheckBatch(ReadOnlySpan<float> x, ReadOnlySpan<int> y)
+    {
+        if (x.Length != (long)y.Length * InputSize)
+        {
+            throw new ArgumentException($"x has {x.Length} values; {y.Length} rows of {InputSize} need {(long)y.Length * InputSize}.", nameof(x));
+        }
+
+        return y.Length;
+    }
+
+    private void EnsureBatch(int batch)
+    {
+        if (_xBatch.Length < batch * InputSize)
+        {
+            _xBatch = GC.AllocateArray<float>(batch * InputSize, pinned: true);
+            _yBatch = new int[batch];
+        }
+    }
+
+    private void EnsureCapacity(int batch, bool deltas)
+    {
+        if (_grad.Length < ParameterCount)
+        {
+            _grad = GC.AllocateArray<float>(Math.Max(1, ParameterCount), pinned: true);
+        }
+
+        if (batch > _capacity)
+        {
+            var act = new float[_layers.Length + 1][];
+            act[0] = [];
+            for (int l = 1; l <= _layers.Length; l++)
+            {
+                act[l] = GC.AllocateArray<float>(batch * _layers[l - 1].Output.Size, pinned: true);
+            }
+
+            _act = act;
+            _capacity = batch;
+            _hasDeltas = false;
+        }
+
+        if (deltas && !_hasDeltas)
+        {
+            var delta = new float[_layers.Length][];
+            delta[0] = [];
+            for (int l = 1; l < _layers.Length; l++)
+            {
+                delta[l] = GC.AllocateArray<float>(_capacity * _layers[l - 1].Output.Size, pinned: true);
+            }
+
+            _delta = delta;
+            _hasDeltas = true;
+        }
+    }
+
+    private float* Activation(int l, float* x) => l == 0 ? x : Gemm.Pointer(_act[l]);
+
+    private float* Delta(int l) => Gemm.Pointer(l == _layers.Length ? _act[l] : _delta[l]);
+
+    private float* Parameters(int l) => Gemm.Pointer(_params) + _offsets[l];
+
+    /// <summary>Runs the layers; returns the logits buffer (count x classes).</summary>
+    private float* Forward(float* x, int count, bool training)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            _layers[l].Forward(Parameters(l), Activation(l, x), Gemm.Pointer(_act[l + 1]), count, training);
+        }
+
+        return Gemm.Pointer(_act[^1]);
+    }
+
+    /// <summary>
+    /// Training-mode forward pass and softmax cross-entropy; leaves (p - onehot)·<paramref name="scale"/> in the logits
+    /// buffer. Returns the mean loss; per-example losses go to <paramref name="losses"/> when it is not empty.
+    /// </summary>
+    private double ForwardLoss(float* x, ReadOnlySpan<int> y, int count, float scale, Span<float> losses)
+    {
+        int classes = ClassCount;
+        float* logits = Forward(x, count, training: true);
+        double total = 0;
+        for (int b = 0; b < count; b++)
+        {
+            int label = y[b];
+            if ((uint)label >= (uint)classes)
+            {
+                throw new ArgumentOutOfRangeException(nameof(y), label, $"Label {label} is outside [0, {classes}).");
+            }
+
+            var row = new Span<float>(logits + ((long)b * classes), classes);
+            float max = TensorPrimitives.Max(row);
+            float shiftedLabelLogit = row[label] - max;
+            TensorPrimitives.Subtract(row, max, row);
+            TensorPrimitives.Exp(row, row);
+            float sum = TensorPrimitives.Sum(row);
+            double loss = Math.Log(sum) - shiftedLabelLogit;
+            total += loss;
+            if (!losses.IsEmpty)
+            {
+                losses[b] = (float)loss;
+            }
+
+            TensorPrimitives.Divide(row, sum, row);
+            row[label] -= 1f;
+            if (scale != 1f)
+            {
+                TensorPrimitives.Multiply(row, scale, row);
+            }
+        }
+
+        return total / count;
+    }
+
+    /// <summary>Backpropagates the top delta; writes the parameter gradient to <paramref name="gradient"/> unless it is null.</summary>
+    private void Backward(float* x, int count, float* gradient)
+    {
+        for (int l = _layers.Length - 1; l >= 0; l--)
+        {
+            var layer = _layers[l];
+            float* input = Activation(l, x);
+            float* dy = Delta(l + 1);
+            if (gradient is not null && layer.ParameterCount > 0)
+            {
+                layer.ParameterGradient(Parameters(l), input, dy, count, gradient + _offsets[l]);
+            }
+
+            if (l > _firstParameterLayer)
+            {
+                layer.BackwardInput(Parameters(l), input, Gemm.Pointer(_act[l + 1]), dy, Delta(l), count);
+            }
+        }
+    }
+}
