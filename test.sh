@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 dotnet build Federate.slnx -c Release
 
 # The samples run as documented; each exits non-zero when what it shows does not hold.
-for name in CustomClientAndStrategy SimulationWithPrivacyAndResume; do
+for name in CustomClientAndStrategy SimulationWithPrivacyAndResume StreamingStrategyDecorator; do
   echo "sample: $name"
   dotnet "samples/$name/bin/Release/net10.0/$name.dll" > /dev/null
 done

@@ -71,7 +71,9 @@ public sealed class LearningClient : FederatedClient
         DpSgdRound? dpRound = null;
         if (_dp is not null && _dp.AppliesTo(config))
         {
-            if (model is not DifferentiableModel)
+            // The noop model (transport and memory benchmarks) takes DP-SGD settings too: the accountant counts the
+            // steps as for a real model; it has no gradients, so nothing is clipped or noised.
+            if (model is not DifferentiableModel and not NoopModel)
             {
                 throw new InvalidOperationException(ClientDpSgd.NotSgdMessage);
             }

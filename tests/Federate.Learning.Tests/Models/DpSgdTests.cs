@@ -149,6 +149,23 @@ public class DpSgdTests
     }
 
     [Fact]
+    public void LearningClient_NoopModelUnderDpSgd_TrainsAndCountsStepsLikeARealModel()
+    {
+        // The noop model (transport and memory benchmarks) accepts DP-SGD; the accountant counts its steps exactly.
+        var data = SyntheticData.Blobs(90, 4, 2, seed: 8);
+        var dp = new ClientDpSgd(new DpSgdOptions { NoiseMultiplier = 1.1, MaxGradNorm = 1 }, new ClientPrivacyState(1e-5));
+        var defaults = new TrainOptions { Epochs = 2, BatchSize = 16, LearningRate = 0.1 };
+        Model Factory() => ModelFactory.Create("noop:10", 4, 2);
+        var initial = Factory();
+        initial.Initialize(0);
+        var fit = new LearningClient(Factory, data, data, defaults, 0, 0, dp).Fit(initial.GetParameters(), new ConfigRecord { [RecordNames.ServerRound] = 1L }, CancellationToken.None);
+        var accountant = new RdpAccountant();
+        accountant.Step(1.1, 1.0 / 6, 12);
+        Assert.Equal(accountant.GetEpsilon(1e-5), fit.Metrics["epsilon"], 12);
+        Assert.Equal(10, fit.Parameters.ElementCount);
+    }
+
+    [Fact]
     public void LearningClient_NotAlways_UsesDpSgdOnlyWhenTheServerAsks()
     {
         var data = SyntheticData.Blobs(90, 4, 2, seed: 8);
