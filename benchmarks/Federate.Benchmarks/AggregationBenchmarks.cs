@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using BenchmarkDotNet.Attributes;
 using Federate.Core;
-using Tensor = Federate.Core.Tensor;
+using Tensor = Federate.Core.Records.Tensor;
 
 namespace Federate.Benchmarks;
 

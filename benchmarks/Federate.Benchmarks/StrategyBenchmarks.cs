@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Federate.Core;
-using Tensor = Federate.Core.Tensor;
+using Tensor = Federate.Core.Records.Tensor;
 
 namespace Federate.Benchmarks;
 

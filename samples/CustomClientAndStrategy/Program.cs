@@ -3,7 +3,7 @@
 // Run: dotnet run --project samples/CustomClientAndStrategy
 using Federate.Core;
 using Federate.Simulation;
-using Tensor = Federate.Core.Tensor;
+using Tensor = Federate.Core.Records.Tensor;
 
 const int Clients = 8;
 const int Seed = 42;

@@ -107,7 +107,7 @@ public sealed class LearningClient : FederatedClient
 
         if (dpRound is { } spent)
         {
-            _dp!.Report(spent with { Steps = (int)result.Steps }, metrics);
+            _dp!.Report(model is NoopModel ? spent : spent with { Steps = (int)result.Steps }, metrics);
         }
 
         return new FitResult(model.GetParameters(), result.Examples, metrics);

@@ -8,7 +8,7 @@ namespace Federate.Server;
 /// the application when it returns.
 /// </summary>
 /// <remarks>
-/// An implementation typically runs a <see cref="Core.RunPlan"/> (or a <see cref="Core.RunDriver"/>) over
+/// An implementation typically runs a <see cref="Core.Running.RunPlan"/> (or a <see cref="Core.Running.RunDriver"/>) over
 /// <see cref="FleetCoordinator.Grid"/> with <see cref="FleetCoordinator.Observer"/>, writes its outputs, and ends with <see cref="FleetCoordinator.FinishAsync"/> so connected clients learn the run is over.
 /// Node failures are values in the run's history; exceptions are for broken infrastructure (the host logs them and
 /// records exit code 1). <see cref="StrategyRun"/> is a simple implementation.

@@ -41,7 +41,7 @@ public sealed class SimulationSettings
     public string? Attack { get; set; }
     public StrategyOptions StrategyOptions { get; set; } = new();
     public PrivacySettings Privacy { get; set; } = new();
-    public Learning.TrainOptions Optimizer { get; set; } = new();
+    public Learning.Models.TrainOptions Optimizer { get; set; } = new();
 
     /// <summary>Checks ranges; throws <see cref="ArgumentException"/> naming the option.</summary>
     public void Validate()

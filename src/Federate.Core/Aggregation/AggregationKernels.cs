@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Tensor = Federate.Core.Records.Tensor;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Federate.Core;
+namespace Federate.Core.Records;
 
 /// <summary>
 /// A dense, contiguous, row-major tensor: a dtype, a shape and the elements in one CLR array. The array is used as

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>Several observers as one: every event goes to each of them in order (the async ones awaited in turn).</summary>
 /// <param name="observers">The observers, in the order they are told.</param>

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// The federated evaluate exchange: the strategy configures it (empty when evaluation is off), and the successful

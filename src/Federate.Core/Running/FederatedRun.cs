@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// Runs a <see cref="RunPlan"/> over a grid: begins or resumes the durable run, restores the strategy's state,

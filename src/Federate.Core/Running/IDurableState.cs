@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// State of a run that lives outside the strategy and must survive a crash with it (e.g. a simulation's client

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// Sends messages to nodes and collects their replies. Implementations: in-memory (simulation), gRPC fleet

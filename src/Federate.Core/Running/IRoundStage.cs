@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// One exchange of a round with the nodes (train, evaluate, or a stage of your own such as a query first, or the

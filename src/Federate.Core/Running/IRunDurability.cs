@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// Durable state of runs (a state directory): starts a run or resumes the unfinished one with the same settings,

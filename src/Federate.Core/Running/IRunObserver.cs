@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// Receives the run driver's lifecycle events (progress displays, notifications, state stores). The per-reply and

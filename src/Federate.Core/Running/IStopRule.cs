@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// One rule that may end a run: checked before each round (a privacy budget, an operator gate that may wait) and

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// The initial model when only the clients know it (Flower's behaviour when a strategy has no initial parameters):

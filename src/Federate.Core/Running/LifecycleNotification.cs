@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// A lifecycle notification in design 4's shape: <c>{"notification_type", "training_uuid", "body"}</c>, where

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>Names of the lifecycle notifications (design 4).</summary>
 public static class NotificationTypes

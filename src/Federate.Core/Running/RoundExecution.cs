@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// The state of one round while its stages run: the sampled-from nodes, the global model (a stage may replace it),

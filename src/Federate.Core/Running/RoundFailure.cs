@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>A node that did not deliver a usable reply in a round.</summary>
 /// <param name="NodeId">The node.</param>

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>What happened in one round.</summary>
 public sealed class RoundRecord

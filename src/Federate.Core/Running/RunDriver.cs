@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// The round loop: check the stop rules, wait for nodes, run the round's stages (by default train, then evaluate;

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>The history of a run: its config, each round, and why it stopped.</summary>
 public sealed class RunHistory

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>Settings of the run driver.</summary>
 public sealed class RunOptions

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>Where a run writes its final model (<c>model.safetensors</c>) and history (<c>history.json</c>).</summary>
 public sealed class RunOutputs

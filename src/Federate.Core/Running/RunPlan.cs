@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// Everything that defines a federated run, independent of where its nodes are: the strategy (already wrapped for

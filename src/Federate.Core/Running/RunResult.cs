@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>The final model and history of a run.</summary>
 /// <param name="Parameters">The final global model.</param>

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// Where a resumed run continues: the rounds already completed (1..k, from a checkpoint) are put back into the

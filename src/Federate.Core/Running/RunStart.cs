@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>How a durable run starts: new, or resumed after its last checkpointed round.</summary>
 public sealed class RunStart

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>Why a run stops: a reason code (see <see cref="StopReasons"/>) and a one-line detail for people.</summary>
 /// <param name="Reason">The reason code recorded as the history's <c>stop_reason</c>.</param>

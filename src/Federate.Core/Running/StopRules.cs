@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>The built-in stop rules, and adapters that turn a function into a rule.</summary>
 public static class StopRules

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Running;
 
 /// <summary>
 /// The train exchange: the strategy configures the sampled nodes, replies are folded one at a time into the

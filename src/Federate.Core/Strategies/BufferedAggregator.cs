@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Strategies;
 
 /// <summary>One validated train reply kept by a buffering strategy.</summary>
 /// <param name="NodeId">The node that sent it.</param>

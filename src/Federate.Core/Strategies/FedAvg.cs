@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Strategies;
 
 /// <summary>
 /// Federated Averaging (McMahan et al., 2017, "Communication-Efficient Learning of Deep Networks from

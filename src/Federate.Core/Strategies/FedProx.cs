@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Strategies;
 
 /// <summary>
 /// FedProx (Li et al., 2020, "Federated Optimization in Heterogeneous Networks"): FedAvg aggregation, with clients

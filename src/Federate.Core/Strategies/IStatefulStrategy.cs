@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Strategies;
 
 /// <summary>
 /// A strategy whose behaviour depends on state carried across rounds (server optimizer moments, privacy

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Strategies;
 
 /// <summary>Helpers to aggregate reply metrics.</summary>
 public static class MetricAggregation

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Strategies;
 
 /// <summary>
 /// Coordinate-wise median (Yin et al., 2018, "Byzantine-Robust Distributed Learning: Towards Optimal Statistical

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Strategies;
 
 /// <summary>
 /// Base of strategies that treat the change of the FedAvg average as a pseudo-gradient and apply a server-side

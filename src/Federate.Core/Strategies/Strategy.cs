@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Strategies;
 
 /// <summary>A node the grid can reach.</summary>
 /// <param name="NodeId">Stable id of the node within the grid (never 0, which is the server).</param>

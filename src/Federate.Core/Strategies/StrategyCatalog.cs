@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Strategies;
 
 /// <summary>Creates strategies from their command-line names.</summary>
 public static class StrategyCatalog

@@ -1,4 +1,4 @@
-namespace Federate.Core;
+namespace Federate.Core.Strategies;
 
 /// <summary>Parameters of the built-in strategies; each strategy reads the ones it documents.</summary>
 public sealed class StrategyOptions

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Federate.Core;
+namespace Federate.Core.Strategies;
 
 /// <summary>
 /// A train aggregator that can fold an update piece by piece as its tensors arrive, so a server never holds a

@@ -3,7 +3,7 @@ using Federate.Core;
 using Federate.Core.Privacy;
 using Federate.Learning.Internal;
 
-namespace Federate.Learning;
+namespace Federate.Learning.Models;
 
 /// <summary>
 /// DP-SGD for the dense models. Per-example gradients are never materialised: for a dense layer the gradient of

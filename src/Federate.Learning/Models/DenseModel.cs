@@ -1,9 +1,9 @@
 using System.Numerics.Tensors;
 using Federate.Core;
 using Federate.Learning.Internal;
-using Tensor = Federate.Core.Tensor;
+using Tensor = Federate.Core.Records.Tensor;
 
-namespace Federate.Learning;
+namespace Federate.Learning.Models;
 
 /// <summary>
 /// A stack of fully connected layers (ReLU between them, softmax cross-entropy on top) trained by minibatch SGD.

@@ -1,4 +1,4 @@
-namespace Federate.Learning;
+namespace Federate.Learning.Models;
 
 /// <summary>
 /// DP-SGD settings (Abadi et al. 2016): each step takes a Poisson sample of the local examples with rate q, clips

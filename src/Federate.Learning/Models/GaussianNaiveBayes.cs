@@ -1,6 +1,6 @@
 using Federate.Core;
 
-namespace Federate.Learning;
+namespace Federate.Learning.Models;
 
 /// <summary>
 /// Gaussian naive Bayes whose parameters are sufficient statistics normalised by the local example count n, so

@@ -1,6 +1,6 @@
 using Federate.Core;
 
-namespace Federate.Learning;
+namespace Federate.Learning.Models;
 
 /// <summary>Hyperparameters of local training.</summary>
 public sealed class TrainOptions

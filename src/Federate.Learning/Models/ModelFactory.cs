@@ -1,7 +1,7 @@
 using System.Globalization;
 using Federate.Learning.Models;
 
-namespace Federate.Learning;
+namespace Federate.Learning.Models;
 
 /// <summary>Creates built-in models from their command-line names.</summary>
 public static class ModelFactory

@@ -1,6 +1,6 @@
 using Federate.Core;
 
-namespace Federate.Learning;
+namespace Federate.Learning.Models;
 
 /// <summary>
 /// A model of N float32 parameters whose "training" adds a small deterministic change (+1e-3 to every parameter),

@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 using Federate.Core;
 using Federate.Learning.Internal;
 using Federate.Learning.Models.Layers;
-using Tensor = Federate.Core.Tensor;
+using Tensor = Federate.Core.Records.Tensor;
 
 namespace Federate.Learning.Models;
 

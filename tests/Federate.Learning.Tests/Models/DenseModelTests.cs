@@ -363,10 +363,10 @@ public class ProximalTermTests
         var data = Federate.Learning.Data.DatasetCatalog.Load("iris").Train;
         double Drift(double mu)
         {
-            var model = Federate.Learning.ModelFactory.Create("mlp:16", data.FeatureCount, data.ClassCount);
+            var model = Federate.Learning.Models.ModelFactory.Create("mlp:16", data.FeatureCount, data.ClassCount);
             model.Initialize(3);
             var start = model.GetParameters()["dense0.weight"].AsSpan<float>().ToArray();
-            model.Train(data, new Federate.Learning.TrainOptions { Epochs = 5, BatchSize = 8, LearningRate = 0.1, Seed = 1, ProximalMu = mu }, CancellationToken.None);
+            model.Train(data, new Federate.Learning.Models.TrainOptions { Epochs = 5, BatchSize = 8, LearningRate = 0.1, Seed = 1, ProximalMu = mu }, CancellationToken.None);
             var end = model.GetParameters()["dense0.weight"].AsSpan<float>().ToArray();
             return Math.Sqrt(start.Zip(end).Sum(p => (double)(p.First - p.Second) * (p.First - p.Second)));
         }
