@@ -4,7 +4,7 @@ using Federate.Protocol;
 using Federate.Protocol.Fleet.V1;
 using Google.Protobuf;
 
-namespace Federate.Deployment.Tests;
+namespace Federate.Protocol.Tests;
 
 public sealed class ChunkCodecTests
 {

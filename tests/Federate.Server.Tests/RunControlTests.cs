@@ -1,7 +1,7 @@
 using Federate.Core;
 using Federate.Server;
 
-namespace Federate.Deployment.Tests;
+namespace Federate.Server.Tests;
 
 public sealed class RunControlTests
 {

@@ -6,7 +6,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 
-namespace Federate.Deployment.Tests;
+namespace Federate.Server.Tests;
 
 /// <summary>
 /// A Federate server's Flower port over real gRPC on 127.0.0.1, with stand-in Flower clients written against the
@@ -143,7 +143,7 @@ public sealed class FlowerServerTests
 
     private static ClientMessage HostileFor(string kind)
     {
-        var message = FlowerMappingTests.Hostile(kind);
+        var message = Federate.Protocol.Tests.FlowerSamples.Hostile(kind);
         if (message.FitRes is { } fit && kind == "empty-scalar")
         {
             // Same flaw, but tensors that fit this test's model, so only the scalar is wrong.

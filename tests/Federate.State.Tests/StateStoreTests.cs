@@ -3,7 +3,7 @@ using Federate.Core.Strategies;
 using Federate.State;
 using Microsoft.Data.Sqlite;
 
-namespace Federate.Deployment.Tests;
+namespace Federate.State.Tests;
 
 /// <summary>The server's state directory: schema, WAL, append-only events, checkpoints and their fallback.</summary>
 public sealed class StateStoreTests : IDisposable

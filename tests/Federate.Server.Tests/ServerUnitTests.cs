@@ -3,7 +3,7 @@ using Federate.Server.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Federate.Deployment.Tests;
+namespace Federate.Server.Tests;
 
 public sealed class NodeRegistryTests
 {

@@ -5,7 +5,7 @@ using Federate.Client;
 using Federate.Core;
 using Federate.Learning;
 
-namespace Federate.Deployment.Tests;
+namespace Federate.Client.Tests;
 
 public sealed class NotificationTests
 {

@@ -2,7 +2,7 @@ using Federate.Core;
 using Federate.Protocol;
 using Federate.Protocol.Fleet.V1;
 
-namespace Federate.Deployment.Tests;
+namespace Federate.Protocol.Tests;
 
 public sealed class MappingTests
 {

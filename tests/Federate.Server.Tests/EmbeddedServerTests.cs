@@ -13,7 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace Federate.Deployment.Tests;
+namespace Federate.Server.Tests;
 
 /// <summary>A Federate server embedded in an ASP.NET Core app (samples/EmbeddedServer's composition) on one port.</summary>
 public sealed class EmbeddedServerTests
