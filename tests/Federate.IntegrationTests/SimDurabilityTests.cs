@@ -90,5 +90,33 @@ public sealed class SimDurabilityTests(ITestOutputHelper log)
         Assert.Equal(0, await third.WaitForExitAsync(Timeout));
     }
 
+    [Fact]
+    public async Task Server_FinishedRunStartedAgain_SaysSoAndExitsZero_NewRunStartsAnother()
+    {
+        using var dir = new TempDir();
+        string[] Server(int port, params string[] more) =>
+            Args.ServerArgs(port, dir["out"], ["--dataset", "digits", "--min-clients", "1", "--rounds", "1", "--seed", "2", "--state-dir", dir["state"], .. more]);
+
+        int port = FederateProcess.FreePort();
+        await using (var server = FederateProcess.Start("server", log, Server(port)))
+        await using (var client = FederateProcess.Start("client", log, Args.ClientArgs(port, "--dataset", "digits", "--seed", "2")))
+        {
+            Assert.Equal(0, await server.WaitForExitAsync(Timeout));
+            Assert.Equal(0, await client.WaitForExitAsync(Timeout));
+        }
+
+        await using (var again = FederateProcess.Start("again", log, Server(FederateProcess.FreePort())))
+        {
+            Assert.Equal(0, await again.WaitForExitAsync(Timeout));
+            Assert.Contains("with these settings already finished (round_limit, 1 rounds); give --new-run to start another", again.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("listening on", again.Output, StringComparison.Ordinal);
+        }
+
+        await using var fresh = FederateProcess.Start("new-run", log, Server(FederateProcess.FreePort(), "--new-run"));
+        await fresh.WaitForLineAsync("listening on", Timeout);
+        fresh.Kill();
+        await fresh.WaitForExitAsync(Timeout);
+    }
+
     private static int AfterRound(string line) => int.Parse(Regex.Match(line, @"after round (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
 }

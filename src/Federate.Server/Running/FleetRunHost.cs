@@ -47,6 +47,14 @@ public sealed class FleetRunHost
         using var state = StateDirectory is null ? null : State.StateDirectory.Open(StateDirectory, _log);
         var plan = NextPlan(state);
         var run = FederatedRun.Prepare(plan, NewRun);
+        if (run.Start?.AlreadyFinished == true && _options.Inspector?.Manual == true)
+        {
+            // A manual (dashboard-driven) server is there to run: the finished run stays finished, a new one starts.
+            plan = NextPlan(state);
+            run = FederatedRun.Prepare(plan, newRun: true);
+            _log($"state: manual mode: starting run {run.RunId}");
+        }
+
         if (run.Start?.AlreadyFinished == true)
         {
             // Nothing to serve: the same settings already ran to the end (the state directory said so).
