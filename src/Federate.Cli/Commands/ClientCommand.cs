@@ -212,9 +212,3 @@ internal static class ClientCommand
         }
     }
 }
-
-internal static partial class CliLog
-{
-    [LoggerMessage(1, LogLevel.Information, "notification {Type} training_uuid={TrainingUuid} body={Body}")]
-    public static partial void Notification(ILogger logger, string type, string trainingUuid, string body);
-}

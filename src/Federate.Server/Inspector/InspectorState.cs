@@ -6,51 +6,6 @@ using Federate.Server.Internal;
 
 namespace Federate.Server.Inspector;
 
-/// <summary>One run as the inspector shows it; rounds are appended as they complete.</summary>
-internal sealed class RunView(string id, IReadOnlyDictionary<string, object?> config, DateTimeOffset startedAt)
-{
-    public string Id { get; } = id;
-
-    public IReadOnlyDictionary<string, object?> Config { get; } = config;
-
-    public DateTimeOffset StartedAt { get; } = startedAt;
-
-    public List<RoundRecord> Rounds { get; } = [];
-
-    public int? RoundInFlight { get; set; }
-
-    public string? StopReason { get; set; }
-
-    public string? StopDetail { get; set; }
-
-    public DateTimeOffset? FinishedAt { get; set; }
-
-    public string Status => StopReason is null ? "running" : StopReason == StopReasons.Cancelled ? "interrupted" : "finished";
-}
-
-/// <summary>A node as the inspector shows it, including nodes that are gone.</summary>
-internal sealed class NodeView(FleetNode node)
-{
-    public FleetNode Node { get; } = node;
-
-    public string Activity { get; set; } = "idle";
-
-    public int RoundsDone { get; set; }
-
-    public string? LastError { get; set; }
-
-    public DateTimeOffset? GoneAt { get; set; }
-
-    public MetricRecord? LastMetrics { get; set; }
-
-    public ArrayRecord? LatestWeights { get; set; }
-
-    public int? LatestWeightsRound { get; set; }
-}
-
-/// <summary>An entry of the inspector's event feed.</summary>
-internal sealed record InspectorEvent(long Id, DateTimeOffset At, string RunId, string Kind, string Detail);
-
 /// <summary>
 /// What the inspector knows: runs and their rounds (fed by the run driver as an observer), nodes (fed by the registry
 /// and the grid), recent events (an in-memory ring), the latest global model, and live subscribers (server-sent
@@ -469,24 +424,5 @@ internal sealed class InspectorState : IRunObserver
 
         AddEvent("node_left", $"node {id} left: {reason}");
         Publish("nodes", "{}");
-    }
-}
-
-/// <summary>Marks nodes busy while they hold a task, for the inspector's client table.</summary>
-internal sealed class InspectingGrid(IGrid inner, InspectorState state) : IGrid
-{
-    public ValueTask<IReadOnlyList<NodeInfo>> WaitForNodesAsync(int minimum, CancellationToken cancellationToken) => inner.WaitForNodesAsync(minimum, cancellationToken);
-
-    public IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        state.OnInstructions(instructions);
-        return inner.SendAndReceiveAsync(instructions, timeout, cancellationToken);
-    }
-
-    // Forwarded so the inner grid still streams updates into the aggregator.
-    public IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, ITrainAggregator aggregator, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        state.OnInstructions(instructions);
-        return inner.SendAndReceiveAsync(instructions, aggregator, timeout, cancellationToken);
     }
 }

@@ -151,12 +151,3 @@ internal sealed class FleetSecurity : IDisposable
         return colon > 0 ? peer[..colon] : peer;
     }
 }
-
-internal static partial class SecurityLog
-{
-    [LoggerMessage(100, LogLevel.Information, "TLS with the startup kit of project '{Project}' (server names {Hosts}); registration by challenge-response; payload encryption {Encryption}")]
-    public static partial void Secure(ILogger logger, string project, string hosts, string encryption);
-
-    [LoggerMessage(101, LogLevel.Warning, "{Count} more refused calls in the last second were not logged (refusal log limit)")]
-    public static partial void Suppressed(ILogger logger, long count);
-}

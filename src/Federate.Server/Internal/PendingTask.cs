@@ -3,12 +3,6 @@ using Federate.Protocol;
 
 namespace Federate.Server.Internal;
 
-/// <summary>
-/// What arrived for a task: a reply message; for streamed train updates the spool holding its tensors, and, when the
-/// update was folded straight from its chunks as they arrived, the fold to commit.
-/// </summary>
-internal sealed record Arrival(Message Reply, SpoolFile? Spool, IUpdateFold? Folded = null);
-
 /// <summary>One instruction sent to one node and the state of its reply.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The CancellationTokenSource has no timer; it is cancelled at most once and needs no disposal, and uploads may still observe it after the round.")]
 internal sealed class PendingTask
@@ -149,31 +143,4 @@ internal sealed class PendingTask
         Received,
         Closed,
     }
-}
-
-/// <summary>A temporary file holding one update's tensor bytes in order; deleted when disposed.</summary>
-internal sealed class SpoolFile : IDisposable
-{
-    private readonly FileStream _stream;
-
-    public SpoolFile(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, $"federate-update-{Guid.NewGuid():N}.spool");
-        _stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 0, FileOptions.DeleteOnClose | FileOptions.SequentialScan);
-    }
-
-    public long Length => _stream.Length;
-
-    public void Write(ReadOnlySpan<byte> bytes) => _stream.Write(bytes);
-
-    public void Rewind()
-    {
-        _stream.Flush();
-        _stream.Position = 0;
-    }
-
-    public void ReadExactly(Span<byte> buffer) => _stream.ReadExactly(buffer);
-
-    public void Dispose() => _stream.Dispose();
 }

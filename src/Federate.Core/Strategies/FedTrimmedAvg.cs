@@ -1,0 +1,23 @@
+namespace Federate.Core.Strategies;
+
+/// <summary>
+/// Coordinate-wise trimmed mean (Yin et al., 2018): per parameter, drop the floor(beta·n) smallest and largest
+/// client values and average the rest. Tolerates up to beta·n arbitrary clients. Parameter: <c>--trim-fraction</c>
+/// beta in [0, 0.5), default 0.2.
+/// </summary>
+public sealed class FedTrimmedAvg : Strategy
+{
+    /// <summary>Fraction trimmed at each end.</summary>
+    public double TrimFraction { get; init; } = 0.2;
+
+    /// <inheritdoc />
+    public override string Name => "trimmed-mean";
+
+    /// <inheritdoc />
+    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
+        new BufferedAggregator(global, (Strategies.BufferedUpdates updates) =>
+        {
+            int trim = Math.Min((int)Math.Floor(TrimFraction * updates.Count), (updates.Count - 1) / 2);
+            return CoordinateWise.ReduceModels(updates, FedMedian.All(updates), v => Selection.TrimmedMean(v, trim), v => Selection.TrimmedMean(v, trim));
+        });
+}

@@ -1,0 +1,7 @@
+using System.Threading.Channels;
+using Federate.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Federate.Server.Internal;
+
+internal sealed record OutboundNotification(LifecycleNotification Notification) : Outbound;
