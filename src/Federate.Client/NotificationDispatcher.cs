@@ -1,5 +1,3 @@
-using Federate.Core;
-
 namespace Federate.Client;
 
 /// <summary>Routes a notification to the matching handler method and picks design 4's HTTP status.</summary>

@@ -1,5 +1,3 @@
-using Federate.Core;
-
 namespace Federate.Client;
 
 /// <summary>A handler that ignores the four known events and answers 400 to unknown types; override what you need.</summary>

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using Federate.Core;
 using Federate.Protocol.Fleet.V1;
 using Google.Protobuf;
 

@@ -1,4 +1,3 @@
-using Federate.Core;
 using Federate.Server.Inspector;
 using Federate.Server.Internal;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,4 @@
 using System.Net;
-using Federate.Core;
 using Federate.Protocol;
 using Federate.Server.Hosting;
 using Federate.Server.Inspector;

@@ -1,5 +1,3 @@
-using Federate.Core;
-
 namespace Federate.Server;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Federate.Core;
-
 namespace Federate.Server;
 
 /// <summary>What the operator may do next and what the run is doing, as the inspector shows it.</summary>

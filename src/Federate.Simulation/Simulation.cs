@@ -1,5 +1,4 @@
 using System.Globalization;
-using Federate.Core;
 using Federate.Core.Privacy;
 using Federate.Learning;
 using Federate.State;

@@ -1,4 +1,3 @@
-using Federate.Core;
 using Federate.Core.Privacy;
 
 namespace Federate.Simulation;

@@ -1,5 +1,3 @@
-using Federate.Core;
-
 namespace Federate.State;
 
 /// <summary>A checkpoint that passed its SHA-256 check.</summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Federate.Core;
 using Microsoft.Data.Sqlite;
 
 namespace Federate.State;

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Federate.Client;
 using Federate.Core;
 using Federate.Learning;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Federate.Client;
-using Federate.Core;
 using Federate.Learning;
 using Microsoft.Extensions.Logging;
 

@@ -1,8 +1,6 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Federate.Client;
 using Federate.Core;
-using Federate.Learning;
 using Microsoft.Extensions.Logging;
 
 namespace Federate.Cli.Commands;

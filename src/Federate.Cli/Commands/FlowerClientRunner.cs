@@ -1,6 +1,5 @@
 using Federate.Client;
 using Federate.Client.Flower;
-using Federate.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Federate.Cli.Commands;

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Federate.Learning;
 using Federate.Server;
 
 namespace Federate.Cli.Commands;

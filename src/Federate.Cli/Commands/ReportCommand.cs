@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using Federate.Core;
 
 namespace Federate.Cli.Commands;
 

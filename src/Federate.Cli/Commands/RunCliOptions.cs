@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Federate.Core;
 
 namespace Federate.Cli.Commands;
 

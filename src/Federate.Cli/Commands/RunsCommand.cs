@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Federate.Core;
 using Federate.State;
 
 namespace Federate.Cli.Commands;

@@ -1,11 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using Federate.Core;
 using Federate.Learning;
 using Federate.Core.Privacy;
 using Federate.Server;
 using Federate.Server.Running;
-using Microsoft.Extensions.Logging;
 
 namespace Federate.Cli.Commands;
 

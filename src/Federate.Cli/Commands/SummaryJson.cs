@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Federate.Core;
 
 namespace Federate.Cli.Commands;
 

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Federate.Core.Strategies;
 
 namespace Federate.Core.Formats;
 

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Federate.Core.Privacy;
 
 /// <summary>How central DP clips client updates.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Federate.Core.Privacy;
 
 /// <summary>Settings of <see cref="CentralDpStrategy"/>.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Federate.Core.Privacy;
 
 /// <summary>Metric, config and error names of the privacy features.</summary>

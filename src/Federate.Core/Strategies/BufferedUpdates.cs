@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Federate.Core.Aggregation;
 
 namespace Federate.Core.Strategies;
 

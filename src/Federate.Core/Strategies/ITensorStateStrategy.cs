@@ -1,5 +1,3 @@
-using Federate.Core.Formats;
-
 namespace Federate.Core.Strategies;
 
 /// <summary>

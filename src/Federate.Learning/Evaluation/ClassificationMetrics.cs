@@ -1,5 +1,3 @@
-using Federate.Core;
-
 namespace Federate.Learning.Evaluation;
 
 /// <summary>Classification metrics computed from predicted probabilities.</summary>

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using Federate.Core;
 using Federate.Learning.Internal;
 using Tensor = Federate.Core.Records.Tensor;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Federate.Learning.Models;
 
 namespace Federate.Learning.Models;
 

@@ -1,5 +1,3 @@
-using Federate.Core;
-
 namespace Federate.Learning.Models;
 
 /// <summary>Hyperparameters of local training.</summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Federate.Core;
 
 namespace Federate.Learning.Partitioning;
 

@@ -1,4 +1,3 @@
-using Federate.Core;
 using Federate.Protocol;
 using Federate.Protocol.Flower;
 using Federate.Server.Internal;

@@ -1,8 +1,6 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Federate.Core;
-using Federate.Server.Internal;
 
 namespace Federate.Server.Inspector;
 

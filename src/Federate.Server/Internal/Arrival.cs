@@ -1,5 +1,4 @@
 using Federate.Core;
-using Federate.Protocol;
 
 namespace Federate.Server.Internal;
 

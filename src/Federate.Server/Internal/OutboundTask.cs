@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Federate.Core;
 using Microsoft.Extensions.Logging;
 

@@ -1,4 +1,3 @@
-using Federate.Core;
 using Federate.Protocol;
 
 namespace Federate.Server.Internal;
