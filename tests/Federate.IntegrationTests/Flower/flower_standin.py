@@ -219,7 +219,13 @@ def run_server(address, clients, rounds):
                 return
             yield ins
             if ins.WhichOneof("msg") == "reconnect_ins":
-                # Resumed only once the message went out: the stream then ends with OK.
+                # Wait until the client hangs up (its request stream ends or is cancelled): it has then read
+                # reconnect_ins, so stopping the server cannot cut the connection under an unread message.
+                try:
+                    for _ in requests:
+                        pass
+                except Exception:
+                    pass
                 bridge.done.set()
                 return
             try:
