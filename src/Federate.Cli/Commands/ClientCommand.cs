@@ -186,28 +186,4 @@ internal static class ClientCommand
             throw new UsageException(message);
         }
     }
-
-    /// <summary>Logs every notification; unknown types are answered 400.</summary>
-    private sealed class LoggingNotificationHandler(ILogger logger) : NotificationHandler
-    {
-        public override Task OnTrainingStartAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
-
-        public override Task OnUpdateRoundStartAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
-
-        public override Task OnModelTestRoundAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
-
-        public override Task OnTrainingFinishedAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
-
-        public override async Task<int> OnUnknownAsync(LifecycleNotification notification, CancellationToken cancellationToken)
-        {
-            await Log(notification).ConfigureAwait(false);
-            return 400;
-        }
-
-        private Task Log(LifecycleNotification n)
-        {
-            CliLog.Notification(logger, n.NotificationType, n.TrainingUuid, n.Body.ToJsonString());
-            return Task.CompletedTask;
-        }
-    }
 }

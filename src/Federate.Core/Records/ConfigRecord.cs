@@ -10,15 +10,9 @@ public sealed class ConfigRecord : OrderedRecord<ConfigValue>
 
     /// <summary>Creates a record holding a copy of <paramref name="values"/>.</summary>
     public ConfigRecord(IEnumerable<KeyValuePair<string, ConfigValue>> values)
+        : base(values)
     {
-        foreach (var (k, v) in values)
-        {
-            Set(k, v);
-        }
     }
-
-    /// <summary>Keys in insertion order.</summary>
-    public IReadOnlyList<string> Keys => OrderedKeys;
 
     /// <summary>Gets or sets a value; setting an existing key keeps its position.</summary>
     public ConfigValue this[string key]
