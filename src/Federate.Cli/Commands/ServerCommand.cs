@@ -17,11 +17,6 @@ internal static class ServerCommand
         var flowerPort = CommonOptions.CreateOptional<int?>("--flower-port", "Also serve Flower clients (flwr.proto.FlowerService/Join, plain HTTP/2) on this port (0 picks a free one).", "PORT");
         var host = CommonOptions.Create("--host", "Address to bind.", "0.0.0.0", "ADDRESS");
         var minClients = CommonOptions.Create("--min-clients", "Clients to wait for before each round.", 2, "N");
-        var rounds = run.Rounds;
-        var threshold = run.Threshold;
-        var thresholdMetric = run.ThresholdMetric;
-        var target = run.Target;
-        var strategy = run.Strategy;
         var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N, or none (the first client gives the initial parameters).", "mlp", "NAME");
         var dataset = CommonOptions.Create("--dataset", "Dataset whose input and output sizes shape the model (the server reads no training data).", "digits", "NAME|PATH");
         var dataDir = CommonOptions.CreateOptional<string>("--data-dir", "Folder holding Fashion-MNIST's IDX files.", "DIR");
@@ -30,12 +25,7 @@ internal static class ServerCommand
         var config = new Option<string[]>("--config") { Description = "KEY=VALUE added to every round's train config (repeatable).", HelpName = "KEY=VALUE" };
         var roundTimeout = CommonOptions.Create("--round-timeout", "Seconds each round phase waits for replies (0 = no limit).", 600.0, "SECONDS");
         var webhook = new Option<string[]>("--webhook") { Description = "URL that receives every lifecycle notification as a JSON POST (repeatable).", HelpName = "URL" };
-        var outDir = run.Out;
         var insecure = new Option<bool>("--insecure") { Description = "Serve plain HTTP/2 without TLS or kits (development only; the server warns)." };
-        var fraction = run.Fraction;
-        var fractionEvaluate = run.FractionEvaluate;
-        var minFit = run.MinFitClients;
-        var minEvaluate = run.MinEvaluateClients;
         var minResults = CommonOptions.Create("--min-results", "A round needs at least this many usable train replies.", 1, "N");
         var localEpochs = CommonOptions.Create("--local-epochs", "Local epochs per round (sent as local_epochs).", 5, "N");
         var batchSize = CommonOptions.Create("--batch-size", "Local minibatch size (sent as batch_size).", 16, "N");
@@ -51,10 +41,11 @@ internal static class ServerCommand
 
         var command = new Command("server", "Coordinate a federated run: clients connect over gRPC (native fleet API).")
         {
-            port, host, minClients, rounds, threshold, thresholdMetric, target, strategy, model, dataset, dataDir, labelColumn, seed, config,
-            roundTimeout, webhook, outDir, insecure, fraction, fractionEvaluate, minFit, minEvaluate, minResults, localEpochs, batchSize, lr,
+            port, host, minClients, model, dataset, dataDir, labelColumn, seed, config,
+            roundTimeout, webhook, insecure, minResults, localEpochs, batchSize, lr,
             compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, newRun,
         };
+        run.AddTo(command);
 
         var inspector = new InspectorCliOptions();
         inspector.AddTo(command);
@@ -93,7 +84,7 @@ internal static class ServerCommand
                 throw new UsageException(problem);
             }
 
-            var rounds_ = inspector.Rounds(parse, rounds);
+            var rounds_ = inspector.Rounds(parse, run.Rounds);
             var minClients_ = parse.GetValue(minClients);
             Require(minClients_ >= 1, $"--min-clients must be at least 1, got {minClients_}");
             Require(rounds_ >= 1, $"--rounds must be at least 1, got {rounds_}");
@@ -112,10 +103,10 @@ internal static class ServerCommand
 
             var sampling = new SamplingOptions
             {
-                FractionTrain = parse.GetValue(fraction),
-                FractionEvaluate = parse.GetValue(fractionEvaluate),
-                MinTrainNodes = parse.GetValue(minFit),
-                MinEvaluateNodes = parse.GetValue(minEvaluate),
+                FractionTrain = run.GetFraction(parse),
+                FractionEvaluate = run.GetFractionEvaluate(parse),
+                MinTrainNodes = run.GetMinFitClients(parse),
+                MinEvaluateNodes = run.GetMinEvaluateClients(parse),
             };
             var strategyOptions = strategyCli.Read(parse, parse.GetValue(lr));
             var privacySettings = privacy.Read(parse);
@@ -124,14 +115,14 @@ internal static class ServerCommand
                 throw new UsageException("--max-epsilon is a client option: each site sets its own budget with 'federate client --max-epsilon E'");
             }
 
-            var strategyName = parse.GetValue(strategy)!;
+            var strategyName = run.GetStrategy(parse);
             privacySettings.Validate(strategyName, sampling.FractionTrain);
             if (privacySettings.DpSgd && modelName.Trim().Equals("gaussian-nb", StringComparison.OrdinalIgnoreCase))
             {
                 throw new UsageException(ClientDpSgd.NotSgdMessage);
             }
 
-            var outPath = parse.GetValue(outDir)!;
+            var outPath = run.GetOut(parse);
             bool verbose_ = parse.GetValue(verbose);
             var modelMetadata = new Dictionary<string, string>
             {
@@ -150,9 +141,9 @@ internal static class ServerCommand
                 {
                     Seed = seed_,
                     Rounds = rounds_,
-                    Threshold = parse.GetValue(threshold),
-                    ThresholdMetric = parse.GetValue(thresholdMetric)!,
-                    Target = CommonOptions.ParseTarget(parse.GetValue(target)),
+                    Threshold = run.GetThreshold(parse),
+                    ThresholdMetric = run.GetThresholdMetric(parse),
+                    Target = run.GetTarget(parse),
                     MinNodes = minClients_,
                     MinResults = parse.GetValue(minResults),
                     RoundTimeout = DeployOptions.Seconds(timeoutSeconds, zeroIsInfinite: true),

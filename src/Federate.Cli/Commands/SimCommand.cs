@@ -17,24 +17,14 @@ internal static class SimCommand
         var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, cnn, cnn-mcmahan, cnn:LAYERS.", "mlp", "NAME");
         var clients = CommonOptions.Create("--clients", "Number of virtual clients.", 10, "N");
         var run = new RunCliOptions(defaultRounds: 20);
-        var fraction = run.Fraction;
-        var fractionEvaluate = run.FractionEvaluate;
-        var minFit = run.MinFitClients;
-        var rounds = run.Rounds;
         var localEpochs = CommonOptions.Create("--local-epochs", "Local epochs per round.", 5, "N");
         var batchSize = CommonOptions.Create("--batch-size", "Local minibatch size.", 16, "N");
         var lr = CommonOptions.Create("--lr", "Local SGD learning rate.", 0.1, "RATE");
         var partition = CommonOptions.Create("--partition", "How rows are split among clients: iid, dirichlet:ALPHA, shards:K, column:NAME.", "dirichlet:0.5", "SPEC");
         var testFraction = CommonOptions.Create("--test-fraction", "Fraction of each client's rows kept for local evaluation.", 0.2, "F");
-        var strategy = run.Strategy;
         var seed = CommonOptions.Create("--seed", "Seed for every random choice; the same seed gives a byte-identical model.", 0, "N");
-        var threshold = run.Threshold;
-        var thresholdMetric = run.ThresholdMetric;
-        var target = run.Target;
         var dropRate = CommonOptions.Create("--drop-rate", "Probability that a sampled client fails (fault injection), in [0, 1).", 0.0, "P");
         var parallelism = CommonOptions.Create("--parallelism", "Clients computing at once, one thread each.", Environment.ProcessorCount, "N");
-        var outDir = run.Out;
-        var minEvaluate = run.MinEvaluateClients;
         var attack = CommonOptions.CreateOptional<string>("--attack", "Simulate attackers: sign-flip, gaussian, label-flip or scale, with the fraction of malicious clients, e.g. sign-flip:0.2.", "KIND:FRACTION");
         var stateDir = CommonOptions.CreateOptional<string>("--state-dir", "State directory: checkpoints every round; the same command run again after a crash resumes the run and ends with the same model.", "DIR");
         var newRun = new Option<bool>("--new-run") { Description = "With --state-dir: start a new run even if the directory holds an unfinished or finished run (an unfinished one is marked abandoned)." };
@@ -45,10 +35,11 @@ internal static class SimCommand
 
         var command = new Command("sim", "Simulate a federated run with virtual clients on one machine.")
         {
-            dataset, dataDir, labelColumn, model, clients, fraction, fractionEvaluate, minFit, rounds, localEpochs, batchSize, lr,
-            partition, testFraction, strategy, seed, threshold, thresholdMetric, target, dropRate, parallelism, outDir, json,
-            minEvaluate, attack, stateDir, newRun,
+            dataset, dataDir, labelColumn, model, clients, localEpochs, batchSize, lr,
+            partition, testFraction, seed, dropRate, parallelism, json,
+            attack, stateDir, newRun,
         };
+        run.AddTo(command);
         privacy.AddTo(command);
         strategyCli.AddTo(command);
         optimizer.AddTo(command);
@@ -62,26 +53,26 @@ internal static class SimCommand
                 LabelColumn = parse.GetValue(labelColumn),
                 Model = parse.GetValue(model)!,
                 Clients = parse.GetValue(clients),
-                Fraction = parse.GetValue(fraction),
-                FractionEvaluate = parse.GetValue(fractionEvaluate),
-                MinFitClients = parse.GetValue(minFit),
-                Rounds = parse.GetValue(rounds),
+                Fraction = run.GetFraction(parse),
+                FractionEvaluate = run.GetFractionEvaluate(parse),
+                MinFitClients = run.GetMinFitClients(parse),
+                Rounds = run.GetRounds(parse),
                 LocalEpochs = parse.GetValue(localEpochs),
                 BatchSize = parse.GetValue(batchSize),
                 LearningRate = parse.GetValue(lr),
                 Partition = parse.GetValue(partition)!,
                 TestFraction = parse.GetValue(testFraction),
-                Strategy = parse.GetValue(strategy)!,
+                Strategy = run.GetStrategy(parse),
                 Seed = parse.GetValue(seed),
-                Threshold = parse.GetValue(threshold),
-                ThresholdMetric = parse.GetValue(thresholdMetric)!,
-                Target = CommonOptions.ParseTarget(parse.GetValue(target)),
+                Threshold = run.GetThreshold(parse),
+                ThresholdMetric = run.GetThresholdMetric(parse),
+                Target = run.GetTarget(parse),
                 DropRate = parse.GetValue(dropRate),
                 Parallelism = parse.GetValue(parallelism),
-                Out = parse.GetValue(outDir)!,
+                Out = run.GetOut(parse),
                 StateDir = parse.GetValue(stateDir),
                 NewRun = parse.GetValue(newRun),
-                MinEvaluateClients = parse.GetValue(minEvaluate),
+                MinEvaluateClients = run.GetMinEvaluateClients(parse),
                 Attack = parse.GetValue(attack),
                 Privacy = privacy.Read(parse),
                 StrategyOptions = strategyCli.Read(parse, parse.GetValue(lr)),

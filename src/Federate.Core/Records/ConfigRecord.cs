@@ -36,6 +36,14 @@ public sealed class ConfigRecord : OrderedRecord<ConfigValue>
     /// <summary>A shallow copy (values are immutable scalars).</summary>
     public ConfigRecord Clone() => new(this);
 
+    /// <summary>A copy with <paramref name="key"/> set to <paramref name="value"/> (this record is left as it is).</summary>
+    public ConfigRecord With(string key, ConfigValue value)
+    {
+        var copy = Clone();
+        copy[key] = value;
+        return copy;
+    }
+
     /// <inheritdoc />
     protected override string DescribeMissing(string key) => $"The config has no key '{key}'.";
 }
