@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Federate.Learning;
 using Federate.Simulation;
 using Spectre.Console;
 
