@@ -1,5 +1,3 @@
-using Federate.Learning.Models;
-
 namespace Federate.Learning.Internal;
 
 /// <summary>
@@ -48,6 +46,9 @@ internal unsafe interface INetwork
 
     /// <summary>Backpropagates the loss left by <see cref="ForwardLoss"/> and updates the parameters: fused plain SGD when <paramref name="optimizer"/> is null.</summary>
     void BackwardStep(float* x, int count, OptimizerState? optimizer, float learningRate);
+
+    /// <summary>Backpropagates the loss left by <see cref="ForwardLoss"/> and writes the batch gradient to <paramref name="gradient"/>.</summary>
+    void BackwardGradient(float* x, int count, float* gradient);
 
     /// <summary>DP-SGD: the sum of per-example gradients clipped to <paramref name="clip"/>, and each unclipped norm; returns the mean loss.</summary>
     double ClippedSum(float* x, ReadOnlySpan<int> y, int count, float clip, float* sum, float* norms);

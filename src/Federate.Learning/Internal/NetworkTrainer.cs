@@ -1,7 +1,6 @@
 using System.Numerics.Tensors;
 using Federate.Core;
 using Federate.Core.Privacy;
-using Federate.Learning.Models;
 
 namespace Federate.Learning.Internal;
 
@@ -158,6 +157,53 @@ internal static unsafe class NetworkTrainer
         }
 
         return total / count;
+    }
+
+    /// <summary>Copies the parameters into a flat vector of exactly ParameterCount values.</summary>
+    public static void CopyParametersTo(INetwork net, Span<float> destination)
+    {
+        if (destination.Length != net.ParameterCount)
+        {
+            throw new ArgumentException($"Destination has {destination.Length} elements; the model has {net.ParameterCount} parameters.", nameof(destination));
+        }
+
+        net.Parameters.CopyTo(destination);
+    }
+
+    /// <summary>Sets the parameters from a flat vector of exactly ParameterCount values.</summary>
+    public static void SetParametersFrom(INetwork net, ReadOnlySpan<float> source)
+    {
+        if (source.Length != net.ParameterCount)
+        {
+            throw new ArgumentException($"Source has {source.Length} elements; the model has {net.ParameterCount} parameters.", nameof(source));
+        }
+
+        source.CopyTo(net.Parameters);
+    }
+
+    /// <summary>Mean loss over a batch and its gradient, written (not added) to <paramref name="gradient"/>.</summary>
+    public static double LossAndGradient(INetwork net, ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradient)
+    {
+        int count = CheckBatch(net, x, y);
+        if (gradient.Length != net.ParameterCount)
+        {
+            throw new ArgumentException($"Gradient has {gradient.Length} elements; the model has {net.ParameterCount} parameters.", nameof(gradient));
+        }
+
+        if (count == 0)
+        {
+            gradient.Clear();
+            return 0;
+        }
+
+        net.Reserve(count, training: true);
+        fixed (float* xp = x)
+        fixed (float* gp = gradient)
+        {
+            double loss = net.ForwardLoss(xp, y, count, 1f / count, default);
+            net.BackwardGradient(xp, count, gp);
+            return loss;
+        }
     }
 
     /// <summary>

@@ -10,7 +10,7 @@ namespace Federate.Learning.Models;
 /// (weight [in, out] row-major, then bias [out], layer by layer). All scratch memory is preallocated per batch
 /// size, so a training step does not allocate; everything runs on the calling thread and is bit-deterministic.
 /// </summary>
-internal abstract unsafe partial class DenseModel : DifferentiableModel, INetwork
+internal abstract unsafe partial class DenseModel : NetworkModel, INetwork
 {
     private const int PredictChunk = 256;
 
@@ -24,7 +24,6 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel, INetwor
     private readonly float[] _biasScratch;
     private float[][] _act = [];
     private float[][] _delta = [];
-    private readonly TrainingBuffers _buffers = new();
     private float[] _stepGradient = [];
     private int _capacity;
 
@@ -153,53 +152,6 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel, INetwor
     }
 
     /// <inheritdoc />
-    public override void CopyParametersTo(Span<float> destination)
-    {
-        if (destination.Length != ParameterCount)
-        {
-            throw new ArgumentException($"Destination has {destination.Length} elements; the model has {ParameterCount} parameters.", nameof(destination));
-        }
-
-        _params.CopyTo(destination);
-    }
-
-    /// <inheritdoc />
-    public override void SetParametersFrom(ReadOnlySpan<float> source)
-    {
-        if (source.Length != ParameterCount)
-        {
-            throw new ArgumentException($"Source has {source.Length} elements; the model has {ParameterCount} parameters.", nameof(source));
-        }
-
-        source.CopyTo(_params);
-    }
-
-    /// <inheritdoc />
-    public override double LossAndGradient(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradient)
-    {
-        int count = NetworkTrainer.CheckBatch(this, x, y);
-        if (gradient.Length != ParameterCount)
-        {
-            throw new ArgumentException($"Gradient has {gradient.Length} elements; the model has {ParameterCount} parameters.", nameof(gradient));
-        }
-
-        if (count == 0)
-        {
-            gradient.Clear();
-            return 0;
-        }
-
-        EnsureCapacity(count);
-        fixed (float* xp = x)
-        fixed (float* gp = gradient)
-        {
-            double loss = ForwardLoss(xp, y, count, 1f / count, default);
-            Backward(xp, count, BackwardMode.Gradient, gp, 0);
-            return loss;
-        }
-    }
-
-    /// <inheritdoc />
     public override void PerExampleGradients(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradients, Span<float> losses)
     {
         int count = NetworkTrainer.CheckBatch(this, x, y);
@@ -245,21 +197,6 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel, INetwor
         }
     }
 
-    /// <inheritdoc />
-    public override TrainResult Train(Dataset data, TrainOptions options, CancellationToken cancellationToken) =>
-        NetworkTrainer.Train(this, _buffers, data, options, cancellationToken);
-
-    /// <inheritdoc />
-    public override float[] PredictProbabilities(Dataset data) => NetworkTrainer.PredictProbabilities(this, data);
-
-    /// <summary>
-    /// The sum over the batch of every example's gradient clipped to norm <paramref name="clip"/>, written to
-    /// <paramref name="sum"/>; each example's unclipped gradient norm goes to <paramref name="norms"/>. Returns the
-    /// mean loss.
-    /// </summary>
-    internal double ClippedGradientSum(ReadOnlySpan<float> x, ReadOnlySpan<int> y, float clip, Span<float> sum, Span<float> norms) =>
-        NetworkTrainer.ClippedGradientSum(this, x, y, clip, sum, norms);
-
     Span<float> INetwork.Parameters => _params;
 
     int INetwork.PredictChunk => PredictChunk;
@@ -296,9 +233,61 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel, INetwor
         optimizer.Step(_params, _stepGradient);
     }
 
+    void INetwork.BackwardGradient(float* x, int count, float* gradient) => Backward(x, count, BackwardMode.Gradient, gradient, 0);
+
     double INetwork.ClippedSum(float* x, ReadOnlySpan<int> y, int count, float clip, float* sum, float* norms) => ClippedSum(x, y, count, clip, sum, norms);
 
     private float* Delta(int layer) => Gemm.Pointer(layer == _layers ? _act[_layers] : _delta[layer]);
+
+    /// <summary>
+    /// DP-SGD's clipped gradient sum for the dense models. Per-example gradients are never materialised: for a dense layer the gradient of
+    /// example b is the outer product a_b ⊗ d_b (input row, output delta) plus the bias d_b, so its squared norm is
+    /// (‖a_b‖² + 1)·‖d_b‖². The deltas of all layers are linear in the top delta (ReLU masks do not depend on its scale),
+    /// so scaling example b's delta rows by its clip factor clips its whole gradient, and the clipped sum is then one
+    /// GEMM per layer, exactly like the plain gradient.
+    /// </summary>
+    private double ClippedSum(float* x, ReadOnlySpan<int> y, int count, float clip, float* sum, float* norms)
+    {
+        double loss = ForwardLoss(x, y, count, 1f, default);
+        Backward(x, count, BackwardMode.DeltasOnly, null, 0);
+
+        // Squared per-example norms, layer by layer: (||a_b||^2 + 1) * ||d_b||^2.
+        var norm = new Span<float>(norms, count);
+        norm.Clear();
+        for (int l = 0; l < _layers; l++)
+        {
+            int fanIn = _sizes[l];
+            int fanOut = _sizes[l + 1];
+            float* input = l == 0 ? x : Gemm.Pointer(_act[l]);
+            float* d = Delta(l + 1);
+            for (int b = 0; b < count; b++)
+            {
+                float a2 = TensorPrimitives.SumOfSquares(new ReadOnlySpan<float>(input + ((long)b * fanIn), fanIn));
+                float d2 = TensorPrimitives.SumOfSquares(new ReadOnlySpan<float>(d + ((long)b * fanOut), fanOut));
+                norm[b] += (a2 + 1f) * d2;
+            }
+        }
+
+        TensorPrimitives.Sqrt(norm, norm);
+
+        // Scale each example's delta rows by its clip factor min(1, C / ||g_b||), then sum with one GEMM per layer.
+        for (int l = 0; l < _layers; l++)
+        {
+            NetworkTrainer.ClipRows(Delta(l + 1), count, _sizes[l + 1], norm, clip);
+        }
+
+        for (int l = 0; l < _layers; l++)
+        {
+            int fanIn = _sizes[l];
+            int fanOut = _sizes[l + 1];
+            float* input = l == 0 ? x : Gemm.Pointer(_act[l]);
+            float* d = Delta(l + 1);
+            Gemm.Multiply(fanIn, fanOut, count, 1f, input, 1, fanIn, d, fanOut, sum + _weightOffset[l], fanOut, accumulate: false);
+            Gemm.ColumnSums(d, count, fanOut, sum + _biasOffset[l]);
+        }
+
+        return loss;
+    }
 
     private void EnsureCapacity(int batch)
     {

@@ -14,7 +14,7 @@ namespace Federate.Learning.Models;
 /// followed by its ".bias"), held in one flat buffer in that order. Everything runs on the calling thread and is
 /// bit-deterministic: the same seed gives the same model whatever the thread.
 /// </summary>
-public sealed unsafe partial class SequentialModel : DifferentiableModel, INetwork
+public sealed unsafe partial class SequentialModel : NetworkModel, INetwork
 {
     private const int PredictChunk = 64;
 
@@ -27,7 +27,6 @@ public sealed unsafe partial class SequentialModel : DifferentiableModel, INetwo
     private float[][] _delta = [];
     private int _capacity;
     private bool _hasDeltas;
-    private readonly TrainingBuffers _buffers = new();
 
     internal SequentialModel(string spec, IReadOnlyList<Layer> layers, int classCount)
     {
@@ -138,53 +137,6 @@ public sealed unsafe partial class SequentialModel : DifferentiableModel, INetwo
     }
 
     /// <inheritdoc />
-    public override void CopyParametersTo(Span<float> destination)
-    {
-        if (destination.Length != ParameterCount)
-        {
-            throw new ArgumentException($"Destination has {destination.Length} elements; the model has {ParameterCount} parameters.", nameof(destination));
-        }
-
-        _params.AsSpan(0, ParameterCount).CopyTo(destination);
-    }
-
-    /// <inheritdoc />
-    public override void SetParametersFrom(ReadOnlySpan<float> source)
-    {
-        if (source.Length != ParameterCount)
-        {
-            throw new ArgumentException($"Source has {source.Length} elements; the model has {ParameterCount} parameters.", nameof(source));
-        }
-
-        source.CopyTo(_params);
-    }
-
-    /// <inheritdoc />
-    public override double LossAndGradient(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradient)
-    {
-        int count = NetworkTrainer.CheckBatch(this, x, y);
-        if (gradient.Length != ParameterCount)
-        {
-            throw new ArgumentException($"Gradient has {gradient.Length} elements; the model has {ParameterCount} parameters.", nameof(gradient));
-        }
-
-        if (count == 0)
-        {
-            gradient.Clear();
-            return 0;
-        }
-
-        EnsureCapacity(count, deltas: true);
-        fixed (float* xp = x)
-        fixed (float* gp = gradient)
-        {
-            double loss = ForwardLoss(xp, y, count, 1f / count, default);
-            Backward(xp, count, gp);
-            return loss;
-        }
-    }
-
-    /// <inheritdoc />
     public override void PerExampleGradients(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradients, Span<float> losses)
     {
         int count = NetworkTrainer.CheckBatch(this, x, y);
@@ -205,21 +157,6 @@ public sealed unsafe partial class SequentialModel : DifferentiableModel, INetwo
             losses[b] = (float)LossAndGradient(x.Slice(b * inputSize, inputSize), y.Slice(b, 1), gradients.Slice(b * p, p));
         }
     }
-
-    /// <inheritdoc />
-    public override TrainResult Train(Dataset data, TrainOptions options, CancellationToken cancellationToken) =>
-        NetworkTrainer.Train(this, _buffers, data, options, cancellationToken);
-
-    /// <inheritdoc />
-    public override float[] PredictProbabilities(Dataset data) => NetworkTrainer.PredictProbabilities(this, data);
-
-    /// <summary>
-    /// The sum over the batch of every example's gradient clipped to norm <paramref name="clip"/>, written to
-    /// <paramref name="sum"/>; each example's unclipped gradient norm goes to <paramref name="norms"/>. Returns the
-    /// mean loss.
-    /// </summary>
-    internal double ClippedGradientSum(ReadOnlySpan<float> x, ReadOnlySpan<int> y, float clip, Span<float> sum, Span<float> norms) =>
-        NetworkTrainer.ClippedGradientSum(this, x, y, clip, sum, norms);
 
     Span<float> INetwork.Parameters => _params.AsSpan(0, ParameterCount);
 
@@ -243,6 +180,8 @@ public sealed unsafe partial class SequentialModel : DifferentiableModel, INetwo
         Backward(x, count, Gemm.Pointer(_grad));
         optimizer.Step(_params.AsSpan(0, ParameterCount), _grad.AsSpan(0, ParameterCount));
     }
+
+    void INetwork.BackwardGradient(float* x, int count, float* gradient) => Backward(x, count, gradient);
 
     double INetwork.ClippedSum(float* x, ReadOnlySpan<int> y, int count, float clip, float* sum, float* norms) => ClippedSum(x, y, count, clip, sum, norms);
 
@@ -269,6 +208,44 @@ public sealed unsafe partial class SequentialModel : DifferentiableModel, INetwo
                 dropout.Seed = ((ulong)(uint)Seeds.Derive(seed, epoch, step, "dropout") << 32) | (uint)l;
             }
         }
+    }
+
+    /// <summary>
+    /// DP-SGD's clipped gradient sum for the sequential models. Backpropagation is linear in the top delta, so every layer's output delta
+    /// row b is example b's alone; each parameter layer adds example b's squared gradient norm from its input and
+    /// output delta rows (a convolution materialises its small out x K per-example product, a linear layer uses the
+    /// outer-product identity, group norm its per-channel sums). Scaling those delta rows by the clip factor
+    /// min(1, C/‖g_b‖) then makes the ordinary batch gradient the sum of clipped per-example gradients.
+    /// </summary>
+    private double ClippedSum(float* x, ReadOnlySpan<int> y, int count, float clip, float* sum, float* norms)
+    {
+        double loss = ForwardLoss(x, y, count, 1f, default);
+        Backward(x, count, null);
+
+        var norm = new Span<float>(norms, count);
+        norm.Clear();
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (_layers[l].ParameterCount > 0)
+            {
+                _layers[l].AddPerExampleSquaredNorms(Parameters(l), Activation(l, x), Delta(l + 1), count, norms);
+            }
+        }
+
+        TensorPrimitives.Sqrt(norm, norm);
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            if (_layers[l].ParameterCount == 0)
+            {
+                continue;
+            }
+
+            float* d = Delta(l + 1);
+            NetworkTrainer.ClipRows(d, count, _layers[l].Output.Size, norm, clip);
+            _layers[l].ParameterGradient(Parameters(l), Activation(l, x), d, count, sum + _offsets[l]);
+        }
+
+        return loss;
     }
 
     private void EnsureCapacity(int batch, bool deltas)
