@@ -1,6 +1,5 @@
 using Federate.Server.Inspector;
 using Federate.Server.Internal;
-using Microsoft.Extensions.Logging;
 
 namespace Federate.Server;
 

@@ -11,13 +11,8 @@ namespace Federate.Cli.Commands;
 /// </summary>
 internal static class PrivacyCommand
 {
-    public static Command Create(TextWriter output)
-    {
-        var command = new Command("privacy", "Differential-privacy accounting (RDP of the Poisson-subsampled Gaussian mechanism).");
-        command.Subcommands.Add(CreateEpsilon(output));
-        command.Subcommands.Add(CreateNoise(output));
-        return command;
-    }
+    public static Command Create(TextWriter output) =>
+        new Command("privacy", "Differential-privacy accounting (RDP of the Poisson-subsampled Gaussian mechanism).") { CreateEpsilon(output), CreateNoise(output) };
 
     private static Command CreateEpsilon(TextWriter output)
     {

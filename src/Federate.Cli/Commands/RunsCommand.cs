@@ -8,14 +8,8 @@ namespace Federate.Cli.Commands;
 /// <summary><c>federate runs list|show|export</c>: the runs recorded in a server's state directory.</summary>
 internal static class RunsCommand
 {
-    public static Command Create(TextWriter output)
-    {
-        var command = new Command("runs", "Runs recorded in a server's state directory (--state-dir).");
-        command.Subcommands.Add(CreateList(output));
-        command.Subcommands.Add(CreateShow(output));
-        command.Subcommands.Add(CreateExport(output));
-        return command;
-    }
+    public static Command Create(TextWriter output) =>
+        new Command("runs", "Runs recorded in a server's state directory (--state-dir).") { CreateList(output), CreateShow(output), CreateExport(output) };
 
     private static Option<string> StateDir() => CommonOptions.Create("--state-dir", "The server's state directory.", "./federate-state", "DIR");
 

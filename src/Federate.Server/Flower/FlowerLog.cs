@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace Federate.Server.Flower;
 
 internal static partial class FlowerLog

@@ -1,9 +1,7 @@
 using Federate.Server.Flower;
 using Federate.Server.Inspector;
 using Federate.Server.Internal;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Federate.Server.Hosting;
 

@@ -5,10 +5,7 @@ using Federate.Server.Internal;
 using Federate.State;
 using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Federate.Server.Hosting;

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-
 namespace Federate.Server.Hosting;
 
 /// <summary>

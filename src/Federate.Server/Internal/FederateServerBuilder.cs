@@ -1,5 +1,4 @@
 using Federate.Server.Hosting;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Federate.Server.Internal;
 

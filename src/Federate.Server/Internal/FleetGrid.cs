@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Federate.Core;
-using Microsoft.Extensions.Logging;
 
 namespace Federate.Server.Internal;
 

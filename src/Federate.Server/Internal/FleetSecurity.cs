@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Federate.Security;
 using Grpc.Core;
-using Microsoft.Extensions.Logging;
 
 namespace Federate.Server.Internal;
 

@@ -4,7 +4,6 @@ using Federate.Protocol;
 using Federate.Protocol.Fleet.V1;
 using Federate.Security;
 using Grpc.Core;
-using Microsoft.Extensions.Logging;
 
 namespace Federate.Server.Internal;
 

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace Federate.Server.Internal;
 
 internal static partial class ServerLog

@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Threading.Channels;
-using Microsoft.Extensions.Logging;
 
 namespace Federate.Server.Internal;
 

@@ -1,6 +1,5 @@
 using Federate.Core;
 using Federate.State;
-using Microsoft.Extensions.Logging;
 
 namespace Federate.Server.Running;
 
