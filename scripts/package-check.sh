@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Packs Federate into a local folder feed and uses it as a user would, with a temporary NuGet packages folder and
+# config (the user's cache is only read, as an offline source, never written):
+#   1. builds with the packed version (so everything compiles again) and strict public API (undeclared API fails, see
+#      scripts/update-public-api.sh), and checks each package's readme, docs, symbols and the server's props;
+#   2. installs the tool from the feed into a temporary tool path and runs 'federate sim --rounds 2';
+#   3. builds and runs samples/PackageConsumer against the feed (package references);
+#   4. installs the template pack (templates/) in a temporary hive, instantiates each template, builds them against
+#      the feed and runs them: a server app with a real 'federate client', a client app against the tool's server,
+#      and a strategy.
+# Usage: scripts/package-check.sh [--keep]   (--keep leaves the work folder and prints its path)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [ "${1:-}" != "--keep" ]; then rm -rf "$work"; else echo "work folder: $work"; fi
+}
+trap 'cleanup "${KEEP:-}"' EXIT
+[ "${1:-}" = "--keep" ] && KEEP=--keep
+
+feed="$work/feed"
+mkdir -p "$feed" "$work/packages"
+version="$(dotnet msbuild src/Federate.Core/Federate.Core.csproj -getProperty:VersionPrefix)-check"
+export NUGET_PACKAGES="$work/packages"
+export DOTNET_CLI_HOME="$work/home"
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+cache="${HOME}/.nuget/packages"
+cat > "$work/nuget.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="federate-local" value="$feed" />
+    <add key="user-cache" value="$cache" />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+  </packageSources>
+</configuration>
+XML
+cp "$work/nuget.config" "$work/NuGet.Config"
+
+sourcelink=false
+git remote get-url origin > /dev/null 2>&1 && sourcelink=true
+libraries=(Federate.Core Federate.Learning Federate.State Federate.Security Federate.Protocol Federate.Simulation Federate.Server Federate.Client)
+
+echo "package-check: packing $version into $feed"
+# The repository's own restore uses the user's config; only consumers below use the temporary one.
+NUGET_PACKAGES="$cache" dotnet build src/Federate.Cli/Federate.Cli.csproj -c Release  -nologo -v:q \
+  -p:StrictPublicApi=true -p:ContinuousIntegrationBuild=true -p:EnableSourceLink=$sourcelink -p:Version="$version" > "$work/build.log" \
+  || { grep -E "error" "$work/build.log" | head -20; echo "package-check: build failed (undeclared public API? run scripts/update-public-api.sh)"; exit 1; }
+for p in "${libraries[@]}" Federate.Cli; do
+  NUGET_PACKAGES="$cache" dotnet pack "src/$p/$p.csproj" -c Release --no-build -nologo -v:q -o "$feed" \
+    -p:ContinuousIntegrationBuild=true -p:EnableSourceLink=$sourcelink -p:Version="$version" > "$work/pack.log" \
+    || { cat "$work/pack.log"; exit 1; }
+done
+NUGET_PACKAGES="$cache" dotnet pack templates/Federate.Templates.csproj -c Release -nologo -v:q -o "$feed" -p:Version="$version" > "$work/pack.log" \
+  || { cat "$work/pack.log"; exit 1; }
+
+# Each package: readme, XML docs and symbols; the server's buildTransitive props; the tool's entry point.
+for p in "${libraries[@]}"; do
+  nupkg="$feed/$p.$version.nupkg"
+  listing=$(unzip -l "$nupkg")
+  for f in README.md "lib/net10.0/$p.dll" "lib/net10.0/$p.xml"; do
+    grep -q " $f\$" <<< "$listing" || { echo "package-check: $p has no $f"; exit 1; }
+  done
+  unzip -l "$feed/$p.$version.snupkg" | grep -q " lib/net10.0/$p.pdb\$" || { echo "package-check: $p has no symbols"; exit 1; }
+  printf '  %-22s %9d bytes (+ %d bytes symbols)\n' "$p" "$(stat -c %s "$nupkg")" "$(stat -c %s "$feed/$p.$version.snupkg")"
+done
+unzip -l "$feed/Federate.Server.$version.nupkg" | grep -q " buildTransitive/Federate.Server.props\$" || { echo "package-check: Federate.Server lacks buildTransitive/Federate.Server.props"; exit 1; }
+unzip -l "$feed/federate.$version.nupkg" | grep -q "tools/net10.0/any/DotnetToolSettings.xml" || { echo "package-check: federate is not a .NET tool package"; exit 1; }
+printf '  %-22s %9d bytes\n' "federate (tool)" "$(stat -c %s "$feed/federate.$version.nupkg")"
+printf '  %-22s %9d bytes\n' "Federate.Templates" "$(stat -c %s "$feed/Federate.Templates.$version.nupkg")"
+
+# 2. The tool, installed from the feed.
+cd "$work"
+dotnet tool install --tool-path "$work/tools" --configfile "$work/nuget.config" federate --version "$version" > "$work/tool-install.log" \
+  || { cat "$work/tool-install.log"; exit 1; }
+"$work/tools/federate" --version | grep -qF "${version%%+*}" || { echo "package-check: federate --version does not print $version"; "$work/tools/federate" --version; exit 1; }
+"$work/tools/federate" sim --rounds 2 --clients 4 --local-epochs 1 --out "$work/sim" > "$work/sim.log" 2>&1 || { cat "$work/sim.log"; exit 1; }
+grep -q '^round   2/2' "$work/sim.log" || { cat "$work/sim.log"; echo "package-check: the installed tool did not run 2 rounds"; exit 1; }
+[ -s "$work/sim/model.safetensors" ] || { echo "package-check: the installed tool wrote no model"; exit 1; }
+echo "package-check: tool installed from the feed ran 'federate sim --rounds 2'"
+
+# 3. A project consuming the packages.
+cp -r "$repo/samples/PackageConsumer" "$work/consumer"
+rm -rf "$work/consumer/bin" "$work/consumer/obj"
+(cd "$work/consumer" && dotnet run -c Release -p:FederateVersion="$version" > "$work/consumer.log" 2>&1) || { cat "$work/consumer.log"; exit 1; }
+grep -q '"Federate.Core/'"$version"'"' "$work/consumer/obj/project.assets.json" || { echo "package-check: the consumer did not restore Federate.Core $version from the feed"; exit 1; }
+tail -1 "$work/consumer.log"
+echo "package-check: samples/PackageConsumer built and ran against the packages"
+
+# 4. The templates.
+"$repo/scripts/template-check.sh" "$work" "$version"
+echo "package-check: OK"
