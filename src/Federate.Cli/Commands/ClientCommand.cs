@@ -48,6 +48,8 @@ internal static class ClientCommand
         optimizerCli.AddTo(command);
         var securityCli = new ClientSecurityOptions();
         securityCli.AddTo(command);
+        var telemetry = new TelemetryCliOptions(otlp: false);
+        telemetry.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -59,7 +61,8 @@ internal static class ClientCommand
                 throw new UsageException("give --server HOST:PORT (and/or --notify-listen HOST:PORT)");
             }
 
-            using var loggerFactory = LoggerFactory.Create(b => DeployOptions.ConfigureLogging(b, parse.GetValue(verbose)));
+            telemetry.JsonLogs(parse); // rejects a bad --log-format first
+            using var loggerFactory = LoggerFactory.Create(b => telemetry.ConfigureLogging(parse, b, parse.GetValue(verbose)));
             var logger = loggerFactory.CreateLogger("Federate.Client");
             var handler = new LoggingNotificationHandler(logger);
             await using var listener = listen is null ? null : new NotificationListener(listen, handler, logger);

@@ -66,6 +66,8 @@ internal static class ServerCommand
         securityCli.AddTo(command);
         var privacy = new PrivacyOptions();
         privacy.AddTo(command);
+        var telemetry = new TelemetryCliOptions();
+        telemetry.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -80,6 +82,7 @@ internal static class ServerCommand
                 ChunkSize = parse.GetValue(chunkSize),
                 MaxSpoolBytes = parse.GetValue(maxSpooled) << 20,
                 FlowerPort = parse.GetValue(flowerPort),
+                OtlpEndpoint = telemetry.OtlpEndpoint(parse),
             };
             foreach (var url in parse.GetValue(webhook) ?? [])
             {
@@ -204,7 +207,8 @@ internal static class ServerCommand
             }
 
             var runHost = new FleetRunHost(serverOptions, CreatePlan, line => output.WriteLine(OptionNames.ToFlags(line, command))) { StateDirectory = parse.GetValue(stateDir)!, NewRun = parse.GetValue(newRun) };
-            var result = await runHost.RunAsync(logging => DeployOptions.ConfigureLogging(logging, verbose_), cancellationToken).ConfigureAwait(false);
+            telemetry.JsonLogs(parse); // rejects a bad --log-format before listening
+            var result = await runHost.RunAsync(logging => telemetry.ConfigureLogging(parse, logging, verbose_), cancellationToken).ConfigureAwait(false);
             return result.History.StopReason == StopReasons.Cancelled ? ExitCodes.Failure : ExitCodes.Success;
         });
         return command;

@@ -42,6 +42,7 @@ internal static class SimCommand
         var strategyCli = new StrategyCliOptions();
         var privacy = new PrivacyOptions();
         var optimizer = new OptimizerCliOptions();
+        var telemetry = new TelemetryCliOptions(logFormat: false);
 
         var command = new Command("sim", "Simulate a federated run with virtual clients on one machine.")
         {
@@ -52,6 +53,7 @@ internal static class SimCommand
         privacy.AddTo(command);
         strategyCli.AddTo(command);
         optimizer.AddTo(command);
+        telemetry.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -87,6 +89,7 @@ internal static class SimCommand
                 StrategyOptions = strategyCli.Read(parse, parse.GetValue(lr)),
                 Optimizer = optimizer.ApplyTo(parse, new TrainOptions()),
             };
+            using var export = telemetry.StartExport(parse, "federate-sim");
             return await RunAsync(settings, parse.GetValue(json), output, error, cancellationToken, line => OptionNames.ToFlags(line, command)).ConfigureAwait(false);
         });
         return command;

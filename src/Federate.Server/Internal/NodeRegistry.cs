@@ -77,6 +77,7 @@ internal sealed class NodeRegistry : IDisposable
             SignalChanged();
         }
 
+        ServerTelemetry.NodeJoined();
         ServerLog.NodeJoined(_logger, node.Id, node.Name, count);
         NodeAdded?.Invoke(node);
         return node;
@@ -128,6 +129,7 @@ internal sealed class NodeRegistry : IDisposable
             SignalChanged();
         }
 
+        ServerTelemetry.NodeLeft();
         ServerLog.NodeLeft(_logger, nodeId, reason, count);
         NodeRemoved?.Invoke(nodeId, reason);
         return true;
