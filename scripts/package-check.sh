@@ -21,13 +21,13 @@ cleanup() {
 trap 'cleanup "${KEEP:-}"' EXIT
 [ "${1:-}" = "--keep" ] && KEEP=--keep
 
+cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 feed="$work/feed"
 mkdir -p "$feed" "$work/packages"
 version="$(dotnet msbuild src/Federate.Core/Federate.Core.csproj -getProperty:VersionPrefix)-check"
 export NUGET_PACKAGES="$work/packages"
 export DOTNET_CLI_HOME="$work/home"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-cache="${HOME}/.nuget/packages"
 cat > "$work/nuget.config" <<XML
 <?xml version="1.0" encoding="utf-8"?>
 <configuration>
@@ -41,22 +41,10 @@ cat > "$work/nuget.config" <<XML
 XML
 cp "$work/nuget.config" "$work/NuGet.Config"
 
-sourcelink=false
-git remote get-url origin > /dev/null 2>&1 && sourcelink=true
 libraries=(Federate.Core Federate.Learning Federate.State Federate.Security Federate.Protocol Federate.Simulation Federate.Server Federate.Client)
 
-echo "package-check: packing $version into $feed"
-# The repository's own restore uses the user's config; only consumers below use the temporary one.
-NUGET_PACKAGES="$cache" dotnet build src/Federate.Cli/Federate.Cli.csproj -c Release  -nologo -v:q \
-  -p:StrictPublicApi=true -p:ContinuousIntegrationBuild=true -p:EnableSourceLink=$sourcelink -p:Version="$version" > "$work/build.log" \
-  || { grep -E "error" "$work/build.log" | head -20; echo "package-check: build failed (undeclared public API? run scripts/update-public-api.sh)"; exit 1; }
-for p in "${libraries[@]}" Federate.Cli; do
-  NUGET_PACKAGES="$cache" dotnet pack "src/$p/$p.csproj" -c Release --no-build -nologo -v:q -o "$feed" \
-    -p:ContinuousIntegrationBuild=true -p:EnableSourceLink=$sourcelink -p:Version="$version" > "$work/pack.log" \
-    || { cat "$work/pack.log"; exit 1; }
-done
-NUGET_PACKAGES="$cache" dotnet pack templates/Federate.Templates.csproj -c Release -nologo -v:q -o "$feed" -p:Version="$version" > "$work/pack.log" \
-  || { cat "$work/pack.log"; exit 1; }
+# The repository's own build uses the user's NuGet cache; only the consumers below use the temporary one.
+NUGET_PACKAGES="$cache" scripts/pack.sh "$feed" "$version"
 
 # Each package: readme, XML docs and symbols; the server's buildTransitive props; the tool's entry point.
 for p in "${libraries[@]}"; do
