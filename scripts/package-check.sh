@@ -53,11 +53,15 @@ for p in "${libraries[@]}"; do
   for f in README.md "lib/net10.0/$p.dll" "lib/net10.0/$p.xml"; do
     grep -q " $f\$" <<< "$listing" || { echo "package-check: $p has no $f"; exit 1; }
   done
-  unzip -l "$feed/$p.$version.snupkg" | grep -q " lib/net10.0/$p.pdb\$" || { echo "package-check: $p has no symbols"; exit 1; }
+  # (listings are read whole first: 'unzip | grep -q' fails under pipefail when grep stops reading early)
+  symbols=$(unzip -l "$feed/$p.$version.snupkg")
+  grep -q " lib/net10.0/$p.pdb\$" <<< "$symbols" || { echo "package-check: $p has no symbols"; exit 1; }
   printf '  %-22s %9d bytes (+ %d bytes symbols)\n' "$p" "$(stat -c %s "$nupkg")" "$(stat -c %s "$feed/$p.$version.snupkg")"
 done
-unzip -l "$feed/Federate.Server.$version.nupkg" | grep -q " buildTransitive/Federate.Server.props\$" || { echo "package-check: Federate.Server lacks buildTransitive/Federate.Server.props"; exit 1; }
-unzip -l "$feed/federate.$version.nupkg" | grep -q "tools/net10.0/any/DotnetToolSettings.xml" || { echo "package-check: federate is not a .NET tool package"; exit 1; }
+server=$(unzip -l "$feed/Federate.Server.$version.nupkg")
+grep -q " buildTransitive/Federate.Server.props\$" <<< "$server" || { echo "package-check: Federate.Server lacks buildTransitive/Federate.Server.props"; exit 1; }
+tool=$(unzip -l "$feed/federate.$version.nupkg")
+grep -q "tools/net10.0/any/DotnetToolSettings.xml" <<< "$tool" || { echo "package-check: federate is not a .NET tool package"; exit 1; }
 printf '  %-22s %9d bytes\n' "federate (tool)" "$(stat -c %s "$feed/federate.$version.nupkg")"
 printf '  %-22s %9d bytes\n' "Federate.Templates" "$(stat -c %s "$feed/Federate.Templates.$version.nupkg")"
 
@@ -65,7 +69,8 @@ printf '  %-22s %9d bytes\n' "Federate.Templates" "$(stat -c %s "$feed/Federate.
 cd "$work"
 dotnet tool install --tool-path "$work/tools" --configfile "$work/nuget.config" federate --version "$version" > "$work/tool-install.log" \
   || { cat "$work/tool-install.log"; exit 1; }
-"$work/tools/federate" --version | grep -qF "${version%%+*}" || { echo "package-check: federate --version does not print $version"; "$work/tools/federate" --version; exit 1; }
+printed=$("$work/tools/federate" --version)
+[[ "$printed" == "$version"* ]] || { echo "package-check: federate --version printed '$printed', not $version"; exit 1; }
 "$work/tools/federate" sim --rounds 2 --clients 4 --local-epochs 1 --out "$work/sim" > "$work/sim.log" 2>&1 || { cat "$work/sim.log"; exit 1; }
 grep -q '^round   2/2' "$work/sim.log" || { cat "$work/sim.log"; echo "package-check: the installed tool did not run 2 rounds"; exit 1; }
 [ -s "$work/sim/model.safetensors" ] || { echo "package-check: the installed tool wrote no model"; exit 1; }

@@ -1,5 +1,6 @@
 using Federate.Core.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -27,18 +28,34 @@ internal static class TelemetrySetup
             .WithTracing(_ => { });
         services.ConfigureOpenTelemetryMeterProvider((sp, metrics) =>
         {
-            if (sp.GetRequiredService<FleetServerOptions>().OtlpEndpoint is { } endpoint)
+            if (OtlpEndpoint(sp) is { } endpoint)
             {
                 metrics.AddReader(CreateMetricReader(endpoint));
             }
         });
         services.ConfigureOpenTelemetryTracerProvider((sp, tracing) =>
         {
-            if (sp.GetRequiredService<FleetServerOptions>().OtlpEndpoint is { } endpoint)
+            if (OtlpEndpoint(sp) is { } endpoint)
             {
                 tracing.AddSource(FederateDiagnostics.ActivitySourceName).AddProcessor(CreateTraceProcessor(endpoint));
             }
         });
+    }
+
+    /// <summary>
+    /// The configured endpoint. The Prometheus endpoint's mapping builds the meter provider before the host starts:
+    /// invalid server options are then left to the start-up validation, which reports them as one line.
+    /// </summary>
+    private static Uri? OtlpEndpoint(IServiceProvider sp)
+    {
+        try
+        {
+            return sp.GetRequiredService<IOptions<FleetServerOptions>>().Value.OtlpEndpoint;
+        }
+        catch (OptionsValidationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A reader pushing metrics to the collector at <paramref name="endpoint"/> every few seconds.</summary>
