@@ -47,21 +47,22 @@ libraries=(Federate.Core Federate.Learning Federate.State Federate.Security Fede
 NUGET_PACKAGES="$cache" scripts/pack.sh "$feed" "$version"
 
 # Each package: readme, XML docs and symbols; the server's buildTransitive props; the tool's entry point.
+entries() { python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$1"; }
 for p in "${libraries[@]}"; do
   nupkg="$feed/$p.$version.nupkg"
-  listing=$(unzip -l "$nupkg")
+  listing=$(entries "$nupkg")
   for f in README.md "lib/net10.0/$p.dll" "lib/net10.0/$p.xml"; do
-    grep -q " $f\$" <<< "$listing" || { echo "package-check: $p has no $f"; exit 1; }
+    grep -qxF "$f" <<< "$listing" || { echo "package-check: $p has no $f"; exit 1; }
   done
-  # (listings are read whole first: 'unzip | grep -q' fails under pipefail when grep stops reading early)
-  symbols=$(unzip -l "$feed/$p.$version.snupkg")
-  grep -q " lib/net10.0/$p.pdb\$" <<< "$symbols" || { echo "package-check: $p has no symbols"; exit 1; }
+  # (listings are read whole first: 'list | grep -q' fails under pipefail when grep stops reading early)
+  symbols=$(entries "$feed/$p.$version.snupkg")
+  grep -qxF "lib/net10.0/$p.pdb" <<< "$symbols" || { echo "package-check: $p has no symbols"; exit 1; }
   printf '  %-22s %9d bytes (+ %d bytes symbols)\n' "$p" "$(stat -c %s "$nupkg")" "$(stat -c %s "$feed/$p.$version.snupkg")"
 done
-server=$(unzip -l "$feed/Federate.Server.$version.nupkg")
-grep -q " buildTransitive/Federate.Server.props\$" <<< "$server" || { echo "package-check: Federate.Server lacks buildTransitive/Federate.Server.props"; exit 1; }
-tool=$(unzip -l "$feed/federate.$version.nupkg")
-grep -q "tools/net10.0/any/DotnetToolSettings.xml" <<< "$tool" || { echo "package-check: federate is not a .NET tool package"; exit 1; }
+server=$(entries "$feed/Federate.Server.$version.nupkg")
+grep -qxF "buildTransitive/Federate.Server.props" <<< "$server" || { echo "package-check: Federate.Server lacks buildTransitive/Federate.Server.props"; exit 1; }
+tool=$(entries "$feed/federate.$version.nupkg")
+grep -qxF "tools/net10.0/any/DotnetToolSettings.xml" <<< "$tool" || { echo "package-check: federate is not a .NET tool package"; exit 1; }
 printf '  %-22s %9d bytes\n' "federate (tool)" "$(stat -c %s "$feed/federate.$version.nupkg")"
 printf '  %-22s %9d bytes\n' "Federate.Templates" "$(stat -c %s "$feed/Federate.Templates.$version.nupkg")"
 
