@@ -16,6 +16,9 @@ for t in server client strategy; do
   (cd "$apps/$t" && dotnet build -c Release -nologo -v:q > "$work/build-$t.log" 2>&1) || { cat "$work/build-$t.log"; exit 1; }
   grep -q "Federate.Core/$version" "$apps/$t/obj/project.assets.json" || { echo "template-check: $t did not restore Federate $version from the feed"; exit 1; }
 done
+# Federate.Server's buildTransitive props reached the app: the server's runtime settings are in its runtimeconfig.
+grep -q '"System.GC.LOHThreshold": 8388608' "$apps/server/bin/Release/net10.0/FleetServer.runtimeconfig.json" \
+  || { echo "template-check: the server app lacks Federate.Server's runtime settings (buildTransitive props)"; exit 1; }
 echo "template-check: created and built federate-server, federate-client and federate-strategy"
 
 # The strategy's simulation.
