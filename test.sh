@@ -28,3 +28,7 @@ wait
 rm -rf "$work"
 
 dotnet test Federate.slnx -c Release --no-build "$@"
+
+# The packages as a user gets them: pack into a local feed, install the federate tool from it and run a simulation,
+# build the PackageConsumer sample and the three dotnet new templates against the feed and run them.
+scripts/package-check.sh

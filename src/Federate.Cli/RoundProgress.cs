@@ -5,14 +5,17 @@ using Spectre.Console;
 namespace Federate.Cli;
 
 /// <summary>
-/// Shows a run as it goes: a live status line (in a terminal) and one line per round, then a final table.
+/// Shows a run as it goes: in a terminal, a live progress bar (round, clients replied, last accuracy, elapsed time and
+/// ETA) above which one line per round is printed; elsewhere (logs, pipes, tests) only the line per round. Then a
+/// final table.
 /// </summary>
 internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRunObserver
 {
-    private StatusContext? _status;
+    private ProgressTask? _bar;
     private int _round;
     private int _sampled;
     private int _replies;
+    private string _last = "";
 
     public async Task<RunResult> RunAsync(Func<CancellationToken, Task<RunResult>> run, CancellationToken cancellationToken)
     {
@@ -21,11 +24,27 @@ internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRu
             return await run(cancellationToken).ConfigureAwait(false);
         }
 
-        return await console.Status().Spinner(Spinner.Known.Dots).StartAsync("starting", async ctx =>
-        {
-            _status = ctx;
-            return await run(cancellationToken).ConfigureAwait(false);
-        }).ConfigureAwait(false);
+        return await console.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async ctx =>
+            {
+                _bar = ctx.AddTask("starting", maxValue: Math.Max(1, totalRounds));
+                try
+                {
+                    return await run(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _bar.StopTask();
+                }
+            }).ConfigureAwait(false);
+    }
+
+    public void OnRunStarted(RunHistory history, ArrayRecord initial)
+    {
+        // A resumed run starts with its completed rounds done.
+        _bar?.Value(history.Rounds.Count);
     }
 
     public void OnRoundStarted(int round, int sampled)
@@ -33,7 +52,7 @@ internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRu
         _round = round;
         _sampled = sampled;
         _replies = 0;
-        _status?.Status($"round {round}/{totalRounds}: training on {sampled} clients");
+        Describe($"training on {sampled} clients");
     }
 
     public void OnReply(int round, MessageType phase, Message reply)
@@ -41,11 +60,19 @@ internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRu
         if (phase == MessageType.Train)
         {
             _replies++;
-            _status?.Status($"round {_round}/{totalRounds}: {_replies}/{_sampled} clients replied");
+            Describe($"{_replies}/{_sampled} clients replied");
         }
         else
         {
-            _status?.Status($"round {_round}/{totalRounds}: evaluating");
+            Describe("evaluating");
+        }
+    }
+
+    private void Describe(string what)
+    {
+        if (_bar is not null)
+        {
+            _bar.Description = Markup.Escape($"round {_round}/{totalRounds}: {what}{_last}");
         }
     }
 
@@ -53,6 +80,12 @@ internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRu
     {
         var line = string.Create(CultureInfo.InvariantCulture, $"round {record.Round,3}/{totalRounds}  loss {Fmt(record.Train, "loss")} train, {Fmt(record.Evaluate, "loss")} eval  accuracy {Fmt(record.Evaluate, "accuracy")}  f1 {Fmt(record.Evaluate, "f1")}  {record.Results} ok {record.Failures.Count} failed  {record.Seconds:0.00}s");
         console.WriteLine(line + PrivacySuffix(record.Train));
+        if (_bar is not null)
+        {
+            _last = $"  (last accuracy {Fmt(record.Evaluate, "accuracy")})";
+            _bar.Increment(1);
+            Describe("done");
+        }
     }
 
     /// <summary>"  epsilon sample 11.54 user 10.73 (delta 1e-05)" when the round reports privacy metrics.</summary>

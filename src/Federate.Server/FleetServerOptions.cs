@@ -42,6 +42,13 @@ public sealed class FleetServerOptions
     /// <summary>Tensor chunk size in bytes sent to clients. Default 1 MiB.</summary>
     public int ChunkSize { get; set; } = Protocol.FleetProtocol.DefaultChunkSize;
 
+    /// <summary>
+    /// An OpenTelemetry collector's OTLP endpoint (gRPC, e.g. http://collector:4317) that receives the server's metrics
+    /// and traces (the Federate meter and activity source). Default null: no export (the inspector's Prometheus
+    /// <c>/metrics</c> endpoint is served either way).
+    /// </summary>
+    public Uri? OtlpEndpoint { get; set; }
+
     /// <summary>gRPC message compression: "gzip" or "none". Default "none" (tensors compress poorly).</summary>
     public string Compression { get; set; } = "none";
 
@@ -141,6 +148,11 @@ public sealed class FleetServerOptions
         if (MaxSpoolBytes < 0)
         {
             return $"--max-spool-mb must be non-negative, got {MaxSpoolBytes >> 20}";
+        }
+
+        if (OtlpEndpoint is { } otlp && (!otlp.IsAbsoluteUri || otlp.Scheme is not ("http" or "https")))
+        {
+            return $"'otlp_endpoint' must be an absolute http:// or https:// URL, got '{otlp}'";
         }
 
         if (Compression is not ("gzip" or "none"))

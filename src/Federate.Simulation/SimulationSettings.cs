@@ -8,27 +8,49 @@ namespace Federate.Simulation;
 /// </summary>
 public sealed class SimulationSettings
 {
+    /// <summary>Embedded dataset name (digits, iris, fashion-mnist, ...) or a CSV file path. Default "digits".</summary>
     public string Dataset { get; set; } = "digits";
+    /// <summary>Folder holding Fashion-MNIST's IDX files (null: /usr/share/datasets/fashion-mnist).</summary>
     public string? DataDir { get; set; }
+    /// <summary>Label column of a CSV file (null: 'label' if present, else the last column).</summary>
     public string? LabelColumn { get; set; }
+    /// <summary>Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, cnn, cnn-mcmahan, cnn:LAYERS. Default "mlp".</summary>
     public string Model { get; set; } = "mlp";
+    /// <summary>Number of virtual clients. Default 10.</summary>
     public int Clients { get; set; } = 10;
+    /// <summary>Fraction of the clients sampled to train each round, in (0, 1]. Default 1.</summary>
     public double Fraction { get; set; } = 1.0;
+    /// <summary>Fraction of the clients sampled to evaluate each round, in [0, 1]. Default 1.</summary>
     public double FractionEvaluate { get; set; } = 1.0;
+    /// <summary>Minimum number of clients sampled to train. Default 1.</summary>
     public int MinFitClients { get; set; } = 1;
+    /// <summary>Round limit. Default 20.</summary>
     public int Rounds { get; set; } = 20;
+    /// <summary>Local epochs per round. Default 5.</summary>
     public int LocalEpochs { get; set; } = 5;
+    /// <summary>Local minibatch size. Default 16.</summary>
     public int BatchSize { get; set; } = 16;
+    /// <summary>Local learning rate. Default 0.1.</summary>
     public double LearningRate { get; set; } = 0.1;
+    /// <summary>How rows are split among clients: iid, dirichlet:ALPHA, shards:K, column:NAME. Default "dirichlet:0.5".</summary>
     public string Partition { get; set; } = "dirichlet:0.5";
+    /// <summary>Fraction of each client's rows kept for local evaluation, in [0, 1). Default 0.2.</summary>
     public double TestFraction { get; set; } = 0.2;
+    /// <summary>Aggregation strategy by name (fedavg, fedprox, fedadam, krum, ...). Default "fedavg".</summary>
     public string Strategy { get; set; } = "fedavg";
+    /// <summary>Seed for every random choice; the same seed gives a byte-identical model. Default 0.</summary>
     public int Seed { get; set; }
+    /// <summary>Stop when <see cref="ThresholdMetric"/> changes by less than this between rounds (null: no such rule).</summary>
     public double? Threshold { get; set; }
+    /// <summary>The evaluate metric <see cref="Threshold"/> watches. Default "accuracy".</summary>
     public string ThresholdMetric { get; set; } = "accuracy";
+    /// <summary>Stop once the evaluate metric reaches the value (null: no target).</summary>
     public (string Metric, double Value)? Target { get; set; }
+    /// <summary>Probability that a sampled client fails (fault injection), in [0, 1). Default 0.</summary>
     public double DropRate { get; set; }
+    /// <summary>Clients computing at once, one thread each. Default: the processor count.</summary>
     public int Parallelism { get; set; } = Environment.ProcessorCount;
+    /// <summary>Output folder for history.json and model.safetensors. Default "out".</summary>
     public string Out { get; set; } = "out";
 
     /// <summary>State directory: checkpoints every round, and a run started again with the same settings resumes (null: not durable).</summary>
@@ -36,10 +58,15 @@ public sealed class SimulationSettings
 
     /// <summary>With <see cref="StateDir"/>: start a new run even if the directory holds an unfinished or finished run with these settings (an unfinished one is marked abandoned).</summary>
     public bool NewRun { get; set; }
+    /// <summary>Minimum number of clients sampled to evaluate. Default 1.</summary>
     public int MinEvaluateClients { get; set; } = 1;
+    /// <summary>Simulated attackers as KIND:FRACTION (sign-flip, gaussian, label-flip, scale), e.g. "sign-flip:0.2"; null for none.</summary>
     public string? Attack { get; set; }
+    /// <summary>The strategy's parameters (proximal mu, server learning rate, trim fraction, ...).</summary>
     public StrategyOptions StrategyOptions { get; set; } = new();
+    /// <summary>Differential privacy: DP-SGD on clients, central DP, budgets.</summary>
     public PrivacySettings Privacy { get; set; } = new();
+    /// <summary>The clients' local optimizer (SGD or Adam, momentum, weight decay).</summary>
     public Learning.Models.TrainOptions Optimizer { get; set; } = new();
 
     /// <summary>Checks ranges; throws <see cref="ArgumentException"/> naming the option.</summary>

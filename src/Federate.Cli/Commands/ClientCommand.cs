@@ -30,15 +30,15 @@ internal static class ClientCommand
         var verbose = new Option<bool>("--verbose") { Description = "Log more." };
         var protocol = CommonOptions.Create("--protocol", "native (a Federate server) or flower (a Flower server's FlowerService/Join, or a Federate server's --flower-port).", "native", "native|flower");
 
-        var (privacy, optimizerCli, securityCli, dataSource, training) =
-            (new ClientPrivacyOptions(), new OptimizerCliOptions(), new ClientSecurityOptions(), new DatasetOptions(OptionRole.Client), new LocalTrainingOptions(OptionRole.Client));
+        var (privacy, optimizerCli, securityCli, dataSource, training, telemetry) =
+            (new ClientPrivacyOptions(), new OptimizerCliOptions(), new ClientSecurityOptions(), new DatasetOptions(OptionRole.Client), new LocalTrainingOptions(OptionRole.Client), new TelemetryCliOptions(otlp: false));
 
         var command = new Command("client", "Join a Federate server and train on local data.")
         {
             server, data, datasetId, numPartitions, partition, testFraction, seed, model,
             insecure, name, compression, retryInterval, maxRetryInterval, callTimeout, chunkSize, virtualClients, notifyListen, verbose, protocol,
         };
-        OptionGroup.AddAll(command, dataSource, training, privacy, optimizerCli, securityCli);
+        OptionGroup.AddAll(command, dataSource, training, privacy, optimizerCli, securityCli, telemetry);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -50,7 +50,8 @@ internal static class ClientCommand
                 throw new UsageException("give --server HOST:PORT (and/or --notify-listen HOST:PORT)");
             }
 
-            using var loggerFactory = LoggerFactory.Create(b => DeployOptions.ConfigureLogging(b, parse.GetValue(verbose)));
+            telemetry.JsonLogs(parse); // rejects a bad --log-format first
+            using var loggerFactory = LoggerFactory.Create(b => telemetry.ConfigureLogging(parse, b, parse.GetValue(verbose)));
             var logger = loggerFactory.CreateLogger("Federate.Client");
             var handler = new LoggingNotificationHandler(logger);
             await using var listener = listen is null ? null : new NotificationListener(listen, handler, logger);

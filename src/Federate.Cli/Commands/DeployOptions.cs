@@ -7,13 +7,24 @@ namespace Federate.Cli.Commands;
 /// <summary>Helpers shared by <c>federate server</c> and <c>federate client</c>.</summary>
 internal static class DeployOptions
 {
-    /// <summary>Console logging: one line per event on stdout, with a time stamp.</summary>
-    public static void ConfigureLogging(ILoggingBuilder logging, bool verbose)
+    /// <summary>Console logging: one line per event on stdout, with a time stamp (or one JSON object per event).</summary>
+    public static void ConfigureLogging(ILoggingBuilder logging, bool verbose, bool json = false)
     {
         logging.ClearProviders();
         logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
         logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning)
             .AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Critical); // malformed calls are answered with a status; no stack traces in the log
+        if (json)
+        {
+            logging.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+                o.IncludeScopes = false;
+            });
+            return;
+        }
+
         logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;

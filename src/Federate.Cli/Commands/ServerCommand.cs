@@ -32,8 +32,8 @@ internal static class ServerCommand
         var verbose = new Option<bool>("--verbose") { Description = "Log every task and reply." };
         var stateDir = CommonOptions.Create("--state-dir", "State directory (SQLite database and per-round checkpoints); a restart with the same settings resumes the unfinished run.", "./federate-state", "DIR");
 
-        var (run, inspector, strategyCli, optimizerCli, securityCli, privacy, dataSource, training) =
-            (new RunCliOptions(defaultRounds: 10), new InspectorCliOptions(), new StrategyCliOptions(), new OptimizerCliOptions(), new ServerSecurityOptions(), new PrivacyOptions(), new DatasetOptions(OptionRole.Server), new LocalTrainingOptions(OptionRole.Server));
+        var (run, inspector, strategyCli, optimizerCli, securityCli, privacy, dataSource, training, telemetry) =
+            (new RunCliOptions(defaultRounds: 10), new InspectorCliOptions(), new StrategyCliOptions(), new OptimizerCliOptions(), new ServerSecurityOptions(), new PrivacyOptions(), new DatasetOptions(OptionRole.Server), new LocalTrainingOptions(OptionRole.Server), new TelemetryCliOptions());
 
         var command = new Command("server", "Coordinate a federated run: clients connect over gRPC (native fleet API).")
         {
@@ -41,7 +41,7 @@ internal static class ServerCommand
             roundTimeout, webhook, insecure, minResults,
             compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, newRun,
         };
-        OptionGroup.AddAll(command, dataSource, training, run, inspector, strategyCli, optimizerCli, securityCli, privacy);
+        OptionGroup.AddAll(command, dataSource, training, run, inspector, strategyCli, optimizerCli, securityCli, privacy, telemetry);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -56,6 +56,7 @@ internal static class ServerCommand
                 ChunkSize = parse.GetValue(chunkSize),
                 MaxSpoolBytes = parse.GetValue(maxSpooled) << 20,
                 FlowerPort = parse.GetValue(flowerPort),
+                OtlpEndpoint = telemetry.OtlpEndpoint(parse),
             };
             foreach (var url in parse.GetValue(webhook) ?? [])
             {
@@ -180,7 +181,8 @@ internal static class ServerCommand
             }
 
             var runHost = new FleetRunHost(serverOptions, CreatePlan, line => output.WriteLine(OptionNames.ToFlags(line, command))) { StateDirectory = parse.GetValue(stateDir)!, NewRun = parse.GetValue(newRun) };
-            var result = await runHost.RunAsync(logging => DeployOptions.ConfigureLogging(logging, verbose_), cancellationToken).ConfigureAwait(false);
+            telemetry.JsonLogs(parse); // rejects a bad --log-format before listening
+            var result = await runHost.RunAsync(logging => telemetry.ConfigureLogging(parse, logging, verbose_), cancellationToken).ConfigureAwait(false);
             return result.History.StopReason == StopReasons.Cancelled ? ExitCodes.Failure : ExitCodes.Success;
         });
         return command;

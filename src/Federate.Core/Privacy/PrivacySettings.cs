@@ -9,20 +9,34 @@ namespace Federate.Core.Privacy;
 /// </summary>
 public sealed class PrivacySettings
 {
+    /// <summary>DP-SGD on every client: per-example gradient clipping and Gaussian noise (sample-level privacy). Default off.</summary>
     public bool DpSgd { get; set; }
+    /// <summary>DP-SGD's noise multiplier: the noise standard deviation over <see cref="MaxGradNorm"/>. Default 1.0.</summary>
     public double NoiseMultiplier { get; set; } = 1.0;
+    /// <summary>DP-SGD's per-example gradient clipping norm. Default 1.0.</summary>
     public double MaxGradNorm { get; set; } = 1.0;
+    /// <summary>The delta of every reported (epsilon, delta) guarantee, in (0, 1). Default 1e-5.</summary>
     public double Delta { get; set; } = 1e-5;
+    /// <summary>Central DP on the server (user-level): "fixed" or "adaptive" clipping of each update, or null (default) for none.</summary>
     public string? CentralDp { get; set; }
+    /// <summary>Central DP's clipping norm of each client's update (the initial norm when adaptive). Default 1.0.</summary>
     public double ClipNorm { get; set; } = 1.0;
+    /// <summary>Adaptive clipping: the fraction of updates meant to fall under the clipping norm. Default 0.5.</summary>
     public double TargetQuantile { get; set; } = 0.5;
+    /// <summary>Adaptive clipping: the learning rate of the clipping norm's geometric update. Default 0.2.</summary>
     public double ClipLearningRate { get; set; } = 0.2;
+    /// <summary>Central DP's noise multiplier: the noise standard deviation over the clipping norm. Default 1.0.</summary>
     public double CentralNoiseMultiplier { get; set; } = 1.0;
+    /// <summary>The probability that a client takes part in a round, for the accountant; null (default) uses the run's train fraction.</summary>
     public double? ClientSampleRate { get; set; }
+    /// <summary>Adaptive clipping: the noise standard deviation of the clipped-update count; null (default) takes the larger of the expected clients per round / 20 and the noise multiplier.</summary>
     public double? ClippedCountStddev { get; set; }
+    /// <summary>The run's epsilon budget: a stop rule ends the run before a round that would take epsilon past it; null (default) for no budget.</summary>
     public double? TargetEpsilon { get; set; }
+    /// <summary>Each client's own cap on its sample-level epsilon (DP-SGD); null (default) for none.</summary>
     public double? MaxEpsilon { get; set; }
 
+    /// <summary>True when DP-SGD or central DP is on.</summary>
     public bool Any => DpSgd || CentralDp is not null;
 
     /// <summary>
@@ -53,6 +67,11 @@ public sealed class PrivacySettings
         Require(MaxEpsilon is null || DpSgd ? null : "'max_epsilon' needs 'dp_sgd' (it caps each client's own sample-level epsilon)");
     }
 
+    /// <summary>
+    /// The central DP options for a run sampling <paramref name="fraction"/> of the clients per round.
+    /// </summary>
+    /// <param name="fraction">The run's train fraction (the accountant's sample rate unless <see cref="ClientSampleRate"/> is set).</param>
+    /// <returns>Options for the central DP decorator.</returns>
     public CentralDpOptions CentralOptions(double fraction) => new()
     {
         Clipping = CentralDp == "adaptive" ? CentralClipping.Adaptive : CentralClipping.Fixed,

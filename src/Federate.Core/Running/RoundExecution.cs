@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Federate.Core.Diagnostics;
 
 namespace Federate.Core.Running;
 
@@ -81,16 +82,25 @@ public sealed class RoundExecution(RoundContext context, IGrid grid, Strategy st
         var replies = aggregator is null
             ? Grid.SendAndReceiveAsync(instructions, timeout ?? Options.RoundTimeout, cancellationToken)
             : Grid.SendAndReceiveAsync(instructions, aggregator, timeout ?? Options.RoundTimeout, cancellationToken);
-        await foreach (var reply in replies.ConfigureAwait(false))
+        var tasks = RunTelemetry.StartNodeTasks(stage, Round, instructions);
+        try
         {
-            _onReply(Round, type, reply);
-            if (reply.Error is { } error)
+            await foreach (var reply in replies.ConfigureAwait(false))
             {
-                Failures.Add(new RoundFailure(reply.Metadata.SourceNodeId, stage, error.Code, error.Reason));
-                continue;
-            }
+                RunTelemetry.Reply(stage, reply, tasks);
+                _onReply(Round, type, reply);
+                if (reply.Error is { } error)
+                {
+                    Failures.Add(new RoundFailure(reply.Metadata.SourceNodeId, stage, error.Code, error.Reason));
+                    continue;
+                }
 
-            yield return reply;
+                yield return reply;
+            }
+        }
+        finally
+        {
+            RunTelemetry.EndNodeTasks(tasks);
         }
     }
 }

@@ -1,3 +1,5 @@
+using Federate.Core.Diagnostics;
+
 namespace Federate.Core.Running;
 
 /// <summary>
@@ -48,6 +50,7 @@ public sealed class RunDriver
     /// <summary>Runs until a stopping rule holds and returns the final model and history.</summary>
     public async Task<RunResult> RunAsync(ArrayRecord initial, IReadOnlyDictionary<string, object?>? config = null, CancellationToken cancellationToken = default)
     {
+        using var runActivity = RunTelemetry.StartRun(_options.RunId, _strategy.Name);
         var history = new RunHistory { RunId = _options.RunId, Config = config ?? new Dictionary<string, object?>() };
         int first = 1;
         ArrayRecord global;
@@ -81,6 +84,7 @@ public sealed class RunDriver
                 break;
             }
 
+            using var roundActivity = RunTelemetry.StartRound(round);
             var started = _time.GetTimestamp();
             var context = new RoundContext { RunId = _options.RunId, Round = round, Seed = _options.Seed };
             IReadOnlyList<NodeInfo> nodes;
@@ -100,7 +104,10 @@ public sealed class RunDriver
             {
                 foreach (var stage in _options.Stages)
                 {
+                    using var stageActivity = RunTelemetry.StartStage(stage.Name, round);
+                    var stageStarted = _time.GetTimestamp();
                     await stage.RunAsync(execution, cancellationToken).ConfigureAwait(false);
+                    RunTelemetry.StageCompleted(stage.Name, _time.GetElapsedTime(stageStarted));
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -126,6 +133,7 @@ public sealed class RunDriver
             };
             execution = null!;
             history.Rounds.Add(record);
+            RunTelemetry.RoundCompleted(record);
             await _observers.OnRoundCompletedAsync(record, global, CancellationToken.None).ConfigureAwait(false);
 
             if (cancelled)

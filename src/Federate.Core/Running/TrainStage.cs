@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using Federate.Core.Diagnostics;
+
 namespace Federate.Core.Running;
 
 /// <summary>
@@ -29,7 +32,9 @@ public sealed class TrainStage(TimeSpan? timeout = null) : IRoundStage
         bool failed = round.Failures.Count > 0;
         if (round.Results >= Math.Max(1, round.Options.MinResults) && (strategy.AcceptFailures || !failed))
         {
+            var aggregating = Stopwatch.GetTimestamp();
             var aggregate = aggregator.Complete();
+            RunTelemetry.AggregationCompleted(Stopwatch.GetElapsedTime(aggregating));
             if (aggregate.Parameters is not null)
             {
                 round.Global = aggregate.Parameters;

@@ -96,6 +96,9 @@ internal static class InspectorEndpoints
 
         root.MapOpenApi("/openapi/{documentName}.json");
 
+        // Prometheus scrape endpoint: the Federate meter (federate_* series), see FederateDiagnostics.
+        root.MapPrometheusScrapingEndpoint("/metrics");
+
         // Dashboard (embedded assets; no CDN, works offline).
         root.MapGet("/", () => Asset("index.html", "text/html; charset=utf-8")).ExcludeFromDescription();
         root.MapGet("/app.js", () => Asset("app.js", "text/javascript; charset=utf-8")).ExcludeFromDescription();

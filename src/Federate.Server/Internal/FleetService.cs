@@ -343,6 +343,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                         }
 
                         var data = chunk.Data.Span;
+                        ServerTelemetry.Received(data.Length);
                         node ??= registry.Get(task.NodeId);
                         if (node is not null)
                         {
@@ -505,6 +506,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                 }
             }
 
+            ServerTelemetry.Sent(bytes);
             if (registry.Get(task.NodeId) is { } target)
             {
                 Interlocked.Add(ref target.BytesOut, bytes);

@@ -74,6 +74,7 @@ internal sealed class NodeRegistry : IDisposable
             SignalChanged();
         }
 
+        ServerTelemetry.NodeJoined();
         ServerLog.NodeJoined(_logger, node.Id, node.Name, count);
         NodeAdded?.Invoke(node);
         return node;
@@ -125,6 +126,7 @@ internal sealed class NodeRegistry : IDisposable
             SignalChanged();
         }
 
+        ServerTelemetry.NodeLeft();
         ServerLog.NodeLeft(_logger, nodeId, reason, count);
         NodeRemoved?.Invoke(nodeId, reason);
         return true;
