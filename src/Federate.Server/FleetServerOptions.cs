@@ -75,6 +75,13 @@ public sealed class FleetServerOptions
     public int? FlowerPort { get; set; }
 
     /// <summary>
+    /// The Flower app that SuperNodes (<c>flower-supernode</c>, Flower's Fleet API on the <see cref="FlowerPort"/>)
+    /// download and run: an app folder (bundled as <c>flwr build</c> does) or a <c>.fab</c> file. Null: SuperNodes
+    /// can register but are refused the run (they need an app). Default null.
+    /// </summary>
+    public string? FlowerApp { get; set; }
+
+    /// <summary>
     /// Hook to secure the Flower endpoint (TLS, client certificates): called with the Kestrel listen options of the
     /// Flower port. Null: plain HTTP/2 (h2c), and the server warns. Default null.
     /// </summary>
@@ -116,6 +123,23 @@ public sealed class FleetServerOptions
         if (FlowerPort is < 0 or > 65535)
         {
             return $"--flower-port must be in [0, 65535], got {FlowerPort}";
+        }
+
+        if (FlowerApp is not null && FlowerPort is null)
+        {
+            return "--flower-app needs --flower-port (SuperNodes connect to the Flower port)";
+        }
+
+        if (FlowerApp is not null)
+        {
+            try
+            {
+                _ = Flower.FlowerAppBundle.Load(FlowerApp);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                return ex.Message;
+            }
         }
 
         if (FlowerPort is > 0 && FlowerPort == Port)

@@ -14,7 +14,8 @@ internal static class ServerCommand
     {
         var run = new RunCliOptions(defaultRounds: 10);
         var port = CommonOptions.Create("--port", "TCP port to listen on (0 picks a free one and logs it).", 9092, "PORT");
-        var flowerPort = CommonOptions.CreateOptional<int?>("--flower-port", "Also serve Flower clients (flwr.proto.FlowerService/Join, plain HTTP/2) on this port (0 picks a free one).", "PORT");
+        var flowerPort = CommonOptions.CreateOptional<int?>("--flower-port", "Also serve Flower clients (legacy start_client: flwr.proto.FlowerService/Join) and SuperNodes (Fleet API) on this port (0 picks a free one).", "PORT");
+        var flowerApp = CommonOptions.CreateOptional<string>("--flower-app", "The Flower app SuperNodes (flower-supernode, Flower 1.19's Fleet API on --flower-port) download and run: an app folder or a .fab file.", "DIR|FILE.fab");
         var host = CommonOptions.Create("--host", "Address to bind.", "0.0.0.0", "ADDRESS");
         var minClients = CommonOptions.Create("--min-clients", "Clients to wait for before each round.", 2, "N");
         var rounds = run.Rounds;
@@ -53,7 +54,7 @@ internal static class ServerCommand
         {
             port, host, minClients, rounds, threshold, thresholdMetric, target, strategy, model, dataset, dataDir, labelColumn, seed, config,
             roundTimeout, webhook, outDir, insecure, fraction, fractionEvaluate, minFit, minEvaluate, minResults, localEpochs, batchSize, lr,
-            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, newRun,
+            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, flowerApp, newRun,
         };
 
         var inspector = new InspectorCliOptions();
@@ -80,6 +81,7 @@ internal static class ServerCommand
                 ChunkSize = parse.GetValue(chunkSize),
                 MaxSpoolBytes = parse.GetValue(maxSpooled) << 20,
                 FlowerPort = parse.GetValue(flowerPort),
+                FlowerApp = parse.GetValue(flowerApp),
             };
             foreach (var url in parse.GetValue(webhook) ?? [])
             {
