@@ -36,11 +36,9 @@ def main(grid: Grid, context: Context) -> None:
         started = time.perf_counter()
         replies = _ask(grid, nodes, MessageType.TRAIN, RecordDict({"arrays": ArrayRecord(weights), "config": config}))
         total = sum(r.content["metrics"]["num-examples"] for r in replies)
-        # Flower's FedAvg: each update times n_i / N, summed in arrival order (here: node order).
-        weights = [
-            sum(r.content["arrays"].to_numpy_ndarrays()[i] * (r.content["metrics"]["num-examples"] / total) for r in replies)
-            for i in range(len(weights))
-        ]
+        # Flower's FedAvg: each update times n_i / N, summed in arrival order (here: node order), in the tensor's dtype.
+        updates = [(r.content["arrays"].to_numpy_ndarrays(), r.content["metrics"]["num-examples"] / total) for r in replies]
+        weights = [np.asarray(sum(u[i] * f for u, f in updates)).astype(weights[i].dtype) for i in range(len(weights))]
         replies = _ask(grid, nodes, MessageType.EVALUATE, RecordDict({"arrays": ArrayRecord(weights), "config": config}))
         n = sum(r.content["metrics"]["num-examples"] for r in replies)
         loss = sum(r.content["metrics"]["loss"] * r.content["metrics"]["num-examples"] for r in replies) / n
