@@ -75,6 +75,13 @@ public sealed class FleetServerOptions
     public int? FlowerPort { get; set; }
 
     /// <summary>
+    /// Config keys left out of the instructions to Flower nodes (legacy clients and SuperNodes), as a Flower server
+    /// sends only what its server app configures: <c>federate server</c> puts <c>local_epochs</c>, <c>lr</c> and
+    /// <c>batch_size</c> here unless the operator set them. Native clients still get them. Default empty.
+    /// </summary>
+    public ISet<string> FlowerOmittedConfigKeys { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
     /// The Flower app that SuperNodes (<c>flower-supernode</c>, Flower's Fleet API on the <see cref="FlowerPort"/>)
     /// download and run: an app folder (bundled as <c>flwr build</c> does) or a <c>.fab</c> file. Null: SuperNodes
     /// can register but are refused the run (they need an app). Default null.

@@ -47,7 +47,8 @@ public sealed class FlowerInteropTests(ITestOutputHelper log)
         }
 
         Assert.Contains("standin 0 fit server_round=3", c0.Output, StringComparison.Ordinal);
-        Assert.Contains("standin 1 fit config batch_size=sint64:16, local_epochs=sint64:5, lr=double:0.1, mu=double:0.25, server_round=sint64:2, tag=string:blue", c1.Output, StringComparison.Ordinal);
+        // local_epochs, lr and batch_size reach Flower clients only when the operator sets them, as from a Flower server.
+        Assert.Contains("standin 1 fit config mu=double:0.25, server_round=sint64:2, tag=string:blue", c1.Output, StringComparison.Ordinal);
         Assert.Contains("standin 1 done", c1.Output, StringComparison.Ordinal);
     }
 

@@ -23,7 +23,7 @@ public sealed class SuperNodeInteropTests(ITestOutputHelper log)
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
         int flowerPort = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--flower-port", S(flowerPort), "--flower-app", App, "--model", "none", "--min-clients", "2", "--rounds", "3", "--config", "tag=blue"));
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--flower-port", S(flowerPort), "--flower-app", App, "--min-clients", "2", "--rounds", "3", "--config", "tag=blue", "--local-epochs", "3", "--evaluate-config", "split=test"));
         await server.WaitForLineAsync("Fleet API for SuperNodes");
         using var n0 = StandIn.StartScript(log, "supernode_standin.py", $"127.0.0.1:{flowerPort}", "0");
         using var n1 = StandIn.StartScript(log, "supernode_standin.py", $"127.0.0.1:{flowerPort}", "1");
@@ -46,8 +46,10 @@ public sealed class SuperNodeInteropTests(ITestOutputHelper log)
         Assert.Contains("initial parameters from a client: 2 tensors, 4 values", server.Output, StringComparison.Ordinal);
         Assert.Contains("'supernode@ipv4:127.0.0.1:", server.Output, StringComparison.Ordinal);
         Assert.Contains("app federate/linreg-app 1.0.0, FAB files ['.info/CONTENT', 'linreg_app/__init__.py', 'linreg_app/client_app.py', 'linreg_app/server_app.py', 'linreg_app/task.py', 'pyproject.toml']", n0.Output + n1.Output, StringComparison.Ordinal);
-        Assert.Contains("train round 3 group 3 config [('batch_size', 16), ('local_epochs', 5), ('lr', 0.1), ('server-round', 3), ('server_round', 3), ('tag', 'blue')]", n1.Output, StringComparison.Ordinal);
-        Assert.Contains("evaluate round 2 group 2 config [('server-round', 2), ('server_round', 2)]", n0.Output, StringComparison.Ordinal);
+        // No --model with Flower nodes: one node gives the initial parameters. Of local_epochs, lr and batch_size only
+        // what the operator set reaches them; --evaluate-config reaches evaluate.
+        Assert.Contains("train round 3 group 3 config [('local_epochs', 3), ('server-round', 3), ('server_round', 3), ('tag', 'blue')]", n1.Output, StringComparison.Ordinal);
+        Assert.Contains("evaluate round 2 group 2 config [('server-round', 2), ('server_round', 2), ('split', 'test')]", n0.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -23,12 +23,13 @@ internal static class ServerCommand
         var thresholdMetric = run.ThresholdMetric;
         var target = run.Target;
         var strategy = run.Strategy;
-        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N, or none (the first client gives the initial parameters).", "mlp", "NAME");
+        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N, or none (the first client gives the initial parameters; the default with --flower-port).", "mlp", "NAME");
         var dataset = CommonOptions.Create("--dataset", "Dataset whose input and output sizes shape the model (the server reads no training data).", "digits", "NAME|PATH");
         var dataDir = CommonOptions.CreateOptional<string>("--data-dir", "Folder holding Fashion-MNIST's IDX files.", "DIR");
         var labelColumn = CommonOptions.CreateOptional<string>("--label-column", "Label column of a CSV file.", "NAME");
         var seed = CommonOptions.Create("--seed", "Seed for the initial model and sampling.", 0, "N");
         var config = new Option<string[]>("--config") { Description = "KEY=VALUE added to every round's train config (repeatable).", HelpName = "KEY=VALUE" };
+        var evaluateConfig = new Option<string[]>("--evaluate-config") { Description = "KEY=VALUE added to every round's evaluate config (repeatable).", HelpName = "KEY=VALUE" };
         var roundTimeout = CommonOptions.Create("--round-timeout", "Seconds each round phase waits for replies (0 = no limit).", 600.0, "SECONDS");
         var webhook = new Option<string[]>("--webhook") { Description = "URL that receives every lifecycle notification as a JSON POST (repeatable).", HelpName = "URL" };
         var outDir = run.Out;
@@ -52,7 +53,7 @@ internal static class ServerCommand
 
         var command = new Command("server", "Coordinate a federated run: clients connect over gRPC (native fleet API).")
         {
-            port, host, minClients, rounds, threshold, thresholdMetric, target, strategy, model, dataset, dataDir, labelColumn, seed, config,
+            port, host, minClients, rounds, threshold, thresholdMetric, target, strategy, model, dataset, dataDir, labelColumn, seed, config, evaluateConfig,
             roundTimeout, webhook, outDir, insecure, fraction, fractionEvaluate, minFit, minEvaluate, minResults, localEpochs, batchSize, lr,
             compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, flowerApp, newRun,
         };
@@ -83,6 +84,15 @@ internal static class ServerCommand
                 FlowerPort = parse.GetValue(flowerPort),
                 FlowerApp = parse.GetValue(flowerApp),
             };
+            // Flower nodes get local_epochs, lr and batch_size only when the operator set them, as from a Flower server.
+            foreach (var (option, key) in new (Option Option, string Key)[] { (localEpochs, "local_epochs"), (lr, "lr"), (batchSize, "batch_size") })
+            {
+                if (parse.GetResult(option) is null or { Implicit: true })
+                {
+                    serverOptions.FlowerOmittedConfigKeys.Add(key);
+                }
+            }
+
             foreach (var url in parse.GetValue(webhook) ?? [])
             {
                 serverOptions.Webhooks.Add(url);
@@ -106,6 +116,12 @@ internal static class ServerCommand
             var datasetName = inspector.Dataset(parse, dataset);
             var (features, classes) = DeployOptions.DatasetShape(datasetName, parse.GetValue(dataDir), parse.GetValue(labelColumn));
             var seed_ = parse.GetValue(seed);
+            // With Flower nodes and no --model, one node gives the initial parameters, as Flower's strategies do.
+            if (serverOptions.FlowerPort is not null && parse.GetResult(model) is null or { Implicit: true })
+            {
+                modelName = "none";
+            }
+
             bool modelFromClient = string.Equals(modelName, "none", StringComparison.OrdinalIgnoreCase);
             if (!modelName.StartsWith("noop:", StringComparison.OrdinalIgnoreCase) && !modelFromClient)
             {
@@ -166,6 +182,11 @@ internal static class ServerCommand
                 foreach (var (key, value) in DeployOptions.ParseConfig(parse.GetValue(config)))
                 {
                     runOptions.TrainConfig[key] = value;
+                }
+
+                foreach (var (key, value) in DeployOptions.ParseConfig(parse.GetValue(evaluateConfig)))
+                {
+                    runOptions.EvaluateConfig[key] = value;
                 }
 
                 privacySetup.Configure(runOptions);

@@ -15,7 +15,7 @@ namespace Federate.Server.Flower;
 /// pulls the instruction's objects, runs its ClientApp and pushes the reply's objects; the whole reply goes to the grid.
 /// Flower 1.23 and later SuperNodes (RegisterNode, ...) are refused with a message saying so.
 /// </summary>
-internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirectory directory, TimeProvider time, ILoggerFactory loggerFactory) : Fleet.FleetBase
+internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirectory directory, FleetServerOptions options, TimeProvider time, ILoggerFactory loggerFactory) : Fleet.FleetBase
 {
     /// <summary>Most objects one reply may consist of (a model of this many tensors is far beyond any real one).</summary>
     private const int MaxReplyObjects = 1_000_000;
@@ -81,7 +81,7 @@ internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirecto
                 {
                     ulong runId = FlowerFleetMapping.RunIdOf(task.Instruction.Metadata.RunId);
                     directory.Runs[runId] = task.Instruction.Metadata.RunId;
-                    outgoing = FlowerFleetMapping.ToOutgoing(task.Instruction, runId, time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+                    outgoing = FlowerFleetMapping.ToOutgoing(FlowerInstructions.ForFlower(task.Instruction, options.FlowerOmittedConfigKeys), runId, time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
                 }
                 catch (NotSupportedException ex)
                 {
