@@ -56,16 +56,21 @@ internal sealed partial class FlowerAppBundle
         }
 
         var bytes = File.ReadAllBytes(path);
+        ZipArchive zip;
         try
         {
-            using var zip = new ZipArchive(new MemoryStream(bytes), ZipArchiveMode.Read);
+            zip = new ZipArchive(new MemoryStream(bytes), ZipArchiveMode.Read);
+        }
+        catch (InvalidDataException)
+        {
+            throw new InvalidDataException($"--flower-app '{path}' is not a .fab (zip) file");
+        }
+
+        using (zip)
+        {
             var entry = zip.GetEntry("pyproject.toml") ?? throw new InvalidDataException($"--flower-app '{path}' holds no pyproject.toml (is it a .fab built by 'flwr build'?)");
             using var reader = new StreamReader(entry.Open(), Encoding.UTF8);
             return new FlowerAppBundle(bytes, ReadProject(reader.ReadToEnd()));
-        }
-        catch (InvalidDataException ex) when (ex.Message.StartsWith("End of Central Directory", StringComparison.Ordinal) || ex.Message.Contains("zip", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidDataException($"--flower-app '{path}' is not a .fab (zip) file");
         }
     }
 
