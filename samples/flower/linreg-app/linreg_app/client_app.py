@@ -14,22 +14,22 @@ def _data(context):
 @app.query()
 def query(msg: Message, context: Context) -> Message:
     """Initial parameters, when a server (Federate with --model none) asks for them."""
-    return Message(RecordDict({"arrays": ArrayRecord(initial())}), reply_to=msg)
+    return Message(RecordDict({"arrays": ArrayRecord(initial(int(context.run_config.get("padding", 0))))}), reply_to=msg)
 
 
 @app.train()
 def fit(msg: Message, context: Context) -> Message:
     x, y, _, _ = _data(context)
-    w, b = msg.content["arrays"].to_numpy_ndarrays()
+    w, b, *padding = msg.content["arrays"].to_numpy_ndarrays()
     w, b, train_mse = train(w, b, x, y)
-    content = RecordDict({"arrays": ArrayRecord([w, b]), "metrics": MetricRecord({"train_mse": train_mse, "num-examples": len(y)})})
+    content = RecordDict({"arrays": ArrayRecord([w, b, *padding]), "metrics": MetricRecord({"train_mse": train_mse, "num-examples": len(y)})})
     return Message(content, reply_to=msg)
 
 
 @app.evaluate()
 def evaluate(msg: Message, context: Context) -> Message:
     _, _, xt, yt = _data(context)
-    w, b = msg.content["arrays"].to_numpy_ndarrays()
+    w, b, *_ = msg.content["arrays"].to_numpy_ndarrays()
     loss = mse(w, b, xt, yt)
     print(f"linreg-app evaluate loss {loss!r}", flush=True)
     return Message(RecordDict({"metrics": MetricRecord({"loss": loss, "num-examples": len(yt)})}), reply_to=msg)

@@ -13,9 +13,11 @@ def load(partition_id):
     return x, y, xt, yt
 
 
-def initial():
-    """A float64 weight vector and a float32 0-d bias, as in Federate's legacy Flower tests."""
-    return [np.zeros(3, dtype=np.float64), np.zeros((), dtype=np.float32)]
+def initial(padding=0):
+    """A float64 weight vector and a float32 0-d bias, as in Federate's legacy Flower tests; with padding, a third
+    float32 array of that many zeros that every node sends back unchanged (to measure transfer costs)."""
+    arrays = [np.zeros(3, dtype=np.float64), np.zeros((), dtype=np.float32)]
+    return arrays + [np.zeros(padding, dtype=np.float32)] if padding else arrays
 
 
 def train(w, b, x, y, steps=5, lr=0.05):
