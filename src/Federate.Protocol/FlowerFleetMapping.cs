@@ -67,8 +67,40 @@ public static class FlowerFleetMapping
     {
         ArgumentNullException.ThrowIfNull(instruction);
         var meta = instruction.Metadata;
-        string type = MessageTypeName(meta.MessageType);
-        var content = instruction.Content ?? new CoreRecordDict();
+        var metadata = new Metadata
+        {
+            RunId = flowerRunId,
+            SrcNodeId = SuperLinkNodeId,
+            DstNodeId = (ulong)meta.DestinationNodeId,
+            GroupId = meta.Round.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Ttl = meta.TimeToLive.TotalSeconds,
+            MessageType = MessageTypeName(meta.MessageType),
+            CreatedAt = createdAt,
+        };
+        return Deflate(metadata, instruction.Content ?? new CoreRecordDict(), null, meta.Round);
+    }
+
+    /// <summary>
+    /// Deflates a client app's reply into the objects a SuperNode pushes (the other direction: a Federate client
+    /// under a Flower SuperLink). The model's ArrayRecord is named "arrays"; the metrics keep their record's name and
+    /// carry the example count as Flower's <c>num-examples</c> (an integer); an error reply becomes Flower's error.
+    /// </summary>
+    /// <param name="reply">The client app's reply.</param>
+    /// <param name="metadata">The reply's metadata (run, nodes, reply-to, group, type, TTL, creation time).</param>
+    public static FlowerOutgoingMessage ToReplyObjects(CoreMessage reply, Metadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        ArgumentNullException.ThrowIfNull(metadata);
+        if (reply.Error is { } error)
+        {
+            return Deflate(metadata, null, new Error { Code = 0, Reason = $"{error.Code}: {error.Reason}" }, 0);
+        }
+
+        return Deflate(metadata, reply.Content ?? new CoreRecordDict(), null, 0);
+    }
+
+    private static FlowerOutgoingMessage Deflate(Metadata metadata, CoreRecordDict? content, Error? error, int round)
+    {
         var objects = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         var order = new List<string>();
 
@@ -84,59 +116,146 @@ public static class FlowerFleetMapping
             return id;
         }
 
-        var records = new List<(string Key, string Id)>();
-        foreach (var (name, arrays) in content.Arrays)
+        List<string> children = [];
+        if (content is not null)
         {
-            var items = new List<(string Key, string Id)>();
-            foreach (var (tensorName, tensor) in arrays)
+            var records = new List<(string Key, string Id)>();
+            foreach (var (name, arrays) in content.Arrays)
             {
-                var array = new FleetArray { Dtype = NumpyName(tensor.DType), Stype = NumpyStype, Data = UnsafeByteOperations.UnsafeWrap(Npy.Write(tensor)) };
-                array.Shape.Add(tensor.Shape.Select(d => checked((int)d)));
-                items.Add((tensorName, Add("Array", [], array.ToByteArray())));
+                var items = new List<(string Key, string Id)>();
+                foreach (var (tensorName, tensor) in arrays)
+                {
+                    var array = new FleetArray { Dtype = NumpyName(tensor.DType), Stype = NumpyStype, Data = UnsafeByteOperations.UnsafeWrap(Npy.Write(tensor)) };
+                    array.Shape.Add(tensor.Shape.Select(d => checked((int)d)));
+                    items.Add((tensorName, Add("Array", [], array.ToByteArray())));
+                }
+
+                records.Add((name == RecordNames.Model ? ArraysKey : name, Add("ArrayRecord", Distinct(items), JsonRefs(items))));
             }
 
-            records.Add((name == RecordNames.Model ? ArraysKey : name, Add("ArrayRecord", Distinct(items), JsonRefs(items))));
-        }
-
-        foreach (var (name, config) in content.Configs)
-        {
-            var record = ToProto(config);
-            if (name == RecordNames.Config && meta.Round > 0 && !config.ContainsKey(ServerRoundKey))
+            foreach (var (name, config) in content.Configs)
             {
-                record.Items.Add(new FlowerFleet.ConfigRecord.Types.Item { Key = ServerRoundKey, Value = new ConfigRecordValue { Sint64 = meta.Round } });
+                var record = ToProto(config);
+                if (name == RecordNames.Config && round > 0 && !config.ContainsKey(ServerRoundKey))
+                {
+                    record.Items.Add(new FlowerFleet.ConfigRecord.Types.Item { Key = ServerRoundKey, Value = new ConfigRecordValue { Sint64 = round } });
+                }
+
+                records.Add((name, Add("ConfigRecord", [], record.ToByteArray())));
             }
 
-            records.Add((name, Add("ConfigRecord", [], record.ToByteArray())));
-        }
-
-        foreach (var (name, metrics) in content.Metrics)
-        {
-            var record = new FlowerFleet.MetricRecord();
-            foreach (var (key, value) in metrics)
+            foreach (var (name, metrics) in content.Metrics)
             {
-                record.Items.Add(new FlowerFleet.MetricRecord.Types.Item { Key = key, Value = new MetricRecordValue { Double = value } });
+                var record = new FlowerFleet.MetricRecord();
+                foreach (var (key, value) in metrics)
+                {
+                    var v = key == RecordNames.NumExamples ? new MetricRecordValue { Sint64 = (long)value } : new MetricRecordValue { Double = value };
+                    record.Items.Add(new FlowerFleet.MetricRecord.Types.Item { Key = key == RecordNames.NumExamples ? NumExamplesKey : key, Value = v });
+                }
+
+                records.Add((name, Add("MetricRecord", [], record.ToByteArray())));
             }
 
-            records.Add((name, Add("MetricRecord", [], record.ToByteArray())));
+            children.Add(Add("RecordDict", Distinct(records), JsonRefs(records)));
         }
-
-        string recordDict = Add("RecordDict", Distinct(records), JsonRefs(records));
-        var metadata = new Metadata
-        {
-            RunId = flowerRunId,
-            SrcNodeId = SuperLinkNodeId,
-            DstNodeId = (ulong)meta.DestinationNodeId,
-            GroupId = meta.Round.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            Ttl = meta.TimeToLive.TotalSeconds,
-            MessageType = type,
-            CreatedAt = createdAt,
-        };
 
         // The message object holds its metadata without the message id (the id is the object's own hash).
-        string messageId = Add("Message", [recordDict], new FleetMessage { Metadata = metadata }.ToByteArray());
-        var listed = new FleetMessage { Metadata = metadata.Clone() };
+        var body = new FleetMessage { Metadata = metadata.Clone(), Error = error };
+        body.Metadata.MessageId = "";
+        string messageId = Add("Message", children, body.ToByteArray());
+        // As Flower lists a message: its metadata, and an empty content (or the error); the content travels as objects.
+        var listed = error is null ? new FleetMessage { Metadata = metadata.Clone(), Content = new FlowerFleet.RecordDict() } : new FleetMessage { Metadata = metadata.Clone(), Error = error };
         listed.Metadata.MessageId = messageId;
         return new FlowerOutgoingMessage(messageId, listed, objects, order);
+    }
+
+    /// <summary>
+    /// Inflates a message a Flower SuperLink sent (the other direction: a Federate client as a SuperNode) into a Core
+    /// instruction for a client app: "train", "evaluate" and "query" become Train, Evaluate and Query; the "arrays"
+    /// ArrayRecord the model (named and shaped after <paramref name="template"/> when given); "config" the config,
+    /// with Flower's <c>server-round</c> also as <c>server_round</c>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The objects are unreadable or the message type is not one of those.</exception>
+    public static CoreMessage ToInstruction(string messageId, IReadOnlyDictionary<string, byte[]> objects, string runId, long nodeId, CoreArrayRecord? template)
+    {
+        ArgumentNullException.ThrowIfNull(objects);
+        try
+        {
+            var message = Get(objects, messageId, "Message");
+            var proto = FleetMessage.Parser.ParseFrom(message.Body.Span);
+            var md = proto.Metadata ?? new Metadata();
+            var type = md.MessageType switch
+            {
+                "train" => MessageType.Train,
+                "evaluate" => MessageType.Evaluate,
+                "query" => MessageType.Query,
+                _ => throw new InvalidDataException($"message type '{md.MessageType}' is not one a Federate client answers (train, evaluate, query)"),
+            };
+            if (message.Children.Count != 1)
+            {
+                throw new InvalidDataException($"the message has {message.Children.Count} children (expected its RecordDict)");
+            }
+
+            var content = new CoreRecordDict();
+            var dict = Get(objects, message.Children[0], "RecordDict");
+            foreach (var (key, id) in ReadRefs(dict))
+            {
+                var record = FlowerObject.Parse(Lookup(objects, id));
+                switch (record.Type)
+                {
+                    case "ArrayRecord":
+                    {
+                        var items = ReadRefs(record);
+                        var tensors = items.Select(item => ReadArray(Get(objects, item.Id, "Array"), objects, item.Key)).ToList();
+                        bool isModel = key == ArraysKey;
+                        content.Arrays[isModel ? RecordNames.Model : key] = FlowerMapping.MatchTemplate(tensors, [.. items.Select(i => i.Key)], isModel ? template : null);
+                        break;
+                    }
+
+                    case "ConfigRecord":
+                        content.Configs[key] = FromProto(FlowerFleet.ConfigRecord.Parser.ParseFrom(record.Body.Span));
+                        break;
+                    case "MetricRecord":
+                        var metrics = new CoreMetricRecord();
+                        foreach (var item in FlowerFleet.MetricRecord.Parser.ParseFrom(record.Body.Span).Items)
+                        {
+                            if (ToDouble(item.Value) is { } value)
+                            {
+                                metrics[item.Key] = value;
+                            }
+                        }
+
+                        content.Metrics[key] = metrics;
+                        break;
+                    default:
+                        throw new InvalidDataException($"record '{key}' is a {record.Type}");
+                }
+            }
+
+            var config = content.Configs.GetValueOrDefault(RecordNames.Config) ?? new CoreConfigRecord();
+            content.Configs[RecordNames.Config] = config;
+            long round = config.TryGetValue(ServerRoundKey, out var sr) ? sr.AsLong()
+                : long.TryParse(md.GroupId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var g) ? g : 0;
+            if (!config.ContainsKey(RecordNames.ServerRound) && round > 0)
+            {
+                config[RecordNames.ServerRound] = round;
+            }
+
+            var metadata = new MessageMetadata
+            {
+                RunId = runId,
+                Round = (int)Math.Clamp(round, 0, int.MaxValue),
+                MessageType = type,
+                SourceNodeId = 0,
+                DestinationNodeId = nodeId,
+                MessageId = messageId,
+            };
+            return new CoreMessage(metadata, content);
+        }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"the message is unreadable: {ex.Message}", ex);
+        }
     }
 
     /// <summary>

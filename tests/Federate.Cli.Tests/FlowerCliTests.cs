@@ -63,6 +63,6 @@ public class FlowerCliTests
     {
         var result = await Cli.RunAsync("client", "--server", "127.0.0.1:1", "--protocol", "rest", "--dataset", "iris", "--model", "logistic");
 
-        AssertOneLineError(result, "--protocol must be native or flower, got 'rest'");
+        AssertOneLineError(result, "--protocol must be native, flower or supernode, got 'rest'");
     }
 }

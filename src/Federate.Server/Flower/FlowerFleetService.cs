@@ -230,12 +230,18 @@ internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirecto
     public override Task<GetRunResponse> GetRun(GetRunRequest request, ServerCallContext context)
     {
         Session(request.Node);
-        var app = RequireApp();
         if (!directory.Runs.ContainsKey(request.RunId))
         {
             throw new RpcException(new RpcStatus(StatusCode.NotFound, $"run {request.RunId} is not this server's run"));
         }
 
+        if (registry.IsFinished)
+        {
+            // The run is over: say so, as a SuperLink does (a Federate SuperNode stops then).
+            return Task.FromResult(new GetRunResponse { Run = new Run { RunId = request.RunId, Status = new RunStatus { Status = "finished", SubStatus = "completed" } } });
+        }
+
+        var app = RequireApp();
         return Task.FromResult(new GetRunResponse
         {
             Run = new Run { RunId = request.RunId, FabId = app.FabId, FabVersion = app.Version, FabHash = app.Hash, Status = new RunStatus { Status = "running" } },
