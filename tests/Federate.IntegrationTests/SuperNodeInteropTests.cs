@@ -83,6 +83,32 @@ public sealed class SuperNodeInteropTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public async Task Run_FederateClientsAsSuperNodes_FinishWhenTheRunFinishes()
+    {
+        using var dir = new TempDir();
+        int port = FederateProcess.FreePort();
+        int flowerPort = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--flower-port", S(flowerPort), "--dataset", "iris", "--model", "logistic", "--min-clients", "2", "--rounds", "3"));
+        await server.WaitForLineAsync("FlowerService/Join");
+        await using var c0 = FederateProcess.Start("c0", log, "client", "--protocol", "supernode", "--server", $"127.0.0.1:{flowerPort}", "--dataset", "iris", "--model", "logistic", "--dataset-id", "0", "--num-partitions", "2");
+        await using var c1 = FederateProcess.Start("c1", log, "client", "--protocol", "supernode", "--server", $"127.0.0.1:{flowerPort}", "--dataset", "iris", "--model", "logistic", "--dataset-id", "1", "--num-partitions", "2");
+
+        Assert.Equal(0, await server.WaitForExitAsync());
+        Assert.Equal(0, await c0.WaitForExitAsync());
+        Assert.Equal(0, await c1.WaitForExitAsync());
+
+        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["server"], "history.json")));
+        Assert.Equal(3, history.Rounds.Count);
+        Assert.All(history.Rounds, r =>
+        {
+            Assert.Equal(2, r.Results);
+            Assert.Empty(r.Failures);
+            Assert.True(r.Evaluate.ContainsKey("accuracy"));
+        });
+        Assert.Contains("finished after 6 answers; training is over", c0.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Server_FlowerAppThatIsNoApp_ExitsTwoNamingTheProblem()
     {
         using var dir = new TempDir();

@@ -112,6 +112,57 @@ public sealed class FlowerFleetMappingTests
         Assert.Equal(new MessageError("invalid_reply", $"the SuperNode's reply is unreadable: object {new string('0', 64)} was not pushed"), reply.Error);
     }
 
+    [Fact]
+    public void ToInstruction_OutgoingTrain_RoundTripsToTheSameInstruction()
+    {
+        var outgoing = FlowerFleetMapping.ToOutgoing(Train(3), 42, 1000.5);
+        var objects = outgoing.Objects.ToDictionary(kv => kv.Key, kv => kv.Value);
+
+        var instruction = FlowerFleetMapping.ToInstruction(outgoing.MessageId, objects, "flower-run-42", 7, null);
+
+        Assert.Equal((MessageType.Train, 3, 7L), (instruction.Metadata.MessageType, instruction.Metadata.Round, instruction.Metadata.DestinationNodeId));
+        var model = instruction.Content!.Arrays[RecordNames.Model];
+        Assert.Equal(["w", "b"], model.Names);
+        Assert.Equal([1f, 2f, 3f], model["w"].GetArray<float>());
+        Assert.Equal(0.1, instruction.Content.Configs[RecordNames.Config]["lr"].AsDouble());
+    }
+
+    [Fact]
+    public void ToReplyObjects_TrainReply_ReadBackByTheServerSide()
+    {
+        var instruction = Train();
+        var content = new RecordDict();
+        content.Arrays[RecordNames.Model] = new ArrayRecord { { "w", Tensor.FromArray([7f, 8f, 9f], 3) }, { "b", Tensor.FromArray([1f], 1) } };
+        content.Metrics[RecordNames.Metrics] = new MetricRecord { ["loss"] = 0.5, [RecordNames.NumExamples] = 12 };
+        var md = new Metadata { RunId = 42, SrcNodeId = 7, DstNodeId = 1, ReplyToMessageId = "x", MessageType = "train" };
+
+        var outgoing = FlowerFleetMapping.ToReplyObjects(instruction.CreateReply(content), md);
+        var reply = FlowerFleetMapping.FromReply(instruction, outgoing.MessageId, outgoing.Objects.ToDictionary(kv => kv.Key, kv => kv.Value));
+
+        Assert.NotNull(outgoing.Message.Content); // listed as Flower lists it: metadata and an empty content
+        Assert.Equal([7f, 8f, 9f], reply.Content!.Arrays[RecordNames.Model]["w"].GetArray<float>());
+        Assert.Equal(12, reply.Content.Metrics[RecordNames.Metrics][RecordNames.NumExamples]);
+        var metrics = FlowerFleet.MetricRecord.Parser.ParseFrom(FlowerObject.Parse(outgoing.Objects.Values.Single(v => Encoding.UTF8.GetString(v).StartsWith("MetricRecord ", StringComparison.Ordinal))).Body.Span);
+        Assert.Equal(12, metrics.Items.Single(i => i.Key == "num-examples").Value.Sint64);
+    }
+
+    [Fact]
+    public void ToInstruction_UnknownMessageType_Refused()
+    {
+        var outgoing = FlowerFleetMapping.ToOutgoing(Train(), 42, 0);
+        var objects = outgoing.Objects.ToDictionary(kv => kv.Key, kv => kv.Value);
+        var message = FlowerObject.Parse(objects[outgoing.MessageId]);
+        var body = FlowerFleet.Message.Parser.ParseFrom(message.Body.Span);
+        body.Metadata.MessageType = "train.custom";
+        var bytes = new FlowerObject("Message", message.Children, body.ToByteArray()).ToBytes();
+        var id = FlowerObject.IdOf(bytes);
+        objects[id] = bytes;
+
+        var ex = Assert.Throws<InvalidDataException>(() => FlowerFleetMapping.ToInstruction(id, objects, "r", 7, null));
+
+        Assert.Equal("message type 'train.custom' is not one a Federate client answers (train, evaluate, query)", ex.Message);
+    }
+
     private static (string Root, Dictionary<string, byte[]> Objects) Reply(CoreMessage instruction, (string Key, byte[] Npy)[] arrays, long examples)
     {
         var objects = new Dictionary<string, byte[]>();
