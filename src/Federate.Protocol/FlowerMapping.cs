@@ -137,28 +137,45 @@ public static class FlowerMapping
             throw new InvalidDataException($"parameters have tensor_type '{parameters.TensorType}'; only '{TensorType}' (.npy) is read");
         }
 
-        if (template is not null && template.Count != parameters.Tensors.Count)
-        {
-            throw new InvalidDataException($"the reply has {parameters.Tensors.Count} tensors but the model has {template.Count}");
-        }
-
-        var record = new ArrayRecord();
+        var tensors = new List<Tensor>(parameters.Tensors.Count);
         for (int i = 0; i < parameters.Tensors.Count; i++)
         {
-            Tensor tensor;
             try
             {
-                tensor = Npy.Read(parameters.Tensors[i].Span);
+                tensors.Add(Npy.Read(parameters.Tensors[i].Span));
             }
             catch (InvalidDataException ex)
             {
                 throw new InvalidDataException($"tensor {i}: {ex.Message}", ex);
             }
+        }
 
-            string name = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return MatchTemplate(tensors, null, template);
+    }
+
+    /// <summary>
+    /// Names received tensors after the model the instruction carried: by <paramref name="keys"/> when they are the
+    /// template's names, otherwise in order; each must have the template's shape, and a floating-point tensor of
+    /// another float dtype is cast to the template's dtype. Without a template the tensors keep their keys, or are
+    /// named "0", "1", ...
+    /// </summary>
+    /// <exception cref="InvalidDataException">The count, a shape or a dtype does not fit the template.</exception>
+    internal static ArrayRecord MatchTemplate(IReadOnlyList<Tensor> tensors, IReadOnlyList<string>? keys, ArrayRecord? template)
+    {
+        if (template is not null && template.Count != tensors.Count)
+        {
+            throw new InvalidDataException($"the reply has {tensors.Count} tensors but the model has {template.Count}");
+        }
+
+        bool byKey = template is not null && keys is not null && keys.Count == template.Count && keys.All(template.ContainsKey) && keys.Distinct(StringComparer.Ordinal).Count() == keys.Count;
+        var record = new ArrayRecord();
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            var tensor = tensors[i];
+            string name = keys?[i] ?? i.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (template is not null)
             {
-                name = template.Names[i];
+                name = byKey ? keys![i] : template.Names[i];
                 var expected = template[name];
                 if (!expected.Shape.SequenceEqual(tensor.Shape))
                 {
@@ -174,6 +191,12 @@ public static class FlowerMapping
             }
 
             record.Add(name, tensor);
+        }
+
+        if (byKey)
+        {
+            // Keep the model's order, whatever order the reply used.
+            record = new ArrayRecord(template!.Names.Select(n => new KeyValuePair<string, Tensor>(n, record[n])));
         }
 
         return record;

@@ -82,6 +82,20 @@ public sealed class FleetServerOptions
     public int? FlowerPort { get; set; }
 
     /// <summary>
+    /// Config keys left out of the instructions to Flower nodes (legacy clients and SuperNodes), as a Flower server
+    /// sends only what its server app configures: <c>federate server</c> puts <c>local_epochs</c>, <c>lr</c> and
+    /// <c>batch_size</c> here unless the operator set them. Native clients still get them. Default empty.
+    /// </summary>
+    public ISet<string> FlowerOmittedConfigKeys { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The Flower app that SuperNodes (<c>flower-supernode</c>, Flower's Fleet API on the <see cref="FlowerPort"/>)
+    /// download and run: an app folder (bundled as <c>flwr build</c> does) or a <c>.fab</c> file. Null: SuperNodes
+    /// can register but are refused the run (they need an app). Default null.
+    /// </summary>
+    public string? FlowerApp { get; set; }
+
+    /// <summary>
     /// Hook to secure the Flower endpoint (TLS, client certificates): called with the Kestrel listen options of the
     /// Flower port. Null: plain HTTP/2 (h2c), and the server warns. Default null.
     /// </summary>
@@ -123,6 +137,23 @@ public sealed class FleetServerOptions
         if (FlowerPort is < 0 or > 65535)
         {
             return $"--flower-port must be in [0, 65535], got {FlowerPort}";
+        }
+
+        if (FlowerApp is not null && FlowerPort is null)
+        {
+            return "--flower-app needs --flower-port (SuperNodes connect to the Flower port)";
+        }
+
+        if (FlowerApp is not null)
+        {
+            try
+            {
+                _ = Flower.FlowerAppBundle.Load(FlowerApp);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                return ex.Message;
+            }
         }
 
         if (FlowerPort is > 0 && FlowerPort == Port)

@@ -29,10 +29,40 @@ public class FlowerCliTests
     }
 
     [Fact]
+    public async Task Server_FlowerAppWithoutFlowerPort_OneLineError()
+    {
+        var dir = Cli.TempDir();
+        var result = await Cli.RunAsync("server", "--insecure", "--flower-app", dir, "--out", dir, "--state-dir", Path.Combine(dir, "state"));
+
+        AssertOneLineError(result, "--flower-app needs --flower-port (SuperNodes connect to the Flower port)");
+    }
+
+    [Fact]
+    public async Task Server_FlowerAppMissing_OneLineError()
+    {
+        var dir = Cli.TempDir();
+        var app = Path.Combine(dir, "no-such-app.fab");
+        var result = await Cli.RunAsync("server", "--insecure", "--flower-port", "0", "--flower-app", app, "--out", dir, "--state-dir", Path.Combine(dir, "state"));
+
+        AssertOneLineError(result, $"--flower-app '{app}' is neither a Flower app folder nor a .fab file");
+    }
+
+    [Fact]
+    public async Task Server_FlowerAppNotAZip_OneLineError()
+    {
+        var dir = Cli.TempDir();
+        var app = Path.Combine(dir, "broken.fab");
+        File.WriteAllText(app, "not a zip");
+        var result = await Cli.RunAsync("server", "--insecure", "--flower-port", "0", "--flower-app", app, "--out", dir, "--state-dir", Path.Combine(dir, "state"));
+
+        AssertOneLineError(result, $"--flower-app '{app}' is not a .fab (zip) file");
+    }
+
+    [Fact]
     public async Task Client_UnknownProtocol_OneLineError()
     {
         var result = await Cli.RunAsync("client", "--server", "127.0.0.1:1", "--protocol", "rest", "--dataset", "iris", "--model", "logistic");
 
-        AssertOneLineError(result, "--protocol must be native or flower, got 'rest'");
+        AssertOneLineError(result, "--protocol must be native, flower or supernode, got 'rest'");
     }
 }

@@ -28,7 +28,7 @@ internal static class ClientCommand
         var virtualClients = CommonOptions.Create("--virtual-clients", "Run this many clients in this process, on partitions --dataset-id, --dataset-id+1, ...", 1, "N");
         var notifyListen = CommonOptions.CreateOptional<string>("--notify-listen", "Also accept notification POSTs (design 4 JSON) on HOST:PORT.", "HOST:PORT");
         var verbose = new Option<bool>("--verbose") { Description = "Log more." };
-        var protocol = CommonOptions.Create("--protocol", "native (a Federate server) or flower (a Flower server's FlowerService/Join, or a Federate server's --flower-port).", "native", "native|flower");
+        var protocol = CommonOptions.Create("--protocol", "native (a Federate server), flower (a Flower server's FlowerService/Join, or a Federate server's --flower-port) or supernode (a Flower 1.19 SuperLink's Fleet API, or a Federate server's --flower-port).", "native", "native|flower|supernode");
 
         var (privacy, optimizerCli, securityCli, dataSource, training, telemetry) =
             (new ClientPrivacyOptions(), new OptimizerCliOptions(), new ClientSecurityOptions(), new DatasetOptions(OptionRole.Client), new LocalTrainingOptions(OptionRole.Client), new TelemetryCliOptions(otlp: false));
@@ -95,8 +95,8 @@ internal static class ClientCommand
             }
 
             var protocol_ = parse.GetValue(protocol)!;
-            Require(protocol_ is "native" or "flower", $"--protocol must be native or flower, got '{protocol_}'");
-            if (protocol_ == "flower")
+            Require(protocol_ is "native" or "flower" or "supernode", $"--protocol must be native, flower or supernode, got '{protocol_}'");
+            if (protocol_ is "flower" or "supernode")
             {
                 var apps = new List<IClientApp>();
                 for (int i = 0; i < virtualCount; i++)
@@ -106,7 +106,7 @@ internal static class ClientCommand
                     apps.Add(Learners(pid)(train, test));
                 }
 
-                return await FlowerClientRunner.RunAsync(serverAddress, apps, logger, error, cancellationToken).ConfigureAwait(false);
+                return await FlowerClientRunner.RunAsync(serverAddress, apps, logger, error, cancellationToken, superNode: protocol_ == "supernode").ConfigureAwait(false);
             }
 
             var clients = new List<FleetClient>();

@@ -7,9 +7,9 @@ namespace Federate.Cli.Commands;
 /// <summary><c>federate client --protocol flower</c>: runs client apps under a Flower server, one Join stream each.</summary>
 internal static class FlowerClientRunner
 {
-    public static async Task<int> RunAsync(string server, IReadOnlyList<IClientApp> apps, ILogger logger, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string server, IReadOnlyList<IClientApp> apps, ILogger logger, TextWriter error, CancellationToken cancellationToken, bool superNode = false)
     {
-        var clients = apps.Select(app => new FlowerClient(server, app, logger)).ToList();
+        var clients = apps.Select(app => superNode ? new Connector(new SuperNodeClient(server, app, logger)) : new Connector(new FlowerClient(server, app, logger))).ToList();
         try
         {
             await Task.WhenAll(clients.Select(c => c.RunAsync(cancellationToken))).ConfigureAwait(false);
@@ -32,5 +32,20 @@ internal static class FlowerClientRunner
                 c.Dispose();
             }
         }
+    }
+
+    /// <summary>A legacy Flower client or a SuperNode: either runs until its server ends the run.</summary>
+    private sealed class Connector : IDisposable
+    {
+        private readonly Func<CancellationToken, Task> _run;
+        private readonly IDisposable _owner;
+
+        public Connector(FlowerClient client) => (_run, _owner) = (client.RunAsync, client);
+
+        public Connector(SuperNodeClient client) => (_run, _owner) = (client.RunAsync, client);
+
+        public Task RunAsync(CancellationToken cancellationToken) => _run(cancellationToken);
+
+        public void Dispose() => _owner.Dispose();
     }
 }

@@ -21,6 +21,18 @@ internal sealed class LocalTrainingOptions(OptionRole role) : OptionGroup
     /// <summary><c>--lr</c>.</summary>
     public double LearningRate(ParseResult parse) => parse.GetValue(_lr);
 
+    /// <summary>The round-config keys (local_epochs, batch_size, lr) of the options the operator did not give.</summary>
+    public IEnumerable<string> UnsetConfigKeys(ParseResult parse)
+    {
+        foreach (var (option, key) in new (Option Option, string Key)[] { (_localEpochs, "local_epochs"), (_lr, "lr"), (_batchSize, "batch_size") })
+        {
+            if (parse.GetResult(option) is null or { Implicit: true })
+            {
+                yield return key;
+            }
+        }
+    }
+
     private static string Describe(string what, string configKey, OptionRole role) => role switch
     {
         OptionRole.Server => $"{what} (sent as {configKey}).",

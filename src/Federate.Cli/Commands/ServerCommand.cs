@@ -13,12 +13,14 @@ internal static class ServerCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var port = CommonOptions.Create("--port", "TCP port to listen on (0 picks a free one and logs it).", 9092, "PORT");
-        var flowerPort = CommonOptions.CreateOptional<int?>("--flower-port", "Also serve Flower clients (flwr.proto.FlowerService/Join, plain HTTP/2) on this port (0 picks a free one).", "PORT");
+        var flowerPort = CommonOptions.CreateOptional<int?>("--flower-port", "Also serve Flower clients (legacy start_client: flwr.proto.FlowerService/Join) and SuperNodes (Fleet API) on this port (0 picks a free one).", "PORT");
+        var flowerApp = CommonOptions.CreateOptional<string>("--flower-app", "The Flower app SuperNodes (flower-supernode, Flower 1.19's Fleet API on --flower-port) download and run: an app folder or a .fab file.", "DIR|FILE.fab");
         var host = CommonOptions.Create("--host", "Address to bind.", "0.0.0.0", "ADDRESS");
         var minClients = CommonOptions.Create("--min-clients", "Clients to wait for before each round.", 2, "N");
-        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N, or none (the first client gives the initial parameters).", "mlp", "NAME");
+        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N, or none (the first client gives the initial parameters; the default with --flower-port).", "mlp", "NAME");
         var seed = CommonOptions.Create("--seed", "Seed for the initial model and sampling.", 0, "N");
         var config = new Option<string[]>("--config") { Description = "KEY=VALUE added to every round's train config (repeatable).", HelpName = "KEY=VALUE" };
+        var evaluateConfig = new Option<string[]>("--evaluate-config") { Description = "KEY=VALUE added to every round's evaluate config (repeatable).", HelpName = "KEY=VALUE" };
         var roundTimeout = CommonOptions.Create("--round-timeout", "Seconds each round phase waits for replies (0 = no limit).", 600.0, "SECONDS");
         var webhook = new Option<string[]>("--webhook") { Description = "URL that receives every lifecycle notification as a JSON POST (repeatable).", HelpName = "URL" };
         var insecure = new Option<bool>("--insecure") { Description = "Serve plain HTTP/2 without TLS or kits (development only; the server warns)." };
@@ -37,9 +39,9 @@ internal static class ServerCommand
 
         var command = new Command("server", "Coordinate a federated run: clients connect over gRPC (native fleet API).")
         {
-            port, host, minClients, model, seed, config,
+            port, host, minClients, model, seed, config, evaluateConfig,
             roundTimeout, webhook, insecure, minResults,
-            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, newRun,
+            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, flowerApp, newRun,
         };
         OptionGroup.AddAll(command, dataSource, training, run, inspector, strategyCli, optimizerCli, securityCli, privacy, telemetry);
 
@@ -57,7 +59,14 @@ internal static class ServerCommand
                 MaxSpoolBytes = parse.GetValue(maxSpooled) << 20,
                 FlowerPort = parse.GetValue(flowerPort),
                 OtlpEndpoint = telemetry.OtlpEndpoint(parse),
+                FlowerApp = parse.GetValue(flowerApp),
             };
+            // Flower nodes get local_epochs, lr and batch_size only when the operator set them, as from a Flower server.
+            foreach (var key in training.UnsetConfigKeys(parse))
+            {
+                serverOptions.FlowerOmittedConfigKeys.Add(key);
+            }
+
             foreach (var url in parse.GetValue(webhook) ?? [])
             {
                 serverOptions.Webhooks.Add(url);
@@ -81,6 +90,12 @@ internal static class ServerCommand
             var datasetName = inspector.Dataset(parse, dataSource.Dataset);
             var (features, classes) = DeployOptions.DatasetShape(datasetName, dataSource.DataDir(parse), dataSource.LabelColumn(parse));
             var seed_ = parse.GetValue(seed);
+            // With Flower nodes and no --model, one node gives the initial parameters, as Flower's strategies do.
+            if (serverOptions.FlowerPort is not null && parse.GetResult(model) is null or { Implicit: true })
+            {
+                modelName = "none";
+            }
+
             bool modelFromClient = string.Equals(modelName, "none", StringComparison.OrdinalIgnoreCase);
             if (!modelName.StartsWith("noop:", StringComparison.OrdinalIgnoreCase) && !modelFromClient)
             {
@@ -141,6 +156,11 @@ internal static class ServerCommand
                 foreach (var (key, value) in DeployOptions.ParseConfig(parse.GetValue(config)))
                 {
                     runOptions.TrainConfig[key] = value;
+                }
+
+                foreach (var (key, value) in DeployOptions.ParseConfig(parse.GetValue(evaluateConfig)))
+                {
+                    runOptions.EvaluateConfig[key] = value;
                 }
 
                 privacySetup.Configure(runOptions);

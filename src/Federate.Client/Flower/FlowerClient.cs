@@ -144,14 +144,7 @@ public sealed class FlowerClient : IDisposable
         }
 
         _templateAsked = true;
-        var content = new RecordDict();
-        content.Configs[RecordNames.Config] = new ConfigRecord();
-        var query = new Message(new MessageMetadata { RunId = runId, Round = 0, MessageType = MessageType.Query, MessageId = $"{runId}/local/parameters" }, content);
-        var reply = await _app.HandleAsync(query, cancellationToken).ConfigureAwait(false);
-        if (reply.Content?.Arrays.GetValueOrDefault(RecordNames.Model) is { Count: > 0 } model)
-        {
-            _template ??= model;
-        }
+        _template ??= await ClientTemplate.AskAsync(_app, runId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>After reconnect_ins: waits (bounded) for the server to end the call; any ending is fine.</summary>

@@ -52,4 +52,11 @@ internal static partial class ClientLog
 
     [LoggerMessage(504, LogLevel.Information, "flower: the server sent reconnect_ins after {Answered} answers; training is over")]
     public static partial void FlowerReconnect(ILogger logger, int answered);
+
+    // The SuperNode connector (--protocol supernode).
+    [LoggerMessage(511, LogLevel.Information, "supernode: registered with the Flower SuperLink at {Server} as node {NodeId}")]
+    public static partial void SuperNodeRegistered(ILogger logger, string server, ulong nodeId);
+
+    [LoggerMessage(512, LogLevel.Information, "supernode: run {RunId} finished after {Answered} answers; training is over")]
+    public static partial void SuperNodeRunFinished(ILogger logger, ulong runId, int answered);
 }

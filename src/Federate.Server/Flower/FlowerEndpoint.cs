@@ -1,16 +1,19 @@
 using Federate.Protocol;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Federate.Server.Flower;
 
 /// <summary>
 /// Wiring of the Flower port: its own Kestrel endpoint (HTTP/2 only, so h2c works), Flower's message size limit on
-/// the Join service, and a filter so the Flower port serves only <c>FlowerService</c> and the native port never does.
+/// the Join service (legacy clients) and the Fleet service (SuperNodes), and a filter so the Flower port serves only
+/// those two and the native port never does.
 /// </summary>
 internal static class FlowerEndpoint
 {
     private const string ConnectionTag = "federate.flower";
     private const string ServicePath = "/flwr.proto.FlowerService";
+    private const string FleetPath = "/flwr.proto.Fleet";
 
     public static Action<ListenOptions> Configure(FleetServerOptions options) => listen =>
     {
@@ -41,6 +44,12 @@ internal static class FlowerEndpoint
             grpc.MaxReceiveMessageSize = FlowerMapping.MaxMessageSize;
             grpc.MaxSendMessageSize = null;
         });
+        services.AddGrpc().AddServiceOptions<FlowerFleetService>(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = FlowerMapping.MaxMessageSize;
+            grpc.MaxSendMessageSize = null;
+        });
+        services.TryAddSingleton<SuperNodeDirectory>();
     }
 
     public static void Map(WebApplication app, FleetServerOptions options)
@@ -53,7 +62,7 @@ internal static class FlowerEndpoint
         app.Use((context, next) =>
         {
             bool flowerConnection = context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(ConnectionTag) == true;
-            bool flowerCall = context.Request.Path.StartsWithSegments(ServicePath, StringComparison.Ordinal);
+            bool flowerCall = context.Request.Path.StartsWithSegments(ServicePath, StringComparison.Ordinal) || context.Request.Path.StartsWithSegments(FleetPath, StringComparison.Ordinal);
             if (flowerConnection != flowerCall)
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -63,6 +72,7 @@ internal static class FlowerEndpoint
             return next(context);
         });
         app.MapGrpcService<FlowerJoinService>();
+        app.MapGrpcService<FlowerFleetService>();
     }
 
     /// <summary>Logs where the Flower port listens and returns it (null when not served).</summary>
@@ -76,6 +86,12 @@ internal static class FlowerEndpoint
         var bound = addresses.Skip(1).First();
         int port = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
         FlowerLog.Listening(logger, bound);
+        if (options.FlowerApp is { } path)
+        {
+            var app = FlowerAppBundle.Load(path);
+            FlowerLog.ServingApp(logger, bound, app.FabId, app.Version, app.Hash);
+        }
+
         if (options.ConfigureFlowerEndpoint is null && (options.Insecure || options.Identity is null))
         {
             FlowerLog.Plaintext(logger);

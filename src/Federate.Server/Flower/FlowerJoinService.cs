@@ -13,7 +13,7 @@ namespace Federate.Server.Flower;
 /// <c>ServerMessage</c>, reads exactly one <c>ClientMessage</c> and hands the whole reply to the grid. At the end of
 /// the run it sends <c>reconnect_ins {}</c> and waits (briefly) for the client to hang up.
 /// </summary>
-internal sealed class FlowerJoinService(NodeRegistry registry, ILoggerFactory loggerFactory) : FlowerService.FlowerServiceBase
+internal sealed class FlowerJoinService(NodeRegistry registry, FleetServerOptions options, ILoggerFactory loggerFactory) : FlowerService.FlowerServiceBase
 {
     /// <summary>How long a client may take to hang up after <c>reconnect_ins</c> (Flower clients reset the stream at once).</summary>
     private static readonly TimeSpan HangUpWait = TimeSpan.FromSeconds(3);
@@ -83,7 +83,7 @@ internal sealed class FlowerJoinService(NodeRegistry registry, ILoggerFactory lo
         ServerMessage message;
         try
         {
-            message = FlowerMapping.ToServerMessage(instruction);
+            message = FlowerMapping.ToServerMessage(FlowerInstructions.ForFlower(instruction, options.FlowerOmittedConfigKeys));
         }
         catch (NotSupportedException ex)
         {

@@ -16,4 +16,13 @@ internal static partial class FlowerLog
 
     [LoggerMessage(505, LogLevel.Warning, "flower: the Flower port uses TLS but Flower clients do not take part in the kit's challenge-response; anyone who trusts the project CA and reaches the port can join")]
     public static partial void Unauthenticated(ILogger logger);
+
+    [LoggerMessage(506, LogLevel.Warning, "Flower SuperNode {NodeId} registered but the server has no Flower app to give it: start the server with --flower-app DIR|FILE.fab")]
+    public static partial void NoApp(ILogger logger, long nodeId);
+
+    [LoggerMessage(507, LogLevel.Warning, "flower: a SuperNode called {Method} (Flower 1.23 or later); refused: this server speaks Flower 1.19's Fleet API")]
+    public static partial void UnsupportedVersion(ILogger logger, string method);
+
+    [LoggerMessage(508, LogLevel.Information, "flower: serving Flower's Fleet API for SuperNodes on {Address}: app {FabId} {Version} (fab hash {Hash})")]
+    public static partial void ServingApp(ILogger logger, string address, string fabId, string version, string hash);
 }

@@ -52,6 +52,20 @@ public static class FederateEndpointRouteBuilderExtensions
         return endpoints.MapGrpcService<FlowerJoinService>();
     }
 
+    /// <summary>
+    /// Maps Flower's Fleet API (<c>flwr.proto.Fleet</c>, Flower 1.19's shape), so SuperNodes (<c>flower-supernode</c>)
+    /// join the run as grid nodes and run the Flower app of <see cref="FleetServerOptions.FlowerApp"/> (needs HTTP/2;
+    /// SuperNodes do not run the challenge-response).
+    /// </summary>
+    /// <param name="endpoints">The application's routes.</param>
+    /// <returns>A builder to add conventions to the Fleet endpoints.</returns>
+    /// <exception cref="InvalidOperationException">AddFederateServer was not called.</exception>
+    public static GrpcServiceEndpointConventionBuilder MapFlowerFleet(this IEndpointRouteBuilder endpoints)
+    {
+        Require(endpoints, nameof(MapFlowerFleet));
+        return endpoints.MapGrpcService<FlowerFleetService>();
+    }
+
     private static InspectorStateAccessor Require(IEndpointRouteBuilder endpoints, string method)
     {
         ArgumentNullException.ThrowIfNull(endpoints);

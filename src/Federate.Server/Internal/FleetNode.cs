@@ -17,6 +17,9 @@ internal sealed class FleetNode(long id, string name, int? partitionId, long las
     /// </summary>
     public bool ExpiresWhenSilent { get; init; } = true;
 
+    /// <summary>The node's own expiry (Flower SuperNodes announce their heartbeat interval); null: the server's.</summary>
+    public TimeSpan? Expiry { get; init; }
+
     public long LastSeen = lastSeen;
 
     /// <summary>Tensor bytes received from the node (updates) and sent to it (tasks); read by the inspector.</summary>

@@ -56,14 +56,14 @@ internal sealed class NodeRegistry : IDisposable
 
     public bool IsFinished => _finished is not null;
 
-    public FleetNode Register(string name, int? partitionId, bool expiresWhenSilent = true)
+    public FleetNode Register(string name, int? partitionId, bool expiresWhenSilent = true, TimeSpan? expiry = null)
     {
         FleetNode node;
         int count;
         lock (_lock)
         {
             long id = ++_nextId;
-            node = new FleetNode(id, string.IsNullOrWhiteSpace(name) ? $"node-{id}" : name, partitionId, _time.GetTimestamp()) { ExpiresWhenSilent = expiresWhenSilent };
+            node = new FleetNode(id, string.IsNullOrWhiteSpace(name) ? $"node-{id}" : name, partitionId, _time.GetTimestamp()) { ExpiresWhenSilent = expiresWhenSilent, Expiry = expiry };
             _nodes[id] = node;
             count = _nodes.Count;
             if (_finished is not null)
@@ -138,12 +138,12 @@ internal sealed class NodeRegistry : IDisposable
         List<long> stale;
         lock (_lock)
         {
-            stale = [.. _nodes.Values.Where(n => n.ExpiresWhenSilent && _time.GetElapsedTime(n.LastSeen) > _expiry).Select(n => n.Id)];
+            stale = [.. _nodes.Values.Where(n => n.ExpiresWhenSilent && _time.GetElapsedTime(n.LastSeen) > (n.Expiry ?? _expiry)).Select(n => n.Id)];
         }
 
         foreach (var id in stale)
         {
-            Remove(id, $"no heartbeat for {_expiry.TotalSeconds:0.###} s");
+            Remove(id, $"no heartbeat for {(Get(id)?.Expiry ?? _expiry).TotalSeconds:0.###} s");
         }
 
         return stale.Count;
