@@ -381,13 +381,19 @@ internal sealed class FleetGrid : IGrid
         }
     }
 
-    private void OnNodeRemoved(long nodeId, string reason)
+    private void OnNodeRemoved(long nodeId, string reason) => FailTasksOf(nodeId, "dropped", $"node {nodeId} left: {reason}");
+
+    /// <summary>
+    /// Fails every open task of a node at once with <paramref name="code"/> (its round goes on without it) and stops
+    /// its transfers: uploads and task downloads watch the task's closed token.
+    /// </summary>
+    public void FailTasksOf(long nodeId, string code, string reason)
     {
         foreach (var task in _tasks.Values)
         {
             if (task.NodeId == nodeId)
             {
-                task.Fail("dropped", $"node {nodeId} left: {reason}");
+                task.Fail(code, reason);
             }
         }
     }
