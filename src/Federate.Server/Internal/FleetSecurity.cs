@@ -14,6 +14,7 @@ namespace Federate.Server.Internal;
 internal sealed class FleetSecurity : IDisposable
 {
     private readonly ConcurrentDictionary<long, PayloadCipher> _ciphers = new();
+    private readonly ConcurrentDictionary<long, bool> _revokedNodes = new();
     private readonly PartitionedRateLimiter<string>? _registrations;
     private const int MaxRefusalLinesPerSecond = 20;
     private readonly ILogger _logger;
@@ -113,6 +114,12 @@ internal sealed class FleetSecurity : IDisposable
 
         var token = context.RequestHeaders.GetValue(SessionTokens.Header);
         var claims = Identity.Tokens.Verify(token, nodeId, runId, out var problem);
+        if (claims is null && _revokedNodes.ContainsKey(nodeId))
+        {
+            // The session of a revoked node has ended; say why rather than "register again".
+            throw new RpcException(new Status(StatusCode.PermissionDenied, RevokedSession));
+        }
+
         if (claims is null)
         {
             if (ShouldLogRefusal())
@@ -227,6 +234,7 @@ internal sealed class FleetSecurity : IDisposable
     private void Cut(FleetNode node)
     {
         node.Revoked = true;
+        _revokedNodes[node.Id] = true;
         SecurityLog.RevokedNode(_logger, node.Id, node.Name);
         _grid.FailTasksOf(node.Id, "revoked", $"the certificate of '{node.Name}' was revoked");
         _registry.Remove(node.Id, "its certificate was revoked");
