@@ -47,4 +47,18 @@ public sealed class ClientRefusalTests(ITestOutputHelper log)
         var failure = Assert.Single(HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["server"], "history.json"))).Rounds[0].Failures);
         Assert.Equal(("diverged", diverged), (failure.Code, failure.Reason));
     }
+
+    [Fact]
+    public async Task Client_KitAgainstPlainServer_SaysTheServerDoesNotSpeakTls()
+    {
+        using var dir = new TempDir();
+        await SecureFleet.ProvisionAsync(log, "--name", "hospitals", "--server", "127.0.0.1", "--clients", "site-a", "--out", dir["kits"]);
+        int port = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--min-clients", "1", "--rounds", "1", "--no-inspector"));
+        await server.WaitForLineAsync("listening on");
+        await using var client = FederateProcess.Start("client", log, SecureFleet.ClientArgs(port, Path.Combine(dir["kits"], "site-a")));
+        Assert.Equal(1, await client.WaitForExitAsync());
+        var errors = client.Output.Split('\n').Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["error: the server does not speak TLS: it is not a secure Federate server (a development server started with --insecure?); check --server, or connect to a development server with --insecure instead of --kit"], errors);
+    }
 }
