@@ -181,7 +181,11 @@ internal sealed class FleetGrid : IGrid
         foreach (var task in pending)
         {
             var node = _registry.Get(task.NodeId);
-            if (node is null || !node.Outbox.Writer.TryWrite(new OutboundTask(task)))
+            if (node is { Revoked: true })
+            {
+                task.Fail("revoked", $"the certificate of '{node.Name}' was revoked");
+            }
+            else if (node is null || !node.Outbox.Writer.TryWrite(new OutboundTask(task)))
             {
                 task.Fail("dropped", $"node {task.NodeId} is not connected");
             }

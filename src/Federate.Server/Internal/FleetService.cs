@@ -147,6 +147,12 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                 return; // Poll time is up with nothing to send; the client polls again.
             }
 
+            if (node.Revoked)
+            {
+                // Cut off while this stream waited: nothing queued for it is sent (a notification, a task).
+                throw new RpcException(new Status(StatusCode.PermissionDenied, FleetSecurity.RevokedSession));
+            }
+
             registry.Touch(node.Id);
             switch (item)
             {
