@@ -156,7 +156,7 @@ internal sealed class FleetSecurity : IDisposable
             {
                 if (_suppressed > 0)
                 {
-                    SecurityLog.Suppressed(_logger, _suppressed);
+                    ServerLog.Suppressed(_logger, _suppressed);
                 }
 
                 _logSecond = second;
@@ -215,7 +215,7 @@ internal sealed class FleetSecurity : IDisposable
                 if (problem != _listProblem)
                 {
                     _listProblem = problem;
-                    SecurityLog.ListUnreadable(_logger, problem);
+                    ServerLog.ListUnreadable(_logger, problem);
                 }
 
                 return;
@@ -235,7 +235,7 @@ internal sealed class FleetSecurity : IDisposable
     {
         node.Revoked = true;
         _revokedNodes[node.Id] = true;
-        SecurityLog.RevokedNode(_logger, node.Id, node.Name);
+        ServerLog.RevokedNode(_logger, node.Id, node.Name);
         _grid.FailTasksOf(node.Id, "revoked", $"the certificate of '{node.Name}' was revoked");
         _registry.Remove(node.Id, "its certificate was revoked");
     }
