@@ -111,6 +111,12 @@ public sealed class FleetClient : IDisposable
             ClientLog.Quit(_logger);
             return ClientExit.Stopped;
         }
+        catch (FleetClientException ex)
+        {
+            // Leave at once, so the server does not wait for this node in the next round.
+            await QuitAsync(ex.Message).ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -234,16 +240,37 @@ public sealed class FleetClient : IDisposable
                 try
                 {
                     await SubmitAsync(session.NodeId, reply, lost.Token).ConfigureAwait(false);
-                    ClientLog.Submitted(_logger, task.Metadata.Round, task.Metadata.MessageType.ToString().ToLowerInvariant());
+                    if (reply.Error is null)
+                    {
+                        ClientLog.Submitted(_logger, task.Metadata.Round, task.Metadata.MessageType.ToString().ToLowerInvariant());
+                    }
                 }
-                catch (RpcException ex) when (ex.StatusCode is StatusCode.FailedPrecondition or StatusCode.InvalidArgument or StatusCode.PermissionDenied)
+                catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument)
+                {
+                    // The server refused the update's content (shape, NaN, a missing metric): every later update would
+                    // be refused the same way, so stop with the server's reason.
+                    throw new FleetClientException($"the server refused this client's update: {ex.Status.Detail}");
+                }
+                catch (RpcException ex) when (ex.StatusCode is StatusCode.FailedPrecondition or StatusCode.PermissionDenied)
                 {
                     ClientLog.SubmitRefused(_logger, task.Metadata.Round, ex.Status.Detail);
                 }
+
                 catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unauthenticated)
                 {
                     ClientLog.Rejoining(_logger, session.NodeId, ex.Status.Detail);
                     return (null, false);
+                }
+
+                if (reply.Error is { } failed)
+                {
+                    if (failed.Code == Federate.Core.Client.FederatedClient.ModelMismatchCode)
+                    {
+                        // The server knows why this client failed (its reply says so); this client cannot take part.
+                        throw new FleetClientException($"this client cannot train the server's model: {failed.Reason}");
+                    }
+
+                    ClientLog.TaskFailed(_logger, task.Metadata.Round, task.Metadata.MessageType.ToString().ToLowerInvariant(), failed.Code, failed.Reason);
                 }
             }
         }

@@ -20,6 +20,7 @@ public sealed class LearningClient : FederatedClient
     private readonly int _seed;
     private readonly int _partitionId;
     private readonly ClientDpSgd? _dp;
+    private List<(string Name, DType DType, long[] Shape)>? _layout;
 
     /// <summary>Creates a client over local train and test data.</summary>
     public LearningClient(Func<Model> createModel, Dataset train, Dataset test, TrainOptions defaults, int seed, int partitionId, ClientDpSgd? dp = null)
@@ -39,6 +40,35 @@ public sealed class LearningClient : FederatedClient
         var model = _createModel();
         model.Initialize(_seed);
         return model.GetParameters();
+    }
+
+    /// <inheritdoc />
+    protected override string? DescribeModelMismatch(ArrayRecord global)
+    {
+        ArgumentNullException.ThrowIfNull(global);
+
+        // The local layout (names, dtypes, shapes) once: a model's parameters can be large.
+        _layout ??= [.. _createModel().GetParameters().Select(kv => (kv.Key, kv.Value.DType, kv.Value.Shape.ToArray()))];
+        const string fix = "; start the client with the same 'model' as the server";
+        if (global.Count != _layout.Count)
+        {
+            return $"the server's model has {global.Count} tensors, this client's 'model' has {_layout.Count}{fix}";
+        }
+
+        foreach (var (name, dtype, shape) in _layout)
+        {
+            if (!global.TryGetValue(name, out var theirs))
+            {
+                return $"the server's model has no tensor '{name}', which this client's 'model' has{fix}";
+            }
+
+            if (theirs.DType != dtype || !theirs.Shape.SequenceEqual(shape))
+            {
+                return $"tensor '{name}' is {theirs} in the server's model and {dtype}[{string.Join(",", shape)}] in this client's 'model'{fix}";
+            }
+        }
+
+        return null;
     }
 
     /// <inheritdoc />

@@ -76,7 +76,7 @@ public sealed class StartupKit : IDisposable
         }
         catch (JsonException ex)
         {
-            throw new SecurityException($"{SettingsFile} in '{directory}' is not valid JSON: {ex.Message}");
+            throw new SecurityException($"{SettingsFile} in '{directory}' is damaged: {(ex.Path is { Length: > 2 } field && ex.Message.Contains("could not be converted", StringComparison.Ordinal) ? $"'{field[2..]}' has the wrong type" : $"it is not complete JSON (cut off or damaged near line {(ex.LineNumber ?? 0) + 1})")}; copy this participant's kit again from the provisioning folder ('federate provision')");
         }
 
         if (expectedRole is not null && settings.Role != expectedRole)

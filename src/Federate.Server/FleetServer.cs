@@ -96,7 +96,7 @@ public sealed class FleetServer : IAsyncDisposable
             if (options.Inspector is { } inspectorOptions)
             {
                 // With a kit the dashboard is served over HTTPS with the server's certificate.
-                inspectorEndpoint = InspectorEndpoints.Listen(kestrel, address, inspectorOptions.Port, options.Insecure ? null : options.Identity?.Kit.Certificate);
+                inspectorEndpoint = InspectorEndpoints.Listen(kestrel, inspectorOptions.Address, inspectorOptions.Port, options.Insecure ? null : options.Identity?.Kit.Certificate);
             }
 
             kestrel.Limits.MaxRequestBodySize = null;

@@ -8,8 +8,18 @@ namespace Federate.Server;
 /// </summary>
 public sealed class InspectorOptions
 {
-    /// <summary>TCP port of the inspector (same host as the fleet port); 0 picks a free one. Default 9093.</summary>
+    /// <summary>TCP port of the inspector; 0 picks a free one. Default 9093.</summary>
     public int Port { get; set; } = 9093;
+
+    /// <summary>
+    /// Address the inspector binds (an IP address; <c>0.0.0.0</c> for every interface). Default <c>127.0.0.1</c>: the
+    /// dashboard is reachable from this machine only unless asked otherwise, whatever address the fleet port binds.
+    /// </summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>The address to bind (<see cref="Host"/> parsed; <c>*</c> and <c>0.0.0.0</c> mean every interface).</summary>
+    internal System.Net.IPAddress Address =>
+        Host is "*" or "0.0.0.0" ? System.Net.IPAddress.Any : Host == "localhost" ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Parse(Host);
 
     /// <summary>
     /// Rounds start only when an admin asks ("next round" or "start run"); otherwise they run as soon as enough
@@ -47,6 +57,11 @@ public sealed class InspectorOptions
         if (Port is < 0 or > 65535)
         {
             return $"--inspector-port must be in [0, 65535], got {Port}";
+        }
+
+        if (Host is not ("*" or "localhost") && !System.Net.IPAddress.TryParse(Host, out _))
+        {
+            return $"'inspector_host' must be an IP address (127.0.0.1, 0.0.0.0 for every interface), got '{Host}'";
         }
 
         if (KeepClientWeights && SecureAggregation)

@@ -25,11 +25,45 @@ public sealed class DeployCommandTests
     [InlineData("error: --server must look like HOST:PORT, got 'nowhere'", "client", "--insecure", "--server", "nowhere")]
     [InlineData("error: give --server HOST:PORT (and/or --notify-listen HOST:PORT)", "client", "--insecure")]
     [InlineData("error: Unknown model 'nope'", "client", "--insecure", "--server", "127.0.0.1:9", "--model", "nope")]
+    [InlineData("error: --inspector-host must be an IP address (127.0.0.1, 0.0.0.0 for every interface), got 'example.org'", "server", "--insecure", "--port", "0", "--inspector-host", "example.org")]
     public async Task Deploy_BadOption_OneLineErrorNamingIt(string expected, params string[] args)
     {
         var (code, _, err) = await Cli.RunAsync(args);
         Assert.NotEqual(0, code);
         Assert.StartsWith(expected, err.Trim(), StringComparison.Ordinal);
         Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Theory]
+    [InlineData("error: --dataset-id 5 is out of range: --num-partitions 3 gives partitions 0 to 2", "--dataset-id", "5", "--num-partitions", "3")]
+    [InlineData("error: --dataset-id -1 is out of range: --num-partitions 3 gives partitions 0 to 2", "--dataset-id", "-1", "--num-partitions", "3")]
+    [InlineData("error: --num-partitions must be at least 1, got 0", "--num-partitions", "0")]
+    [InlineData("error: --virtual-clients 3 from --dataset-id 1 needs partitions 1 to 3, but --num-partitions is 2; raise --num-partitions to at least 4", "--virtual-clients", "3", "--dataset-id", "1", "--num-partitions", "2")]
+    public async Task Client_PartitionOutOfRange_RefusedBeforeConnecting(string expected, params string[] args)
+    {
+        var (code, _, err) = await Cli.RunAsync(["client", "--insecure", "--server", "127.0.0.1:9", .. args]);
+        Assert.Equal(2, code);
+        Assert.Equal(expected, err.Trim());
+    }
+
+    [Fact]
+    public async Task Client_DatasetIsAFolder_SaysItIsAFolder()
+    {
+        var dir = Cli.TempDir();
+        var (code, _, err) = await Cli.RunAsync("client", "--insecure", "--server", "127.0.0.1:9", "--dataset", dir);
+        Assert.Equal(1, code);
+        Assert.Equal($"error: '{dir}' is a folder, not a data file; give a CSV file (or the name of an embedded dataset, such as digits)", err.Trim());
+    }
+
+    [Theory]
+    [InlineData("--out", "the output folder")]
+    [InlineData("--state-dir", "the state directory")]
+    public async Task Server_OutOrStateDirIsAFile_SaysItIsAFile(string option, string what)
+    {
+        var file = Path.Combine(Cli.TempDir(), "a-file");
+        await File.WriteAllTextAsync(file, "x");
+        var (code, _, err) = await Cli.RunAsync("server", "--insecure", "--port", "0", "--no-inspector", option, file);
+        Assert.Equal(1, code);
+        Assert.Equal($"error: {what} '{file}' is a file; give a folder (it is created when missing)", err.Trim());
     }
 }

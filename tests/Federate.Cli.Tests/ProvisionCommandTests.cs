@@ -71,4 +71,17 @@ public sealed class ProvisionCommandTests : IDisposable
         Assert.Equal(2, code);
         Assert.Equal("error: give either --kit DIR (TLS) or --insecure (development), not both", err.Trim());
     }
+
+    [Theory]
+    [InlineData("{\"project\": ", "it is not complete JSON (cut off or damaged near line 2)")]
+    [InlineData("{\"project\": 5}", "'project' has the wrong type")]
+    public async Task Client_DamagedKitJson_SaysWhichFileWhatAndWhatToDo(string json, string problem)
+    {
+        await Cli.RunAsync("provision", "--name", "p", "--server", "localhost", "--clients", "a", "--out", _dir);
+        var kit = Path.Combine(_dir, "a");
+        await File.WriteAllTextAsync(Path.Combine(kit, "kit.json"), json + "\n");
+        var (code, _, err) = await Cli.RunAsync("client", "--kit", kit, "--server", "127.0.0.1:9");
+        Assert.NotEqual(0, code);
+        Assert.Equal($"error: kit.json in '{kit}' is damaged: {problem}; copy this participant's kit again from the provisioning folder ('federate provision')", err.Trim());
+    }
 }

@@ -37,8 +37,19 @@ public class ReportCommandTests
         await File.WriteAllTextAsync(Path.Combine(dir, "history.json"), "{\"run_id\": 5, \"rounds\": [");
         var (code, _, err) = await Cli.RunAsync("report", "--run", dir, "--out", Path.Combine(dir, "r.png"));
         Assert.Equal(1, code);
-        Assert.Contains("is not a valid history.json", err);
-        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal($"error: '{Path.Combine(dir, "history.json")}' is not a run history federate can read: it is not complete JSON (cut off or damaged near line 1); pass the --out folder of a federate sim or server run (or export one with 'federate runs export')", err.Trim());
+    }
+
+    [Theory]
+    [InlineData("[1, 2]")]
+    [InlineData("{\"rounds\": [{\"round\": \"one\"}]}")]
+    public async Task Report_HistoryOfTheWrongShape_SaysSoInPlainWords(string json)
+    {
+        var dir = Cli.TempDir();
+        await File.WriteAllTextAsync(Path.Combine(dir, "history.json"), json);
+        var (code, _, err) = await Cli.RunAsync("report", "--run", dir, "--out", Path.Combine(dir, "r.png"));
+        Assert.Equal(1, code);
+        Assert.Equal($"error: '{Path.Combine(dir, "history.json")}' is not a run history federate can read: a field of a run history is missing or has the wrong type; pass the --out folder of a federate sim or server run (or export one with 'federate runs export')", err.Trim());
     }
 
     [Fact]

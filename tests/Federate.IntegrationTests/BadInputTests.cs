@@ -177,44 +177,6 @@ public sealed class BadInputTests(ITestOutputHelper log)
         log.WriteLine($"garbage: {garbage.StatusCode} {garbage.Status.Detail}");
     }
 
-    [Fact]
-    public async Task Server_SilentNodeWithHeartbeats_RoundTimeoutRecordsFailureAndGoesOn()
-    {
-        using var dir = new TempDir();
-        int port = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--model", "logistic", "--min-clients", "2", "--rounds", "2", "--round-timeout", "1.5"));
-        await server.WaitForLineAsync("listening on");
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        var fleet = new Fleet.FleetClient(channel);
-        var me = await fleet.RegisterAsync(new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = "silent" }, deadline: Deadline(TimeSpan.FromSeconds(30)));
-        await using var honest = FederateProcess.Start("client", log, Args.ClientArgs(port, "--model", "logistic"));
-
-        // Alive (heartbeats) but never pulls a task: only the round timeout ends its part of each round.
-        var exited = server.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        while (!exited.IsCompleted)
-        {
-            try
-            {
-                await fleet.HeartbeatAsync(new HeartbeatRequest { NodeId = me.NodeId }, deadline: Deadline(TimeSpan.FromSeconds(5)));
-            }
-            catch (RpcException)
-            {
-                break; // the server is gone
-            }
-
-            await Task.WhenAny(exited, Task.Delay(200));
-        }
-
-        Assert.Equal(0, await exited);
-        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["server"], "history.json")));
-        Assert.Equal(2, history.Rounds.Count);
-        Assert.All(history.Rounds, r =>
-        {
-            Assert.Equal(1, r.Results);
-            Assert.Contains(r.Failures, f => f.NodeId == me.NodeId && f.Phase == "train" && f.Code == "timeout");
-        });
-    }
-
     private static DateTime Deadline(TimeSpan timeout) => DateTime.UtcNow + timeout;
 
     private static UpdateHeader Header(long nodeId, MessageHeader task, double examples)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Federate.Core;
 using Federate.Protocol;
@@ -28,6 +27,8 @@ public sealed class FuzzTests(ITestOutputHelper log)
 
     private readonly string[] _doing = new string[4];
     private long _sent;
+    private readonly TaskCompletionSource _halfSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _allSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _exhausted;
 
     [Fact]
@@ -61,13 +62,13 @@ public sealed class FuzzTests(ITestOutputHelper log)
 
         // Garbage from 4 workers until the server exits.
         var workers = Enumerable.Range(0, 4).Select(w => Task.Run(() => FuzzLoopAsync(hostile, w, () => fuzzToken, () => fuzzNode, server, stop.Token))).ToArray();
-        await WaitForAsync(() => Interlocked.Read(ref _sent) >= Target / 2, TimeSpan.FromSeconds(90), "half the fuzz messages");
+        await WaitForAsync(_halfSent.Task, TimeSpan.FromSeconds(90), "half the fuzz messages");
 
         // The enrolled sites join while the flood goes on.
         string[] Data(int id) => ["--dataset", "digits", "--model", "logistic", "--dataset-id", id.ToString(CultureInfo.InvariantCulture), "--num-partitions", "2", "--seed", "2"];
         await using var a = FederateProcess.Start("site-a", log, SecureFleet.ClientArgs(port, Path.Combine(kits, "site-a"), Data(0)));
         await using var b = FederateProcess.Start("site-b", log, SecureFleet.ClientArgs(port, Path.Combine(kits, "site-b"), Data(1)));
-        await WaitForAsync(() => Interlocked.Read(ref _sent) >= Target, TimeSpan.FromSeconds(120), $"{Target} fuzz messages");
+        await WaitForAsync(_allSent.Task, TimeSpan.FromSeconds(120), $"{Target} fuzz messages");
         // The third node the server waits for: enrolled, heartbeating, and answering every task with a corrupt update.
         var (_, fuzzReply) = await SecureFleet.RegisterAsync(new Fleet.FleetClient(member), Path.Combine(kits, "fuzz"));
         fuzzToken = fuzzReply.SessionToken;
@@ -102,13 +103,15 @@ public sealed class FuzzTests(ITestOutputHelper log)
         Assert.True(Interlocked.Read(ref _sent) >= Target);
     }
 
-    private static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout, string what)
+    private static async Task WaitForAsync(Task reached, TimeSpan timeout, string what)
     {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
+        try
         {
-            Assert.True(deadline.Elapsed < timeout, $"timed out waiting for {what}");
-            await Task.Delay(20);
+            await reached.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"timed out waiting for {what}");
         }
     }
 
@@ -220,7 +223,19 @@ public sealed class FuzzTests(ITestOutputHelper log)
         }
     }
 
-    private void Count() => Interlocked.Increment(ref _sent);
+    private void Count()
+    {
+        long sent = Interlocked.Increment(ref _sent);
+        if (sent >= Target / 2)
+        {
+            _halfSent.TrySetResult();
+        }
+
+        if (sent >= Target)
+        {
+            _allSent.TrySetResult();
+        }
+    }
 
     /// <summary>The real token with one character changed, or random text.</summary>
     private static string Forge(Random random, string token)

@@ -225,10 +225,45 @@ public sealed class SecurityTests(ITestOutputHelper log)
         Assert.Contains("admin credential refused: the certificate of 'eve' is not issued by this project's CA", body, StringComparison.Ordinal);
 
         // The project's admin: the round starts.
-        (status, body) = await NextRoundAsync(await AdminTokenAsync(Path.Combine(kits, "ops")));
+        var admin = await AdminTokenAsync(Path.Combine(kits, "ops"));
+        (status, body) = await NextRoundAsync(admin);
         Assert.Equal(System.Net.HttpStatusCode.Accepted, status);
         Assert.Equal("{\"round\":1}", body);
         await server.WaitForLineAsync("round 1:");
+
+        // With a kit the global model and the per-node details are the admin's only; the status stays open.
+        async Task<(System.Net.HttpStatusCode Status, byte[] Body)> GetAsync(string path, string? token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            if (token is not null)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            }
+
+            using var response = await http.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsByteArrayAsync());
+        }
+
+        foreach (var path in new[] { "api/model", "api/model.npz", "api/nodes" })
+        {
+            var (anonymous, problem) = await GetAsync(path, null);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, anonymous);
+            Assert.Contains("no admin credential: send 'Authorization: Bearer TOKEN'", System.Text.Encoding.UTF8.GetString(problem), StringComparison.Ordinal);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await GetAsync(path, await AdminTokenAsync(Path.Combine(dir["rival"], "eve")))).Status);
+        }
+
+        var (modelStatus, model) = await GetAsync("api/model", admin);
+        Assert.Equal(System.Net.HttpStatusCode.OK, modelStatus);
+        var global = Federate.Core.Formats.Safetensors.Read(new MemoryStream(model), out var metadata);
+        Assert.NotEmpty(global);
+        Assert.True(metadata.ContainsKey("round"));
+        var (npzStatus, npz) = await GetAsync("api/model.npz", admin);
+        Assert.Equal(System.Net.HttpStatusCode.OK, npzStatus);
+        Assert.Equal((byte)'P', npz[0]); // a zip archive
+        var (nodesStatus, nodes) = await GetAsync("api/nodes", admin);
+        Assert.Equal(System.Net.HttpStatusCode.OK, nodesStatus);
+        Assert.Contains("\"name\":\"site-a\"", System.Text.Encoding.UTF8.GetString(nodes), StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await GetAsync("api/status", null)).Status);
         site.Interrupt();
         server.Interrupt();
     }

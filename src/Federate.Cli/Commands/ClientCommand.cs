@@ -72,9 +72,11 @@ internal static class ClientCommand
 
             int virtualCount = parse.GetValue(virtualClients);
             int first = parse.GetValue(datasetId);
-            int partitions = Math.Max(parse.GetValue(numPartitions), first + virtualCount);
+            int partitions = parse.GetValue(numPartitions);
+            Require(partitions >= 1, $"--num-partitions must be at least 1, got {partitions}");
             Require(virtualCount >= 1, $"--virtual-clients must be at least 1, got {virtualCount}");
-            Require(first >= 0 && first < partitions, $"--dataset-id must be in [0, {partitions - 1}], got {first}");
+            Require(first >= 0 && first < partitions, $"--dataset-id {first} is out of range: --num-partitions {partitions} gives partitions 0 to {partitions - 1}");
+            Require(first + virtualCount <= partitions, $"--virtual-clients {virtualCount} from --dataset-id {first} needs partitions {first} to {first + virtualCount - 1}, but --num-partitions is {partitions}; raise --num-partitions to at least {first + virtualCount}");
 
             var split = DatasetCatalog.Load(parse.GetValue(data) ?? dataSource.Name(parse), dataSource.DataDir(parse), dataSource.LabelColumn(parse));
             int seed_ = parse.GetValue(seed);
@@ -157,7 +159,7 @@ internal static class ClientCommand
             }
             catch (FleetClientException ex)
             {
-                await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                await error.WriteLineAsync($"error: {OptionNames.ToFlags(ex.Message, command)}").ConfigureAwait(false);
                 return ExitCodes.Failure;
             }
             finally

@@ -9,7 +9,8 @@ internal sealed class InspectorCliOptions : OptionGroup
     /// <summary>The round limit of a demo when --rounds is not given: the operator drives it.</summary>
     public const int DemoRounds = 1000;
 
-    private readonly Option<int> _port = CommonOptions.Create("--inspector-port", "Port of the inspector: web dashboard and JSON API over HTTP/1.1 (0 picks a free one; same --host).", 9093, "PORT");
+    private readonly Option<int> _port = CommonOptions.Create("--inspector-port", "Port of the inspector: web dashboard and JSON API over HTTP/1.1 (0 picks a free one; bound on --inspector-host).", 9093, "PORT");
+    private readonly Option<string> _host = CommonOptions.Create("--inspector-host", "Address the inspector binds (0.0.0.0 for every interface; the fleet's --host does not apply).", "127.0.0.1", "ADDRESS");
     private readonly Option<bool> _off = new("--no-inspector") { Description = "Do not serve the inspector." };
     private readonly Option<bool> _manual = new("--manual") { Description = "Start each round by hand from the inspector (next round, start run); the server stays up after the run for a reset." };
     private readonly Option<bool> _demo = new("--demo") { Description = "Design 2's demo: manual rounds, synthetic sensor data that clients generate on command (--dataset synthetic-sensors), demo actions in the inspector." };
@@ -17,7 +18,7 @@ internal sealed class InspectorCliOptions : OptionGroup
     private readonly Option<bool> _keepWeights = new("--keep-client-weights") { Description = "Keep each client's latest update for admin download from the inspector (memory grows with clients x model)." };
 
     /// <inheritdoc />
-    protected override IEnumerable<Option> Options => [_port, _off, _manual, _demo, _adminToken, _keepWeights];
+    protected override IEnumerable<Option> Options => [_port, _host, _off, _manual, _demo, _adminToken, _keepWeights];
 
     public bool Demo(ParseResult parse) => parse.GetValue(_demo);
 
@@ -40,6 +41,7 @@ internal sealed class InspectorCliOptions : OptionGroup
         options.Inspector = new InspectorOptions
         {
             Port = parse.GetValue(_port),
+            Host = parse.GetValue(_host)!,
             Manual = manual,
             Demo = demo,
             KeepClientWeights = parse.GetValue(_keepWeights),

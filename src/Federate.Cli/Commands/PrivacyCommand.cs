@@ -28,7 +28,7 @@ internal static class PrivacyCommand
             double rate = parse.GetValue(q);
             int t = parse.GetValue(steps);
             double d = parse.GetValue(delta);
-            Check(s >= 0 && double.IsFinite(s), $"--noise-multiplier must be a non-negative number, got {F(s)}");
+            Check(s > 0 && double.IsFinite(s), $"--noise-multiplier must be greater than 0 (without noise there is no differential privacy: epsilon would be infinite), got {F(s)}");
             Check(rate >= 0 && rate <= 1, $"--sample-rate must be in [0, 1], got {F(rate)}");
             Check(t >= 0, $"--steps must be non-negative, got {t}");
             Check(d > 0 && d < 1, $"--delta must be in (0, 1), got {F(d)}");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Federate.Core.Formats;
 
 namespace Federate.Cli.Commands;
 
@@ -31,7 +32,8 @@ internal static class ReportCommand
             }
             catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
             {
-                throw new InvalidDataException($"'{file}' is not a valid history.json ({ex.Message.ReplaceLineEndings(" ")})", ex);
+                var problem = ex is JsonException json ? JsonProblem.Describe(json) : "a field of a run history is missing or has the wrong type";
+                throw new InvalidDataException($"'{file}' is not a run history federate can read: {problem}; pass the --out folder of a federate sim or server run (or export one with 'federate runs export')", ex);
             }
 
             int w = parse.GetValue(width);

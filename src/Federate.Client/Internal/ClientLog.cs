@@ -37,6 +37,9 @@ internal static partial class ClientLog
     [LoggerMessage(11, LogLevel.Information, "listening for notifications on {Prefix}")]
     public static partial void Listening(ILogger logger, string prefix);
 
+    [LoggerMessage(13, LogLevel.Warning, "round {Round}: the {Kind} task failed ({Code}): {Reason}")]
+    public static partial void TaskFailed(ILogger logger, int round, string kind, string code, string reason);
+
     [LoggerMessage(12, LogLevel.Information, "left the run (stopped by the operator)")]
     public static partial void Quit(ILogger logger);
 

@@ -38,7 +38,11 @@ internal static class SecureChannel
         {
             if (secure && e is AuthenticationException)
             {
-                return "the server's TLS certificate is not issued by this kit's project CA or does not name the host in --server; check --kit and --server";
+                // Only a certificate the validation callback saw and refused is the CA's or the host name's fault; a
+                // handshake that never got that far met a server that does not speak TLS.
+                return e.Message.Contains(nameof(SslClientAuthenticationOptions.RemoteCertificateValidationCallback), StringComparison.Ordinal)
+                    ? "the server's TLS certificate is not issued by this kit's project CA or does not name the host in --server; check --kit and --server"
+                    : "the server does not speak TLS: it is not a secure Federate server (a development server started with --insecure?); check --server, or connect to a development server with --insecure instead of --kit";
             }
 
             if (!secure && e is HttpRequestException or IOException && e.Message.Contains("HTTP/2", StringComparison.Ordinal) && e.Message.Contains("handshake", StringComparison.OrdinalIgnoreCase))

@@ -30,6 +30,11 @@ public static class CsvLoader
     public static Dataset Load(string path, string? labelColumn = null)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path))
+        {
+            throw new DatasetException($"'{path}' is a folder, not a data file; give a CSV file (or the name of an embedded dataset, such as digits)");
+        }
+
         if (!File.Exists(path))
         {
             throw new DatasetException($"data file '{path}' not found; check the path (relative paths are resolved from '{Environment.CurrentDirectory}')");

@@ -164,7 +164,7 @@ public static class FederateServerServiceCollectionExtensions
             var options = sp.GetRequiredService<FleetServerOptions>();
             return options.Webhooks.Count == 0 ? null! : new WebhookSender(options.Webhooks, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Webhooks"), sp.GetRequiredService<TimeProvider>());
         });
-        services.TryAddSingleton(sp => new FleetSecurity(sp.GetRequiredService<FleetServerOptions>(), sp.GetRequiredService<NodeRegistry>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Security")));
+        services.TryAddSingleton(sp => new FleetSecurity(sp.GetRequiredService<FleetServerOptions>(), sp.GetRequiredService<NodeRegistry>(), sp.GetRequiredService<FleetGrid>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server.Security")));
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<FleetServerOptions>();

@@ -190,8 +190,8 @@ internal static class InspectorEndpoints
             return Results.Json(accessor.State.Control.State, JsonOptions, statusCode: StatusCodes.Status202Accepted);
         })).WithSummary("Admin: end the run and start a new one with a fresh model; clients are told to reset.").AdminAction();
 
-        api.MapGet("/nodes", () => Results.Json(new JsonArray([.. accessor.State.Nodes().Select(n => (JsonNode)accessor.State.Describe(n))]), JsonOptions))
-            .WithSummary("Nodes: id, name, status (idle, training, evaluating, late, gone), last heartbeat, rounds done, bytes in and out, last error.");
+        api.MapGet("/nodes", (HttpContext http) => Private(http, accessor.State, () => Results.Json(new JsonArray([.. accessor.State.Nodes().Select(n => (JsonNode)accessor.State.Describe(n))]), JsonOptions)))
+            .WithSummary("Nodes: id, name, status (idle, training, evaluating, late, gone), last heartbeat, rounds done, bytes in and out, last error (admin only on a server with a kit).").AdminAction();
 
         api.MapGet("/nodes/{id:long}/weights", (long id, HttpContext http) => Admin(http, accessor.State, accessor.State.Insecure, _ =>
         {
@@ -219,15 +219,15 @@ internal static class InspectorEndpoints
             return Download(http, $"node-{id}-round-{node.LatestWeightsRound}.safetensors", "application/octet-stream", s => Safetensors.Write(s, weights, metadata));
         })).WithSummary("Admin: the latest train update of one client (safetensors; needs --keep-client-weights, refused under secure aggregation).").AdminAction();
 
-        api.MapGet("/model", (HttpContext http) => accessor.State.Model is { } m
+        api.MapGet("/model", (HttpContext http) => Private(http, accessor.State, () => accessor.State.Model is { } m
             ? Download(http, $"model-round-{m.Round}.safetensors", "application/octet-stream", s => Safetensors.Write(s, m.Model, new Dictionary<string, string>(accessor.State.Options.ModelMetadata) { ["round"] = m.Round.ToString(CultureInfo.InvariantCulture) }))
-            : Problem(StatusCodes.Status404NotFound, "No model yet", "no run has started yet, so there is no global model"))
-            .WithSummary("The current global model (safetensors).");
+            : Problem(StatusCodes.Status404NotFound, "No model yet", "no run has started yet, so there is no global model")))
+            .WithSummary("The current global model (safetensors; admin only on a server with a kit).").AdminAction();
 
-        api.MapGet("/model.npz", (HttpContext http) => accessor.State.Model is { } m
+        api.MapGet("/model.npz", (HttpContext http) => Private(http, accessor.State, () => accessor.State.Model is { } m
             ? Download(http, $"model-round-{m.Round}.npz", "application/octet-stream", s => NpzWriter.Write(s, m.Model))
-            : Problem(StatusCodes.Status404NotFound, "No model yet", "no run has started yet, so there is no global model"))
-            .WithSummary("The current global model as a NumPy .npz archive (numpy.load).");
+            : Problem(StatusCodes.Status404NotFound, "No model yet", "no run has started yet, so there is no global model")))
+            .WithSummary("The current global model as a NumPy .npz archive (numpy.load; admin only on a server with a kit).").AdminAction();
 
         api.MapGet("/events", (int? limit) =>
         {
@@ -440,6 +440,13 @@ internal static class InspectorEndpoints
 
         return action(who);
     }
+
+    /// <summary>
+    /// Serves what a secure federation keeps from outsiders (the global model, per-node details): on a server with a
+    /// kit only to an admin (401 otherwise), on an insecure development server to anyone.
+    /// </summary>
+    private static IResult Private(HttpContext http, InspectorState state, Func<IResult> read) =>
+        state.Insecure ? read() : Admin(http, state, insecure: false, _ => read());
 
     /// <summary>Documents an admin action's refusals in the OpenAPI description.</summary>
     private static RouteHandlerBuilder AdminAction(this RouteHandlerBuilder builder) => builder

@@ -176,7 +176,11 @@ internal sealed class FleetGrid : IGrid
         foreach (var task in pending)
         {
             var node = _registry.Get(task.NodeId);
-            if (node is null || !node.Outbox.Writer.TryWrite(new OutboundTask(task)))
+            if (node is { Revoked: true })
+            {
+                task.Fail("revoked", $"the certificate of '{node.Name}' was revoked");
+            }
+            else if (node is null || !node.Outbox.Writer.TryWrite(new OutboundTask(task)))
             {
                 task.Fail("dropped", $"node {task.NodeId} is not connected");
             }
@@ -376,13 +380,19 @@ internal sealed class FleetGrid : IGrid
         }
     }
 
-    private void OnNodeRemoved(long nodeId, string reason)
+    private void OnNodeRemoved(long nodeId, string reason) => FailTasksOf(nodeId, "dropped", $"node {nodeId} left: {reason}");
+
+    /// <summary>
+    /// Fails every open task of a node at once with <paramref name="code"/> (its round goes on without it) and stops
+    /// its transfers: uploads and task downloads watch the task's closed token.
+    /// </summary>
+    public void FailTasksOf(long nodeId, string code, string reason)
     {
         foreach (var task in _tasks.Values)
         {
             if (task.NodeId == nodeId)
             {
-                task.Fail("dropped", $"node {nodeId} left: {reason}");
+                task.Fail(code, reason);
             }
         }
     }

@@ -22,6 +22,12 @@ internal sealed class FleetNode(long id, string name, int? partitionId, long las
 
     public long LastSeen = lastSeen;
 
+    /// <summary>The serial of the certificate the node registered with (kits only); revoking it ends the node's session.</summary>
+    public string? CertificateSerial { get; set; }
+
+    /// <summary>Set when the node's certificate was revoked while it was registered; its calls are then refused as revoked.</summary>
+    public volatile bool Revoked;
+
     /// <summary>Tensor bytes received from the node (updates) and sent to it (tasks); read by the inspector.</summary>
     public long BytesIn;
 

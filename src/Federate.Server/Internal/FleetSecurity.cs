@@ -13,6 +13,7 @@ namespace Federate.Server.Internal;
 internal sealed class FleetSecurity : IDisposable
 {
     private readonly ConcurrentDictionary<long, PayloadCipher> _ciphers = new();
+    private readonly ConcurrentDictionary<long, bool> _revokedNodes = new();
     private readonly PartitionedRateLimiter<string>? _registrations;
     private const int MaxRefusalLinesPerSecond = 20;
     private readonly ILogger _logger;
@@ -20,14 +21,43 @@ internal sealed class FleetSecurity : IDisposable
     private long _logSecond;
     private int _logged;
     private long _suppressed;
+    private readonly NodeRegistry _registry;
+    private readonly FleetGrid _grid;
+    private readonly FileSystemWatcher? _watcher;
+    private readonly ITimer? _poll;
+    private readonly Lock _enforceLock = new();
+    private string? _listProblem;
 
-    public FleetSecurity(FleetServerOptions options, NodeRegistry registry, ILogger logger)
+    /// <summary>How often the kit's lists are checked when no file-change event arrived (a watcher can miss events, on network file systems for instance).</summary>
+    public static readonly TimeSpan RevocationPollInterval = TimeSpan.FromSeconds(1);
+
+    public FleetSecurity(FleetServerOptions options, NodeRegistry registry, FleetGrid grid, TimeProvider time, ILogger logger)
     {
         Identity = options.Insecure ? null : options.Identity;
         EncryptPayloads = Identity is not null && options.EncryptPayloads;
         _logger = logger;
+        _registry = registry;
+        _grid = grid;
         if (Identity is not null)
         {
+            // A revocation takes effect at once: the kit's revoked.json is watched (and polled as a fallback), and
+            // every registered node whose certificate it lists is cut off (sessions, streams, open tasks).
+            try
+            {
+                _watcher = new FileSystemWatcher(Identity.Kit.Directory) { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime };
+                _watcher.Changed += (_, _) => EnforceRevocations();
+                _watcher.Created += (_, _) => EnforceRevocations();
+                _watcher.Renamed += (_, _) => EnforceRevocations();
+                _watcher.EnableRaisingEvents = true;
+            }
+            catch (Exception ex) when (ex is IOException or ArgumentException or PlatformNotSupportedException)
+            {
+                _watcher?.Dispose();
+                _watcher = null; // The poll still applies revocations within a second.
+            }
+
+            _poll = time.CreateTimer(_ => EnforceRevocations(), null, RevocationPollInterval, RevocationPollInterval);
+
             int perMinute = Math.Max(1, options.RegistrationsPerMinute);
             _registrations = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
             {
@@ -44,6 +74,9 @@ internal sealed class FleetSecurity : IDisposable
             };
         }
     }
+
+    /// <summary>The refusal of any call from a node whose certificate was revoked.</summary>
+    public const string RevokedSession = "session refused: this client's certificate has been revoked";
 
     public ServerIdentity? Identity { get; }
 
@@ -80,6 +113,12 @@ internal sealed class FleetSecurity : IDisposable
 
         var token = context.RequestHeaders.GetValue(SessionTokens.Header);
         var claims = Identity.Tokens.Verify(token, nodeId, runId, out var problem);
+        if (claims is null && _revokedNodes.ContainsKey(nodeId))
+        {
+            // The session of a revoked node has ended; say why rather than "register again".
+            throw new RpcException(new Status(StatusCode.PermissionDenied, RevokedSession));
+        }
+
         if (claims is null)
         {
             if (ShouldLogRefusal())
@@ -92,13 +131,12 @@ internal sealed class FleetSecurity : IDisposable
 
         if (Identity.IsRevoked(claims.Serial))
         {
-            const string revoked = "session refused: this client's certificate has been revoked";
             if (ShouldLogRefusal())
             {
-                ServerLog.Refused(_logger, call, nodeId, revoked);
+                ServerLog.Refused(_logger, call, nodeId, RevokedSession);
             }
 
-            throw new RpcException(new Status(StatusCode.PermissionDenied, revoked));
+            throw new RpcException(new Status(StatusCode.PermissionDenied, RevokedSession));
         }
 
         return claims;
@@ -140,7 +178,73 @@ internal sealed class FleetSecurity : IDisposable
 
     public PayloadCipher? Cipher(long nodeId) => EncryptPayloads ? _ciphers.GetValueOrDefault(nodeId) : null;
 
-    public void Dispose() => _registrations?.Dispose();
+    /// <summary>Records the certificate a node registered with, so revoking it later cuts the node off.</summary>
+    public void Bind(FleetNode node, string serial)
+    {
+        node.CertificateSerial = serial;
+        if (Identity?.IsRevoked(serial) == true)
+        {
+            Cut(node);
+        }
+    }
+
+    /// <summary>
+    /// Re-reads the kit's lists when they changed and cuts off every registered node whose certificate is now revoked:
+    /// its open tasks fail at once with the code 'revoked' (its round goes on without it, uploads and downloads in
+    /// flight stop at the next chunk), its session ends and its waiting task stream is answered PERMISSION_DENIED.
+    /// </summary>
+    public void EnforceRevocations()
+    {
+        if (Identity is null)
+        {
+            return;
+        }
+
+        lock (_enforceLock)
+        {
+            try
+            {
+                Identity.Refresh();
+                _listProblem = null;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or System.Security.SecurityException)
+            {
+                // A list being copied in is read again at the next change or poll; a bad one is reported once.
+                var problem = ex is System.Security.SecurityException ? ex.Message : $"{StartupKit.RevokedFile} or {StartupKit.ParticipantsFile} in '{Identity.Kit.Directory}' could not be read; copy it again";
+                if (problem != _listProblem)
+                {
+                    _listProblem = problem;
+                    ServerLog.ListUnreadable(_logger, problem);
+                }
+
+                return;
+            }
+
+            foreach (var node in _registry.Nodes())
+            {
+                if (node.CertificateSerial is { } serial && Identity.IsRevoked(serial))
+                {
+                    Cut(node);
+                }
+            }
+        }
+    }
+
+    private void Cut(FleetNode node)
+    {
+        node.Revoked = true;
+        _revokedNodes[node.Id] = true;
+        ServerLog.RevokedNode(_logger, node.Id, node.Name);
+        _grid.FailTasksOf(node.Id, "revoked", $"the certificate of '{node.Name}' was revoked");
+        _registry.Remove(node.Id, "its certificate was revoked");
+    }
+
+    public void Dispose()
+    {
+        _poll?.Dispose();
+        _watcher?.Dispose();
+        _registrations?.Dispose();
+    }
 
     private static string RemoteAddress(ServerCallContext context)
     {

@@ -69,6 +69,12 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             };
             if (client is not null)
             {
+                security.Bind(node, client.Serial);
+                if (node.Revoked)
+                {
+                    throw Refuse(nameof(Register), node.Id, StatusCode.PermissionDenied, $"registration refused: the certificate of '{client.CommonName}' has been revoked");
+                }
+
                 var (token, _) = security.Identity!.Tokens.Issue(node.Id, client.CommonName, client.Serial, options.RunId);
                 reply.SessionToken = token;
                 reply.SessionTtlMs = (long)security.Identity.Tokens.Lifetime.TotalMilliseconds;
@@ -125,7 +131,9 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             {
                 if (!await node.Outbox.Reader.WaitToReadAsync(poll.Token).ConfigureAwait(false))
                 {
-                    throw new RpcException(new Status(StatusCode.NotFound, $"node {node.Id} is no longer registered; register again"));
+                    throw node.Revoked
+                        ? new RpcException(new Status(StatusCode.PermissionDenied, FleetSecurity.RevokedSession))
+                        : new RpcException(new Status(StatusCode.NotFound, $"node {node.Id} is no longer registered; register again"));
                 }
 
                 if (!node.Outbox.Reader.TryRead(out item!))
@@ -136,6 +144,12 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
             {
                 return; // Poll time is up with nothing to send; the client polls again.
+            }
+
+            if (node.Revoked)
+            {
+                // Cut off while this stream waited: nothing queued for it is sent (a notification, a task).
+                throw new RpcException(new Status(StatusCode.PermissionDenied, FleetSecurity.RevokedSession));
             }
 
             registry.Touch(node.Id);
@@ -151,7 +165,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                     await responseStream.WriteAsync(new TaskFrame { Finished = new RunFinished { StopReason = f.StopReason, Detail = f.Detail } }).ConfigureAwait(false);
                     return;
                 case OutboundTask t when !t.Task.IsClosed:
-                    await SendTaskAsync(t.Task, responseStream, context.CancellationToken).ConfigureAwait(false);
+                    await SendTaskAsync(node, t.Task, responseStream, context.CancellationToken).ConfigureAwait(false);
                     return;
             }
         }
@@ -473,7 +487,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         _ => true,
     };
 
-    private async Task SendTaskAsync(PendingTask task, IServerStreamWriter<TaskFrame> stream, CancellationToken cancellationToken)
+    private async Task SendTaskAsync(FleetNode node, PendingTask task, IServerStreamWriter<TaskFrame> stream, CancellationToken cancellationToken)
     {
         var header = new TaskHeader { Metadata = task.Instruction.Metadata.ToProto(), ChunkSize = options.ChunkSize };
         if (task.Instruction.Content is { } content)
@@ -481,8 +495,13 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             Mapping.AddRecords(content, header.Configs, header.Metrics, header.Tensors);
         }
 
+        // A task failed while its model is on the way (the node's certificate revoked, the node dropped, the round
+        // over) stops sending at the next chunk: a revoked node receives no further byte of the model.
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, task.ClosedToken);
+        cancellationToken = closed.Token;
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             await stream.WriteAsync(new TaskFrame { Task = header }, cancellationToken).ConfigureAwait(false);
             var cipher = security.Cipher(task.NodeId);
             long bytes = 0;
@@ -501,22 +520,25 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                     }
 
                     var frame = chunk is not null ? new TaskFrame { Chunk = chunk } : new TaskFrame { Digest = digest };
+                    cancellationToken.ThrowIfCancellationRequested();
                     await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
                     bytes += plainLength;
                 }
             }
 
             ServerTelemetry.Sent(bytes);
-            if (registry.Get(task.NodeId) is { } target)
-            {
-                Interlocked.Add(ref target.BytesOut, bytes);
-            }
+            Interlocked.Add(ref node.BytesOut, bytes);
 
             ServerLog.TaskSent(logger, task.Kind.ToString(), task.Round, task.NodeId, bytes);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
             task.Fail("dropped", $"the task could not be delivered: {ex.Message}");
+            if (node.Revoked)
+            {
+                throw new RpcException(new Status(StatusCode.PermissionDenied, FleetSecurity.RevokedSession));
+            }
+
             throw;
         }
     }

@@ -179,7 +179,7 @@ internal sealed class NodeRegistry : IDisposable
     {
         lock (_lock)
         {
-            foreach (var node in _nodes.Values)
+            foreach (var node in _nodes.Values.Where(n => !n.Revoked))
             {
                 node.Outbox.Writer.TryWrite(item);
             }

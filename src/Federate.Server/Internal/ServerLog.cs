@@ -64,4 +64,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(101, LogLevel.Warning, "{Count} more refused calls in the last second were not logged (refusal log limit)")]
     public static partial void Suppressed(ILogger logger, long count);
+
+    [LoggerMessage(102, LogLevel.Warning, "node {NodeId} ('{Name}') cut off: its certificate was revoked (open tasks failed as 'revoked', session ended)")]
+    public static partial void RevokedNode(ILogger logger, long nodeId, string name);
+
+    [LoggerMessage(103, LogLevel.Warning, "the kit's lists were not reloaded: {Problem}")]
+    public static partial void ListUnreadable(ILogger logger, string problem);
 }

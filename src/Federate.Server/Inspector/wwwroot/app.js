@@ -11,8 +11,38 @@
   tokenInput.value = sessionStorage.getItem('federate-admin-token') || '';
   tokenInput.addEventListener('input', () => sessionStorage.setItem('federate-admin-token', tokenInput.value.trim()));
 
+  // Model downloads carry the admin token (a server with a kit gives the model to admins only).
+  for (const id of ['download-model', 'download-npz']) {
+    const link = $(id);
+    if (!link) continue;
+    link.addEventListener('click', async (event) => {
+      event.preventDefault();
+      try {
+        const response = await fetch(link.getAttribute('href'), { headers: authHeaders() });
+        if (!response.ok) throw await problem(response);
+        const name = (response.headers.get('Content-Disposition') || '').match(/filename="?([^";]+)"?/)?.[1] || 'model';
+        const url = URL.createObjectURL(await response.blob());
+        const a = document.createElement('a');
+        a.href = url;
+        a.download = name;
+        a.click();
+        URL.revokeObjectURL(url);
+      } catch (e) {
+        say(e.status === 401 ? `${e.message} (paste the admin token above)` : e.message, 'error');
+      }
+    });
+  }
+
+  function authHeaders() {
+    const headers = { Accept: 'application/json' };
+    const token = tokenInput.value.trim();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    return headers;
+  }
+
+  // Reads send the admin token too: with a kit, the node table and the model need it.
   async function getJson(path) {
-    const response = await fetch(path, { headers: { Accept: 'application/json' } });
+    const response = await fetch(path, { headers: authHeaders() });
     if (!response.ok) throw await problem(response);
     return response.json();
   }
@@ -29,11 +59,8 @@
   }
 
   async function action(path, okText) {
-    const headers = { Accept: 'application/json' };
-    const token = tokenInput.value.trim();
-    if (token) headers.Authorization = `Bearer ${token}`;
     try {
-      const response = await fetch(path, { method: 'POST', headers });
+      const response = await fetch(path, { method: 'POST', headers: authHeaders() });
       if (!response.ok) throw await problem(response);
       say(okText, 'ok');
       await refreshStatus();
@@ -301,7 +328,13 @@
   }
 
   async function refreshNodes() {
-    state.nodes = await getJson('api/nodes');
+    try {
+      state.nodes = await getJson('api/nodes');
+    } catch (e) {
+      if (e.status !== 401) throw e;
+      state.nodes = []; // A server with a kit shows nodes to admins only.
+      say(`${e.message} (paste the admin token above to see the nodes)`, 'error');
+    }
     renderNodes();
   }
 
