@@ -43,6 +43,12 @@ public static class SecAggNames
     /// <summary>Config key: SHA-256 of the self-mask seed, checked when the server rebuilds it.</summary>
     public const string SeedCommitment = "seed_commitment";
 
+    /// <summary>
+    /// Setup config key (central DP): every client clips its update to this L2 norm and weighs it 1 instead of by its
+    /// example count; the server adds the noise to the unmasked sum.
+    /// </summary>
+    public const string ClipNorm = "clip_norm";
+
     /// <summary>Array key: the masked update (uint32, the weighted update then the weight, modulo the modulus).</summary>
     public const string Masked = "masked";
 }

@@ -71,11 +71,17 @@ public sealed class SecAggPlusClient
             Levels = config.GetLong("quantization_range", 0),
             Modulus = config.GetLong("modulus_range", 0),
             MaxWeight = config.GetDouble("max_weight", 0),
+            ClipNorm = config.TryGetValue(SecAggNames.ClipNorm, out var clip) ? clip.AsDouble() : null,
         };
         var settings = new SecAggPlusSettings { ClippingRange = keys.Clip, QuantizationRange = keys.Levels, ModulusRange = keys.Modulus, MaxWeight = keys.MaxWeight, ReconstructionThreshold = keys.Threshold };
         if (settings.Validate() is { } problem)
         {
             throw new SecAggRefusal($"the server's settings are invalid: {problem}");
+        }
+
+        if (keys.ClipNorm is { } norm && !(norm > 0 && double.IsFinite(norm)))
+        {
+            throw new SecAggRefusal($"the server's clip norm must be a positive number, got {norm}");
         }
 
         if (keys.Threshold > neighbours.Length || neighbours.Contains(keys.Node) || neighbours.Distinct().Count() != neighbours.Length)
@@ -228,7 +234,8 @@ public sealed class SecAggPlusClient
             throw new InvalidOperationException("the trained model has no valid 'num_examples' metric");
         }
 
-        double weight = Math.Min(examples / keys.MaxWeight, 1.0);
+        // Central DP: the update is clipped to the norm and weighs 1; otherwise it weighs min(n / max_weight, 1).
+        double weight = keys.ClipNorm is { } clip ? Math.Min(1, clip / UpdateNorm(global, model)) : Math.Min(examples / keys.MaxWeight, 1.0);
         var quantizer = new Quantizer(keys.Clip, keys.Levels);
         int length = checked((int)global.ElementCount);
         var tensor = Tensor.Zeros(DType.UInt32, length + 1);
@@ -255,7 +262,7 @@ public sealed class SecAggPlusClient
             offset += checked((int)g.Length);
         }
 
-        vector[length] = quantizer.Quantize(weight);
+        vector[length] = quantizer.Quantize(keys.ClipNorm is null ? weight : 1);
         MaskStream.Apply(KeyAgreement.SelfMaskKey(keys.Seed, keys.RunId, keys.Round), vector, 1);
         foreach (var peer in senders)
         {
@@ -266,6 +273,23 @@ public sealed class SecAggPlusClient
 
         MaskStream.Reduce(vector, keys.Modulus);
         return tensor;
+    }
+
+    private static double UpdateNorm(ArrayRecord global, ArrayRecord model)
+    {
+        var block = new double[1 << 12];
+        double squared = 0;
+        foreach (var (name, g) in global)
+        {
+            for (long start = 0; start < g.Length; start += block.Length)
+            {
+                var d = block.AsSpan(0, (int)Math.Min(block.Length, g.Length - start));
+                UpdateVector.Delta(model[name], g, start, d);
+                squared += System.Numerics.Tensors.TensorPrimitives.Dot<double>(d, d);
+            }
+        }
+
+        return Math.Sqrt(squared);
     }
 
     private Message Unmask(Message message)
@@ -356,6 +380,8 @@ public sealed class SecAggPlusClient
         public required long Modulus { get; init; }
 
         public required double MaxWeight { get; init; }
+
+        public required double? ClipNorm { get; init; }
 
         public ECDiffieHellman CipherKey { get; } = KeyAgreement.Create();
 

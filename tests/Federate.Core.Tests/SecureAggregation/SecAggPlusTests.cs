@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Federate.Core.Privacy;
 using Federate.Core.SecureAggregation;
 
 namespace Federate.Core.Tests.SecureAggregation;
@@ -429,6 +430,27 @@ public class SecAggPlusTests
             .Select(r => Convert.ToHexString(r.Content!.Configs[SecAggNames.Record][SecAggNames.MaskKey].AsBytes())).ToArray();
         Assert.Equal(10, keys.Length);
         Assert.Equal(10, keys.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task RunAsync_CentralDp_ClientsClipAndServerNoisesTheSum_SameModelAsPlainCentralDp()
+    {
+        // Clip norm 2 clips some updates (their norms are about 3.7); noise z = 0.5 and Poisson rate 0.8 with the
+        // same seeds in both runs: the secure run differs from the plain one by the quantization error only.
+        Strategy Dp() => new PrivacyReportingStrategy(new CentralDpStrategy(new FedAvg(), new CentralDpOptions { ClipNorm = 2, NoiseMultiplier = 0.5, SampleRate = 0.8 }));
+        var secure = await new RunDriver(new DirectGrid(Apps(12)), Dp(), Options(new SecAggPlusSettings(), rounds: 2)).RunAsync(Initial()).WaitAsync(TestTimeout);
+        var plain = await new RunDriver(new DirectGrid(Enumerable.Range(1, 12).ToDictionary(i => (long)i, i => new StepClient(i).ToClientApp())), Dp(), new RunOptions { Rounds = 2, RunId = "secagg-run", Seed = 3 }).RunAsync(Initial()).WaitAsync(TestTimeout);
+
+        Assert.Equal(plain.History.Rounds.Select(r => r.Results), secure.History.Rounds.Select(r => r.Results));
+        Assert.Equal(plain.History.Rounds[^1].Train[PrivacyNames.CumulativeUserEpsilon], secure.History.Rounds[^1].Train[PrivacyNames.CumulativeUserEpsilon]);
+        var p = plain.Parameters["w"].AsSpan<float>();
+        var s = secure.Parameters["w"].AsSpan<float>();
+        for (int i = 0; i < p.Length; i++)
+        {
+            Assert.True(Math.Abs(p[i] - s[i]) < 1e-4, $"w[{i}] secure {s[i]} vs plain {p[i]}");
+        }
+
+        Assert.NotEqual(Initial()["w"].AsSpan<float>().ToArray(), s.ToArray());
     }
 
     private static string? Stage(Message m) =>

@@ -24,6 +24,12 @@ internal sealed class SecAggRoundState(SecAggPlusSettings settings, ArrayRecord 
 
     public int Threshold { get; } = threshold;
 
+    /// <summary>The strategy's train aggregator of the round (created with the instructions, as the train stage does).</summary>
+    public ITrainAggregator? Aggregator { get; set; }
+
+    /// <summary>The L2 norm clients clip their updates to (central DP), or null: updates are weighted by examples instead.</summary>
+    public double? ClipNorm => (Aggregator as IClippedSumAggregator)?.ClipNorm;
+
     /// <summary>Why the round failed (nothing is unmasked then); null while it goes on.</summary>
     public string? Failed { get; set; }
 

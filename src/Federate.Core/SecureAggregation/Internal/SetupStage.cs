@@ -21,6 +21,7 @@ internal sealed class SetupStage(SecAggPlusSettings settings) : SecAggStage(sett
         var graph = new CommunicationGraph(nodes, degree, round.Context.CreateRandom("secagg-graph"));
         var state = new SecAggRoundState(Settings, round.Global, train.ToDictionary(m => m.Metadata.DestinationNodeId), graph, degree, threshold);
         round.Items[SecAggRoundState.ItemKey] = state;
+        state.Aggregator = round.Strategy.CreateTrainAggregator(round.Context, round.Global);
         if (nodes.Length < 3)
         {
             state.Failed = string.Create(CultureInfo.InvariantCulture, $"secure aggregation needs at least 3 clients in a round (a sum of two reveals each to the other), got {nodes.Length}");
@@ -37,7 +38,7 @@ internal sealed class SetupStage(SecAggPlusSettings settings) : SecAggStage(sett
         foreach (var node in nodes)
         {
             var content = new RecordDict();
-            content.Configs[SecAggNames.Record] = new ConfigRecord
+            var config = content.Configs[SecAggNames.Record] = new ConfigRecord
             {
                 ["threshold"] = threshold,
                 ["clipping_range"] = Settings.ClippingRange,
@@ -45,6 +46,11 @@ internal sealed class SetupStage(SecAggPlusSettings settings) : SecAggStage(sett
                 ["modulus_range"] = Settings.ModulusRange,
                 ["max_weight"] = Settings.MaxWeight,
             };
+            if (state.ClipNorm is { } clip)
+            {
+                config[SecAggNames.ClipNorm] = clip;
+            }
+
             content.Arrays[SecAggNames.Record] = new ArrayRecord { { SecAggNames.Nodes, NodeTensor(graph.Neighbours(node).ToArray()) } };
             instructions.Add(Instruction(round, node, content));
         }

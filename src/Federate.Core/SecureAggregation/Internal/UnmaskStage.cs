@@ -140,6 +140,32 @@ internal sealed class UnmaskStage(SecAggPlusSettings settings) : SecAggStage(set
         return ShamirSharing.Combine(shares.Take(state.Threshold).ToArray());
     }
 
+    // The dequantized sum times scale, tensor by tensor in the global model's layout, plus the global model when asked.
+    private static ArrayRecord Dequantize(SecAggRoundState state, Span<uint> values, int k, double scale, bool addGlobal)
+    {
+        var quantizer = new Quantizer(state.Settings.ClippingRange, state.Settings.QuantizationRange);
+        var model = new ArrayRecord();
+        var block = new double[Math.Min(1 << 16, Math.Max(1, state.Length))];
+        int offset = 0;
+        foreach (var (name, tensor) in state.Global)
+        {
+            var next = Tensor.Zeros(tensor.DType, [.. tensor.Shape]);
+            for (long start = 0; start < tensor.Length; start += block.Length)
+            {
+                int n = (int)Math.Min(block.Length, tensor.Length - start);
+                var d = block.AsSpan(0, n);
+                quantizer.Dequantize(values.Slice(offset + (int)start, n), k, d);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(d, scale, d);
+                UpdateVector.Write(addGlobal ? tensor : null, next, start, d);
+            }
+
+            offset += checked((int)tensor.Length);
+            model.Add(name, next);
+        }
+
+        return model;
+    }
+
     private static void Complete(RoundExecution round, SecAggRoundState state, MaskedSum sum)
     {
         var quantizer = new Quantizer(state.Settings.ClippingRange, state.Settings.QuantizationRange);
@@ -152,34 +178,28 @@ internal sealed class UnmaskStage(SecAggPlusSettings settings) : SecAggStage(set
             return;
         }
 
-        // The new model: global + (sum of weighted updates) / (sum of weights), tensor by tensor.
-        var model = new ArrayRecord();
-        var block = new double[Math.Min(1 << 16, Math.Max(1, state.Length))];
-        int offset = 0;
-        foreach (var (name, tensor) in state.Global)
+        // Central DP: the clients clipped, the strategy gets the sum of updates and adds the noise. Otherwise the new
+        // model is global + (sum of weighted updates) / (sum of weights), a single reply to the strategy.
+        var aggregator = state.Aggregator!;
+        bool clipped = state.ClipNorm is not null;
+        var metrics = sum.Metrics();
+        var update = Dequantize(state, values, k, clipped ? 1 : 1 / weight, addGlobal: !clipped);
+        string? problem;
+        if (aggregator is IClippedSumAggregator { ClipNorm: not null } summing)
         {
-            var next = Tensor.Zeros(tensor.DType, [.. tensor.Shape]);
-            for (long start = 0; start < tensor.Length; start += block.Length)
-            {
-                int n = (int)Math.Min(block.Length, tensor.Length - start);
-                var d = block.AsSpan(0, n);
-                quantizer.Dequantize(values.Slice(offset + (int)start, n), k, d);
-                System.Numerics.Tensors.TensorPrimitives.Multiply(d, 1 / weight, d);
-                UpdateVector.AddTo(tensor, next, start, d);
-            }
-
-            offset += checked((int)tensor.Length);
-            model.Add(name, next);
+            metrics[RecordNames.NumExamples] = k;
+            problem = summing.AddClippedSum(update, k, metrics);
+        }
+        else
+        {
+            metrics[RecordNames.NumExamples] = Math.Max(1, Math.Round(weight * state.Settings.MaxWeight));
+            var reply = new RecordDict();
+            reply.Arrays[RecordNames.Model] = update;
+            reply.Metrics[RecordNames.Metrics] = metrics;
+            problem = aggregator.Add(state.Train.Values.First().CreateReply(reply));
         }
 
-        var metrics = sum.Metrics();
-        metrics[RecordNames.NumExamples] = Math.Max(1, Math.Round(weight * state.Settings.MaxWeight));
-        var reply = new RecordDict();
-        reply.Arrays[RecordNames.Model] = model;
-        reply.Metrics[RecordNames.Metrics] = metrics;
-        var aggregator = round.Strategy.CreateTrainAggregator(round.Context, round.Global);
-        var source = state.Train.Values.First();
-        if (aggregator.Add(source.CreateReply(reply)) is { } problem)
+        if (problem is not null)
         {
             state.Failed = $"the strategy refused the securely aggregated update: {problem}";
             return;

@@ -36,18 +36,22 @@ internal static class UpdateVector
         }
     }
 
-    /// <summary>next = global + delta for elements [start, start + delta.Length) of one tensor.</summary>
-    public static void AddTo(Tensor global, Tensor next, long start, ReadOnlySpan<double> delta)
+    /// <summary>next = global + delta (or delta alone when <paramref name="global"/> is null) for elements [start, start + delta.Length) of one tensor.</summary>
+    public static void Write(Tensor? global, Tensor next, long start, ReadOnlySpan<double> delta)
     {
         int s = checked((int)start);
-        if (global.DType == DType.Float32)
+        if (next.DType == DType.Float32)
         {
-            var g = global.AsSpan<float>().Slice(s, delta.Length);
+            var g = global is null ? default : global.AsSpan<float>().Slice(s, delta.Length);
             var o = next.AsSpan<float>().Slice(s, delta.Length);
             for (int i = 0; i < delta.Length; i++)
             {
-                o[i] = (float)(g[i] + delta[i]);
+                o[i] = (float)((global is null ? 0 : g[i]) + delta[i]);
             }
+        }
+        else if (global is null)
+        {
+            delta.CopyTo(next.AsSpan<double>().Slice(s, delta.Length));
         }
         else
         {
