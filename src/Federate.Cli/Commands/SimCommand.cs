@@ -42,6 +42,7 @@ internal static class SimCommand
         var strategyCli = new StrategyCliOptions();
         var privacy = new PrivacyOptions();
         var optimizer = new OptimizerCliOptions();
+        var secagg = new SecAggCliOptions();
 
         var command = new Command("sim", "Simulate a federated run with virtual clients on one machine.")
         {
@@ -52,6 +53,7 @@ internal static class SimCommand
         privacy.AddTo(command);
         strategyCli.AddTo(command);
         optimizer.AddTo(command);
+        secagg.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -86,6 +88,7 @@ internal static class SimCommand
                 Privacy = privacy.Read(parse),
                 StrategyOptions = strategyCli.Read(parse, parse.GetValue(lr)),
                 Optimizer = optimizer.ApplyTo(parse, new TrainOptions()),
+                SecAgg = secagg.Read(parse),
             };
             return await RunAsync(settings, parse.GetValue(json), output, error, cancellationToken, line => OptionNames.ToFlags(line, command)).ConfigureAwait(false);
         });

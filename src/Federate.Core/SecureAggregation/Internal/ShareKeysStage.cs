@@ -26,7 +26,7 @@ internal sealed class ShareKeysStage(SecAggPlusSettings settings) : SecAggStage(
                 if (live < state.Threshold)
                 {
                     members.Remove(node);
-                    round.Failures.Add(new RoundFailure(node, Name, "secagg_too_few_neighbours", string.Create(CultureInfo.InvariantCulture, $"only {live} of the node's neighbours announced keys, fewer than the threshold {state.Threshold}")));
+                    round.Failures.Add(new RoundFailure(node, Name, "secagg_too_few_neighbours", string.Create(CultureInfo.InvariantCulture, $"only {live} of the node's neighbours are left, fewer than the threshold {state.Threshold}")));
                     changed = true;
                 }
             }
