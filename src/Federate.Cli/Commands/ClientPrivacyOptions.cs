@@ -68,10 +68,14 @@ internal sealed class ClientPrivacyOptions
             return (new ClientDpSgd(new DpSgdOptions { NoiseMultiplier = NoiseMultiplier, MaxGradNorm = MaxGradNorm }, state) { Always = DpSgd }, path);
         }
 
-        /// <summary>The client app: the budget mod first (with --max-epsilon), and the ledger saved after every train reply.</summary>
+        /// <summary>
+        /// The client app: secure aggregation first (it answers the stages when the server runs them, and masks what
+        /// the other mods made of the update), the budget mod (with --max-epsilon), and the ledger saved after every
+        /// train reply.
+        /// </summary>
         public IClientApp App(LearningClient client, ClientDpSgd dp, string? ledgerPath)
         {
-            var mods = new List<ClientMod>();
+            var mods = new List<ClientMod> { new Core.SecureAggregation.SecAggPlusClient().Mod };
             if (MaxEpsilon is { } max)
             {
                 mods.Add(PrivacyBudgetMod.Create(max, m => client.ProjectEpsilon(m.Content?.Configs.TryGetValue(RecordNames.Config, out var c) == true ? c : new ConfigRecord())));

@@ -66,6 +66,8 @@ internal static class ServerCommand
         securityCli.AddTo(command);
         var privacy = new PrivacyOptions();
         privacy.AddTo(command);
+        var secagg = new SecAggCliOptions();
+        secagg.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -88,6 +90,11 @@ internal static class ServerCommand
 
             inspector.Configure(parse, serverOptions);
             securityCli.Configure(parse, serverOptions);
+            var secaggSettings = secagg.Read(parse);
+            if (secaggSettings is not null && serverOptions.Inspector is { } inspectorOptions)
+            {
+                inspectorOptions.SecureAggregation = true;
+            }
             if ((serverOptions.Validate() ?? serverOptions.Inspector?.Validate()) is { } problem)
             {
                 throw new UsageException(problem);
@@ -126,6 +133,10 @@ internal static class ServerCommand
 
             var strategyName = parse.GetValue(strategy)!;
             privacySettings.Validate(strategyName, sampling.FractionTrain);
+            if (secaggSettings is not null && (secaggSettings.Validate() ?? Core.SecureAggregation.SecAggPlusCompatibility.Check(strategyName, privacySettings)) is { } secaggProblem)
+            {
+                throw new UsageException(OptionNames.ToFlags(secaggProblem, command));
+            }
             if (privacySettings.DpSgd && modelName.Trim().Equals("gaussian-nb", StringComparison.OrdinalIgnoreCase))
             {
                 throw new UsageException(ClientDpSgd.NotSgdMessage);
@@ -167,6 +178,10 @@ internal static class ServerCommand
                 }
 
                 privacySetup.Configure(runOptions);
+                if (secaggSettings is not null)
+                {
+                    Core.SecureAggregation.SecAggPlusWorkflow.Apply(runOptions, secaggSettings);
+                }
                 var historyConfig = new Dictionary<string, object?>
                 {
                     ["mode"] = "deployment",
@@ -191,6 +206,7 @@ internal static class ServerCommand
                 }
 
                 privacySettings.AddTo(historyConfig, sampling.FractionTrain);
+                secaggSettings?.AddTo(historyConfig);
                 return new RunPlan
                 {
                     Strategy = privacySetup.Strategy,
