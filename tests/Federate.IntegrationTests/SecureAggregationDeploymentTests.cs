@@ -89,6 +89,26 @@ public sealed class SecureAggregationDeploymentTests(ITestOutputHelper log)
         Assert.Contains($"secagg_clients {Clients}", server.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Server_SecAgg_InspectorShowsTheStagesAndRefusesClientWeights()
+    {
+        using var dir = new TempDir();
+        int port = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--dataset", "digits", "--min-clients", "3", "--secagg"));
+        var url = await Args.InspectorUrlAsync(server);
+        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
+
+        using var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri("api/status", UriKind.Relative)));
+        Assert.True(status.RootElement.GetProperty("secure_aggregation").GetBoolean());
+        Assert.Equal([SecAggNames.Setup, SecAggNames.ShareKeys, SecAggNames.CollectMasked, SecAggNames.Unmask, "evaluate"], status.RootElement.GetProperty("stages").EnumerateArray().Select(e => e.GetString()));
+        using var weights = await http.GetAsync(new Uri("api/nodes/1/weights", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, weights.StatusCode);
+
+        await using var refused = FederateProcess.Start("refused", log, Args.ServerArgs(FederateProcess.FreePort(), dir["refused"], "--secagg", "--keep-client-weights"));
+        Assert.Equal(2, await refused.WaitForExitAsync());
+        Assert.Contains("error: --keep-client-weights cannot be used with secure aggregation: the server must never see individual updates", refused.Output, StringComparison.Ordinal);
+    }
+
     // 40 windows of 24 bytes spread over the model's bytes.
     private static byte[][] Windows(byte[] model) =>
         [.. Enumerable.Range(0, 40).Select(i => model.AsSpan((int)((long)i * (model.Length - 24) / 40), 24).ToArray())];
