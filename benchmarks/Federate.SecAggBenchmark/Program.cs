@@ -34,6 +34,7 @@ Console.WriteLine($"secure aggregation (SecAgg+, defaults: 32-bit modulus, degre
 Console.WriteLine("clients  params     | plain server ms | secagg server ms | overhead ms | ratio | client ms plain / secagg | upload bytes/client plain / secagg | ratio");
 foreach (var (clients, parameters) in configs)
 {
+    Bench.StageMs.Clear();
     var plain = Enumerable.Range(0, repeat).Select(_ => Bench.Run(clients, parameters, secagg: false)).ToArray();
     var secure = Enumerable.Range(0, repeat).Select(_ => Bench.Run(clients, parameters, secagg: true)).ToArray();
     double ps = Bench.Median(plain.Select(r => r.ServerMs)), ss = Bench.Median(secure.Select(r => r.ServerMs));
@@ -41,6 +42,7 @@ foreach (var (clients, parameters) in configs)
     long pb = plain[0].UploadBytes, sb = secure[0].UploadBytes;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{clients,7}  {parameters,9}  | {ps,15:0.0} | {ss,16:0.0} | {ss - ps,11:0.0} | {ss / ps,5:0.0} | {pc,10:0.0} / {sc,-11:0.0} | {pb,15} / {sb,-16} | {(double)sb / pb:0.0000}"));
+    Console.WriteLine("    server ms by stage (median): " + string.Join(", ", Bench.StageMs.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {Bench.Median(kv.Value):0.0}"))));
 }
 
 internal static class Bench
@@ -69,6 +71,11 @@ internal static class Bench
             SecAggPlusWorkflow.Apply(options, new SecAggPlusSettings());
         }
 
+        for (int i = 0; i < options.Stages.Count; i++)
+        {
+            options.Stages[i] = new TimedStage(options.Stages[i], grid);
+        }
+
         GC.Collect();
         var result = new RunDriver(grid, new FedAvg(), options).RunAsync(global).GetAwaiter().GetResult();
         var round = result.History.Rounds[0];
@@ -79,6 +86,23 @@ internal static class Bench
 
         double roundMs = round.Seconds * 1000;
         return (roundMs - grid.ClientMs, grid.ClientMs / clients, grid.UploadBytes / clients);
+    }
+
+    /// <summary>Server milliseconds per stage name, over all runs (for the breakdown line).</summary>
+    public static Dictionary<string, List<double>> StageMs { get; } = [];
+
+    private sealed class TimedStage(IRoundStage inner, TimedGrid grid) : IRoundStage
+    {
+        public string Name => inner.Name;
+
+        public async ValueTask RunAsync(RoundExecution round, CancellationToken cancellationToken)
+        {
+            double clients = grid.ClientMs;
+            var watch = Stopwatch.StartNew();
+            await inner.RunAsync(round, cancellationToken);
+            double server = watch.Elapsed.TotalMilliseconds - (grid.ClientMs - clients);
+            (StageMs.TryGetValue(Name, out var list) ? list : StageMs[Name] = []).Add(server);
+        }
     }
 
     private sealed class StepClient(long node) : FederatedClient

@@ -31,7 +31,11 @@ internal abstract class SecAggStage(SecAggPlusSettings settings) : IRoundStage
 
     protected abstract ValueTask RunAsync(RoundExecution round, SecAggRoundState? state, CancellationToken cancellationToken);
 
-    /// <summary>Exchanges <paramref name="instructions"/>; returns the successful replies by node, those refused by <paramref name="accept"/> recorded as failures.</summary>
+    /// <summary>
+    /// Exchanges <paramref name="instructions"/>; returns the successful replies by node, those refused by
+    /// <paramref name="accept"/> recorded as failures. With <paramref name="aggregator"/> the replies are folded into it
+    /// by the grid and not kept (memory O(model)).
+    /// </summary>
     protected async Task<Dictionary<long, Message>> ExchangeAsync(RoundExecution round, IReadOnlyList<Message> instructions, Func<Message, string?> accept, CancellationToken cancellationToken, ITrainAggregator? aggregator = null)
     {
         var replies = new Dictionary<long, Message>();
@@ -44,7 +48,10 @@ internal abstract class SecAggStage(SecAggPlusSettings settings) : IRoundStage
                 continue;
             }
 
-            replies[node] = reply;
+            if (aggregator is null)
+            {
+                replies[node] = reply;
+            }
         }
 
         return replies;

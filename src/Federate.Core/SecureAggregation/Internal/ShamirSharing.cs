@@ -74,37 +74,81 @@ internal static class ShamirSharing
 
     /// <summary>
     /// Rebuilds the secret from shares (x, y) by Lagrange interpolation at zero. With exactly threshold distinct
-    /// shares the result is the secret; the caller checks it against a commitment (a public key or a hash).
+    /// shares the result is the secret; the caller checks it against a commitment (a public key or a hash). The
+    /// Lagrange coefficients depend only on the x-coordinates, which repeat from one owner to the next, so they are
+    /// computed once per set of x (one modular inverse each).
     /// </summary>
     public static byte[] Combine(IReadOnlyList<(int X, byte[] Y)> shares)
     {
         ArgumentNullException.ThrowIfNull(shares);
+        var xs = shares.Select(s => s.X).ToArray();
+        if (xs.Distinct().Count() != xs.Length)
+        {
+            throw new ArgumentException("two shares have the same x", nameof(shares));
+        }
+
+        var key = string.Join(',', xs);
+        if (!Coefficients.TryGetValue(key, out var coefficients))
+        {
+            coefficients = LagrangeAtZero(xs);
+            if (Coefficients.Count < 4096)
+            {
+                Coefficients[key] = coefficients;
+            }
+        }
+
         BigInteger secret = BigInteger.Zero;
         for (int i = 0; i < shares.Count; i++)
         {
-            BigInteger numerator = BigInteger.One;
-            BigInteger denominator = BigInteger.One;
-            for (int j = 0; j < shares.Count; j++)
-            {
-                if (i == j)
-                {
-                    continue;
-                }
-
-                if (shares[i].X == shares[j].X)
-                {
-                    throw new ArgumentException($"two shares have x = {shares[i].X}", nameof(shares));
-                }
-
-                numerator = numerator * shares[j].X % Prime;
-                denominator = denominator * Mod(shares[j].X - shares[i].X) % Prime;
-            }
-
-            var term = ToInteger(shares[i].Y) * numerator % Prime * BigInteger.ModPow(denominator, Prime - 2, Prime) % Prime;
-            secret = (secret + term) % Prime;
+            secret = (secret + (ToInteger(shares[i].Y) * coefficients[i])) % Prime;
         }
 
         return ToBytes(secret);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, BigInteger[]> Coefficients = new(StringComparer.Ordinal);
+
+    // l_i(0) = Π_{j≠i} x_j / (x_j − x_i), all over one common denominator so that a single inverse is needed.
+    private static BigInteger[] LagrangeAtZero(int[] xs)
+    {
+        int n = xs.Length;
+        var numerators = new BigInteger[n];
+        var denominators = new BigInteger[n];
+        BigInteger all = BigInteger.One;
+        for (int i = 0; i < n; i++)
+        {
+            numerators[i] = BigInteger.One;
+            denominators[i] = BigInteger.One;
+            for (int j = 0; j < n; j++)
+            {
+                if (i != j)
+                {
+                    numerators[i] = numerators[i] * xs[j] % Prime;
+                    denominators[i] = denominators[i] * Mod(xs[j] - xs[i]) % Prime;
+                }
+            }
+
+            all = all * denominators[i] % Prime;
+        }
+
+        var inverse = BigInteger.ModPow(all, Prime - 2, Prime);
+        var result = new BigInteger[n];
+        for (int i = 0; i < n; i++)
+        {
+            // 1/den_i = inverse · Π_{j≠i} den_j
+            BigInteger others = BigInteger.One;
+            for (int j = 0; j < n; j++)
+            {
+                if (j != i)
+                {
+                    others = others * denominators[j] % Prime;
+                }
+            }
+
+            result[i] = numerators[i] * (inverse * others % Prime) % Prime;
+        }
+
+        return result;
     }
 
     private static BigInteger Mod(BigInteger value)
