@@ -49,6 +49,12 @@ public static class SecAggNames
     /// </summary>
     public const string ClipNorm = "clip_norm";
 
+    /// <summary>Config key: the client's certificate (DER) with its keys; in share keys, the neighbours' certificates, each prefixed by its length (4 bytes, little-endian).</summary>
+    public const string Certificate = "certificate";
+
+    /// <summary>Config key: the signature over the keys (<see cref="ISecAggSigner"/>); in share keys, the neighbours' signatures, length-prefixed.</summary>
+    public const string Signature = "signature";
+
     /// <summary>Array key: the masked update (uint32, the weighted update then the weight, modulo the modulus).</summary>
     public const string Masked = "masked";
 }

@@ -15,7 +15,17 @@ namespace Federate.Core.SecureAggregation;
 public sealed class SecAggPlusClient
 {
     private readonly Lock _lock = new();
+    private readonly ISecAggSigner? _signer;
     private RoundKeys? _round;
+
+    /// <summary>
+    /// Creates the client side for one node. With <paramref name="signer"/> (startup kits) it signs the keys it announces
+    /// and refuses neighbours' keys that are not signed by distinct enrolled clients.
+    /// </summary>
+    public SecAggPlusClient(ISecAggSigner? signer = null)
+    {
+        _signer = signer;
+    }
 
     /// <summary>The client as a mod: put it first so it wraps training (and any mod that changes the update).</summary>
     public ClientMod Mod => HandleAsync;
@@ -95,11 +105,19 @@ public sealed class SecAggPlusClient
         }
 
         var reply = new RecordDict();
-        reply.Configs[SecAggNames.Record] = new ConfigRecord
+        var cipher = KeyAgreement.ExportPublic(keys.CipherKey);
+        var mask = KeyAgreement.ExportPublic(keys.MaskKey);
+        var announced = reply.Configs[SecAggNames.Record] = new ConfigRecord
         {
-            [SecAggNames.CipherKey] = KeyAgreement.ExportPublic(keys.CipherKey),
-            [SecAggNames.MaskKey] = KeyAgreement.ExportPublic(keys.MaskKey),
+            [SecAggNames.CipherKey] = cipher,
+            [SecAggNames.MaskKey] = mask,
         };
+        if (_signer is not null)
+        {
+            announced[SecAggNames.Certificate] = _signer.Certificate;
+            announced[SecAggNames.Signature] = _signer.Sign(SignedKeys.Transcript(keys.RunId, keys.Round, keys.Node, cipher, mask));
+        }
+
         return message.CreateReply(reply);
     }
 
@@ -124,6 +142,7 @@ public sealed class SecAggPlusClient
             throw new SecAggRefusal("the neighbours' public keys have the wrong length");
         }
 
+        VerifySignatures(keys, config, live, cipher, mask);
         var own = new HashSet<string>([Convert.ToHexString(KeyAgreement.ExportPublic(keys.CipherKey)), Convert.ToHexString(KeyAgreement.ExportPublic(keys.MaskKey))], StringComparer.Ordinal);
         var shareSeeds = ShamirSharing.Split(keys.Seed, keys.Neighbours.Length, keys.Threshold);
         var shareKeys = ShamirSharing.Split(KeyAgreement.ExportPrivate(keys.MaskKey), keys.Neighbours.Length, keys.Threshold);
@@ -161,6 +180,37 @@ public sealed class SecAggPlusClient
             [SecAggNames.SeedCommitment] = SHA256.HashData(keys.Seed),
         };
         return message.CreateReply(reply);
+    }
+
+    // With a signer, every neighbour's keys must be signed by a distinct enrolled client other than this one.
+    private void VerifySignatures(RoundKeys keys, ConfigRecord config, long[] live, byte[] cipher, byte[] mask)
+    {
+        if (_signer is null)
+        {
+            return;
+        }
+
+        var certificates = config.TryGetValue(SecAggNames.Certificate, out var c) && c.Kind == ConfigValueKind.Bytes ? SignedKeys.Unpack(c.AsBytes(), live.Length) : null;
+        var signatures = config.TryGetValue(SecAggNames.Signature, out var s) && s.Kind == ConfigValueKind.Bytes ? SignedKeys.Unpack(s.AsBytes(), live.Length) : null;
+        if (certificates is null || signatures is null)
+        {
+            throw new SecAggRefusal("the neighbours' public keys come without their certificates and signatures");
+        }
+
+        var seen = new HashSet<string>([Convert.ToHexString(_signer.Certificate)], StringComparer.Ordinal);
+        for (int i = 0; i < live.Length; i++)
+        {
+            var transcript = SignedKeys.Transcript(keys.RunId, keys.Round, live[i], cipher.AsSpan(i * KeyAgreement.PublicKeySize, KeyAgreement.PublicKeySize).ToArray(), mask.AsSpan(i * KeyAgreement.PublicKeySize, KeyAgreement.PublicKeySize).ToArray());
+            if (_signer.Verify(certificates[i], transcript, signatures[i]) is { } problem)
+            {
+                throw new SecAggRefusal(string.Create(CultureInfo.InvariantCulture, $"the public keys of node {live[i]} are not signed by an enrolled client: {problem}"));
+            }
+
+            if (!seen.Add(Convert.ToHexString(certificates[i])))
+            {
+                throw new SecAggRefusal(string.Create(CultureInfo.InvariantCulture, $"the public keys of node {live[i]} are signed by a client that signs another node's keys too"));
+            }
+        }
     }
 
     private async ValueTask<Message> CollectAsync(Message message, ConfigRecord config, ClientAppHandler next, CancellationToken cancellationToken)

@@ -36,6 +36,9 @@ internal sealed class SecAggRoundState(SecAggPlusSettings settings, ArrayRecord 
     /// <summary>Nodes that announced valid public keys (after setup): U1.</summary>
     public Dictionary<long, (byte[] Cipher, byte[] Mask)> Keys { get; } = [];
 
+    /// <summary>The certificate and signature each node sent with its keys, when it signs them (startup kits).</summary>
+    public Dictionary<long, (byte[] Certificate, byte[] Signature)> Signed { get; } = [];
+
     /// <summary>Each node's neighbours that announced keys, the nodes it shares its secrets with.</summary>
     public Dictionary<long, long[]> Live { get; } = [];
 

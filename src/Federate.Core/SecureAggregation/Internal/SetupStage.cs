@@ -85,6 +85,10 @@ internal sealed class SetupStage(SecAggPlusSettings settings) : SecAggStage(sett
         {
             var config = ReplyConfig(reply)!;
             state.Keys[node] = (Bytes(config, SecAggNames.CipherKey)!, Bytes(config, SecAggNames.MaskKey)!);
+            if (Bytes(config, SecAggNames.Certificate) is { } certificate && Bytes(config, SecAggNames.Signature) is { } signature)
+            {
+                state.Signed[node] = (certificate, signature);
+            }
         }
 
         FailBelowThreshold(state, state.Keys.Count, "announced their keys");

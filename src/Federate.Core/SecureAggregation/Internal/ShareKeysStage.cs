@@ -43,6 +43,14 @@ internal sealed class ShareKeysStage(SecAggPlusSettings settings) : SecAggStage(
                 [SecAggNames.CipherKey] = live.SelectMany(v => state.Keys[v].Cipher).ToArray(),
                 [SecAggNames.MaskKey] = live.SelectMany(v => state.Keys[v].Mask).ToArray(),
             };
+            if (live.All(state.Signed.ContainsKey))
+            {
+                // The neighbours' certificates and signatures, so that the node can check the keys come from them.
+                var config = content.Configs[SecAggNames.Record];
+                config[SecAggNames.Certificate] = SignedKeys.Pack(live.Select(v => state.Signed[v].Certificate));
+                config[SecAggNames.Signature] = SignedKeys.Pack(live.Select(v => state.Signed[v].Signature));
+            }
+
             content.Arrays[SecAggNames.Record] = new ArrayRecord { { SecAggNames.Nodes, NodeTensor(live) } };
             instructions.Add(Instruction(round, node, content));
         }
