@@ -109,6 +109,43 @@ public sealed class SecureAggregationDeploymentTests(ITestOutputHelper log)
         Assert.Contains("error: --keep-client-weights cannot be used with secure aggregation: the server must never see individual updates", refused.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Server_SecAggWithKits_ClientsSignTheirKeysAndTheRunMatchesTheInsecureOne()
+    {
+        using var dir = new TempDir();
+        var kits = dir["kits"];
+        await SecureFleet.ProvisionAsync(log, "--name", "hospitals", "--server", "localhost,127.0.0.1", "--clients", "site-a,site-b,site-c", "--out", kits);
+        int port = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, SecureFleet.ServerArgs(port, Path.Combine(kits, "server"), dir["secure"], "--dataset", "digits", "--min-clients", "3", "--rounds", "2", "--seed", S(Seed), "--secagg"));
+        var sites = new List<FederateProcess>();
+        try
+        {
+            foreach (var (site, i) in new[] { "site-a", "site-b", "site-c" }.Select((s, i) => (s, i)))
+            {
+                sites.Add(FederateProcess.Start(site, log, SecureFleet.ClientArgs(port, Path.Combine(kits, site), "--dataset", "digits", "--dataset-id", S(i), "--num-partitions", "3", "--seed", S(Seed))));
+            }
+
+            Assert.Equal(0, await server.WaitForExitAsync());
+            foreach (var site in sites)
+            {
+                Assert.Equal(0, await site.WaitForExitAsync());
+            }
+        }
+        finally
+        {
+            foreach (var site in sites)
+            {
+                await site.DisposeAsync();
+            }
+        }
+
+        await using var sim = FederateProcess.Start("sim", log, "sim", "--dataset", "digits", "--clients", "3", "--fraction", "1", "--partition", "iid", "--seed", S(Seed), "--rounds", "2", "--secagg", "--out", dir["sim"]);
+        Assert.Equal(0, await sim.WaitForExitAsync());
+        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["secure"], "history.json")));
+        Assert.All(history.Rounds, r => Assert.Equal(3, r.Results));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(dir["sim"], "model.safetensors")), File.ReadAllBytes(Path.Combine(dir["secure"], "model.safetensors")));
+    }
+
     // 40 windows of 24 bytes spread over the model's bytes.
     private static byte[][] Windows(byte[] model) =>
         [.. Enumerable.Range(0, 40).Select(i => model.AsSpan((int)((long)i * (model.Length - 24) / 40), 24).ToArray())];
