@@ -36,23 +36,7 @@ public sealed class SecureAggregationDeploymentTests(ITestOutputHelper log)
         string[] Sim(string name, params string[] more) => ["sim", "--dataset", "digits", "--clients", S(Clients), "--fraction", "1", "--partition", "iid", "--seed", S(Seed), "--rounds", "5", "--out", dir[name], .. more];
         await using var secureSim = FederateProcess.Start("sim-secagg", log, Sim("sim-secagg", "--secagg"));
         await using var plainSim = FederateProcess.Start("sim-plain", log, Sim("sim-plain"));
-        try
-        {
-            Assert.Equal(0, await server.WaitForExitAsync());
-            Assert.Equal(0, await secureSim.WaitForExitAsync());
-            Assert.Equal(0, await plainSim.WaitForExitAsync());
-            foreach (var c in clients)
-            {
-                Assert.Equal(0, await c.WaitForExitAsync());
-            }
-        }
-        finally
-        {
-            foreach (var c in clients)
-            {
-                await c.DisposeAsync();
-            }
-        }
+        await AllSucceedAsync(clients, server, secureSim, plainSim);
 
         // Deployment = simulation, byte for byte; accuracy = plain FedAvg's within half a point.
         Assert.Equal(File.ReadAllBytes(Path.Combine(dir["sim-secagg"], "model.safetensors")), File.ReadAllBytes(Path.Combine(dir["server"], "model.safetensors")));
@@ -117,33 +101,33 @@ public sealed class SecureAggregationDeploymentTests(ITestOutputHelper log)
         await SecureFleet.ProvisionAsync(log, "--name", "hospitals", "--server", "localhost,127.0.0.1", "--clients", "site-a,site-b,site-c", "--out", kits);
         int port = FederateProcess.FreePort();
         await using var server = FederateProcess.Start("server", log, SecureFleet.ServerArgs(port, Path.Combine(kits, "server"), dir["secure"], "--dataset", "digits", "--min-clients", "3", "--rounds", "2", "--seed", S(Seed), "--secagg"));
-        var sites = new List<FederateProcess>();
-        try
-        {
-            foreach (var (site, i) in new[] { "site-a", "site-b", "site-c" }.Select((s, i) => (s, i)))
-            {
-                sites.Add(FederateProcess.Start(site, log, SecureFleet.ClientArgs(port, Path.Combine(kits, site), "--dataset", "digits", "--dataset-id", S(i), "--num-partitions", "3", "--seed", S(Seed))));
-            }
-
-            Assert.Equal(0, await server.WaitForExitAsync());
-            foreach (var site in sites)
-            {
-                Assert.Equal(0, await site.WaitForExitAsync());
-            }
-        }
-        finally
-        {
-            foreach (var site in sites)
-            {
-                await site.DisposeAsync();
-            }
-        }
+        var sites = new[] { "site-a", "site-b", "site-c" }.Select((site, i) => FederateProcess.Start(site, log, SecureFleet.ClientArgs(port, Path.Combine(kits, site), "--dataset", "digits", "--dataset-id", S(i), "--num-partitions", "3", "--seed", S(Seed)))).ToList();
+        await AllSucceedAsync(sites, server);
 
         await using var sim = FederateProcess.Start("sim", log, "sim", "--dataset", "digits", "--clients", "3", "--fraction", "1", "--partition", "iid", "--seed", S(Seed), "--rounds", "2", "--secagg", "--out", dir["sim"]);
         Assert.Equal(0, await sim.WaitForExitAsync());
         var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["secure"], "history.json")));
         Assert.All(history.Rounds, r => Assert.Equal(3, r.Results));
         Assert.Equal(File.ReadAllBytes(Path.Combine(dir["sim"], "model.safetensors")), File.ReadAllBytes(Path.Combine(dir["secure"], "model.safetensors")));
+    }
+
+    // Every process exits 0; the clients are disposed (killed if still running) whatever happens.
+    private static async Task AllSucceedAsync(IReadOnlyList<FederateProcess> clients, params FederateProcess[] others)
+    {
+        try
+        {
+            foreach (var p in others.Concat(clients))
+            {
+                Assert.Equal(0, await p.WaitForExitAsync());
+            }
+        }
+        finally
+        {
+            foreach (var c in clients)
+            {
+                await c.DisposeAsync();
+            }
+        }
     }
 
     // 40 windows of 24 bytes spread over the model's bytes.
