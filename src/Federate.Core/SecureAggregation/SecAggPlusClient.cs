@@ -55,11 +55,7 @@ public sealed class SecAggPlusClient
         }
         catch (SecAggRefusal refusal)
         {
-            lock (_lock)
-            {
-                _round = null;
-            }
-
+            Replace(null);
             return Refuse(message, refusal.Message);
         }
     }
@@ -99,10 +95,7 @@ public sealed class SecAggPlusClient
             throw new SecAggRefusal(string.Create(CultureInfo.InvariantCulture, $"the server's neighbour list ({neighbours.Length} nodes, threshold {keys.Threshold}) cannot protect this client"));
         }
 
-        lock (_lock)
-        {
-            _round = keys;
-        }
+        Replace(keys);
 
         var reply = new RecordDict();
         var cipher = KeyAgreement.ExportPublic(keys.CipherKey);
@@ -365,14 +358,23 @@ public sealed class SecAggPlusClient
             (i < survivors.Length ? seed : key).CopyTo(shares, i * ShamirSharing.Size);
         }
 
-        lock (_lock)
-        {
-            _round = null;
-        }
-
+        Replace(null);
         var reply = new RecordDict();
         reply.Configs[SecAggNames.Record] = new ConfigRecord { [SecAggNames.Shares] = shares };
         return message.CreateReply(reply);
+    }
+
+    // Ends the current round's keys (disposed: they are never used again) and starts the given one.
+    private void Replace(RoundKeys? next)
+    {
+        RoundKeys? previous;
+        lock (_lock)
+        {
+            previous = _round;
+            _round = next;
+        }
+
+        previous?.Dispose();
     }
 
     private RoundKeys Expect(Message message, RoundStage stage)
@@ -411,7 +413,7 @@ public sealed class SecAggPlusClient
         Collected,
     }
 
-    private sealed class RoundKeys
+    private sealed class RoundKeys : IDisposable
     {
         public required string RunId { get; init; }
 
@@ -446,6 +448,19 @@ public sealed class SecAggPlusClient
         public Dictionary<long, (byte[] Seed, byte[] Key)> Received { get; } = [];
 
         public long[] Senders { get; set; } = [];
+
+        public void Dispose()
+        {
+            CipherKey.Dispose();
+            MaskKey.Dispose();
+            foreach (var (cipher, mask) in Peers.Values)
+            {
+                cipher.Dispose();
+                mask.Dispose();
+            }
+
+            CryptographicOperations.ZeroMemory(Seed);
+        }
     }
 
     private sealed class SecAggRefusal(string message) : Exception(message);
