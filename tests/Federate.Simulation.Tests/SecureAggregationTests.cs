@@ -56,6 +56,27 @@ public sealed class SecureAggregationTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_FashionMnist_SecAggAccuracyEqualsFedAvgWithinHalfAPoint()
+    {
+        // 6000 training images per client: max_weight above that keeps the exact FedAvg weights.
+        SimulationSettings Fashion(string name, SecAggPlusSettings? secagg)
+        {
+            var settings = Settings(name, secagg, dataset: "fashion-mnist", rounds: 2);
+            settings.LocalEpochs = 1;
+            settings.Partition = "iid";
+            return settings;
+        }
+
+        var plain = await RunAsync(Fashion("fashion-plain", null));
+        var secure = await RunAsync(Fashion("fashion-secure", new SecAggPlusSettings { MaxWeight = 10000 }));
+
+        double a = plain.History.Rounds[^1].Evaluate["accuracy"];
+        double b = secure.History.Rounds[^1].Evaluate["accuracy"];
+        Assert.True(a > 0.75, $"plain accuracy {a}");
+        Assert.True(Math.Abs(a - b) <= 0.005, $"plain {a:0.0000} vs secure {b:0.0000}");
+    }
+
+    [Fact]
     public async Task RunAsync_DropRate_RecordsDropoutsPerStageAndRecovers()
     {
         var settings = Settings("drops", new SecAggPlusSettings { ReconstructionThreshold = 3 }, clients: 20, rounds: 2);
