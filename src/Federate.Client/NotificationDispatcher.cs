@@ -8,22 +8,22 @@ public static class NotificationDispatcher
     {
         ArgumentNullException.ThrowIfNull(handler);
         ArgumentNullException.ThrowIfNull(notification);
-        switch (notification.NotificationType)
+        Func<LifecycleNotification, CancellationToken, Task>? known = notification.NotificationType switch
         {
-            case NotificationTypes.TrainingStart:
-                await handler.OnTrainingStartAsync(notification, cancellationToken).ConfigureAwait(false);
-                return 200;
-            case NotificationTypes.UpdateRoundStart:
-                await handler.OnUpdateRoundStartAsync(notification, cancellationToken).ConfigureAwait(false);
-                return 202;
-            case NotificationTypes.ModelTestRound:
-                await handler.OnModelTestRoundAsync(notification, cancellationToken).ConfigureAwait(false);
-                return 202;
-            case NotificationTypes.TrainingFinished:
-                await handler.OnTrainingFinishedAsync(notification, cancellationToken).ConfigureAwait(false);
-                return 200;
-            default:
-                return await handler.OnUnknownAsync(notification, cancellationToken).ConfigureAwait(false);
+            NotificationTypes.TrainingStart => handler.OnTrainingStartAsync,
+            NotificationTypes.UpdateRoundStart => handler.OnUpdateRoundStartAsync,
+            NotificationTypes.ModelTestRound => handler.OnModelTestRoundAsync,
+            NotificationTypes.TrainingFinished => handler.OnTrainingFinishedAsync,
+            _ => null,
+        };
+        if (known is null)
+        {
+            return await handler.OnUnknownAsync(notification, cancellationToken).ConfigureAwait(false);
         }
+
+        await known(notification, cancellationToken).ConfigureAwait(false);
+
+        // Design 4: the start and finish of training are acknowledged (200), per-round notices accepted (202).
+        return notification.NotificationType is NotificationTypes.UpdateRoundStart or NotificationTypes.ModelTestRound ? 202 : 200;
     }
 }

@@ -26,26 +26,9 @@ public static class Mapping
     };
 
     /// <summary>Wire dtype to Core dtype; false for unknown values.</summary>
-    public static bool TryFromProto(DataType dataType, out DType dtype)
-    {
-        (bool ok, dtype) = dataType switch
-        {
-            DataType.Float32 => (true, DType.Float32),
-            DataType.Float64 => (true, DType.Float64),
-            DataType.Float16 => (true, DType.Float16),
-            DataType.Int8 => (true, DType.Int8),
-            DataType.Int16 => (true, DType.Int16),
-            DataType.Int32 => (true, DType.Int32),
-            DataType.Int64 => (true, DType.Int64),
-            DataType.Uint8 => (true, DType.UInt8),
-            DataType.Uint16 => (true, DType.UInt16),
-            DataType.Uint32 => (true, DType.UInt32),
-            DataType.Uint64 => (true, DType.UInt64),
-            DataType.Bool => (true, DType.Bool),
-            _ => (false, DType.Float32),
-        };
-        return ok;
-    }
+    public static bool TryFromProto(DataType dataType, out DType dtype) => s_dtypes.TryGetValue(dataType, out dtype);
+
+    private static readonly Dictionary<DataType, DType> s_dtypes = Enum.GetValues<DType>().ToDictionary(d => d.ToProto());
 
     /// <summary>Core message type to wire kind.</summary>
     public static MessageKind ToProto(this MessageType type) => type switch
@@ -57,18 +40,9 @@ public static class Mapping
     };
 
     /// <summary>Wire kind to Core message type; false for unknown values.</summary>
-    public static bool TryFromProto(MessageKind kind, out MessageType type)
-    {
-        (bool ok, type) = kind switch
-        {
-            MessageKind.Train => (true, MessageType.Train),
-            MessageKind.Evaluate => (true, MessageType.Evaluate),
-            MessageKind.Query => (true, MessageType.Query),
-            MessageKind.Custom => (true, MessageType.Custom),
-            _ => (false, MessageType.Custom),
-        };
-        return ok;
-    }
+    public static bool TryFromProto(MessageKind kind, out MessageType type) => s_kinds.TryGetValue(kind, out type);
+
+    private static readonly Dictionary<MessageKind, MessageType> s_kinds = Enum.GetValues<MessageType>().ToDictionary(t => t.ToProto());
 
     /// <summary>Metadata to the wire.</summary>
     public static MessageHeader ToProto(this MessageMetadata m) => new()

@@ -28,12 +28,7 @@ public sealed class FleetCoordinator
 
     internal FleetCoordinator(FleetServerOptions options, NodeRegistry registry, FleetGrid grid, NotificationHub hub, WebhookSender? webhooks, InspectorState? inspector, RunControl control, ILogger logger)
     {
-        _options = options;
-        _registry = registry;
-        _grid = grid;
-        _webhooks = webhooks;
-        _inspector = inspector;
-        Control = control;
+        (_options, _registry, _grid, _webhooks, _inspector, Control) = (options, registry, grid, webhooks, inspector, control);
         var observer = new FleetRunObserver(hub, logger);
         Observer = inspector is null ? observer : new CompositeRunObserver([inspector, observer]);
         Grid = inspector is null ? grid : new InspectingGrid(grid, inspector);

@@ -23,13 +23,7 @@ public sealed class Simulation : IDisposable
 
     private Simulation(SimulationSettings settings, FederatedDataset data, int rows, Attack? attack, RunPrivacy privacy, ClientPrivacyStore? ledgers, StateDirectory? state)
     {
-        _settings = settings;
-        Data = data;
-        Rows = rows;
-        Attack = attack;
-        Privacy = privacy;
-        _ledgers = ledgers;
-        _state = state;
+        (_settings, Data, Rows, Attack, Privacy, _ledgers, _state) = (settings, data, rows, attack, privacy, ledgers, state);
         Grid = new InMemoryGrid(CreateApp, new SimulationOptions { Clients = settings.Clients, Parallelism = settings.Parallelism, DropRate = settings.DropRate, Seed = settings.Seed });
 
         var options = new RunOptions

@@ -11,19 +11,13 @@ internal static class ClientCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var server = CommonOptions.CreateOptional<string>("--server", "The server as HOST:PORT.", "HOST:PORT");
-        var dataset = CommonOptions.Create("--dataset", $"Embedded dataset ({string.Join(", ", DatasetCatalog.Names)}).", "digits", "NAME");
         var data = CommonOptions.CreateOptional<string>("--data", "A local CSV file to train on (instead of --dataset).", "PATH");
-        var dataDir = CommonOptions.CreateOptional<string>("--data-dir", "Folder holding Fashion-MNIST's IDX files.", "DIR");
-        var labelColumn = CommonOptions.CreateOptional<string>("--label-column", "Label column of a CSV file.", "NAME");
         var datasetId = CommonOptions.Create("--dataset-id", "This client's partition of the dataset, in [0, --num-partitions).", 0, "I");
         var numPartitions = CommonOptions.Create("--num-partitions", "Number of partitions the dataset is split into.", 1, "N");
         var partition = CommonOptions.Create("--partition", "How rows are split: iid, dirichlet:ALPHA, shards:K, column:NAME (as in federate sim).", "iid", "SPEC");
         var testFraction = CommonOptions.Create("--test-fraction", "Fraction of the partition kept for local evaluation.", 0.2, "F");
         var seed = CommonOptions.Create("--seed", "Seed of partitioning and local training (use the server's).", 0, "N");
         var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N (must match the server).", "mlp", "NAME");
-        var localEpochs = CommonOptions.Create("--local-epochs", "Local epochs when the server does not say.", 5, "N");
-        var batchSize = CommonOptions.Create("--batch-size", "Local minibatch size when the server does not say.", 16, "N");
-        var lr = CommonOptions.Create("--lr", "Local learning rate when the server does not say.", 0.1, "RATE");
         var insecure = new Option<bool>("--insecure") { Description = "Connect over plain HTTP/2 without TLS or kit (development only)." };
         var name = CommonOptions.CreateOptional<string>("--name", "Node name shown in the server's log.", "NAME");
         var compression = CommonOptions.Create("--compression", "gRPC compression: gzip or none.", "none", "gzip|none");
@@ -36,18 +30,15 @@ internal static class ClientCommand
         var verbose = new Option<bool>("--verbose") { Description = "Log more." };
         var protocol = CommonOptions.Create("--protocol", "native (a Federate server) or flower (a Flower server's FlowerService/Join, or a Federate server's --flower-port).", "native", "native|flower");
 
+        var (privacy, optimizerCli, securityCli, dataSource, training) =
+            (new ClientPrivacyOptions(), new OptimizerCliOptions(), new ClientSecurityOptions(), new DatasetOptions(OptionRole.Client), new LocalTrainingOptions(OptionRole.Client));
+
         var command = new Command("client", "Join a Federate server and train on local data.")
         {
-            server, dataset, data, dataDir, labelColumn, datasetId, numPartitions, partition, testFraction, seed, model, localEpochs, batchSize, lr,
+            server, data, datasetId, numPartitions, partition, testFraction, seed, model,
             insecure, name, compression, retryInterval, maxRetryInterval, callTimeout, chunkSize, virtualClients, notifyListen, verbose, protocol,
         };
-
-        var privacy = new ClientPrivacyOptions();
-        privacy.AddTo(command);
-        var optimizerCli = new OptimizerCliOptions();
-        optimizerCli.AddTo(command);
-        var securityCli = new ClientSecurityOptions();
-        securityCli.AddTo(command);
+        OptionGroup.AddAll(command, dataSource, training, privacy, optimizerCli, securityCli);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -84,13 +75,13 @@ internal static class ClientCommand
             Require(virtualCount >= 1, $"--virtual-clients must be at least 1, got {virtualCount}");
             Require(first >= 0 && first < partitions, $"--dataset-id must be in [0, {partitions - 1}], got {first}");
 
-            var split = DatasetCatalog.Load(parse.GetValue(data) ?? parse.GetValue(dataset)!, parse.GetValue(dataDir), parse.GetValue(labelColumn));
+            var split = DatasetCatalog.Load(parse.GetValue(data) ?? dataSource.Name(parse), dataSource.DataDir(parse), dataSource.LabelColumn(parse));
             int seed_ = parse.GetValue(seed);
             var federated = FederatedDataset.Create(split, partitions, parse.GetValue(partition)!, seed_, parse.GetValue(testFraction));
             var modelName = parse.GetValue(model)!;
             Func<Model> createModel = () => ModelFactory.Create(modelName, federated.FeatureCount, federated.ClassCount);
             _ = createModel(); // Reject a bad model name before connecting.
-            var defaults = optimizerCli.ApplyTo(parse, new TrainOptions { Epochs = parse.GetValue(localEpochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) });
+            var defaults = optimizerCli.ApplyTo(parse, new TrainOptions { Epochs = training.LocalEpochs(parse), BatchSize = training.BatchSize(parse), LearningRate = training.LearningRate(parse) });
             var privacySettings = privacy.Read(parse, modelName);
             var baseName = parse.GetValue(name) ?? Environment.MachineName;
 
@@ -185,30 +176,6 @@ internal static class ClientCommand
         if (!condition)
         {
             throw new UsageException(message);
-        }
-    }
-
-    /// <summary>Logs every notification; unknown types are answered 400.</summary>
-    private sealed class LoggingNotificationHandler(ILogger logger) : NotificationHandler
-    {
-        public override Task OnTrainingStartAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
-
-        public override Task OnUpdateRoundStartAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
-
-        public override Task OnModelTestRoundAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
-
-        public override Task OnTrainingFinishedAsync(LifecycleNotification notification, CancellationToken cancellationToken) => Log(notification);
-
-        public override async Task<int> OnUnknownAsync(LifecycleNotification notification, CancellationToken cancellationToken)
-        {
-            await Log(notification).ConfigureAwait(false);
-            return 400;
-        }
-
-        private Task Log(LifecycleNotification n)
-        {
-            CliLog.Notification(logger, n.NotificationType, n.TrainingUuid, n.Body.ToJsonString());
-            return Task.CompletedTask;
         }
     }
 }

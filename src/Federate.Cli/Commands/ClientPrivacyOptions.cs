@@ -12,7 +12,7 @@ namespace Federate.Cli.Commands;
 /// (<c>noise_multiplier</c>, design 3); with <c>--max-epsilon</c> it refuses any round that would take its own
 /// sample-level epsilon above the budget, whatever the server says.
 /// </summary>
-internal sealed class ClientPrivacyOptions
+internal sealed class ClientPrivacyOptions : OptionGroup
 {
     private readonly Option<bool> _dpSgd = new("--dp-sgd") { Description = "Always train with DP-SGD (otherwise only when the server's round config asks for it)." };
     private readonly Option<double> _noise = CommonOptions.Create("--noise-multiplier", "DP-SGD noise multiplier when the server does not set one.", 1.0, "SIGMA");
@@ -21,13 +21,8 @@ internal sealed class ClientPrivacyOptions
     private readonly Option<double?> _maxEpsilon = CommonOptions.CreateOptional<double?>("--max-epsilon", "Refuse training that would raise this client's sample-level epsilon above this budget.", "EPS");
     private readonly Option<string?> _ledger = CommonOptions.CreateOptional<string>("--privacy-ledger", "File that keeps this client's privacy ledger across restarts (one file per partition with --virtual-clients).", "FILE");
 
-    public void AddTo(Command command)
-    {
-        foreach (var option in new Option[] { _dpSgd, _noise, _maxGradNorm, _delta, _maxEpsilon, _ledger })
-        {
-            command.Options.Add(option);
-        }
-    }
+    /// <inheritdoc />
+    protected override IEnumerable<Option> Options => [_dpSgd, _noise, _maxGradNorm, _delta, _maxEpsilon, _ledger];
 
     /// <summary>The settings, validated.</summary>
     public Settings Read(ParseResult parse, string model)

@@ -4,11 +4,12 @@ using Federate.Security;
 namespace Federate.Cli.Commands;
 
 /// <summary>Security options of <c>federate client</c>: <c>--kit</c>.</summary>
-internal sealed class ClientSecurityOptions
+internal sealed class ClientSecurityOptions : OptionGroup
 {
     private readonly Option<string?> _kit = CommonOptions.CreateOptional<string>("--kit", "This site's startup kit from 'federate provision': TLS with the project CA, challenge-response registration.", "DIR");
 
-    public void AddTo(Command command) => command.Options.Add(_kit);
+    /// <inheritdoc />
+    protected override IEnumerable<Option> Options => [_kit];
 
     /// <summary>Loads the kit, or returns null without --kit.</summary>
     public LoadedClientKit? Load(ParseResult parse)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Federate.Learning;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 

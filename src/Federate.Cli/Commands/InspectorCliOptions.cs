@@ -4,7 +4,7 @@ using Federate.Server;
 namespace Federate.Cli.Commands;
 
 /// <summary><c>federate server</c>'s inspector options: dashboard port, manual rounds, design 2's demo, admin token.</summary>
-internal sealed class InspectorCliOptions
+internal sealed class InspectorCliOptions : OptionGroup
 {
     /// <summary>The round limit of a demo when --rounds is not given: the operator drives it.</summary>
     public const int DemoRounds = 1000;
@@ -16,13 +16,8 @@ internal sealed class InspectorCliOptions
     private readonly Option<string?> _adminToken = CommonOptions.CreateOptional<string>("--admin-token", "Admin actions of the inspector (start, stop, reset, next round, client weights) need 'Authorization: Bearer TOKEN'.", "TOKEN");
     private readonly Option<bool> _keepWeights = new("--keep-client-weights") { Description = "Keep each client's latest update for admin download from the inspector (memory grows with clients x model)." };
 
-    public void AddTo(Command command)
-    {
-        foreach (var option in new Option[] { _port, _off, _manual, _demo, _adminToken, _keepWeights })
-        {
-            command.Options.Add(option);
-        }
-    }
+    /// <inheritdoc />
+    protected override IEnumerable<Option> Options => [_port, _off, _manual, _demo, _adminToken, _keepWeights];
 
     public bool Demo(ParseResult parse) => parse.GetValue(_demo);
 

@@ -4,7 +4,7 @@ using Federate.Core.Privacy;
 namespace Federate.Cli.Commands;
 
 /// <summary>The command-line options of <see cref="PrivacySettings"/>.</summary>
-internal sealed class PrivacyOptions
+internal sealed class PrivacyOptions : OptionGroup
 {
     private readonly Option<bool> _dpSgd = new("--dp-sgd") { Description = "Train every client with DP-SGD (Poisson sampling, per-example clipping, Gaussian noise); sample-level DP. Not for gaussian-nb." };
     private readonly Option<double> _noise = CommonOptions.Create("--noise-multiplier", "DP-SGD: noise std on the clipped gradient sum, in units of --max-grad-norm.", 1.0, "SIGMA");
@@ -20,13 +20,8 @@ internal sealed class PrivacyOptions
     private readonly Option<double?> _target = CommonOptions.CreateOptional<double?>("--target-epsilon", "Stop before a round that would raise epsilon above this (user-level with --central-dp, sample-level with --dp-sgd).", "EPS");
     private readonly Option<double?> _maxEpsilon = CommonOptions.CreateOptional<double?>("--max-epsilon", "Every client refuses training that would raise its own sample-level epsilon above this.", "EPS");
 
-    public void AddTo(Command command)
-    {
-        foreach (var option in All)
-        {
-            command.Options.Add(option);
-        }
-    }
+    /// <inheritdoc />
+    protected override IEnumerable<Option> Options => All;
 
     public PrivacySettings Read(ParseResult parse)
     {

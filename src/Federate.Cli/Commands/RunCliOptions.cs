@@ -5,9 +5,9 @@ namespace Federate.Cli.Commands;
 /// <summary>
 /// The run options that <c>federate sim</c> and <c>federate server</c> both take, with the same meaning and help
 /// text: round limit, client sampling, stop rules, strategy and output folder. Declared once here; a command calls
-/// <see cref="AddTo"/> and reads the values back with the typed getters.
+/// <see cref="OptionGroup.AddTo"/> and reads the values back with the typed getters.
 /// </summary>
-internal sealed class RunCliOptions
+internal sealed class RunCliOptions : OptionGroup
 {
     private readonly Option<int> _rounds;
     private readonly Option<double> _fraction = CommonOptions.Create("--fraction", "Fraction of clients sampled for training each round, in (0, 1].", 1.0, "F");
@@ -56,14 +56,8 @@ internal sealed class RunCliOptions
     /// <summary><c>--out</c>.</summary>
     public Option<string> Out => _out;
 
-    /// <summary>Adds the options to <paramref name="command"/>.</summary>
-    public void AddTo(Command command)
-    {
-        foreach (var option in new Option[] { _rounds, _fraction, _fractionEvaluate, _minFit, _minEvaluate, _threshold, _thresholdMetric, _target, _strategy, _out })
-        {
-            command.Options.Add(option);
-        }
-    }
+    /// <inheritdoc />
+    protected override IEnumerable<Option> Options => [_rounds, _fraction, _fractionEvaluate, _minFit, _minEvaluate, _threshold, _thresholdMetric, _target, _strategy, _out];
 
     /// <summary><c>--rounds</c>: the round limit.</summary>
     public int GetRounds(ParseResult parse) => parse.GetValue(_rounds);

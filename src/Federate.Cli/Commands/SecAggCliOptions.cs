@@ -4,7 +4,7 @@ using Federate.Core.SecureAggregation;
 namespace Federate.Cli.Commands;
 
 /// <summary>The command-line options of <see cref="SecAggPlusSettings"/>, shared by <c>federate sim</c> and <c>federate server</c>.</summary>
-internal sealed class SecAggCliOptions
+internal sealed class SecAggCliOptions : OptionGroup
 {
     private readonly Option<bool> _secagg = new("--secagg") { Description = "Secure aggregation (SecAgg+): clients mask their updates so the server learns only their sum, with dropouts recovered." };
     private readonly Option<int?> _shares = CommonOptions.CreateOptional<int?>("--secagg-shares", "Secure aggregation: neighbours each client shares its secrets with (default 2*ceil(log2 n)).", "K");
@@ -15,13 +15,8 @@ internal sealed class SecAggCliOptions
     private readonly Option<double> _maxWeight = CommonOptions.Create("--secagg-max-weight", "Secure aggregation: example count at which a client's weight is 1 (set it above the largest client's count for exact FedAvg weights).", 1000.0, "N");
     private readonly Option<double> _timeout = CommonOptions.Create("--secagg-timeout", "Secure aggregation: seconds each stage waits for replies (0 = the round timeout).", 0.0, "SECONDS");
 
-    public void AddTo(Command command)
-    {
-        foreach (var option in All)
-        {
-            command.Options.Add(option);
-        }
-    }
+    /// <inheritdoc />
+    protected override IEnumerable<Option> Options => All;
 
     /// <summary>The settings, or null without --secagg (then any other --secagg-* option is refused).</summary>
     public SecAggPlusSettings? Read(ParseResult parse)

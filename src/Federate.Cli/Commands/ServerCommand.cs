@@ -12,34 +12,17 @@ internal static class ServerCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var run = new RunCliOptions(defaultRounds: 10);
         var port = CommonOptions.Create("--port", "TCP port to listen on (0 picks a free one and logs it).", 9092, "PORT");
         var flowerPort = CommonOptions.CreateOptional<int?>("--flower-port", "Also serve Flower clients (flwr.proto.FlowerService/Join, plain HTTP/2) on this port (0 picks a free one).", "PORT");
         var host = CommonOptions.Create("--host", "Address to bind.", "0.0.0.0", "ADDRESS");
         var minClients = CommonOptions.Create("--min-clients", "Clients to wait for before each round.", 2, "N");
-        var rounds = run.Rounds;
-        var threshold = run.Threshold;
-        var thresholdMetric = run.ThresholdMetric;
-        var target = run.Target;
-        var strategy = run.Strategy;
         var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N, or none (the first client gives the initial parameters).", "mlp", "NAME");
-        var dataset = CommonOptions.Create("--dataset", "Dataset whose input and output sizes shape the model (the server reads no training data).", "digits", "NAME|PATH");
-        var dataDir = CommonOptions.CreateOptional<string>("--data-dir", "Folder holding Fashion-MNIST's IDX files.", "DIR");
-        var labelColumn = CommonOptions.CreateOptional<string>("--label-column", "Label column of a CSV file.", "NAME");
         var seed = CommonOptions.Create("--seed", "Seed for the initial model and sampling.", 0, "N");
         var config = new Option<string[]>("--config") { Description = "KEY=VALUE added to every round's train config (repeatable).", HelpName = "KEY=VALUE" };
         var roundTimeout = CommonOptions.Create("--round-timeout", "Seconds each round phase waits for replies (0 = no limit).", 600.0, "SECONDS");
         var webhook = new Option<string[]>("--webhook") { Description = "URL that receives every lifecycle notification as a JSON POST (repeatable).", HelpName = "URL" };
-        var outDir = run.Out;
         var insecure = new Option<bool>("--insecure") { Description = "Serve plain HTTP/2 without TLS or kits (development only; the server warns)." };
-        var fraction = run.Fraction;
-        var fractionEvaluate = run.FractionEvaluate;
-        var minFit = run.MinFitClients;
-        var minEvaluate = run.MinEvaluateClients;
         var minResults = CommonOptions.Create("--min-results", "A round needs at least this many usable train replies.", 1, "N");
-        var localEpochs = CommonOptions.Create("--local-epochs", "Local epochs per round (sent as local_epochs).", 5, "N");
-        var batchSize = CommonOptions.Create("--batch-size", "Local minibatch size (sent as batch_size).", 16, "N");
-        var lr = CommonOptions.Create("--lr", "Local SGD learning rate (sent as lr).", 0.1, "RATE");
         var compression = CommonOptions.Create("--compression", "gRPC compression of messages and chunks: gzip or none.", "none", "gzip|none");
         var heartbeat = CommonOptions.Create("--heartbeat-interval", "Seconds between client heartbeats.", 2.0, "SECONDS");
         var expiry = CommonOptions.CreateOptional<double?>("--node-expiry", "Seconds of silence after which a client is dropped (default 3 heartbeat intervals).", "SECONDS");
@@ -49,25 +32,17 @@ internal static class ServerCommand
         var verbose = new Option<bool>("--verbose") { Description = "Log every task and reply." };
         var stateDir = CommonOptions.Create("--state-dir", "State directory (SQLite database and per-round checkpoints); a restart with the same settings resumes the unfinished run.", "./federate-state", "DIR");
 
+        var (run, inspector, strategyCli, optimizerCli, securityCli, privacy, dataSource, training) =
+            (new RunCliOptions(defaultRounds: 10), new InspectorCliOptions(), new StrategyCliOptions(), new OptimizerCliOptions(), new ServerSecurityOptions(), new PrivacyOptions(), new DatasetOptions(OptionRole.Server), new LocalTrainingOptions(OptionRole.Server));
+
         var command = new Command("server", "Coordinate a federated run: clients connect over gRPC (native fleet API).")
         {
-            port, host, minClients, rounds, threshold, thresholdMetric, target, strategy, model, dataset, dataDir, labelColumn, seed, config,
-            roundTimeout, webhook, outDir, insecure, fraction, fractionEvaluate, minFit, minEvaluate, minResults, localEpochs, batchSize, lr,
+            port, host, minClients, model, seed, config,
+            roundTimeout, webhook, insecure, minResults,
             compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, newRun,
         };
-
-        var inspector = new InspectorCliOptions();
-        inspector.AddTo(command);
-        var strategyCli = new StrategyCliOptions();
-        strategyCli.AddTo(command);
-        var optimizerCli = new OptimizerCliOptions();
-        optimizerCli.AddTo(command);
-        var securityCli = new ServerSecurityOptions();
-        securityCli.AddTo(command);
-        var privacy = new PrivacyOptions();
-        privacy.AddTo(command);
         var secagg = new SecAggCliOptions();
-        secagg.AddTo(command);
+        OptionGroup.AddAll(command, dataSource, training, run, inspector, strategyCli, optimizerCli, securityCli, privacy, secagg);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -100,7 +75,7 @@ internal static class ServerCommand
                 throw new UsageException(problem);
             }
 
-            var rounds_ = inspector.Rounds(parse, rounds);
+            var rounds_ = inspector.Rounds(parse, run.Rounds);
             var minClients_ = parse.GetValue(minClients);
             Require(minClients_ >= 1, $"--min-clients must be at least 1, got {minClients_}");
             Require(rounds_ >= 1, $"--rounds must be at least 1, got {rounds_}");
@@ -108,8 +83,8 @@ internal static class ServerCommand
             Require(timeoutSeconds >= 0, $"--round-timeout must be non-negative, got {timeoutSeconds}");
 
             var modelName = parse.GetValue(model)!;
-            var datasetName = inspector.Dataset(parse, dataset);
-            var (features, classes) = DeployOptions.DatasetShape(datasetName, parse.GetValue(dataDir), parse.GetValue(labelColumn));
+            var datasetName = inspector.Dataset(parse, dataSource.Dataset);
+            var (features, classes) = DeployOptions.DatasetShape(datasetName, dataSource.DataDir(parse), dataSource.LabelColumn(parse));
             var seed_ = parse.GetValue(seed);
             bool modelFromClient = string.Equals(modelName, "none", StringComparison.OrdinalIgnoreCase);
             if (!modelName.StartsWith("noop:", StringComparison.OrdinalIgnoreCase) && !modelFromClient)
@@ -119,19 +94,19 @@ internal static class ServerCommand
 
             var sampling = new SamplingOptions
             {
-                FractionTrain = parse.GetValue(fraction),
-                FractionEvaluate = parse.GetValue(fractionEvaluate),
-                MinTrainNodes = parse.GetValue(minFit),
-                MinEvaluateNodes = parse.GetValue(minEvaluate),
+                FractionTrain = run.GetFraction(parse),
+                FractionEvaluate = run.GetFractionEvaluate(parse),
+                MinTrainNodes = run.GetMinFitClients(parse),
+                MinEvaluateNodes = run.GetMinEvaluateClients(parse),
             };
-            var strategyOptions = strategyCli.Read(parse, parse.GetValue(lr));
+            var strategyOptions = strategyCli.Read(parse, training.LearningRate(parse));
             var privacySettings = privacy.Read(parse);
             if (privacySettings.MaxEpsilon is not null)
             {
                 throw new UsageException("--max-epsilon is a client option: each site sets its own budget with 'federate client --max-epsilon E'");
             }
 
-            var strategyName = parse.GetValue(strategy)!;
+            var strategyName = run.GetStrategy(parse);
             privacySettings.Validate(strategyName, sampling.FractionTrain);
             if (secaggSettings is not null && (secaggSettings.Validate() ?? Core.SecureAggregation.SecAggPlusCompatibility.Check(strategyName, privacySettings)) is { } secaggProblem)
             {
@@ -142,7 +117,7 @@ internal static class ServerCommand
                 throw new UsageException(ClientDpSgd.NotSgdMessage);
             }
 
-            var outPath = parse.GetValue(outDir)!;
+            var outPath = run.GetOut(parse);
             bool verbose_ = parse.GetValue(verbose);
             var modelMetadata = new Dictionary<string, string>
             {
@@ -161,16 +136,16 @@ internal static class ServerCommand
                 {
                     Seed = seed_,
                     Rounds = rounds_,
-                    Threshold = parse.GetValue(threshold),
-                    ThresholdMetric = parse.GetValue(thresholdMetric)!,
-                    Target = CommonOptions.ParseTarget(parse.GetValue(target)),
+                    Threshold = run.GetThreshold(parse),
+                    ThresholdMetric = run.GetThresholdMetric(parse),
+                    Target = run.GetTarget(parse),
                     MinNodes = minClients_,
                     MinResults = parse.GetValue(minResults),
                     RoundTimeout = DeployOptions.Seconds(timeoutSeconds, zeroIsInfinite: true),
                 };
-                runOptions.TrainConfig["local_epochs"] = parse.GetValue(localEpochs);
-                runOptions.TrainConfig["lr"] = parse.GetValue(lr);
-                runOptions.TrainConfig["batch_size"] = parse.GetValue(batchSize);
+                runOptions.TrainConfig["local_epochs"] = training.LocalEpochs(parse);
+                runOptions.TrainConfig["lr"] = training.LearningRate(parse);
+                runOptions.TrainConfig["batch_size"] = training.BatchSize(parse);
                 optimizerCli.ApplyTo(parse, new TrainOptions()).AddOptimizerTo(runOptions.TrainConfig);
                 foreach (var (key, value) in DeployOptions.ParseConfig(parse.GetValue(config)))
                 {
@@ -191,9 +166,9 @@ internal static class ServerCommand
                     ["fraction"] = sampling.FractionTrain,
                     ["fraction_evaluate"] = sampling.FractionEvaluate,
                     ["rounds"] = rounds_,
-                    ["local_epochs"] = parse.GetValue(localEpochs),
-                    ["batch_size"] = parse.GetValue(batchSize),
-                    ["lr"] = parse.GetValue(lr),
+                    ["local_epochs"] = training.LocalEpochs(parse),
+                    ["batch_size"] = training.BatchSize(parse),
+                    ["lr"] = training.LearningRate(parse),
                     ["strategy"] = privacySetup.Strategy.Name,
                     ["seed"] = seed_,
                     ["threshold"] = runOptions.Threshold,

@@ -5,18 +5,14 @@ using Federate.Server;
 namespace Federate.Cli.Commands;
 
 /// <summary>Security options of <c>federate server</c>: <c>--kit</c>, <c>--payload-encryption</c>.</summary>
-internal sealed class ServerSecurityOptions
+internal sealed class ServerSecurityOptions : OptionGroup
 {
     private readonly Option<string?> _kit = CommonOptions.CreateOptional<string>("--kit", "The server's startup kit from 'federate provision': TLS, challenge-response registration, session tokens.", "DIR");
     private readonly Option<string> _encryption = CommonOptions.Create("--payload-encryption", "With --kit: encrypt tensors end to end with a per-session AES-256-GCM key (on or off).", "on", "on|off");
     private readonly Option<int> _rate = CommonOptions.Create("--registrations-per-minute", "With --kit: registration attempts allowed per remote address per minute.", 120, "N");
 
-    public void AddTo(Command command)
-    {
-        command.Options.Add(_kit);
-        command.Options.Add(_encryption);
-        command.Options.Add(_rate);
-    }
+    /// <inheritdoc />
+    protected override IEnumerable<Option> Options => [_kit, _encryption, _rate];
 
     /// <summary>Loads the kit into <paramref name="options"/> (identity, admin authenticator, payload encryption).</summary>
     public void Configure(ParseResult parse, FleetServerOptions options)

@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace Federate.Cli.Commands;
 
 /// <summary>The strategy parameters shared by <c>federate sim</c> and <c>federate server</c>.</summary>
-internal sealed class StrategyCliOptions
+internal sealed class StrategyCliOptions : OptionGroup
 {
     private readonly Option<bool> _acceptFailures = CommonOptions.Create("--accept-failures", "Aggregate a round even when some clients failed (false keeps the previous model).", true, "true|false");
     private readonly Option<double> _proximalMu = CommonOptions.Create("--proximal-mu", "fedprox: weight mu of the proximal term.", 0.1, "MU");
@@ -17,13 +17,8 @@ internal sealed class StrategyCliOptions
     private readonly Option<int?> _keep = CommonOptions.CreateOptional<int?>("--keep", "multi-krum: models averaged (default n - f).", "M");
     private readonly Option<double> _q = CommonOptions.Create("--q", "qfedavg: fairness exponent q.", 0.2, "Q");
 
-    public void AddTo(Command command)
-    {
-        foreach (var option in new Option[] { _acceptFailures, _proximalMu, _serverLr, _beta1, _beta2, _tau, _momentum, _trim, _byzantine, _keep, _q })
-        {
-            command.Options.Add(option);
-        }
-    }
+    /// <inheritdoc />
+    protected override IEnumerable<Option> Options => [_acceptFailures, _proximalMu, _serverLr, _beta1, _beta2, _tau, _momentum, _trim, _byzantine, _keep, _q];
 
     /// <summary>Reads the parameters; q-FedAvg's Lipschitz estimate uses the clients' learning rate.</summary>
     public StrategyOptions Read(ParseResult parse, double clientLearningRate) => new()

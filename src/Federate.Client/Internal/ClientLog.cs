@@ -28,8 +28,8 @@ internal static partial class ClientLog
     [LoggerMessage(8, LogLevel.Information, "run finished: {Reason}")]
     public static partial void Finished(ILogger logger, string reason);
 
-    [LoggerMessage(9, LogLevel.Information, "notification {Type} {Body}")]
-    public static partial void Notification(ILogger logger, string type, string body);
+    [LoggerMessage(9, LogLevel.Information, "notification {Type} training_uuid={TrainingUuid} body={Body}")]
+    public static partial void Notification(ILogger logger, string type, string trainingUuid, string body);
 
     [LoggerMessage(10, LogLevel.Error, "notification handler for {Type} failed: {Reason}")]
     public static partial void HandlerFailed(ILogger logger, string type, string reason);

@@ -161,22 +161,24 @@ public static partial class Npy
     }
 
     /// <summary>NumPy's dtype string for a Federate dtype (<c>&lt;f4</c>, <c>|b1</c>, ...).</summary>
-    public static string Descr(DType dtype) => dtype switch
+    public static string Descr(DType dtype)
     {
-        DType.Float32 => "<f4",
-        DType.Float64 => "<f8",
-        DType.Float16 => "<f2",
-        DType.Int8 => "|i1",
-        DType.Int16 => "<i2",
-        DType.Int32 => "<i4",
-        DType.Int64 => "<i8",
-        DType.UInt8 => "|u1",
-        DType.UInt16 => "<u2",
-        DType.UInt32 => "<u4",
-        DType.UInt64 => "<u8",
-        DType.Bool => "|b1",
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown dtype."),
-    };
+        int size = dtype.SizeOf();
+        char kind = dtype switch
+        {
+            DType.Float16 or DType.Float32 or DType.Float64 => 'f',
+            DType.Int8 or DType.Int16 or DType.Int32 or DType.Int64 => 'i',
+            DType.Bool => 'b',
+            _ => 'u',
+        };
+        return $"{(size == 1 ? '|' : '<')}{kind}{size}";
+    }
+
+    /// <summary>Every dtype code Federate reads: the kind and size ("f4", "u1", "b1") and NumPy's one-letter aliases.</summary>
+    private static readonly Dictionary<string, DType> s_byCode = Enum.GetValues<DType>()
+        .Select(d => (Code: Descr(d)[1..], DType: d))
+        .Concat("efdbhiqBHIQ?".Zip([DType.Float16, DType.Float32, DType.Float64, DType.Int8, DType.Int16, DType.Int32, DType.Int64, DType.UInt8, DType.UInt16, DType.UInt32, DType.UInt64, DType.Bool], (c, d) => (Code: c.ToString(), DType: d)))
+        .ToDictionary(e => e.Code, e => e.DType, StringComparer.Ordinal);
 
     private static (DType DType, bool BigEndian, bool Fortran, long[] Shape) ParseHeader(string header)
     {
@@ -216,22 +218,10 @@ public static partial class Npy
             bigEndian = false;
         }
 
-        DType dtype = kind switch
+        if (!s_byCode.TryGetValue(kind, out var dtype))
         {
-            "f2" or "e" => DType.Float16,
-            "f4" or "f" => DType.Float32,
-            "f8" or "d" => DType.Float64,
-            "i1" or "b" => DType.Int8,
-            "i2" or "h" => DType.Int16,
-            "i4" or "i" => DType.Int32,
-            "i8" or "q" => DType.Int64,
-            "u1" or "B" => DType.UInt8,
-            "u2" or "H" => DType.UInt16,
-            "u4" or "I" => DType.UInt32,
-            "u8" or "Q" => DType.UInt64,
-            "b1" or "?" => DType.Bool,
-            _ => throw new InvalidDataException($"the .npy dtype '{code}' is not supported (float16/32/64, int8-64, uint8-64 and bool are)"),
-        };
+            throw new InvalidDataException($"the .npy dtype '{code}' is not supported (float16/32/64, int8-64, uint8-64 and bool are)");
+        }
 
         var dims = shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var shape = new long[dims.Length];

@@ -12,7 +12,6 @@ namespace Federate.Core.Formats;
 /// </summary>
 public static class Safetensors
 {
-    private const long MaxHeaderBytes = 100L * 1024 * 1024;
 
     /// <summary>Writes a record to a stream.</summary>
     public static void Write(Stream stream, ArrayRecord record, IReadOnlyDictionary<string, string>? metadata = null)
@@ -72,58 +71,9 @@ public static class Safetensors
     /// <summary>Reads a record from a stream; throws <see cref="InvalidDataException"/> with a clear message on malformed input.</summary>
     public static ArrayRecord Read(Stream stream, out IReadOnlyDictionary<string, string> metadata)
     {
-        Span<byte> len = stackalloc byte[8];
-        stream.ReadExactly(len);
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(len);
-        if (headerLength == 0 || headerLength > MaxHeaderBytes)
-        {
-            throw new InvalidDataException($"Not a safetensors file: header length {headerLength} is out of range.");
-        }
-
-        var headerBytes = new byte[headerLength];
-        stream.ReadExactly(headerBytes);
-        var entries = new List<(string Name, DType DType, long[] Shape, long Begin, long End)>();
-        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
-        try
-        {
-            using var doc = JsonDocument.Parse(headerBytes);
-            foreach (var property in doc.RootElement.EnumerateObject())
-            {
-                if (property.Name == "__metadata__")
-                {
-                    foreach (var m in property.Value.EnumerateObject())
-                    {
-                        meta[m.Name] = m.Value.GetString() ?? "";
-                    }
-
-                    continue;
-                }
-
-                var dtypeName = property.Value.GetProperty("dtype").GetString() ?? "";
-                if (!DTypes.TryParseSafetensorsName(dtypeName, out var dtype))
-                {
-                    throw new InvalidDataException($"Tensor '{property.Name}' has dtype '{dtypeName}', which Federate does not support.");
-                }
-
-                var shape = property.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                var offsets = property.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
-                {
-                    throw new InvalidDataException($"Tensor '{property.Name}' has invalid data offsets.");
-                }
-
-                if ((offsets[1] - offsets[0]) != Tensor.ElementCount(shape) * dtype.SizeOf())
-                {
-                    throw new InvalidDataException($"Tensor '{property.Name}': offsets span {offsets[1] - offsets[0]} bytes but dtype and shape need {Tensor.ElementCount(shape) * dtype.SizeOf()}.");
-                }
-
-                entries.Add((property.Name, dtype, shape, offsets[0], offsets[1]));
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
-        {
-            throw new InvalidDataException($"Not a safetensors file: the header is not valid ({ex.Message}).", ex);
-        }
+        var header = SafetensorsHeader.Read(stream);
+        var entries = header.Entries;
+        var meta = header.Metadata;
 
         // Data is laid out by offset; read sequentially in that order, keep the header's order in the record.
         var byOffset = entries.OrderBy(e => e.Begin).ToList();

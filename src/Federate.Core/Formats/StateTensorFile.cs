@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using System.Text.Json;
 
 namespace Federate.Core.Formats;
 
@@ -12,7 +11,6 @@ namespace Federate.Core.Formats;
 /// </summary>
 public sealed class StateTensorFile : IDisposable
 {
-    private const long MaxHeaderBytes = 100L * 1024 * 1024;
     private readonly FileStream _stream;
     private readonly Dictionary<string, (DType DType, long[] Shape, long Begin, long End)> _entries;
     private readonly long _dataStart;
@@ -71,48 +69,17 @@ public sealed class StateTensorFile : IDisposable
         var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         try
         {
-            Span<byte> len = stackalloc byte[8];
-            fs.ReadExactly(len);
-            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(len);
-            if (headerLength == 0 || headerLength > MaxHeaderBytes)
-            {
-                throw new InvalidDataException($"not a safetensors file: header length {headerLength} is out of range");
-            }
-
-            var headerBytes = new byte[headerLength];
-            fs.ReadExactly(headerBytes);
+            var header = SafetensorsHeader.Read(fs);
             var entries = new Dictionary<string, (DType, long[], long, long)>(StringComparer.Ordinal);
-            long dataStart = 8 + (long)headerLength;
-            try
+            long dataStart = header.DataStart;
+            foreach (var e in header.Entries)
             {
-                using var doc = JsonDocument.Parse(headerBytes);
-                foreach (var p in doc.RootElement.EnumerateObject())
+                if (dataStart + e.End > fs.Length)
                 {
-                    if (p.Name == "__metadata__")
-                    {
-                        continue;
-                    }
-
-                    var dtypeName = p.Value.GetProperty("dtype").GetString() ?? "";
-                    if (!DTypes.TryParseSafetensorsName(dtypeName, out var dtype))
-                    {
-                        throw new InvalidDataException($"state tensor '{p.Name}' has unsupported dtype '{dtypeName}'");
-                    }
-
-                    var shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                    var offsets = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                    if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] - offsets[0] != Tensor.ElementCount(shape) * dtype.SizeOf()
-                        || dataStart + offsets[1] > fs.Length)
-                    {
-                        throw new InvalidDataException($"state tensor '{p.Name}' has invalid data offsets");
-                    }
-
-                    entries[p.Name] = (dtype, shape, offsets[0], offsets[1]);
+                    throw new InvalidDataException($"state tensor '{e.Name}' lies past the end of the file (truncated)");
                 }
-            }
-            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-            {
-                throw new InvalidDataException($"not a safetensors file: the header is not valid ({ex.Message})", ex);
+
+                entries[e.Name] = (e.DType, e.Shape, e.Begin, e.End);
             }
 
             return new StateTensorFile(fs, entries, dataStart, "", owner: true);

@@ -168,11 +168,7 @@ public sealed class CentralDpStrategy : DelegatingStrategy
 
         public Aggregator(CentralDpStrategy owner, RoundContext context, ArrayRecord global, ITrainAggregator inner, double expected)
         {
-            _owner = owner;
-            _context = context;
-            _global = global;
-            _inner = inner;
-            _expected = expected;
+            (_owner, _context, _global, _inner, _expected) = (owner, context, global, inner, expected);
             _clip = owner.ClipNorm;
             foreach (var (name, tensor) in global)
             {

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-
 namespace Federate.Core.Privacy;
 
 /// <summary>What a client has spent, after a round.</summary>

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-
 namespace Federate.Core.Privacy;
 
 /// <summary>The privacy cost of one round of local DP-SGD training.</summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-
 namespace Federate.Core.Privacy;
 
 /// <summary>One entry of an <see cref="RdpAccountant"/> history: <paramref name="Steps"/> steps of the

@@ -11,14 +11,15 @@ public sealed class ArrayRecord : OrderedRecord<Tensor>
     /// <summary>Creates a record from name/tensor pairs, keeping their order.</summary>
     public ArrayRecord(IEnumerable<KeyValuePair<string, Tensor>> tensors)
     {
-        foreach (var (name, tensor) in tensors)
+        ArgumentNullException.ThrowIfNull(tensors);
+        foreach (var pair in tensors)
         {
-            Add(name, tensor);
+            Add(pair.Key, pair.Value);
         }
     }
 
     /// <summary>Names in order.</summary>
-    public IReadOnlyList<string> Names => OrderedKeys;
+    public IReadOnlyList<string> Names => Keys;
 
     /// <summary>Total number of elements over all tensors.</summary>
     public long ElementCount => this.Sum(kv => kv.Value.Length);
@@ -56,10 +57,10 @@ public sealed class ArrayRecord : OrderedRecord<Tensor>
 
         for (int i = 0; i < Count; i++)
         {
-            var name = OrderedKeys[i];
-            if (other.OrderedKeys[i] != name)
+            var name = Keys[i];
+            if (other.Keys[i] != name)
             {
-                return $"tensor {i} should be named '{name}', got '{other.OrderedKeys[i]}'";
+                return $"tensor {i} should be named '{name}', got '{other.Keys[i]}'";
             }
 
             var a = Get(name);

@@ -10,15 +10,9 @@ public sealed class ConfigRecord : OrderedRecord<ConfigValue>
 
     /// <summary>Creates a record holding a copy of <paramref name="values"/>.</summary>
     public ConfigRecord(IEnumerable<KeyValuePair<string, ConfigValue>> values)
+        : base(values)
     {
-        foreach (var (k, v) in values)
-        {
-            Set(k, v);
-        }
     }
-
-    /// <summary>Keys in insertion order.</summary>
-    public IReadOnlyList<string> Keys => OrderedKeys;
 
     /// <summary>Gets or sets a value; setting an existing key keeps its position.</summary>
     public ConfigValue this[string key]
@@ -41,6 +35,14 @@ public sealed class ConfigRecord : OrderedRecord<ConfigValue>
 
     /// <summary>A shallow copy (values are immutable scalars).</summary>
     public ConfigRecord Clone() => new(this);
+
+    /// <summary>A copy with <paramref name="key"/> set to <paramref name="value"/> (this record is left as it is).</summary>
+    public ConfigRecord With(string key, ConfigValue value)
+    {
+        var copy = Clone();
+        copy[key] = value;
+        return copy;
+    }
 
     /// <inheritdoc />
     protected override string DescribeMissing(string key) => $"The config has no key '{key}'.";

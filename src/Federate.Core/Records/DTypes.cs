@@ -32,25 +32,10 @@ public static class DTypes
     };
 
     /// <summary>Parses a safetensors dtype name; returns false for names Federate does not support (e.g. BF16).</summary>
-    public static bool TryParseSafetensorsName(string name, out DType dtype)
-    {
-        switch (name)
-        {
-            case "F32": dtype = DType.Float32; return true;
-            case "F64": dtype = DType.Float64; return true;
-            case "F16": dtype = DType.Float16; return true;
-            case "I8": dtype = DType.Int8; return true;
-            case "I16": dtype = DType.Int16; return true;
-            case "I32": dtype = DType.Int32; return true;
-            case "I64": dtype = DType.Int64; return true;
-            case "U8": dtype = DType.UInt8; return true;
-            case "U16": dtype = DType.UInt16; return true;
-            case "U32": dtype = DType.UInt32; return true;
-            case "U64": dtype = DType.UInt64; return true;
-            case "BOOL": dtype = DType.Bool; return true;
-            default: dtype = default; return false;
-        }
-    }
+    public static bool TryParseSafetensorsName(string name, out DType dtype) => s_bySafetensorsName.TryGetValue(name, out dtype);
+
+    private static readonly Dictionary<string, DType> s_bySafetensorsName =
+        Enum.GetValues<DType>().ToDictionary(d => d.ToSafetensorsName(), StringComparer.Ordinal);
 
     /// <summary>The CLR element type that backs a dtype.</summary>
     public static Type ElementType(this DType dtype) => dtype switch

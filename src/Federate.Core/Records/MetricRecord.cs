@@ -10,15 +10,9 @@ public sealed class MetricRecord : OrderedRecord<double>
 
     /// <summary>Creates a record holding a copy of <paramref name="values"/>.</summary>
     public MetricRecord(IEnumerable<KeyValuePair<string, double>> values)
+        : base(values)
     {
-        foreach (var (k, v) in values)
-        {
-            Set(k, v);
-        }
     }
-
-    /// <summary>Names in insertion order.</summary>
-    public IReadOnlyList<string> Keys => OrderedKeys;
 
     /// <summary>Gets or sets a metric; setting an existing name keeps its position.</summary>
     public double this[string key]

@@ -12,11 +12,26 @@ public abstract class OrderedRecord<TValue> : IEnumerable<KeyValuePair<string, T
     private readonly List<string> _order = [];
     private readonly Dictionary<string, TValue> _values = new(StringComparer.Ordinal);
 
+    /// <summary>Creates an empty record.</summary>
+    protected OrderedRecord()
+    {
+    }
+
+    /// <summary>Creates a record holding a copy of <paramref name="values"/>; a repeated key keeps its first position.</summary>
+    protected OrderedRecord(IEnumerable<KeyValuePair<string, TValue>> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        foreach (var (key, value) in values)
+        {
+            Set(key, value);
+        }
+    }
+
     /// <summary>Number of entries.</summary>
     public int Count => _order.Count;
 
     /// <summary>Keys in insertion order.</summary>
-    protected IReadOnlyList<string> OrderedKeys => _order;
+    public IReadOnlyList<string> Keys => _order;
 
     /// <summary>True when the key is present.</summary>
     public bool ContainsKey(string key) => _values.ContainsKey(key);

@@ -5,7 +5,7 @@ namespace Federate.Core.Strategies;
 /// theta = n - 2f updates by repeated Krum, then per coordinate average the beta = theta - 2f values closest to the
 /// median. Needs n >= 4f + 3 for its guarantee; with fewer updates it uses what it has. Parameter: <c>--byzantine</c> f.
 /// </summary>
-public sealed class Bulyan : Strategy
+public sealed class Bulyan : BufferedStrategy
 {
     /// <summary>Number of Byzantine clients tolerated.</summary>
     public int Byzantine { get; init; } = 1;
@@ -14,26 +14,25 @@ public sealed class Bulyan : Strategy
     public override string Name => "bulyan";
 
     /// <inheritdoc />
-    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
-        new BufferedAggregator(global, (Strategies.BufferedUpdates updates) =>
+    protected override ArrayRecord? Aggregate(BufferedUpdates updates, ArrayRecord global)
+    {
+        int n = updates.Count;
+        int f = Byzantine;
+        int theta = Math.Max(1, n - (2 * f));
+        var distances = Krum.PairwiseSquaredDistances(updates);
+        var remaining = Enumerable.Range(0, n).ToList();
+        var selected = new List<int>(theta);
+        while (selected.Count < theta)
         {
-            int n = updates.Count;
-            int f = Byzantine;
-            int theta = Math.Max(1, n - (2 * f));
-            var distances = Krum.PairwiseSquaredDistances(updates);
-            var remaining = Enumerable.Range(0, n).ToList();
-            var selected = new List<int>(theta);
-            while (selected.Count < theta)
-            {
-                var best = Krum.Scores(distances, remaining, f).OrderBy(s => s.Score).ThenBy(s => s.Index).First().Index;
-                selected.Add(best);
-                remaining.Remove(best);
-            }
+            var best = Krum.Scores(distances, remaining, f).OrderBy(s => s.Score).ThenBy(s => s.Index).First().Index;
+            selected.Add(best);
+            remaining.Remove(best);
+        }
 
-            selected.Sort();
-            int beta = Math.Max(1, theta - (2 * f));
-            return CoordinateWise.ReduceModels(updates, selected, v => ClosestToMedianMean(v, beta), v => ClosestToMedianMean(v, beta));
-        });
+        selected.Sort();
+        int beta = Math.Max(1, theta - (2 * f));
+        return CoordinateWise.ReduceModels(updates, selected, v => ClosestToMedianMean(v, beta), v => ClosestToMedianMean(v, beta));
+    }
 
     /// <summary>Mean of the <paramref name="beta"/> values closest to the median of <paramref name="values"/>.</summary>
     public static T ClosestToMedianMean<T>(Span<T> values, int beta)

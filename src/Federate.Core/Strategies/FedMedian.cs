@@ -5,14 +5,14 @@ namespace Federate.Core.Strategies;
 /// Rates"): each parameter of the new model is the median of the clients' values (found by selection, not a sort).
 /// Tolerates fewer than half of the clients being arbitrary.
 /// </summary>
-public sealed class FedMedian : Strategy
+public sealed class FedMedian : BufferedStrategy
 {
     /// <inheritdoc />
     public override string Name => "median";
 
     /// <inheritdoc />
-    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
-        new BufferedAggregator(global, (Strategies.BufferedUpdates updates) => CoordinateWise.ReduceModels(updates, All(updates), Selection.Median, Selection.Median));
+    protected override ArrayRecord? Aggregate(BufferedUpdates updates, ArrayRecord global) =>
+        CoordinateWise.ReduceModels(updates, All(updates), Selection.Median, Selection.Median);
 
-    internal static int[] All(Strategies.BufferedUpdates updates) => [.. Enumerable.Range(0, updates.Count)];
+    internal static int[] All(BufferedUpdates updates) => [.. Enumerable.Range(0, updates.Count)];
 }

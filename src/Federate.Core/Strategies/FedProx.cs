@@ -14,10 +14,6 @@ public sealed class FedProx : FedAvg
     public override string Name => "fedprox";
 
     /// <inheritdoc />
-    public override IReadOnlyList<Message> ConfigureTrain(RoundContext context, ArrayRecord global, ConfigRecord config, IReadOnlyList<NodeInfo> nodes)
-    {
-        var withMu = config.Clone();
-        withMu["proximal_mu"] = ProximalMu;
-        return base.ConfigureTrain(context, global, withMu, nodes);
-    }
+    public override IReadOnlyList<Message> ConfigureTrain(RoundContext context, ArrayRecord global, ConfigRecord config, IReadOnlyList<NodeInfo> nodes) =>
+        base.ConfigureTrain(context, global, config.With("proximal_mu", ProximalMu), nodes);
 }

@@ -5,7 +5,7 @@ namespace Federate.Core.Strategies;
 /// client values and average the rest. Tolerates up to beta·n arbitrary clients. Parameter: <c>--trim-fraction</c>
 /// beta in [0, 0.5), default 0.2.
 /// </summary>
-public sealed class FedTrimmedAvg : Strategy
+public sealed class FedTrimmedAvg : BufferedStrategy
 {
     /// <summary>Fraction trimmed at each end.</summary>
     public double TrimFraction { get; init; } = 0.2;
@@ -14,10 +14,9 @@ public sealed class FedTrimmedAvg : Strategy
     public override string Name => "trimmed-mean";
 
     /// <inheritdoc />
-    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
-        new BufferedAggregator(global, (Strategies.BufferedUpdates updates) =>
-        {
-            int trim = Math.Min((int)Math.Floor(TrimFraction * updates.Count), (updates.Count - 1) / 2);
-            return CoordinateWise.ReduceModels(updates, FedMedian.All(updates), v => Selection.TrimmedMean(v, trim), v => Selection.TrimmedMean(v, trim));
-        });
+    protected override ArrayRecord? Aggregate(BufferedUpdates updates, ArrayRecord global)
+    {
+        int trim = Math.Min((int)Math.Floor(TrimFraction * updates.Count), (updates.Count - 1) / 2);
+        return CoordinateWise.ReduceModels(updates, FedMedian.All(updates), v => Selection.TrimmedMean(v, trim), v => Selection.TrimmedMean(v, trim));
+    }
 }

@@ -6,7 +6,7 @@ namespace Federate.Core.Strategies;
 /// update with the lowest score, Multi-Krum averages (example-weighted) the <c>--keep</c> M lowest. Pairwise
 /// distances are computed once per round. Parameters: <c>--byzantine</c> f (default 1), <c>--keep</c> M.
 /// </summary>
-public sealed class Krum : Strategy
+public sealed class Krum : BufferedStrategy
 {
     /// <summary>Number of Byzantine clients tolerated.</summary>
     public int Byzantine { get; init; } = 1;
@@ -21,22 +21,21 @@ public sealed class Krum : Strategy
     public override string Name => Multi ? "multi-krum" : "krum";
 
     /// <inheritdoc />
-    public override ITrainAggregator CreateTrainAggregator(RoundContext context, ArrayRecord global) =>
-        new BufferedAggregator(global, (Strategies.BufferedUpdates updates) =>
-        {
-            var distances = PairwiseSquaredDistances(updates);
-            int keep = Math.Clamp(Keep ?? (updates.Count - Byzantine), 1, updates.Count);
-            var chosen = Scores(distances, Enumerable.Range(0, updates.Count).ToList(), Byzantine)
-                .OrderBy(s => s.Score).ThenBy(s => s.Index).Take(keep).Select(s => s.Index).ToList();
-            return WeightedMean(updates, chosen);
-        });
+    protected override ArrayRecord? Aggregate(BufferedUpdates updates, ArrayRecord global)
+    {
+        var distances = PairwiseSquaredDistances(updates);
+        int keep = Math.Clamp(Keep ?? (updates.Count - Byzantine), 1, updates.Count);
+        var chosen = Scores(distances, Enumerable.Range(0, updates.Count).ToList(), Byzantine)
+            .OrderBy(s => s.Score).ThenBy(s => s.Index).Take(keep).Select(s => s.Index).ToList();
+        return WeightedMean(updates, chosen);
+    }
 
     /// <summary>
     /// Squared Euclidean distances between every pair of updates (n x n, symmetric), as
     /// ||a||² + ||b||² - 2·a·b with the dot products computed block by block so that each block of every update is
     /// read from memory once and reused from cache for all pairs (clamped at 0 against rounding).
     /// </summary>
-    public static double[,] PairwiseSquaredDistances(Strategies.BufferedUpdates updates)
+    public static double[,] PairwiseSquaredDistances(BufferedUpdates updates)
     {
         ArgumentNullException.ThrowIfNull(updates);
         const int Block = 1024;
@@ -80,7 +79,7 @@ public sealed class Krum : Strategy
 
     /// <summary>
     /// Squared Euclidean distances between every pair of in-memory updates; the same blocks and the same values as the
-    /// <see cref="Strategies.BufferedUpdates"/> overload.
+    /// <see cref="BufferedUpdates"/> overload.
     /// </summary>
     public static double[,] PairwiseSquaredDistances(IReadOnlyList<ClientUpdate> updates)
     {
@@ -164,7 +163,7 @@ public sealed class Krum : Strategy
 
     // The example-weighted mean of the chosen buffered updates, streamed into FedAvg's aggregator block by block
     // (bit-identical to folding whole updates).
-    internal static ArrayRecord WeightedMean(Strategies.BufferedUpdates updates, IReadOnlyList<int> chosen)
+    internal static ArrayRecord WeightedMean(BufferedUpdates updates, IReadOnlyList<int> chosen)
     {
         var aggregator = new WeightedMeanAggregator(updates.Global);
         var buffer = new byte[1 << 20];

@@ -10,7 +10,7 @@ namespace Federate.Learning.Models;
 /// (weight [in, out] row-major, then bias [out], layer by layer). All scratch memory is preallocated per batch
 /// size, so a training step does not allocate; everything runs on the calling thread and is bit-deterministic.
 /// </summary>
-internal abstract unsafe partial class DenseModel : DifferentiableModel
+internal abstract unsafe partial class DenseModel : DifferentiableModel, INetwork
 {
     private const int PredictChunk = 256;
 
@@ -24,10 +24,8 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel
     private readonly float[] _biasScratch;
     private float[][] _act = [];
     private float[][] _delta = [];
-    private float[] _xBatch = [];
+    private readonly TrainingBuffers _buffers = new();
     private float[] _stepGradient = [];
-    private int[] _yBatch = [];
-    private int[] _perm = [];
     private int _capacity;
 
     /// <summary>Creates the layers: input, hidden sizes, classes; layer i's tensors are "{prefix[i]}.weight"/".bias".</summary>
@@ -179,7 +177,7 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel
     /// <inheritdoc />
     public override double LossAndGradient(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradient)
     {
-        int count = CheckBatch(x, y);
+        int count = NetworkTrainer.CheckBatch(this, x, y);
         if (gradient.Length != ParameterCount)
         {
             throw new ArgumentException($"Gradient has {gradient.Length} elements; the model has {ParameterCount} parameters.", nameof(gradient));
@@ -204,7 +202,7 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel
     /// <inheritdoc />
     public override void PerExampleGradients(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradients, Span<float> losses)
     {
-        int count = CheckBatch(x, y);
+        int count = NetworkTrainer.CheckBatch(this, x, y);
         if (gradients.Length != (long)count * ParameterCount)
         {
             throw new ArgumentException($"Gradients need {(long)count * ParameterCount} elements ({count} x {ParameterCount}), got {gradients.Length}.", nameof(gradients));
@@ -248,167 +246,57 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel
     }
 
     /// <inheritdoc />
-    public override TrainResult Train(Dataset data, TrainOptions options, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(options);
-        CheckDataset(data);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
-        ArgumentOutOfRangeException.ThrowIfNegative(options.Epochs, nameof(options));
-        int n = data.Count;
-        if (n == 0 || options.Epochs == 0)
-        {
-            return new TrainResult(0, n, 0);
-        }
-
-        if (options.DpSgd is { } dp)
-        {
-            return TrainDpSgd(data, options, dp, cancellationToken);
-        }
-
-        int batch = Math.Min(options.BatchSize, n);
-        EnsureCapacity(batch);
-        int inputSize = InputSize;
-        if (_xBatch.Length < batch * inputSize)
-        {
-            _xBatch = GC.AllocateArray<float>(batch * inputSize, pinned: true);
-            _yBatch = new int[batch];
-        }
-
-        if (_perm.Length != n)
-        {
-            _perm = new int[n];
-        }
-
-        float lr = (float)options.LearningRate;
-        OptimizerState? optimizer = null;
-        if (!OptimizerState.IsPlainSgd(options))
-        {
-            // Momentum, weight decay or Adam: the gradient goes to a buffer and the optimizer steps (plain SGD updates in place).
-            optimizer = new OptimizerState(options, ParameterCount);
-            if (_stepGradient.Length != ParameterCount)
-            {
-                _stepGradient = GC.AllocateArray<float>(ParameterCount, pinned: true);
-            }
-        }
-
-        float proximal = (float)(options.LearningRate * options.ProximalMu);
-        float[]? anchor = proximal > 0 ? (options.ProximalAnchor ?? _params.ToArray()) : null;
-        float* xb = Gemm.Pointer(_xBatch);
-        var features = data.Features;
-        var labels = data.Labels;
-        long steps = 0;
-        double lastLoss = 0;
-        for (int epoch = Math.Max(0, options.StartEpoch); epoch < options.Epochs; epoch++)
-        {
-            for (int i = 0; i < n; i++)
-            {
-                _perm[i] = i;
-            }
-
-            new Random(unchecked(options.Seed + epoch)).Shuffle(_perm);
-            double lossSum = 0;
-            int batches = 0;
-            for (int start = 0; start < n; start += batch)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                int count = Math.Min(batch, n - start);
-                for (int r = 0; r < count; r++)
-                {
-                    int row = _perm[start + r];
-                    features.AsSpan(row * inputSize, inputSize).CopyTo(_xBatch.AsSpan(r * inputSize, inputSize));
-                    _yBatch[r] = labels[row];
-                }
-
-                if (anchor is not null)
-                {
-                    // Proximal step of FedProx: w -= lr·mu·(w - w_start), i.e. w = (1 - lr·mu)·w + lr·mu·w_start.
-                    System.Numerics.Tensors.TensorPrimitives.Multiply(_params, 1f - proximal, _params);
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(anchor, proximal, _params, _params);
-                }
-
-                lossSum += ForwardLoss(xb, _yBatch.AsSpan(0, count), count, 1f / count, default);
-                if (optimizer is null)
-                {
-                    Backward(xb, count, BackwardMode.Update, null, lr);
-                }
-                else
-                {
-                    Backward(xb, count, BackwardMode.Gradient, Gemm.Pointer(_stepGradient), 0);
-                    optimizer.Step(_params, _stepGradient);
-                }
-
-                steps++;
-                batches++;
-            }
-
-            lastLoss = lossSum / batches;
-        }
-
-        return new TrainResult(lastLoss, n, steps);
-    }
+    public override TrainResult Train(Dataset data, TrainOptions options, CancellationToken cancellationToken) =>
+        NetworkTrainer.Train(this, _buffers, data, options, cancellationToken);
 
     /// <inheritdoc />
-    public override float[] PredictProbabilities(Dataset data)
+    public override float[] PredictProbabilities(Dataset data) => NetworkTrainer.PredictProbabilities(this, data);
+
+    /// <summary>
+    /// The sum over the batch of every example's gradient clipped to norm <paramref name="clip"/>, written to
+    /// <paramref name="sum"/>; each example's unclipped gradient norm goes to <paramref name="norms"/>. Returns the
+    /// mean loss.
+    /// </summary>
+    internal double ClippedGradientSum(ReadOnlySpan<float> x, ReadOnlySpan<int> y, float clip, Span<float> sum, Span<float> norms) =>
+        NetworkTrainer.ClippedGradientSum(this, x, y, clip, sum, norms);
+
+    Span<float> INetwork.Parameters => _params;
+
+    int INetwork.PredictChunk => PredictChunk;
+
+    int INetwork.Capacity => _capacity;
+
+    bool INetwork.FusesPlainSgd => true;
+
+    void INetwork.Reserve(int batch, bool training) => EnsureCapacity(batch);
+
+    float* INetwork.Infer(float* x, int count) => Forward(x, count);
+
+    void INetwork.BeginStep(int seed, int epoch, int step)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        CheckDataset(data);
-        int n = data.Count;
-        int classes = ClassCount;
-        var result = new float[(long)n * classes];
-        if (n == 0)
-        {
-            return result;
-        }
-
-        int chunk = Math.Max(Math.Min(n, PredictChunk), Math.Min(n, _capacity));
-        EnsureCapacity(chunk);
-        fixed (float* xp = data.Features)
-        {
-            for (int start = 0; start < n; start += chunk)
-            {
-                int count = Math.Min(chunk, n - start);
-                float* logits = Forward(xp + ((long)start * InputSize), count);
-                for (int b = 0; b < count; b++)
-                {
-                    var row = new Span<float>(logits + ((long)b * classes), classes);
-                    Softmax(row);
-                }
-
-                new ReadOnlySpan<float>(logits, count * classes).CopyTo(result.AsSpan(start * classes));
-            }
-        }
-
-        return result;
     }
 
-    private static float Softmax(Span<float> row)
-    {
-        float max = TensorPrimitives.Max(row);
-        TensorPrimitives.Subtract(row, max, row);
-        TensorPrimitives.Exp(row, row);
-        float sum = TensorPrimitives.Sum(row);
-        TensorPrimitives.Divide(row, sum, row);
-        return max;
-    }
+    double INetwork.ForwardLoss(float* x, ReadOnlySpan<int> y, int count, float scale, Span<float> losses) => ForwardLoss(x, y, count, scale, losses);
 
-    private void CheckDataset(Dataset data)
+    void INetwork.BackwardStep(float* x, int count, OptimizerState? optimizer, float learningRate)
     {
-        if (data.FeatureCount != InputSize)
+        if (optimizer is null)
         {
-            throw new ArgumentException($"Dataset '{data.Name}' has {data.FeatureCount} features; the model expects {InputSize}.", nameof(data));
-        }
-    }
-
-    private int CheckBatch(ReadOnlySpan<float> x, ReadOnlySpan<int> y)
-    {
-        if (x.Length != (long)y.Length * InputSize)
-        {
-            throw new ArgumentException($"x has {x.Length} values; {y.Length} rows of {InputSize} need {(long)y.Length * InputSize}.", nameof(x));
+            Backward(x, count, BackwardMode.Update, null, learningRate);
+            return;
         }
 
-        return y.Length;
+        // Momentum, weight decay or Adam: the gradient goes to a buffer and the optimizer steps.
+        if (_stepGradient.Length != ParameterCount)
+        {
+            _stepGradient = GC.AllocateArray<float>(ParameterCount, pinned: true);
+        }
+
+        Backward(x, count, BackwardMode.Gradient, Gemm.Pointer(_stepGradient), 0);
+        optimizer.Step(_params, _stepGradient);
     }
+
+    double INetwork.ClippedSum(float* x, ReadOnlySpan<int> y, int count, float clip, float* sum, float* norms) => ClippedSum(x, y, count, clip, sum, norms);
 
     private float* Delta(int layer) => Gemm.Pointer(layer == _layers ? _act[_layers] : _delta[layer]);
 
@@ -470,42 +358,8 @@ internal abstract unsafe partial class DenseModel : DifferentiableModel
     /// Forward pass, softmax cross-entropy; leaves (p - onehot) * <paramref name="scale"/> in the logits buffer.
     /// Returns the mean loss; per-example losses go to <paramref name="losses"/> when it is not empty.
     /// </summary>
-    private double ForwardLoss(float* x, ReadOnlySpan<int> y, int count, float scale, Span<float> losses)
-    {
-        int classes = ClassCount;
-        float* logits = Forward(x, count);
-        double total = 0;
-        for (int b = 0; b < count; b++)
-        {
-            int label = y[b];
-            if ((uint)label >= (uint)classes)
-            {
-                throw new ArgumentOutOfRangeException(nameof(y), label, $"Label {label} is outside [0, {classes}).");
-            }
-
-            var row = new Span<float>(logits + ((long)b * classes), classes);
-            float max = TensorPrimitives.Max(row);
-            float shiftedLabelLogit = row[label] - max;
-            TensorPrimitives.Subtract(row, max, row);
-            TensorPrimitives.Exp(row, row);
-            float sum = TensorPrimitives.Sum(row);
-            double loss = Math.Log(sum) - shiftedLabelLogit;
-            total += loss;
-            if (!losses.IsEmpty)
-            {
-                losses[b] = (float)loss;
-            }
-
-            TensorPrimitives.Divide(row, sum, row);
-            row[label] -= 1f;
-            if (scale != 1f)
-            {
-                TensorPrimitives.Multiply(row, scale, row);
-            }
-        }
-
-        return total / count;
-    }
+    private double ForwardLoss(float* x, ReadOnlySpan<int> y, int count, float scale, Span<float> losses) =>
+        NetworkTrainer.SoftmaxCrossEntropy(Forward(x, count), y, count, ClassCount, scale, losses);
 
     private void Backward(float* x, int count, BackwardMode mode, float* gradient, float learningRate)
     {

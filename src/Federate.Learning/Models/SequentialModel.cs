@@ -14,7 +14,7 @@ namespace Federate.Learning.Models;
 /// followed by its ".bias"), held in one flat buffer in that order. Everything runs on the calling thread and is
 /// bit-deterministic: the same seed gives the same model whatever the thread.
 /// </summary>
-public sealed unsafe partial class SequentialModel : DifferentiableModel
+public sealed unsafe partial class SequentialModel : DifferentiableModel, INetwork
 {
     private const int PredictChunk = 64;
 
@@ -27,9 +27,7 @@ public sealed unsafe partial class SequentialModel : DifferentiableModel
     private float[][] _delta = [];
     private int _capacity;
     private bool _hasDeltas;
-    private float[] _xBatch = [];
-    private int[] _yBatch = [];
-    private int[] _perm = [];
+    private readonly TrainingBuffers _buffers = new();
 
     internal SequentialModel(string spec, IReadOnlyList<Layer> layers, int classCount)
     {
@@ -164,7 +162,7 @@ public sealed unsafe partial class SequentialModel : DifferentiableModel
     /// <inheritdoc />
     public override double LossAndGradient(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradient)
     {
-        int count = CheckBatch(x, y);
+        int count = NetworkTrainer.CheckBatch(this, x, y);
         if (gradient.Length != ParameterCount)
         {
             throw new ArgumentException($"Gradient has {gradient.Length} elements; the model has {ParameterCount} parameters.", nameof(gradient));
@@ -189,7 +187,7 @@ public sealed unsafe partial class SequentialModel : DifferentiableModel
     /// <inheritdoc />
     public override void PerExampleGradients(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradients, Span<float> losses)
     {
-        int count = CheckBatch(x, y);
+        int count = NetworkTrainer.CheckBatch(this, x, y);
         int p = ParameterCount;
         if (gradients.Length != (long)count * p)
         {
@@ -209,122 +207,44 @@ public sealed unsafe partial class SequentialModel : DifferentiableModel
     }
 
     /// <inheritdoc />
-    public override TrainResult Train(Dataset data, TrainOptions options, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(options);
-        CheckDataset(data);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.BatchSize, 1, nameof(options));
-        ArgumentOutOfRangeException.ThrowIfNegative(options.Epochs, nameof(options));
-        int n = data.Count;
-        if (n == 0 || options.Epochs == 0)
-        {
-            return new TrainResult(0, n, 0);
-        }
-
-        var optimizer = new OptimizerState(options, ParameterCount);
-        if (options.DpSgd is { } dp)
-        {
-            return TrainDpSgd(data, options, dp, optimizer, cancellationToken);
-        }
-
-        int batch = Math.Min(options.BatchSize, n);
-        EnsureCapacity(batch, deltas: true);
-        EnsureBatch(batch);
-        if (_perm.Length != n)
-        {
-            _perm = new int[n];
-        }
-
-        float proximal = (float)(options.LearningRate * options.ProximalMu);
-        float[]? anchor = proximal > 0 ? (options.ProximalAnchor ?? _params.AsSpan(0, ParameterCount).ToArray()) : null;
-        var parameters = _params.AsSpan(0, ParameterCount);
-        var gradient = _grad.AsSpan(0, ParameterCount);
-        float* xb = Gemm.Pointer(_xBatch);
-        float* gp = Gemm.Pointer(_grad);
-        int inputSize = InputSize;
-        var features = data.Features;
-        var labels = data.Labels;
-        long steps = 0;
-        double lastLoss = 0;
-        for (int epoch = Math.Max(0, options.StartEpoch); epoch < options.Epochs; epoch++)
-        {
-            for (int i = 0; i < n; i++)
-            {
-                _perm[i] = i;
-            }
-
-            new Random(unchecked(options.Seed + epoch)).Shuffle(_perm);
-            double lossSum = 0;
-            int batches = 0;
-            for (int start = 0; start < n; start += batch)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                int count = Math.Min(batch, n - start);
-                for (int r = 0; r < count; r++)
-                {
-                    int row = _perm[start + r];
-                    features.AsSpan(row * inputSize, inputSize).CopyTo(_xBatch.AsSpan(r * inputSize, inputSize));
-                    _yBatch[r] = labels[row];
-                }
-
-                if (anchor is not null)
-                {
-                    // FedProx's proximal step: w = (1 - lr·mu)·w + lr·mu·w_start.
-                    TensorPrimitives.Multiply(parameters, 1f - proximal, parameters);
-                    TensorPrimitives.MultiplyAdd(anchor, proximal, parameters, parameters);
-                }
-
-                SeedDropout(options.Seed, epoch, batches);
-                lossSum += ForwardLoss(xb, _yBatch.AsSpan(0, count), count, 1f / count, default);
-                Backward(xb, count, gp);
-                optimizer.Step(parameters, gradient);
-                steps++;
-                batches++;
-            }
-
-            lastLoss = lossSum / batches;
-        }
-
-        return new TrainResult(lastLoss, n, steps);
-    }
+    public override TrainResult Train(Dataset data, TrainOptions options, CancellationToken cancellationToken) =>
+        NetworkTrainer.Train(this, _buffers, data, options, cancellationToken);
 
     /// <inheritdoc />
-    public override float[] PredictProbabilities(Dataset data)
+    public override float[] PredictProbabilities(Dataset data) => NetworkTrainer.PredictProbabilities(this, data);
+
+    /// <summary>
+    /// The sum over the batch of every example's gradient clipped to norm <paramref name="clip"/>, written to
+    /// <paramref name="sum"/>; each example's unclipped gradient norm goes to <paramref name="norms"/>. Returns the
+    /// mean loss.
+    /// </summary>
+    internal double ClippedGradientSum(ReadOnlySpan<float> x, ReadOnlySpan<int> y, float clip, Span<float> sum, Span<float> norms) =>
+        NetworkTrainer.ClippedGradientSum(this, x, y, clip, sum, norms);
+
+    Span<float> INetwork.Parameters => _params.AsSpan(0, ParameterCount);
+
+    int INetwork.PredictChunk => PredictChunk;
+
+    int INetwork.Capacity => _capacity;
+
+    bool INetwork.FusesPlainSgd => false;
+
+    void INetwork.Reserve(int batch, bool training) => EnsureCapacity(batch, deltas: training);
+
+    float* INetwork.Infer(float* x, int count) => Forward(x, count, training: false);
+
+    void INetwork.BeginStep(int seed, int epoch, int step) => SeedDropout(seed, epoch, step);
+
+    double INetwork.ForwardLoss(float* x, ReadOnlySpan<int> y, int count, float scale, Span<float> losses) => ForwardLoss(x, y, count, scale, losses);
+
+    void INetwork.BackwardStep(float* x, int count, OptimizerState? optimizer, float learningRate)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        CheckDataset(data);
-        int n = data.Count;
-        int classes = ClassCount;
-        var result = new float[(long)n * classes];
-        if (n == 0)
-        {
-            return result;
-        }
-
-        int chunk = Math.Max(Math.Min(n, PredictChunk), Math.Min(n, _capacity));
-        EnsureCapacity(chunk, deltas: false);
-        fixed (float* xp = data.Features)
-        {
-            for (int start = 0; start < n; start += chunk)
-            {
-                int count = Math.Min(chunk, n - start);
-                float* logits = Forward(xp + ((long)start * InputSize), count, training: false);
-                for (int b = 0; b < count; b++)
-                {
-                    var row = new Span<float>(logits + ((long)b * classes), classes);
-                    float max = TensorPrimitives.Max(row);
-                    TensorPrimitives.Subtract(row, max, row);
-                    TensorPrimitives.Exp(row, row);
-                    TensorPrimitives.Divide(row, TensorPrimitives.Sum(row), row);
-                }
-
-                new ReadOnlySpan<float>(logits, count * classes).CopyTo(result.AsSpan(start * classes));
-            }
-        }
-
-        return result;
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Backward(x, count, Gemm.Pointer(_grad));
+        optimizer.Step(_params.AsSpan(0, ParameterCount), _grad.AsSpan(0, ParameterCount));
     }
+
+    double INetwork.ClippedSum(float* x, ReadOnlySpan<int> y, int count, float clip, float* sum, float* norms) => ClippedSum(x, y, count, clip, sum, norms);
 
     /// <summary>Every tensor in state_dict order: name, offset in the flat vector, shape.</summary>
     private IEnumerable<(string Name, int Offset, int[] Shape)> TensorLayout()
@@ -348,33 +268,6 @@ public sealed unsafe partial class SequentialModel : DifferentiableModel
             {
                 dropout.Seed = ((ulong)(uint)Seeds.Derive(seed, epoch, step, "dropout") << 32) | (uint)l;
             }
-        }
-    }
-
-    private void CheckDataset(Dataset data)
-    {
-        if (data.FeatureCount != InputSize)
-        {
-            throw new ArgumentException($"Dataset '{data.Name}' has {data.FeatureCount} features; the model expects {InputSize}.", nameof(data));
-        }
-    }
-
-    private int CheckBatch(ReadOnlySpan<float> x, ReadOnlySpan<int> y)
-    {
-        if (x.Length != (long)y.Length * InputSize)
-        {
-            throw new ArgumentException($"x has {x.Length} values; {y.Length} rows of {InputSize} need {(long)y.Length * InputSize}.", nameof(x));
-        }
-
-        return y.Length;
-    }
-
-    private void EnsureBatch(int batch)
-    {
-        if (_xBatch.Length < batch * InputSize)
-        {
-            _xBatch = GC.AllocateArray<float>(batch * InputSize, pinned: true);
-            _yBatch = new int[batch];
         }
     }
 
@@ -434,42 +327,8 @@ public sealed unsafe partial class SequentialModel : DifferentiableModel
     /// Training-mode forward pass and softmax cross-entropy; leaves (p - onehot)·<paramref name="scale"/> in the logits
     /// buffer. Returns the mean loss; per-example losses go to <paramref name="losses"/> when it is not empty.
     /// </summary>
-    private double ForwardLoss(float* x, ReadOnlySpan<int> y, int count, float scale, Span<float> losses)
-    {
-        int classes = ClassCount;
-        float* logits = Forward(x, count, training: true);
-        double total = 0;
-        for (int b = 0; b < count; b++)
-        {
-            int label = y[b];
-            if ((uint)label >= (uint)classes)
-            {
-                throw new ArgumentOutOfRangeException(nameof(y), label, $"Label {label} is outside [0, {classes}).");
-            }
-
-            var row = new Span<float>(logits + ((long)b * classes), classes);
-            float max = TensorPrimitives.Max(row);
-            float shiftedLabelLogit = row[label] - max;
-            TensorPrimitives.Subtract(row, max, row);
-            TensorPrimitives.Exp(row, row);
-            float sum = TensorPrimitives.Sum(row);
-            double loss = Math.Log(sum) - shiftedLabelLogit;
-            total += loss;
-            if (!losses.IsEmpty)
-            {
-                losses[b] = (float)loss;
-            }
-
-            TensorPrimitives.Divide(row, sum, row);
-            row[label] -= 1f;
-            if (scale != 1f)
-            {
-                TensorPrimitives.Multiply(row, scale, row);
-            }
-        }
-
-        return total / count;
-    }
+    private double ForwardLoss(float* x, ReadOnlySpan<int> y, int count, float scale, Span<float> losses) =>
+        NetworkTrainer.SoftmaxCrossEntropy(Forward(x, count, training: true), y, count, ClassCount, scale, losses);
 
     /// <summary>Backpropagates the top delta; writes the parameter gradient to <paramref name="gradient"/> unless it is null.</summary>
     private void Backward(float* x, int count, float* gradient)

@@ -1,7 +1,3 @@
-using Federate.Protocol;
-using Federate.Protocol.Flower;
-using Federate.Server.Internal;
-using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Federate.Server.Flower;

@@ -205,7 +205,7 @@ public static class FederateServerServiceCollectionExtensions
         }
         else if (options.Identity is { } id)
         {
-            SecurityLog.Secure(logger, id.Kit.Settings.Project, string.Join(",", id.Kit.Settings.ServerHosts), options.EncryptPayloads ? "on" : "off");
+            ServerLog.Secure(logger, id.Kit.Settings.Project, string.Join(",", id.Kit.Settings.ServerHosts), options.EncryptPayloads ? "on" : "off");
         }
 
         var registry = sp.GetRequiredService<NodeRegistry>();

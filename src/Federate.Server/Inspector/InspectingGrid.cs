@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using Federate.Core;
 
 namespace Federate.Server.Inspector;

@@ -26,12 +26,7 @@ internal sealed class InspectorState : IRunObserver
 
     public InspectorState(InspectorOptions options, IAdminAuthenticator? adminAuthenticator, NodeRegistry registry, RunControl control, TimeProvider time, JsonSerializerOptions json)
     {
-        _options = options;
-        AdminAuthenticator = adminAuthenticator;
-        _time = time;
-        Registry = registry;
-        Control = control;
-        Json = json;
+        (_options, AdminAuthenticator, _time, Registry, Control, Json) = (options, adminAuthenticator, time, registry, control, json);
         registry.NodeAdded += OnNodeAdded;
         registry.NodeRemoved += OnNodeRemoved;
         control.Changed += state => Publish("control", JsonSerializer.Serialize(state, json));

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
-using Federate.Core;
 using Federate.Server.Internal;
 
 namespace Federate.Server.Inspector;

@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
-using Federate.Core;
-using Federate.Server.Internal;
-
 namespace Federate.Server.Inspector;
 
 /// <summary>One run as the inspector shows it; rounds are appended as they complete.</summary>

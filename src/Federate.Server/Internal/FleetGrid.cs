@@ -37,11 +37,7 @@ internal sealed class FleetGrid : IGrid
 
     public FleetGrid(NodeRegistry registry, NotificationHub hub, FleetServerOptions options, TimeProvider time, ILogger logger)
     {
-        _registry = registry;
-        _hub = hub;
-        _options = options;
-        _time = time;
-        _logger = logger;
+        (_registry, _hub, _options, _time, _logger) = (registry, hub, options, time, logger);
         _registry.NodeRemoved += OnNodeRemoved;
     }
 

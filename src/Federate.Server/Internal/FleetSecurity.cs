@@ -118,7 +118,7 @@ internal sealed class FleetSecurity : IDisposable
             {
                 if (_suppressed > 0)
                 {
-                    SecurityLog.Suppressed(_logger, _suppressed);
+                    ServerLog.Suppressed(_logger, _suppressed);
                 }
 
                 _logSecond = second;

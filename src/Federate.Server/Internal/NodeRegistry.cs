@@ -1,4 +1,3 @@
-using Federate.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Federate.Server.Internal;

@@ -1,8 +1,3 @@
-using System.Text;
-using System.Threading.Channels;
-using Federate.Core;
-using Microsoft.Extensions.Logging;
-
 namespace Federate.Server.Internal;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Federate.Core;
-using Microsoft.Extensions.Logging;
-
 namespace Federate.Server.Internal;
 
 /// <summary>Something waiting in a node's outbox: a notification, a task, or the end of the run.</summary>

@@ -1,6 +1,3 @@
-using Federate.Core;
-using Microsoft.Extensions.Logging;
-
 namespace Federate.Server.Internal;
 
 internal sealed record OutboundTask(PendingTask Task) : Outbound;

@@ -60,4 +60,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(31, LogLevel.Information, "the federated run ended with exit code {ExitCode}; {Next}")]
     public static partial void RunEnded(ILogger logger, int exitCode, string next);
+
+    [LoggerMessage(100, LogLevel.Information, "TLS with the startup kit of project '{Project}' (server names {Hosts}); registration by challenge-response; payload encryption {Encryption}")]
+    public static partial void Secure(ILogger logger, string project, string hosts, string encryption);
+
+    [LoggerMessage(101, LogLevel.Warning, "{Count} more refused calls in the last second were not logged (refusal log limit)")]
+    public static partial void Suppressed(ILogger logger, long count);
 }

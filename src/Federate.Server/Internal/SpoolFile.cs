@@ -1,5 +1,3 @@
-using Federate.Protocol;
-
 namespace Federate.Server.Internal;
 
 /// <summary>A temporary file holding one update's tensor bytes in order; deleted when disposed.</summary>

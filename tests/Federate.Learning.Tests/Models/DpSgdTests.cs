@@ -1,5 +1,6 @@
 using Federate.Core;
 using Federate.Core.Privacy;
+using Federate.Learning.Internal;
 
 namespace Federate.Learning.Tests.Models;
 
@@ -108,7 +109,7 @@ public class DpSgdTests
         const int draws = 400;
         for (int d = 0; d < draws; d++)
         {
-            int count = DenseModel.PoissonSample(sampler, 1000, 0.1, rows);
+            int count = NetworkTrainer.PoissonSample(sampler, 1000, 0.1, rows);
             total += count;
             for (int i = 0; i < count; i++)
             {

@@ -245,85 +245,62 @@ internal sealed unsafe class Conv2d : Layer
     }
 
     /// <summary>cols[(c·k + i)·k + j, oh·Wo + ow] = x[c, oh + i - pad, ow + j - pad] (0 outside the image).</summary>
-    private void Im2Col(float* x, float* cols)
-    {
-        int h = Input.Height;
-        int w = Input.Width;
-        int ho = Output.Height;
-        int wo = Output.Width;
-        int row = 0;
-        for (int c = 0; c < Input.Channels; c++)
-        {
-            float* xc = x + ((long)c * h * w);
-            for (int i = 0; i < _kernel; i++)
-            {
-                for (int j = 0; j < _kernel; j++, row++)
-                {
-                    float* dst = cols + ((long)row * _l);
-                    int shift = j - _padding;
-                    int ow0 = Math.Max(0, -shift);
-                    int ow1 = Math.Min(wo, w - shift);
-                    for (int oh = 0; oh < ho; oh++)
-                    {
-                        float* d = dst + (oh * wo);
-                        int ih = oh + i - _padding;
-                        if ((uint)ih >= (uint)h || ow1 <= ow0)
-                        {
-                            new Span<float>(d, wo).Clear();
-                            continue;
-                        }
-
-                        if (ow0 > 0)
-                        {
-                            new Span<float>(d, ow0).Clear();
-                        }
-
-                        new ReadOnlySpan<float>(xc + (ih * w) + ow0 + shift, ow1 - ow0).CopyTo(new Span<float>(d + ow0, ow1 - ow0));
-                        if (ow1 < wo)
-                        {
-                            new Span<float>(d + ow1, wo - ow1).Clear();
-                        }
-                    }
-                }
-            }
-        }
-    }
+    private void Im2Col(float* x, float* cols) => Patches(x, cols, gather: true);
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: dx = 0, then dx[c, ih, iw] += dcols[row, l] for every patch entry.</summary>
     private void Col2Im(float* dcols, float* dx)
     {
+        new Span<float>(dx, Input.Size).Clear();
+        Patches(dx, dcols, gather: false);
+    }
+
+    /// <summary>
+    /// Walks every (channel, kernel row, kernel column, output row) strip of the patch matrix: gathering copies the
+    /// image's pixels into <paramref name="cols"/> (zeros where the patch leaves the image); scattering adds the
+    /// strip back onto the image.
+    /// </summary>
+    private void Patches(float* image, float* cols, bool gather)
+    {
         int h = Input.Height;
         int w = Input.Width;
         int ho = Output.Height;
         int wo = Output.Width;
-        new Span<float>(dx, Input.Size).Clear();
         int row = 0;
         for (int c = 0; c < Input.Channels; c++)
         {
-            float* xc = dx + ((long)c * h * w);
+            float* xc = image + ((long)c * h * w);
             for (int i = 0; i < _kernel; i++)
             {
                 for (int j = 0; j < _kernel; j++, row++)
                 {
-                    float* src = dcols + ((long)row * _l);
                     int shift = j - _padding;
                     int ow0 = Math.Max(0, -shift);
                     int ow1 = Math.Min(wo, w - shift);
-                    if (ow1 <= ow0)
-                    {
-                        continue;
-                    }
-
                     for (int oh = 0; oh < ho; oh++)
                     {
+                        float* strip = cols + ((long)row * _l) + (oh * wo);
                         int ih = oh + i - _padding;
-                        if ((uint)ih >= (uint)h)
+                        bool inside = (uint)ih < (uint)h && ow1 > ow0;
+                        var pixels = inside ? new Span<float>(xc + (ih * w) + ow0 + shift, ow1 - ow0) : default;
+                        if (!gather)
                         {
+                            if (inside)
+                            {
+                                TensorPrimitives.Add(pixels, new ReadOnlySpan<float>(strip + ow0, ow1 - ow0), pixels);
+                            }
+
                             continue;
                         }
 
-                        var target = new Span<float>(xc + (ih * w) + ow0 + shift, ow1 - ow0);
-                        TensorPrimitives.Add(target, new ReadOnlySpan<float>(src + (oh * wo) + ow0, ow1 - ow0), target);
+                        if (!inside)
+                        {
+                            new Span<float>(strip, wo).Clear();
+                            continue;
+                        }
+
+                        new Span<float>(strip, ow0).Clear();
+                        pixels.CopyTo(new Span<float>(strip + ow0, ow1 - ow0));
+                        new Span<float>(strip + ow1, wo - ow1).Clear();
                     }
                 }
             }

@@ -8,17 +8,9 @@ namespace Federate.Learning.Models.Layers;
 /// new maximum?" a coin flip the branch predictor loses); the backward pass finds each window's maximum again from
 /// the input and the output and routes the gradient to its first occurrence, as PyTorch does.
 /// </summary>
-internal sealed unsafe class MaxPool2d : Layer
+internal sealed unsafe class MaxPool2d(ImageShape input, int kernel) : Pool2d(input, kernel)
 {
-    private readonly int _k;
     private float[]? _rowMax;
-
-    /// <summary>Creates the layer.</summary>
-    public MaxPool2d(ImageShape input, int kernel)
-        : base(input, new ImageShape(input.Channels, input.Height / kernel, input.Width / kernel))
-    {
-        _k = kernel;
-    }
 
     /// <inheritdoc />
     public override void Forward(float* p, float* x, float* y, int batch, bool training)
@@ -37,9 +29,9 @@ internal sealed unsafe class MaxPool2d : Layer
             for (int oh = 0; oh < ho; oh++)
             {
                 // Element-wise maximum of the window's k rows (vectorised), then of each k columns.
-                float* r = xp + (oh * _k * w);
+                float* r = xp + (oh * K * w);
                 new ReadOnlySpan<float>(r, w).CopyTo(rowMax);
-                for (int i = 1; i < _k; i++)
+                for (int i = 1; i < K; i++)
                 {
                     TensorPrimitives.Max(rowMax, new ReadOnlySpan<float>(r + (i * w), w), rowMax);
                 }
@@ -47,10 +39,10 @@ internal sealed unsafe class MaxPool2d : Layer
                 float* yr = yp + (oh * wo);
                 for (int ow = 0; ow < wo; ow++)
                 {
-                    float m = rowMax[ow * _k];
-                    for (int j = 1; j < _k; j++)
+                    float m = rowMax[ow * K];
+                    for (int j = 1; j < K; j++)
                     {
-                        m = MathF.Max(m, rowMax[(ow * _k) + j]);
+                        m = MathF.Max(m, rowMax[(ow * K) + j]);
                     }
 
                     yr[ow] = m;
@@ -63,32 +55,28 @@ internal sealed unsafe class MaxPool2d : Layer
     public override void BackwardInput(float* p, float* x, float* y, float* dy, float* dx, int batch)
     {
         new Span<float>(dx, batch * Input.Size).Clear();
-        int w = Input.Width;
-        int hw = Input.Height * w;
-        int ho = Output.Height;
-        int wo = Output.Width;
-        int planes = batch * Input.Channels;
+        int hw = Input.Height * Input.Width;
         int o = 0;
-        for (int plane = 0; plane < planes; plane++)
+        for (int plane = 0; plane < Planes(batch); plane++)
         {
             float* xp = x + ((long)plane * hw);
             float* dxp = dx + ((long)plane * hw);
-            for (int oh = 0; oh < ho; oh++)
+            for (int oh = 0; oh < Output.Height; oh++)
             {
-                for (int ow = 0; ow < wo; ow++, o++)
+                for (int ow = 0; ow < Output.Width; ow++, o++)
                 {
                     float m = y[o];
-                    int at = (oh * _k * w) + (ow * _k);
-                    for (int i = 0; i < _k; i++)
+                    int at = WindowRow(oh, ow, 0);
+                    for (int i = 0; i < K; i++)
                     {
-                        int rowStart = (((oh * _k) + i) * w) + (ow * _k);
+                        int rowStart = WindowRow(oh, ow, i);
                         int j = 0;
-                        while (j < _k && xp[rowStart + j] != m)
+                        while (j < K && xp[rowStart + j] != m)
                         {
                             j++;
                         }
 
-                        if (j < _k)
+                        if (j < K)
                         {
                             at = rowStart + j;
                             break;
