@@ -96,6 +96,36 @@ public sealed class ClientIdentity : IDisposable
     /// <summary>The CA certificate used to check the server's TLS certificate.</summary>
     public X509Certificate2 Ca => Kit.CaCertificate;
 
+    /// <summary>Signs the secure-aggregation keys this client announces (their transcript) with its kit key.</summary>
+    public byte[] SignSecAggKeys(byte[] transcript) => Pki.Sign(_key, Purposes.SecAggKeys, transcript);
+
+    /// <summary>
+    /// Checks a neighbour's secure-aggregation keys: null when <paramref name="certificateDer"/> is a client certificate
+    /// of this project's CA, valid at <paramref name="now"/>, and <paramref name="signature"/> its signature over
+    /// <paramref name="transcript"/>; otherwise a one-line problem.
+    /// </summary>
+    public string? VerifySecAggKeys(byte[] certificateDer, byte[] transcript, byte[] signature, DateTimeOffset now)
+    {
+        using var certificate = Pki.TryLoad(certificateDer);
+        if (certificate is null)
+        {
+            return "the certificate is not a certificate";
+        }
+
+        if (Pki.ValidateChain(certificate, Kit.CaCertificate, now) is { } problem)
+        {
+            return problem;
+        }
+
+        if (Pki.Role(certificate) != KitRoles.Client)
+        {
+            return $"the certificate is for the role '{Pki.Role(certificate)}', not a client";
+        }
+
+        using var key = certificate.GetRSAPublicKey();
+        return key is not null && Pki.Verify(key, signature, Purposes.SecAggKeys, transcript) ? null : "the signature does not match the keys";
+    }
+
     /// <inheritdoc />
     public void Dispose() => _key.Dispose();
 }

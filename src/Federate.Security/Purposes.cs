@@ -8,4 +8,5 @@ internal static class Purposes
     public const string Session = "federate-session-v1";
     public const string Admin = "federate-admin-v1";
     public const string PayloadKey = "federate-payload-key-v1";
+    public const string SecAggKeys = "federate-secagg-keys-v1";
 }

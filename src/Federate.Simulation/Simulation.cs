@@ -18,6 +18,9 @@ public sealed class Simulation : IDisposable
     private readonly ClientPrivacyStore? _ledgers;
     private readonly StateDirectory? _state;
 
+    // A virtual client's secure-aggregation keys live across the messages of a round (apps are created per message).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Core.SecureAggregation.SecAggPlusClient> _secagg = new();
+
     private Simulation(SimulationSettings settings, FederatedDataset data, int rows, Attack? attack, RunPrivacy privacy, ClientPrivacyStore? ledgers, StateDirectory? state)
     {
         (_settings, Data, Rows, Attack, Privacy, _ledgers, _state) = (settings, data, rows, attack, privacy, ledgers, state);
@@ -39,6 +42,10 @@ public sealed class Simulation : IDisposable
         options.TrainConfig["batch_size"] = settings.BatchSize;
         settings.Optimizer.AddOptimizerTo(options.TrainConfig);
         privacy.Configure(options, ProjectSampleEpsilon());
+        if (settings.SecAgg is { } secagg)
+        {
+            Core.SecureAggregation.SecAggPlusWorkflow.Apply(options, secagg);
+        }
 
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -167,6 +174,12 @@ public sealed class Simulation : IDisposable
         if (_settings.Privacy.MaxEpsilon is { } max)
         {
             mods.Insert(0, PrivacyBudgetMod.Create(max, m => client.ProjectEpsilon(m.Content?.Configs.TryGetValue(RecordNames.Config, out var c) == true ? c : new ConfigRecord())));
+        }
+
+        if (_settings.SecAgg is not null)
+        {
+            // First, so that it masks what every other mod (budget, attack) made of the update.
+            mods.Insert(0, _secagg.GetOrAdd(partition, _ => new Core.SecureAggregation.SecAggPlusClient()).Mod);
         }
 
         return client.ToClientApp([.. mods]);

@@ -69,6 +69,9 @@ public sealed class SimulationSettings
     /// <summary>The clients' local optimizer (SGD or Adam, momentum, weight decay).</summary>
     public Learning.Models.TrainOptions Optimizer { get; set; } = new();
 
+    /// <summary>Secure aggregation (SecAgg+): the server learns only the sum of the clients' updates. Null: off.</summary>
+    public Core.SecureAggregation.SecAggPlusSettings? SecAgg { get; set; }
+
     /// <summary>Checks ranges; throws <see cref="ArgumentException"/> naming the option.</summary>
     public void Validate()
     {
@@ -93,6 +96,13 @@ public sealed class SimulationSettings
         }
 
         Privacy.Validate(Strategy, Fraction);
+        if (SecAgg is not null)
+        {
+            if ((SecAgg.Validate() ?? Core.SecureAggregation.SecAggPlusCompatibility.Check(Strategy, Privacy)) is { } secagg)
+            {
+                throw new ArgumentException(secagg);
+            }
+        }
         if (Privacy.DpSgd && Model.Trim().Equals("gaussian-nb", StringComparison.OrdinalIgnoreCase))
         {
             throw new ArgumentException(Learning.ClientDpSgd.NotSgdMessage);
@@ -104,6 +114,7 @@ public sealed class SimulationSettings
     {
         var config = BaseConfig();
         Privacy.AddTo(config, Fraction);
+        SecAgg?.AddTo(config);
         var optimizer = new ConfigRecord();
         Optimizer.AddOptimizerTo(optimizer);
         foreach (var (key, value) in optimizer)

@@ -93,7 +93,8 @@ internal static class ClientCommand
             Func<Dataset, Dataset, IClientApp> Learners(int pid)
             {
                 var (dp, ledgerPath) = privacySettings.ForPartition(pid, several: virtualCount > 1);
-                return (train, test) => privacySettings.App(new LearningClient(createModel, train, test, defaults, seed_, pid, dp), dp, ledgerPath);
+                var signer = identity is null || parse.GetValue(insecure) ? null : new KitSecAggSigner(identity.Identity);
+                return (train, test) => privacySettings.App(new LearningClient(createModel, train, test, defaults, seed_, pid, dp), dp, ledgerPath, signer);
             }
 
             var protocol_ = parse.GetValue(protocol)!;

@@ -63,10 +63,14 @@ internal sealed class ClientPrivacyOptions : OptionGroup
             return (new ClientDpSgd(new DpSgdOptions { NoiseMultiplier = NoiseMultiplier, MaxGradNorm = MaxGradNorm }, state) { Always = DpSgd }, path);
         }
 
-        /// <summary>The client app: the budget mod first (with --max-epsilon), and the ledger saved after every train reply.</summary>
-        public IClientApp App(LearningClient client, ClientDpSgd dp, string? ledgerPath)
+        /// <summary>
+        /// The client app: secure aggregation first (it answers the stages when the server runs them, and masks what
+        /// the other mods made of the update; with a kit its keys are signed and its neighbours' checked), the budget mod (with --max-epsilon), and the ledger saved after every
+        /// train reply.
+        /// </summary>
+        public IClientApp App(LearningClient client, ClientDpSgd dp, string? ledgerPath, Core.SecureAggregation.ISecAggSigner? signer = null)
         {
-            var mods = new List<ClientMod>();
+            var mods = new List<ClientMod> { new Core.SecureAggregation.SecAggPlusClient(signer).Mod };
             if (MaxEpsilon is { } max)
             {
                 mods.Add(PrivacyBudgetMod.Create(max, m => client.ProjectEpsilon(m.Content?.Configs.TryGetValue(RecordNames.Config, out var c) == true ? c : new ConfigRecord())));

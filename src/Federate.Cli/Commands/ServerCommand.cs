@@ -34,8 +34,8 @@ internal static class ServerCommand
         var verbose = new Option<bool>("--verbose") { Description = "Log every task and reply." };
         var stateDir = CommonOptions.Create("--state-dir", "State directory (SQLite database and per-round checkpoints); a restart with the same settings resumes the unfinished run.", "./federate-state", "DIR");
 
-        var (run, inspector, strategyCli, optimizerCli, securityCli, privacy, dataSource, training, telemetry) =
-            (new RunCliOptions(defaultRounds: 10), new InspectorCliOptions(), new StrategyCliOptions(), new OptimizerCliOptions(), new ServerSecurityOptions(), new PrivacyOptions(), new DatasetOptions(OptionRole.Server), new LocalTrainingOptions(OptionRole.Server), new TelemetryCliOptions());
+        var (run, inspector, strategyCli, optimizerCli, securityCli, privacy, dataSource, training, telemetry, secagg) =
+            (new RunCliOptions(defaultRounds: 10), new InspectorCliOptions(), new StrategyCliOptions(), new OptimizerCliOptions(), new ServerSecurityOptions(), new PrivacyOptions(), new DatasetOptions(OptionRole.Server), new LocalTrainingOptions(OptionRole.Server), new TelemetryCliOptions(), new SecAggCliOptions());
 
         var command = new Command("server", "Coordinate a federated run: clients connect over gRPC (native fleet API).")
         {
@@ -43,7 +43,7 @@ internal static class ServerCommand
             roundTimeout, webhook, insecure, minResults,
             compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, flowerApp, newRun,
         };
-        OptionGroup.AddAll(command, dataSource, training, run, inspector, strategyCli, optimizerCli, securityCli, privacy, telemetry);
+        OptionGroup.AddAll(command, dataSource, training, run, inspector, strategyCli, optimizerCli, securityCli, privacy, telemetry, secagg);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -74,6 +74,11 @@ internal static class ServerCommand
 
             inspector.Configure(parse, serverOptions);
             securityCli.Configure(parse, serverOptions);
+            var secaggSettings = secagg.Read(parse);
+            if (secaggSettings is not null && serverOptions.Inspector is { } inspectorOptions)
+            {
+                inspectorOptions.SecureAggregation = true;
+            }
             if ((serverOptions.Validate() ?? serverOptions.Inspector?.Validate()) is { } problem)
             {
                 throw new UsageException(problem);
@@ -118,6 +123,10 @@ internal static class ServerCommand
 
             var strategyName = run.GetStrategy(parse);
             privacySettings.Validate(strategyName, sampling.FractionTrain);
+            if (secaggSettings is not null && (secaggSettings.Validate() ?? Core.SecureAggregation.SecAggPlusCompatibility.Check(strategyName, privacySettings)) is { } secaggProblem)
+            {
+                throw new UsageException(OptionNames.ToFlags(secaggProblem, command));
+            }
             if (privacySettings.DpSgd && modelName.Trim().Equals("gaussian-nb", StringComparison.OrdinalIgnoreCase))
             {
                 throw new UsageException(ClientDpSgd.NotSgdMessage);
@@ -164,6 +173,10 @@ internal static class ServerCommand
                 }
 
                 privacySetup.Configure(runOptions);
+                if (secaggSettings is not null)
+                {
+                    Core.SecureAggregation.SecAggPlusWorkflow.Apply(runOptions, secaggSettings);
+                }
                 var historyConfig = new Dictionary<string, object?>
                 {
                     ["mode"] = "deployment",
@@ -188,6 +201,7 @@ internal static class ServerCommand
                 }
 
                 privacySettings.AddTo(historyConfig, sampling.FractionTrain);
+                secaggSettings?.AddTo(historyConfig);
                 return new RunPlan
                 {
                     Strategy = privacySetup.Strategy,

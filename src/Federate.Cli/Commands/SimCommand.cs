@@ -22,8 +22,8 @@ internal static class SimCommand
         var newRun = new Option<bool>("--new-run") { Description = "With --state-dir: start a new run even if the directory holds an unfinished or finished run (an unfinished one is marked abandoned)." };
         var json = new Option<bool>("--json") { Description = "Print the final summary as JSON on stdout (progress goes to stderr)." };
 
-        var (run, strategyCli, privacy, optimizer, dataSource, training, telemetry) =
-            (new RunCliOptions(defaultRounds: 20), new StrategyCliOptions(), new PrivacyOptions(), new OptimizerCliOptions(), new DatasetOptions(OptionRole.Simulation), new LocalTrainingOptions(OptionRole.Simulation), new TelemetryCliOptions(logFormat: false));
+        var (run, strategyCli, privacy, optimizer, dataSource, training, telemetry, secagg) =
+            (new RunCliOptions(defaultRounds: 20), new StrategyCliOptions(), new PrivacyOptions(), new OptimizerCliOptions(), new DatasetOptions(OptionRole.Simulation), new LocalTrainingOptions(OptionRole.Simulation), new TelemetryCliOptions(logFormat: false), new SecAggCliOptions());
 
         var command = new Command("sim", "Simulate a federated run with virtual clients on one machine.")
         {
@@ -31,7 +31,7 @@ internal static class SimCommand
             partition, testFraction, seed, dropRate, parallelism, json,
             attack, stateDir, newRun,
         };
-        OptionGroup.AddAll(command, dataSource, training, run, privacy, strategyCli, optimizer, telemetry);
+        OptionGroup.AddAll(command, dataSource, training, run, privacy, strategyCli, optimizer, telemetry, secagg);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -66,6 +66,7 @@ internal static class SimCommand
                 Privacy = privacy.Read(parse),
                 StrategyOptions = strategyCli.Read(parse, training.LearningRate(parse)),
                 Optimizer = optimizer.ApplyTo(parse, new TrainOptions()),
+                SecAgg = secagg.Read(parse),
             };
             using var export = telemetry.StartExport(parse, "federate-sim");
             return await RunAsync(settings, parse.GetValue(json), output, error, cancellationToken, line => OptionNames.ToFlags(line, command)).ConfigureAwait(false);

@@ -146,7 +146,7 @@ public sealed class CentralDpStrategy : DelegatingStrategy
     /// block into a float64 sum that is itself a scratch file for large models. The noisy mean update is streamed into
     /// the inner strategy's aggregator when that one streams.
     /// </summary>
-    private sealed class Aggregator : IStreamingTrainAggregator, IDisposable
+    private sealed class Aggregator : IStreamingTrainAggregator, IClippedSumAggregator, IDisposable
     {
         // Norms are summed over blocks of this many elements (per tensor), the same way for whole and streamed updates.
         private const int Block = 1 << 16;
@@ -164,6 +164,7 @@ public sealed class CentralDpStrategy : DelegatingStrategy
         private readonly byte[] _x;
         private Aggregation.ScratchTensors<byte>? _spool;
         private int _unclipped;
+        private int _summed;
 
         public Aggregator(CentralDpStrategy owner, RoundContext context, ArrayRecord global, ITrainAggregator inner, double expected)
         {
@@ -201,6 +202,52 @@ public sealed class CentralDpStrategy : DelegatingStrategy
             FoldUpdate((t, offset, destination) => tensors[t].AsBytes().Slice(checked((int)(offset * tensors[t].DType.SizeOf())), destination.Length).CopyTo(destination));
             _metrics.Add(reply.Content!.Metrics[RecordNames.Metrics]);
             Count++;
+            return null;
+        }
+
+        public double? ClipNorm => _clip;
+
+        // Secure aggregation: the clients clipped their updates to _clip, the server unmasked only their sum.
+        public string? AddClippedSum(ArrayRecord updateSum, int count, MetricRecord metrics)
+        {
+            ArgumentNullException.ThrowIfNull(updateSum);
+            ArgumentNullException.ThrowIfNull(metrics);
+            if (_owner._options.Clipping != CentralClipping.Fixed)
+            {
+                return "adaptive clipping needs the norm of each update, which secure aggregation hides";
+            }
+
+            if (_global.DescribeLayoutMismatch(updateSum) is { } mismatch)
+            {
+                return $"the sum of updates does not match the model: {mismatch}";
+            }
+
+            for (int t = 0; t < _tensors.Length; t++)
+            {
+                var u = updateSum[_global.Names[t]];
+                for (long offset = 0; offset < u.Length; offset += _d.Length)
+                {
+                    int n = (int)Math.Min(_d.Length, u.Length - offset);
+                    var d = _d.AsSpan(0, n);
+                    if (u.DType == DType.Float32)
+                    {
+                        System.Numerics.Tensors.TensorPrimitives.ConvertChecked<float, double>(u.AsSpan<float>().Slice(checked((int)offset), n), d);
+                    }
+                    else
+                    {
+                        u.AsSpan<double>().Slice(checked((int)offset), n).CopyTo(d);
+                    }
+
+                    var sum = _s.AsSpan(0, n);
+                    _sum.Read(t, offset, sum);
+                    System.Numerics.Tensors.TensorPrimitives.Add(sum, d, sum);
+                    _sum.Write(t, offset, sum);
+                }
+            }
+
+            _metrics.Add(metrics);
+            Count += count;
+            _summed += count;
             return null;
         }
 
@@ -390,7 +437,12 @@ public sealed class CentralDpStrategy : DelegatingStrategy
                 metrics["next_clip_norm"] = nextClip;
             }
 
-            metrics["clipped_fraction"] = Count == 0 ? 0 : 1 - ((double)_unclipped / Count);
+            if (_summed == 0)
+            {
+                // Under secure aggregation the clients clip, and how many were clipped is not revealed.
+                metrics["clipped_fraction"] = Count == 0 ? 0 : 1 - ((double)_unclipped / Count);
+            }
+
             return new AggregateResult(inner.Parameters, metrics);
         }
 

@@ -15,7 +15,7 @@ namespace Federate.Core.Strategies;
 /// }
 /// </code>
 /// </example>
-public abstract class DelegatingTrainAggregator : IStreamingTrainAggregator
+public abstract class DelegatingTrainAggregator : IStreamingTrainAggregator, IClippedSumAggregator
 {
     /// <summary>Wraps <paramref name="inner"/>.</summary>
     protected DelegatingTrainAggregator(ITrainAggregator inner)
@@ -40,6 +40,27 @@ public abstract class DelegatingTrainAggregator : IStreamingTrainAggregator
         if (problem is null)
         {
             OnAccepted(reply.Metadata.SourceNodeId, reply.Content?.Metrics.GetValueOrDefault(RecordNames.Metrics) ?? new MetricRecord());
+        }
+
+        return problem;
+    }
+
+    /// <summary>The wrapped aggregator's clip norm, when it takes clipped sums (<see cref="IClippedSumAggregator"/>).</summary>
+    public virtual double? ClipNorm => (Inner as IClippedSumAggregator)?.ClipNorm;
+
+    /// <inheritdoc />
+    public virtual string? AddClippedSum(ArrayRecord updateSum, int count, MetricRecord metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        if (Inner is not IClippedSumAggregator { ClipNorm: not null } clipped)
+        {
+            throw new NotSupportedException($"{GetType().Name} wraps an aggregator that takes no clipped sums ({Inner.GetType().Name}); check ClipNorm first.");
+        }
+
+        var problem = clipped.AddClippedSum(updateSum, count, metrics);
+        if (problem is null)
+        {
+            OnAccepted(0, metrics);
         }
 
         return problem;

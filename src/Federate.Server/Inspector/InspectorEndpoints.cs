@@ -304,6 +304,9 @@ internal static class InspectorEndpoints
         ["admin_required"] = state.AdminAuthenticator is not null || !insecure,
         ["keep_client_weights"] = state.Options.KeepClientWeights,
         ["secure_aggregation"] = state.Options.SecureAggregation,
+        ["stages"] = state.Options.SecureAggregation
+            ? new JsonArray(Core.SecureAggregation.SecAggNames.Setup, Core.SecureAggregation.SecAggNames.ShareKeys, Core.SecureAggregation.SecAggNames.CollectMasked, Core.SecureAggregation.SecAggNames.Unmask, "evaluate")
+            : new JsonArray("train", "evaluate"),
         ["nodes"] = state.Registry.Count,
         ["openapi"] = $"openapi/{state.OpenApiDocument}.json",
     };

@@ -239,7 +239,13 @@ internal sealed class InspectorState : IRunObserver
             {
                 if (_nodes.TryGetValue(m.Metadata.DestinationNodeId, out var view))
                 {
-                    view.Activity = m.Metadata.MessageType == MessageType.Train ? "training" : "evaluating";
+                    view.Activity = m.Metadata.MessageType switch
+                    {
+                        MessageType.Train => "training",
+                        MessageType.Evaluate => "evaluating",
+                        // A secure-aggregation stage names itself (secagg_setup, ..., secagg_unmask).
+                        _ => m.Content?.Configs.TryGetValue(Core.SecureAggregation.SecAggNames.Record, out var c) == true && c.TryGetValue(Core.SecureAggregation.SecAggNames.Stage, out var stage) && stage.Kind == ConfigValueKind.String ? stage.AsString() : "busy",
+                    };
                 }
             }
         }
