@@ -190,13 +190,11 @@ internal static unsafe class NetworkTrainer
             throw new ArgumentException($"Gradient has {gradient.Length} elements; the model has {net.ParameterCount} parameters.", nameof(gradient));
         }
 
-        if (count == 0)
+        if (!Prepare(net, count, gradient))
         {
-            gradient.Clear();
             return 0;
         }
 
-        net.Reserve(count, training: true);
         fixed (float* xp = x)
         fixed (float* gp = gradient)
         {
@@ -219,13 +217,11 @@ internal static unsafe class NetworkTrainer
             throw new ArgumentException("sum needs ParameterCount values and norms one per example.", nameof(sum));
         }
 
-        if (count == 0)
+        if (!Prepare(net, count, sum))
         {
-            sum.Clear();
             return 0;
         }
 
-        net.Reserve(count, training: true);
         fixed (float* xp = x)
         fixed (float* sp = sum)
         fixed (float* np = norms)
@@ -272,6 +268,19 @@ internal static unsafe class NetworkTrainer
         }
 
         return y.Length;
+    }
+
+    /// <summary>Clears <paramref name="output"/> and returns false for an empty batch; otherwise sizes the network's buffers for it.</summary>
+    private static bool Prepare(INetwork net, int count, Span<float> output)
+    {
+        if (count == 0)
+        {
+            output.Clear();
+            return false;
+        }
+
+        net.Reserve(count, training: true);
+        return true;
     }
 
     private static void CheckDataset(INetwork net, Dataset data)
