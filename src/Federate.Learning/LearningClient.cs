@@ -189,19 +189,8 @@ public sealed class LearningClient : FederatedClient
 
         for (int epoch = startEpoch; epoch < options.Epochs; epoch++)
         {
-            var one = new TrainOptions
-            {
-                Epochs = epoch + 1,
-                StartEpoch = epoch,
-                BatchSize = options.BatchSize,
-                LearningRate = options.LearningRate,
-                Seed = options.Seed,
-                ProximalMu = options.ProximalMu,
-                Optimizer = options.Optimizer,
-                Momentum = options.Momentum,
-                WeightDecay = options.WeightDecay,
-                ProximalAnchor = options.ProximalMu > 0 ? anchor : null,
-            };
+            // One epoch at a time from the checkpoint (this path trains without DP-SGD, as before).
+            var one = options with { Epochs = epoch + 1, StartEpoch = epoch, ProximalAnchor = options.ProximalMu > 0 ? anchor : null, DpSgd = null };
             var r = model.Train(_train, one, cancellationToken);
             loss = r.Loss;
             steps += r.Steps;

@@ -1,7 +1,7 @@
 namespace Federate.Learning.Models;
 
 /// <summary>Hyperparameters of local training.</summary>
-public sealed class TrainOptions
+public sealed record TrainOptions
 {
     /// <summary>Passes over the local data. Default 1.</summary>
     public int Epochs { get; set; } = 1;
