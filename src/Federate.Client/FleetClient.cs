@@ -1,6 +1,7 @@
 
 using Federate.Client.Internal;
 using Federate.Core;
+using Federate.Core.Diagnostics;
 using Federate.Protocol;
 using Federate.Protocol.Fleet.V1;
 using Grpc.Core;
@@ -446,6 +447,7 @@ public sealed class FleetClient : IDisposable
 
     private async Task SubmitAsync(long nodeId, Message reply, CancellationToken cancellationToken)
     {
+        FaultPoints.Reach("client-submit");
         var header = new UpdateHeader { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, Metadata = reply.Metadata.ToProto() };
         IReadOnlyList<(string Record, string Name, Tensor Tensor)> tensors = [];
         if (reply.Error is { } error)
@@ -476,6 +478,7 @@ public sealed class FleetClient : IDisposable
 
                     var frame = chunk is not null ? new UpdateFrame { Chunk = chunk } : new UpdateFrame { Digest = digest };
                     await call.RequestStream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+                    FaultPoints.Reach("client-upload");
                 }
             }
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Federate.Core;
+using Federate.Core.Diagnostics;
 using Federate.Protocol;
 using Federate.Protocol.Fleet.V1;
 using Federate.Security;
@@ -206,6 +207,11 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             }
 
             ServerLog.ReplyReceived(logger, task.Kind.ToString(), task.Round, task.NodeId, received);
+            if (task.Kind == MessageType.Evaluate)
+            {
+                FaultPoints.Reach("evaluate", task.Round);
+            }
+
             return new SubmitReply { Accepted = true };
         }
         catch (RpcException ex)
@@ -358,11 +364,13 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
                         if (spool is not null)
                         {
+                            FaultPoints.Reach("upload", task.Round);
                             spool.Write(data);
                             if (fold is not null)
                             {
                                 fold.FoldChunk((int)chunk.TensorIndex, (long)chunk.Offset / sizes[(int)chunk.TensorIndex].Item2, data);
                                 folded += data.Length;
+                                FaultPoints.Reach("fold", task.Round);
                             }
                         }
                         else

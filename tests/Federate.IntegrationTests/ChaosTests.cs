@@ -1,0 +1,49 @@
+using Federate.Chaos;
+using Xunit.Abstractions;
+
+namespace Federate.IntegrationTests;
+
+/// <summary>
+/// The short variant of the chaos runner (benchmarks/Federate.Chaos; the full run is in benchmarks/chaos/README.md):
+/// real server and client processes, three seeded server SIGKILLs (mid-fold, during a checkpoint write, during
+/// evaluate) each followed by a restart with the same command, one client SIGKILL and one network fault through the
+/// fault proxy.
+/// </summary>
+public sealed class ChaosTests(ITestOutputHelper log)
+{
+    [Fact]
+    public async Task ShortChaosRun_ServerKillsEndIdentical_ClientKillAndNetworkFaultFinish()
+    {
+        using var dir = new TempDir();
+        var report = await new ChaosRunner(new ChaosSettings
+        {
+            FederateDll = Path.Combine(AppContext.BaseDirectory, "federate.dll"),
+            WorkDirectory = dir.Path,
+            Seed = 11,
+            ServerKills = 3,
+            ClientKills = 1,
+            NetworkFaults = 1,
+            Rounds = 3,
+            ServerKillPoints = ["fold", "checkpoint-file", "evaluate"],
+            TrialTimeout = TimeSpan.FromSeconds(120),
+            Log = log.WriteLine,
+        }).RunAsync();
+        log.WriteLine(report.ToTable());
+
+        Assert.True(report.ReferenceDeterministic, "two uninterrupted runs with the same seed gave different models");
+        Assert.Equal([3, 1, 1], [report.Of(TrialKind.ServerKill).Count, report.Of(TrialKind.ClientKill).Count, report.Of(TrialKind.NetworkFault).Count]);
+        foreach (var trial in report.Trials)
+        {
+            Assert.True(trial.Consistent, $"{trial.Kind} {trial.Planned}: {trial.Problem}");
+            Assert.DoesNotContain("not reached", trial.Landed, StringComparison.Ordinal);
+        }
+
+        foreach (var trial in report.Of(TrialKind.ServerKill))
+        {
+            // The kill landed where it was drawn, the restart resumed the run, and nothing differs from the reference.
+            Assert.Contains(trial.Landed, new[] { "fold", "checkpoint-file", "evaluate" });
+            Assert.NotNull(trial.ResumedAfter);
+            Assert.True(trial.Identical, $"{trial.Planned}: {trial.Problem}");
+        }
+    }
+}
