@@ -54,7 +54,8 @@ public sealed record ChaosReport(IReadOnlyList<TrialResult> Trials, bool Referen
             if (resumed.Count > 0)
             {
                 sb.AppendLine();
-                sb.AppendLine(CultureInfo.InvariantCulture, $"restarted server resumed after round: {string.Join(", ", resumed.Select(g => $"{g.Key} ({g.Count()})"))}");
+                int fresh = t.Count(x => x.ResumedAfter is null);
+                sb.AppendLine(CultureInfo.InvariantCulture, $"restarted server resumed after round: {string.Join(", ", resumed.Select(g => $"{g.Key} ({g.Count()})"))}{(fresh > 0 ? $"; started the run afresh (killed before it was recorded): {fresh}" : "")}");
             }
         }
 

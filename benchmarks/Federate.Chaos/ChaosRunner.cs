@@ -129,11 +129,13 @@ public sealed partial class ChaosRunner(ChaosSettings settings)
                 trial.Server.Kill();
             }
 
+            // The same command again. A server killed before it recorded the run starts it afresh (no resume line).
             trial.StartServer(null);
-            var resumedLine = await trial.Server.WaitForLineAsync(l => l.Contains("state: resuming run", StringComparison.Ordinal) || l.Contains("already finished", StringComparison.Ordinal), _s.TrialTimeout, cancellationToken).ConfigureAwait(false);
+            var result = await trial.FinishAsync(index, TrialKind.ServerKill, planned, landed, null, watch, cancellationToken).ConfigureAwait(false);
+            var resumedLine = trial.Server.Lines.FirstOrDefault(l => l.Contains("state: resuming run", StringComparison.Ordinal) || l.Contains("already finished", StringComparison.Ordinal));
             int? resumedAfter = resumedLine is not null && ResumedAfter().Match(resumedLine) is { Success: true } m ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
-                : resumedLine?.Contains("already finished", StringComparison.Ordinal) == true ? _s.Rounds : null;
-            return await trial.FinishAsync(index, TrialKind.ServerKill, planned, landed, resumedAfter, watch, cancellationToken).ConfigureAwait(false);
+                : resumedLine is not null ? _s.Rounds : null;
+            return result with { ResumedAfter = resumedAfter };
         }
     }
 

@@ -34,6 +34,11 @@ if (!File.Exists(dll))
 
 void Log(string line) => Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {line}");
 
+// Ctrl+C or SIGTERM stops the run and the processes it started (each is killed when its trial unwinds).
+using var stop = new CancellationTokenSource();
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+
 if (soak)
 {
     var soakSettings = new SoakSettings
@@ -49,7 +54,7 @@ if (soak)
         Log = Log,
     };
     Console.WriteLine($"soak: {soakSettings.Rounds} rounds of {soakSettings.Model} on digits, {soakSettings.Processes} client processes x {soakSettings.ClientsPerProcess} clients, one process leaves and rejoins every {soakSettings.ChurnEvery} rounds; {Environment.ProcessorCount} cores");
-    var samples = await new SoakRunner(soakSettings).RunAsync();
+    var samples = await new SoakRunner(soakSettings).RunAsync(stop.Token);
     Console.WriteLine();
     Console.WriteLine(SoakRunner.ToTable(samples));
     return 0;
@@ -68,7 +73,7 @@ var settings = new ChaosSettings
     Log = Log,
 };
 Console.WriteLine($"chaos: seed {settings.Seed}, {settings.ServerKills} server kills, {settings.ClientKills} client kills, {settings.NetworkFaults} network faults; {settings.Clients} clients x {settings.Rounds} rounds of {settings.Model} on digits; {Environment.ProcessorCount} cores; work {settings.WorkDirectory}");
-var report = await new ChaosRunner(settings).RunAsync();
+var report = await new ChaosRunner(settings).RunAsync(stop.Token);
 Console.WriteLine();
 Console.WriteLine(report.ToTable());
 bool ok = report.ReferenceDeterministic && report.Trials.All(t => t.Consistent) && report.Of(TrialKind.ServerKill).All(t => t.Identical);
