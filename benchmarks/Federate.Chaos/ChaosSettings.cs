@@ -1,14 +1,8 @@
 namespace Federate.Chaos;
 
 /// <summary>What the chaos runner runs: how many trials of each kind, the deployment, and where.</summary>
-public sealed class ChaosSettings
+public sealed class ChaosSettings : RunnerSettings
 {
-    /// <summary>The built CLI (<c>src/Federate.Cli/bin/Release/net10.0/federate.dll</c>).</summary>
-    public required string FederateDll { get; init; }
-
-    /// <summary>Folder for the trials' state and output directories (deleted trial by trial when they pass).</summary>
-    public required string WorkDirectory { get; init; }
-
     /// <summary>Seed of the trials: every kill point, victim and fault is drawn from it.</summary>
     public int Seed { get; init; } = 1;
 
@@ -37,15 +31,9 @@ public sealed class ChaosSettings
     /// <summary>The deployment's seed (the same in every trial and in the reference run).</summary>
     public int DeploymentSeed { get; init; } = 3;
 
-    /// <summary>The model (<c>--model</c>); digits is the dataset.</summary>
-    public string Model { get; init; } = "mlp";
-
     /// <summary>Chunk size of uploads and downloads (small, so an update is many chunks).</summary>
     public int ChunkSize { get; init; } = 4096;
 
     /// <summary>Longest a trial's server may take to finish after its last restart.</summary>
     public TimeSpan TrialTimeout { get; init; } = TimeSpan.FromSeconds(240);
-
-    /// <summary>Progress lines (one per trial).</summary>
-    public Action<string> Log { get; init; } = _ => { };
 }

@@ -13,10 +13,13 @@ public sealed class ChildProcess : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Done)> _waiters = [];
 
-    private ChildProcess(string name, Process process)
+    private readonly Action<string>? _onLine;
+
+    private ChildProcess(string name, Process process, Action<string>? onLine)
     {
         Name = name;
         _process = process;
+        _onLine = onLine;
     }
 
     /// <summary>The name used in reports.</summary>
@@ -41,9 +44,10 @@ public sealed class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts <c>dotnet DLL ARGS</c>; <paramref name="environment"/> entries are set for the child only.
+    /// Starts <c>dotnet DLL ARGS</c>; <paramref name="environment"/> entries are set for the child only;
+    /// <paramref name="onLine"/> sees every output line as it arrives (on the reading thread).
     /// </summary>
-    public static ChildProcess Start(string name, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    public static ChildProcess Start(string name, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, Action<string>? onLine = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
@@ -59,7 +63,7 @@ public sealed class ChildProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        var child = new ChildProcess(name, process);
+        var child = new ChildProcess(name, process, onLine);
         process.OutputDataReceived += (_, e) => child.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => child.OnLine(e.Data);
         process.Start();
@@ -150,6 +154,7 @@ public sealed class ChildProcess : IAsyncDisposable
             return;
         }
 
+        _onLine?.Invoke(line);
         List<TaskCompletionSource<string>> done = [];
         lock (_lock)
         {

@@ -43,7 +43,39 @@ public sealed partial class SoakRunner(SoakSettings settings)
         ];
 
         var watch = Stopwatch.StartNew();
-        await using var server = ChildProcess.Start("server", _s.FederateDll, serverArgs);
+        var samples = new List<SoakSample>();
+        int connected = 0;
+        int serverPid = 0;
+
+        // Sampled the moment the server prints "round N: ..." (on the output reading thread), not when this loop gets
+        // there: the server does not wait for the churn below.
+        void OnServerLine(string line)
+        {
+            if (Connected().Match(line) is { Success: true } c)
+            {
+                connected = int.Parse(c.Groups[1].Value, CultureInfo.InvariantCulture);
+            }
+
+            if (RoundDone().Match(line) is not { Success: true } m)
+            {
+                return;
+            }
+
+            int round = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            if (serverPid != 0 && (round == 1 || round % _s.SampleEvery == 0 || round == _s.Rounds))
+            {
+                var sample = Sample(serverPid, round, watch.Elapsed.TotalSeconds, connected);
+                lock (samples)
+                {
+                    samples.Add(sample);
+                }
+
+                _s.Log(string.Create(CultureInfo.InvariantCulture, $"round {sample.Round,5}: {sample.Seconds,7:0.0} s, RSS {sample.RssMiB,6:0.0} MiB (peak {sample.PeakRssMiB:0.0}), {sample.Threads} threads, {sample.Handles} handles, {sample.Connected} clients connected"));
+            }
+        }
+
+        await using var server = ChildProcess.Start("server", _s.FederateDll, serverArgs, onLine: OnServerLine);
+        serverPid = server.Id;
         var clients = new ChildProcess[_s.Processes];
         try
         {
@@ -52,42 +84,36 @@ public sealed partial class SoakRunner(SoakSettings settings)
                 clients[p] = ChildProcess.Start($"clients{S(p)}", _s.FederateDll, ClientArgs(p));
             }
 
-            var samples = new List<SoakSample>();
             int churns = 0;
-            for (int round = 1; round <= _s.Rounds; round++)
+            for (int round = _s.ChurnEvery; round < _s.Rounds; round += _s.ChurnEvery)
             {
-                var done = await server.WaitForLineAsync(RoundLine(round), _s.RoundTimeout, cancellationToken).ConfigureAwait(false)
-                    ?? throw new TimeoutException($"round {round} did not complete within {_s.RoundTimeout.TotalSeconds} s; server's last lines:\n{string.Join('\n', server.Lines.TakeLast(15))}");
-                if (round == 1 || round % _s.SampleEvery == 0 || round == _s.Rounds)
+                _ = await server.WaitForLineAsync(RoundLine(round), _s.RoundTimeout * _s.ChurnEvery, cancellationToken).ConfigureAwait(false)
+                    ?? throw new TimeoutException($"round {round} did not complete in time; server's last lines:\n{string.Join('\n', server.Lines.TakeLast(15))}");
+
+                // One client process leaves (Ctrl+C: it says goodbye; SIGKILL: the server notices its silence) and joins again.
+                int p = churns % clients.Length;
+                if (churns % 2 == 0)
                 {
-                    var sample = Sample(server.Id, round, watch.Elapsed.TotalSeconds, server.Lines);
-                    samples.Add(sample);
-                    _s.Log(string.Create(CultureInfo.InvariantCulture, $"round {sample.Round,5}: {sample.Seconds,7:0.0} s, RSS {sample.RssMiB,6:0.0} MiB (peak {sample.PeakRssMiB:0.0}), {sample.Threads} threads, {sample.Handles} handles, {sample.Connected} clients connected"));
+                    _ = Interrupt(clients[p].Id);
+                    await clients[p].WaitForExitAsync(TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false);
                 }
 
-                if (round % _s.ChurnEvery == 0 && round < _s.Rounds)
-                {
-                    // One client process leaves (Ctrl+C: it says goodbye; SIGKILL: the server notices its silence) and joins again.
-                    int p = churns % clients.Length;
-                    if (churns % 2 == 0)
-                    {
-                        _ = Interrupt(clients[p].Id);
-                        await clients[p].WaitForExitAsync(TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false);
-                    }
-
-                    await clients[p].DisposeAsync().ConfigureAwait(false);
-                    clients[p] = ChildProcess.Start($"clients{S(p)}", _s.FederateDll, ClientArgs(p));
-                    churns++;
-                }
+                await clients[p].DisposeAsync().ConfigureAwait(false);
+                clients[p] = ChildProcess.Start($"clients{S(p)}", _s.FederateDll, ClientArgs(p));
+                churns++;
             }
 
-            var code = await server.WaitForExitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+            var code = await server.WaitForExitAsync(_s.RoundTimeout * _s.ChurnEvery, cancellationToken).ConfigureAwait(false);
             if (code != 0)
             {
-                throw new InvalidOperationException($"the soak server exited {code?.ToString(CultureInfo.InvariantCulture) ?? "(still running)"}");
+                throw new InvalidOperationException($"the soak server exited {code?.ToString(CultureInfo.InvariantCulture) ?? "(still running)"}; its last lines:\n{string.Join('\n', server.Lines.TakeLast(15))}");
             }
 
-            return samples;
+            _s.Log(string.Create(CultureInfo.InvariantCulture, $"{churns} times a client process left and joined again; server exit 0 after {watch.Elapsed.TotalSeconds:0} s"));
+            lock (samples)
+            {
+                return [.. samples.OrderBy(x => x.Round)];
+            }
         }
         finally
         {
@@ -128,7 +154,7 @@ public sealed partial class SoakRunner(SoakSettings settings)
         return l => l.Contains(prefix, StringComparison.Ordinal);
     }
 
-    private static SoakSample Sample(int pid, int round, double seconds, IReadOnlyList<string> lines)
+    private static SoakSample Sample(int pid, int round, double seconds, int connected)
     {
         double rss = 0, hwm = 0;
         int threads = 0;
@@ -149,16 +175,6 @@ public sealed partial class SoakRunner(SoakSettings settings)
         }
 
         int handles = Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length;
-        int connected = 0;
-        for (int i = lines.Count - 1; i >= 0; i--)
-        {
-            if (Connected().Match(lines[i]) is { Success: true } m)
-            {
-                connected = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-                break;
-            }
-        }
-
         return new SoakSample(round, seconds, rss, hwm, threads, handles, connected);
     }
 
@@ -169,6 +185,9 @@ public sealed partial class SoakRunner(SoakSettings settings)
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SendSignal(int pid, int signal);
+
+    [GeneratedRegex(@"\] round (\d+): ")]
+    private static partial Regex RoundDone();
 
     [GeneratedRegex(@"\((\d+) connected\)")]
     private static partial Regex Connected();

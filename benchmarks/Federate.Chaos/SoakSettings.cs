@@ -1,13 +1,10 @@
 namespace Federate.Chaos;
 
 /// <summary>A soak run: many rounds of a small model while client processes leave and join again.</summary>
-public sealed class SoakSettings
+public sealed class SoakSettings : RunnerSettings
 {
-    /// <summary>The built CLI (<c>src/Federate.Cli/bin/Release/net10.0/federate.dll</c>).</summary>
-    public required string FederateDll { get; init; }
-
-    /// <summary>Folder for the server's state and output directories.</summary>
-    public required string WorkDirectory { get; init; }
+    /// <summary>Creates the settings with a logistic model (the smallest that trains).</summary>
+    public SoakSettings() => Model = "logistic";
 
     /// <summary>Rounds of the run.</summary>
     public int Rounds { get; init; } = 1000;
@@ -27,12 +24,6 @@ public sealed class SoakSettings
     /// <summary>Every this many rounds the server's memory, threads and open handles are sampled.</summary>
     public int SampleEvery { get; init; } = 50;
 
-    /// <summary>The model (<c>--model</c>); digits is the dataset.</summary>
-    public string Model { get; init; } = "logistic";
-
     /// <summary>Longest wait for one round (churn included) before the soak gives up.</summary>
     public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromSeconds(120);
-
-    /// <summary>Progress lines (one per sample).</summary>
-    public Action<string> Log { get; init; } = _ => { };
 }
