@@ -117,6 +117,9 @@ public sealed class FleetClient : IDisposable
     /// <inheritdoc />
     public void Dispose() => _channel.Dispose();
 
+    /// <summary>Consecutive failed HTTP/2 handshakes on a plain connection after which the server is taken for a TLS one.</summary>
+    private const int PlainHandshakeFailuresMeaningTls = 3;
+
     private CallOptions Unary(CancellationToken cancellationToken) =>
         new(Headers(), _time.GetUtcNow().UtcDateTime + _options.CallTimeout, cancellationToken);
 
@@ -141,6 +144,10 @@ public sealed class FleetClient : IDisposable
     private async Task<RegisterReply> RegisterAsync(CancellationToken cancellationToken)
     {
         var delay = _options.RetryInterval;
+
+        // A plain connection whose HTTP/2 handshake fails looks the same whether the server speaks TLS or died (or
+        // was cut off) in the middle of the handshake: only several failures in a row mean TLS.
+        int plainHandshakeFailures = 0;
         while (true)
         {
             try
@@ -179,7 +186,7 @@ public sealed class FleetClient : IDisposable
             {
                 throw new FleetClientException($"the server refused to register this client: {ex.Status.Detail}");
             }
-            catch (RpcException ex) when (SecureChannel.Describe(ex, _identity is not null) is { } tlsProblem)
+            catch (RpcException ex) when (SecureChannel.Describe(ex, _identity is not null) is { } tlsProblem && (_identity is not null || ++plainHandshakeFailures >= PlainHandshakeFailuresMeaningTls || !IsTransient(ex)))
             {
                 throw new FleetClientException(tlsProblem);
             }
@@ -189,6 +196,7 @@ public sealed class FleetClient : IDisposable
             }
             catch (RpcException ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
+                plainHandshakeFailures = SecureChannel.Describe(ex, secure: false) is null ? 0 : plainHandshakeFailures;
                 ClientLog.Unreachable(_logger, _options.Server, Describe(ex), delay.TotalSeconds);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryInterval.Ticks));

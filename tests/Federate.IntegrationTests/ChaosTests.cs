@@ -46,4 +46,23 @@ public sealed class ChaosTests(ITestOutputHelper log)
             Assert.True(trial.Identical, $"{trial.Planned}: {trial.Problem}");
         }
     }
+
+    [Fact]
+    public async Task PlainClient_FirstConnectionCutDuringHandshake_RetriesAndFinishes()
+    {
+        // Found by the chaos runner: a server SIGKILLed while a client's HTTP/2 handshake was under way made the
+        // client take it for a TLS server and give up (exit 1), so the restarted server waited for it forever.
+        using var dir = new TempDir();
+        int port = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["out"], "--dataset", "digits", "--min-clients", "1", "--rounds", "1", "--model", "logistic"));
+        await server.WaitForLineAsync("listening on");
+        await using var proxy = new FaultProxy(port, new ProxyFault(Connection: 0, Upstream: true, AtByte: 0, Stall: null));
+        await using var client = FederateProcess.Start("client", log, Args.ClientArgs(proxy.Port, "--dataset", "digits", "--model", "logistic"));
+
+        Assert.Equal(0, await client.WaitForExitAsync());
+        Assert.Equal(0, await server.WaitForExitAsync());
+        Assert.True(proxy.Fired);
+        Assert.True(proxy.Connections >= 2, $"{proxy.Connections} connections");
+        Assert.DoesNotContain("requires TLS", client.Output, StringComparison.Ordinal);
+    }
 }
