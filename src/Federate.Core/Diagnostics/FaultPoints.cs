@@ -45,14 +45,20 @@ public static class FaultPoints
 
     private static Armed? Parse(string? text)
     {
+        // Anything else than NAME:ROUND:N (ROUND a number or *, N a positive number) leaves the hook off.
         var parts = text?.Split(':');
-        if (parts is not { Length: 3 })
+        if (parts is not { Length: 3 }
+            || !int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int hit) || hit < 1)
         {
             return null;
         }
 
-        int round = parts[1] == "*" ? 0 : int.Parse(parts[1], CultureInfo.InvariantCulture);
-        return new Armed(parts[0], round, int.Parse(parts[2], CultureInfo.InvariantCulture));
+        if (parts[1] == "*")
+        {
+            return new Armed(parts[0], 0, hit);
+        }
+
+        return int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int round) ? new Armed(parts[0], round, hit) : null;
     }
 
     private sealed record Armed(string Name, int Round, int Hit);
