@@ -34,6 +34,12 @@ public sealed class ChaosSettings : RunnerSettings
     /// <summary>Chunk size of uploads and downloads (small, so an update is many chunks).</summary>
     public int ChunkSize { get; init; } = 4096;
 
+    /// <summary>
+    /// Seconds of client silence after which the server drops a node (<c>--node-expiry</c>; heartbeats every 0.5 s).
+    /// Long enough that a starved client on a loaded machine is not dropped; a killed client's node lingers as long.
+    /// </summary>
+    public int NodeExpirySeconds { get; init; } = 10;
+
     /// <summary>Longest a trial's server may take to finish after its last restart.</summary>
     public TimeSpan TrialTimeout { get; init; } = TimeSpan.FromSeconds(240);
 }

@@ -25,7 +25,7 @@ internal sealed class Deployment(ChaosSettings settings, string directory, int s
             "--out", Path.Combine(directory, "out"), "--state-dir", Path.Combine(directory, "state"),
             "--dataset", "digits", "--model", settings.Model, "--min-clients", S(settings.Clients), "--rounds", S(settings.Rounds),
             "--seed", S(settings.DeploymentSeed), "--chunk-size", S(settings.ChunkSize),
-            "--heartbeat-interval", "0.5", "--node-expiry", "3", "--round-timeout", "60",
+            "--heartbeat-interval", "0.5", "--node-expiry", S(settings.NodeExpirySeconds), "--round-timeout", "60",
         ];
         _servers.Add(ChildProcess.Start(string.Create(CultureInfo.InvariantCulture, $"server{_servers.Count}"), settings.FederateDll, args, Hook(hook)));
     }
