@@ -40,6 +40,9 @@ public sealed class ChaosSettings : RunnerSettings
     /// </summary>
     public int NodeExpirySeconds { get; init; } = 10;
 
+    /// <summary>Keep every trial's folder with the processes' logs (by default only failed trials' folders are kept).</summary>
+    public bool KeepAll { get; init; }
+
     /// <summary>Longest a trial's server may take to finish after its last restart.</summary>
     public TimeSpan TrialTimeout { get; init; } = TimeSpan.FromSeconds(240);
 }

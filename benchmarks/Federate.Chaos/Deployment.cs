@@ -83,7 +83,7 @@ internal sealed class Deployment(ChaosSettings settings, string directory, int s
         // Only a server kill promises the reference's model; a lost client reply changes a round by design.
         problems.AddRange(kind == TrialKind.ServerKill ? check.Problems : check.Problems.Where(p => !p.StartsWith("model differs", StringComparison.Ordinal)));
         var result = new TrialResult(index, kind, planned, landed, code == 0, check.Identical, check.RoundsOnce, check.AuditComplete, resumedAfter, problems.Count == 0 ? null : string.Join("; ", problems), watch.Elapsed.TotalSeconds) { ShortRounds = check.ShortRounds };
-        if (problems.Count == 0)
+        if (problems.Count == 0 && !settings.KeepAll)
         {
             Delete = true;
         }

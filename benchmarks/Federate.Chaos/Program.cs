@@ -3,7 +3,7 @@
 // and a soak run (many rounds, clients leaving and joining, server memory, threads and handles sampled).
 //
 // Usage: dotnet benchmarks/Federate.Chaos/bin/Release/net10.0/Federate.Chaos.dll [--server-kills N] [--client-kills N]
-//          [--network-faults N] [--seed N] [--rounds R] [--clients N] [--node-expiry S] [--work DIR] [--federate PATH/federate.dll]
+//          [--network-faults N] [--seed N] [--rounds R] [--clients N] [--node-expiry S] [--keep-all 1] [--work DIR] [--federate PATH/federate.dll]
 //        dotnet .../Federate.Chaos.dll soak [--rounds 1000] [--processes 4] [--clients-per-process 5] [--min-clients 10]
 //          [--churn-every 20] [--sample-every 50] [--work DIR] [--federate PATH/federate.dll]
 // Chaos exit code: 0 when every server-kill trial ended byte-identical to the reference and every trial finished
@@ -71,6 +71,7 @@ var settings = new ChaosSettings
     Rounds = Int("rounds", 5),
     Clients = Int("clients", 3),
     NodeExpirySeconds = Int("node-expiry", 10),
+    KeepAll = Int("keep-all", 0) == 1,
     Log = Log,
 };
 Console.WriteLine($"chaos: seed {settings.Seed}, {settings.ServerKills} server kills, {settings.ClientKills} client kills, {settings.NetworkFaults} network faults; {settings.Clients} clients x {settings.Rounds} rounds of {settings.Model} on digits; {Environment.ProcessorCount} cores; work {settings.WorkDirectory}");

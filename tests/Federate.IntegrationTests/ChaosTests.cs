@@ -1,4 +1,5 @@
 using Federate.Chaos;
+using Federate.Core;
 using Xunit.Abstractions;
 
 namespace Federate.IntegrationTests;
@@ -64,5 +65,28 @@ public sealed class ChaosTests(ITestOutputHelper log)
         Assert.True(proxy.Fired);
         Assert.True(proxy.Connections >= 2, $"{proxy.Connections} connections");
         Assert.DoesNotContain("requires TLS", client.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Server_ConnectionCutMidTask_SendsTheTaskAgainOnReconnect()
+    {
+        // Found by the chaos runner: a task lost with a connection cut in the download direction was never sent
+        // again when the client reconnected with the same node id, so the round waited for the round timeout and
+        // went on without that client.
+        using var dir = new TempDir();
+        int port = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["out"], "--dataset", "digits", "--min-clients", "1", "--rounds", "2", "--round-timeout", "30", "--verbose"));
+        await server.WaitForLineAsync("listening on");
+
+        // The first train task is 38,440 tensor bytes (the MLP): byte 20,000 of the download is inside it.
+        await using var proxy = new FaultProxy(port, new ProxyFault(Connection: 0, Upstream: false, AtByte: 20_000, Stall: null));
+        await using var client = FederateProcess.Start("client", log, Args.ClientArgs(proxy.Port, "--dataset", "digits"));
+
+        Assert.Equal(0, await server.WaitForExitAsync());
+        Assert.Equal(0, await client.WaitForExitAsync());
+        Assert.True(proxy.Fired);
+        Assert.Contains("lost", client.Output, StringComparison.Ordinal);
+        var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["out"], "history.json")));
+        Assert.All(history.Rounds, r => Assert.Equal((1, 0), (r.Results, r.Failures.Count)));
     }
 }

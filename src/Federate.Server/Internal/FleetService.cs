@@ -118,6 +118,16 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         security.Authorize(context, request.NodeId, options.RunId, nameof(PullTask));
         var node = RequireNode(nameof(PullTask), request.NodeId);
         var wait = request.WaitMs > 0 ? TimeSpan.FromMilliseconds(Math.Min(request.WaitMs, options.PollWait.TotalMilliseconds)) : options.PollWait;
+        if (node.Sent is { AwaitingReply: true } unanswered)
+        {
+            // The client pulls one task at a time and replies before it pulls again: pulling while a task sent to it
+            // awaits its reply means the task was lost with a broken connection (the client reconnected with the same
+            // node id). Sent again, or the round would wait for it until its timeout.
+            registry.Touch(node.Id);
+            await SendTaskAsync(unanswered, responseStream, context.CancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         using var poll = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         poll.CancelAfter(wait);
         while (true)
@@ -153,6 +163,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                     await responseStream.WriteAsync(new TaskFrame { Finished = new RunFinished { StopReason = f.StopReason, Detail = f.Detail } }).ConfigureAwait(false);
                     return;
                 case OutboundTask t when !t.Task.IsClosed:
+                    node.Sent = t.Task;
                     await SendTaskAsync(t.Task, responseStream, context.CancellationToken).ConfigureAwait(false);
                     return;
             }
