@@ -1,6 +1,7 @@
 
 using Federate.Client.Internal;
 using Federate.Core;
+using Federate.Core.Diagnostics;
 using Federate.Protocol;
 using Federate.Protocol.Fleet.V1;
 using Grpc.Core;
@@ -122,6 +123,9 @@ public sealed class FleetClient : IDisposable
     /// <inheritdoc />
     public void Dispose() => _channel.Dispose();
 
+    /// <summary>Consecutive failed HTTP/2 handshakes on a plain connection after which the server is taken for a TLS one.</summary>
+    private const int PlainHandshakeFailuresMeaningTls = 3;
+
     private CallOptions Unary(CancellationToken cancellationToken) =>
         new(Headers(), _time.GetUtcNow().UtcDateTime + _options.CallTimeout, cancellationToken);
 
@@ -146,6 +150,10 @@ public sealed class FleetClient : IDisposable
     private async Task<RegisterReply> RegisterAsync(CancellationToken cancellationToken)
     {
         var delay = _options.RetryInterval;
+
+        // A plain connection whose HTTP/2 handshake fails looks the same whether the server speaks TLS or died (or
+        // was cut off) in the middle of the handshake: only several failures in a row mean TLS.
+        int plainHandshakeFailures = 0;
         while (true)
         {
             try
@@ -184,7 +192,7 @@ public sealed class FleetClient : IDisposable
             {
                 throw new FleetClientException($"the server refused to register this client: {ex.Status.Detail}");
             }
-            catch (RpcException ex) when (SecureChannel.Describe(ex, _identity is not null) is { } tlsProblem)
+            catch (RpcException ex) when (SecureChannel.Describe(ex, _identity is not null) is { } tlsProblem && (_identity is not null || ++plainHandshakeFailures >= PlainHandshakeFailuresMeaningTls || !IsTransient(ex)))
             {
                 throw new FleetClientException(tlsProblem);
             }
@@ -194,6 +202,7 @@ public sealed class FleetClient : IDisposable
             }
             catch (RpcException ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
+                plainHandshakeFailures = SecureChannel.Describe(ex, secure: false) is null ? 0 : plainHandshakeFailures;
                 ClientLog.Unreachable(_logger, _options.Server, Describe(ex), delay.TotalSeconds);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryInterval.Ticks));
@@ -473,6 +482,7 @@ public sealed class FleetClient : IDisposable
 
     private async Task SubmitAsync(long nodeId, Message reply, CancellationToken cancellationToken)
     {
+        FaultPoints.Reach("client-submit");
         var header = new UpdateHeader { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, Metadata = reply.Metadata.ToProto() };
         IReadOnlyList<(string Record, string Name, Tensor Tensor)> tensors = [];
         if (reply.Error is { } error)
@@ -503,6 +513,7 @@ public sealed class FleetClient : IDisposable
 
                     var frame = chunk is not null ? new UpdateFrame { Chunk = chunk } : new UpdateFrame { Digest = digest };
                     await call.RequestStream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+                    FaultPoints.Reach("client-upload");
                 }
             }
 

@@ -276,6 +276,7 @@ public sealed class StateStore : IDisposable
         }
 
         var recordJson = HistoryJson.Serialize(new RunHistory { RunId = runId, Rounds = { record } });
+        Federate.Core.Diagnostics.FaultPoints.Reach("checkpoint-file", record.Round);
         lock (_lock)
         {
             using var tx = _connection.BeginTransaction();
@@ -299,6 +300,7 @@ public sealed class StateStore : IDisposable
             }
         }
 
+        Federate.Core.Diagnostics.FaultPoints.Reach("checkpoint-commit", record.Round);
         return path;
     }
 
@@ -405,6 +407,7 @@ public sealed class StateStore : IDisposable
         }
 
         AppendEvent(runId, "run_finished", history.StopDetail ?? history.StopReason ?? "finished");
+        Federate.Core.Diagnostics.FaultPoints.Reach("finished");
     }
 
     /// <summary>

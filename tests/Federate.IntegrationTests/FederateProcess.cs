@@ -1,25 +1,22 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using Federate.Chaos;
 using Xunit.Abstractions;
 
 namespace Federate.IntegrationTests;
 
 /// <summary>
 /// A real <c>dotnet federate.dll ...</c> process whose output lines are collected, so tests wait for log lines
-/// (never sleep). Disposing kills the process (only processes the test started).
+/// (never sleep): the chaos runner's <see cref="ChildProcess"/> with the tests' timeouts and error messages.
+/// Disposing kills the process (only processes the test started) and writes its output to the test log.
 /// </summary>
 internal sealed class FederateProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly List<string> _lines = [];
-    private readonly Lock _lock = new();
-    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Done)> _waiters = [];
+    private readonly ChildProcess _process;
     private readonly ITestOutputHelper? _log;
     private readonly string _name;
 
-    private FederateProcess(string name, Process process, ITestOutputHelper? log)
+    private FederateProcess(string name, ChildProcess process, ITestOutputHelper? log)
     {
         _name = name;
         _process = process;
@@ -32,89 +29,25 @@ internal sealed class FederateProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public string Output
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return string.Join('\n', _lines);
-            }
-        }
-    }
+    public string Output => string.Join('\n', _process.Lines);
 
     public static FederateProcess Start(string name, ITestOutputHelper? log, params string[] args)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "federate.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
+        => new(name, ChildProcess.Start(name, Path.Combine(AppContext.BaseDirectory, "federate.dll"), args), log);
 
-        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        var fp = new FederateProcess(name, process, log);
-        process.OutputDataReceived += (_, e) => fp.OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => fp.OnLine(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return fp;
-    }
-
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    public static int FreePort() => ChildProcess.FreePort();
 
     /// <summary>Waits for an output line containing <paramref name="text"/> (already seen lines count).</summary>
     public Task<string> WaitForLineAsync(string text, TimeSpan? timeout = null) => WaitForLineAsync(l => l.Contains(text, StringComparison.Ordinal), text, timeout);
 
     public async Task<string> WaitForLineAsync(Func<string, bool> match, string description, TimeSpan? timeout = null)
-    {
-        var tcs = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_lock)
-        {
-            var found = _lines.FirstOrDefault(match);
-            if (found is not null)
-            {
-                return found;
-            }
-
-            _waiters.Add((match, tcs));
-        }
-
-        try
-        {
-            return await tcs.Task.WaitAsync(timeout ?? DefaultTimeout);
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"{_name} printed no line matching '{description}' within {(timeout ?? DefaultTimeout).TotalSeconds} s. Output:\n{Output}");
-        }
-    }
+        => await _process.WaitForLineAsync(match, timeout ?? DefaultTimeout)
+            ?? throw new TimeoutException($"{_name} printed no line matching '{description}' within {(timeout ?? DefaultTimeout).TotalSeconds} s. Output:\n{Output}");
 
     public async Task<int> WaitForExitAsync(TimeSpan? timeout = null)
-    {
-        try
-        {
-            await _process.WaitForExitAsync().WaitAsync(timeout ?? DefaultTimeout);
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"{_name} did not exit within {(timeout ?? DefaultTimeout).TotalSeconds} s. Output:\n{Output}");
-        }
+        => await _process.WaitForExitAsync(timeout ?? DefaultTimeout)
+            ?? throw new TimeoutException($"{_name} did not exit within {(timeout ?? DefaultTimeout).TotalSeconds} s. Output:\n{Output}");
 
-        _process.WaitForExit(); // drains the output
-        return _process.ExitCode;
-    }
-
-    public void Kill() => _process.Kill(entireProcessTree: true);
+    public void Kill() => _process.Kill();
 
     /// <summary>Sends SIGINT (Ctrl+C) to the process.</summary>
     public void Interrupt()
@@ -125,48 +58,8 @@ internal sealed class FederateProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            try
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
-        }
-
+        await _process.DisposeAsync();
         _log?.WriteLine($"----- {_name} -----\n{Output}");
-        _process.Dispose();
-    }
-
-    private void OnLine(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        List<TaskCompletionSource<string>> done = [];
-        lock (_lock)
-        {
-            _lines.Add(line);
-            for (int i = _waiters.Count - 1; i >= 0; i--)
-            {
-                if (_waiters[i].Match(line))
-                {
-                    done.Add(_waiters[i].Done);
-                    _waiters.RemoveAt(i);
-                }
-            }
-        }
-
-        foreach (var d in done)
-        {
-            d.TrySetResult(line);
-        }
     }
 }
 

@@ -78,6 +78,7 @@ public sealed class RunDriver
 
         for (int round = first; round <= _options.Rounds; round++)
         {
+            Diagnostics.FaultPoints.Reach("round-start", round);
             if (await BeforeRoundAsync(round, history, cancellationToken).ConfigureAwait(false) is { } veto)
             {
                 Stop(history, veto);

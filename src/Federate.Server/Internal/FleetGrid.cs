@@ -337,6 +337,7 @@ internal sealed class FleetGrid : IGrid
                     spool.ReadExactly(span);
                     fold.FoldChunk(i, offset / elem, span);
                     folded += n;
+                    Federate.Core.Diagnostics.FaultPoints.Reach("fold", task.Round);
                 }
             }
         }

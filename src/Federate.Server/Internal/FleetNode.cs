@@ -36,6 +36,9 @@ internal sealed class FleetNode(long id, string name, int? partitionId, long las
 
     public DateTimeOffset JoinedAt { get; init; } = DateTimeOffset.UtcNow;
 
+    /// <summary>The last task sent to the node (resent when the node pulls again without having replied to it).</summary>
+    public PendingTask? Sent;
+
     public Channel<Outbound> Outbox { get; } = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = false });
 
     public NodeInfo ToInfo() => new(Id, Name, PartitionId);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Federate.Core;
+using Federate.Core.Diagnostics;
 using Federate.Protocol;
 using Federate.Protocol.Fleet.V1;
 using Federate.Security;
@@ -122,6 +123,16 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         security.Authorize(context, request.NodeId, options.RunId, nameof(PullTask));
         var node = RequireNode(nameof(PullTask), request.NodeId);
         var wait = request.WaitMs > 0 ? TimeSpan.FromMilliseconds(Math.Min(request.WaitMs, options.PollWait.TotalMilliseconds)) : options.PollWait;
+        if (node.Sent is { AwaitingReply: true } unanswered)
+        {
+            // The client pulls one task at a time and replies before it pulls again: pulling while a task sent to it
+            // awaits its reply means the task was lost with a broken connection (the client reconnected with the same
+            // node id). Sent again, or the round would wait for it until its timeout.
+            registry.Touch(node.Id);
+            await SendTaskAsync(node, unanswered, responseStream, context.CancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         using var poll = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         poll.CancelAfter(wait);
         while (true)
@@ -165,6 +176,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                     await responseStream.WriteAsync(new TaskFrame { Finished = new RunFinished { StopReason = f.StopReason, Detail = f.Detail } }).ConfigureAwait(false);
                     return;
                 case OutboundTask t when !t.Task.IsClosed:
+                    node.Sent = t.Task;
                     await SendTaskAsync(node, t.Task, responseStream, context.CancellationToken).ConfigureAwait(false);
                     return;
             }
@@ -219,6 +231,11 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             }
 
             ServerLog.ReplyReceived(logger, task.Kind.ToString(), task.Round, task.NodeId, received);
+            if (task.Kind == MessageType.Evaluate)
+            {
+                FaultPoints.Reach("evaluate", task.Round);
+            }
+
             return new SubmitReply { Accepted = true };
         }
         catch (RpcException ex)
@@ -372,11 +389,13 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
                         if (spool is not null)
                         {
+                            FaultPoints.Reach("upload", task.Round);
                             spool.Write(data);
                             if (fold is not null)
                             {
                                 fold.FoldChunk((int)chunk.TensorIndex, (long)chunk.Offset / sizes[(int)chunk.TensorIndex].Item2, data);
                                 folded += data.Length;
+                                FaultPoints.Reach("fold", task.Round);
                             }
                         }
                         else

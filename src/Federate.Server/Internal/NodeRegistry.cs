@@ -171,6 +171,7 @@ internal sealed class NodeRegistry : IDisposable
                 }
             }
 
+            Federate.Core.Diagnostics.FaultPoints.Reach("waiting");
             await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }

@@ -58,6 +58,18 @@ internal sealed class PendingTask
     /// <summary>Completed when a fold straight from incoming chunks has ended (committed or undone); null when none started.</summary>
     public TaskCompletionSource? DirectFold { get; set; }
 
+    /// <summary>True while no reply has started to arrive and the task is open.</summary>
+    public bool AwaitingReply
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _state == TaskState.Waiting;
+            }
+        }
+    }
+
     public bool IsClosed
     {
         get
