@@ -14,20 +14,17 @@ namespace Federate.Cli.Commands;
 /// </summary>
 internal sealed class ClientPrivacyOptions : OptionGroup
 {
-    private readonly Option<bool> _dpSgd = new("--dp-sgd") { Description = "Always train with DP-SGD (otherwise only when the server's round config asks for it)." };
-    private readonly Option<double> _noise = CommonOptions.Create("--noise-multiplier", "DP-SGD noise multiplier when the server does not set one.", 1.0, "SIGMA");
-    private readonly Option<double> _maxGradNorm = CommonOptions.Create("--max-grad-norm", "DP-SGD per-example clip norm when the server does not set one.", 1.0, "C");
-    private readonly Option<double> _delta = CommonOptions.Create("--delta", "Delta of this client's epsilon.", 1e-5, "DELTA");
+    private readonly DpSgdCliOptions _dp = new(OptionRole.Client);
     private readonly Option<double?> _maxEpsilon = CommonOptions.CreateOptional<double?>("--max-epsilon", "Refuse training that would raise this client's sample-level epsilon above this budget.", "EPS");
     private readonly Option<string?> _ledger = CommonOptions.CreateOptional<string>("--privacy-ledger", "File that keeps this client's privacy ledger across restarts (one file per partition with --virtual-clients).", "FILE");
 
     /// <inheritdoc />
-    protected override IEnumerable<Option> Options => [_dpSgd, _noise, _maxGradNorm, _delta, _maxEpsilon, _ledger];
+    protected override IEnumerable<Option> Options => [.. _dp.All, _maxEpsilon, _ledger];
 
     /// <summary>The settings, validated.</summary>
     public Settings Read(ParseResult parse, string model)
     {
-        var s = new Settings(parse.GetValue(_dpSgd), parse.GetValue(_noise), parse.GetValue(_maxGradNorm), parse.GetValue(_delta), parse.GetValue(_maxEpsilon), parse.GetValue(_ledger));
+        var s = new Settings(_dp.DpSgd(parse), _dp.NoiseMultiplier(parse), _dp.MaxGradNorm(parse), _dp.Delta(parse), parse.GetValue(_maxEpsilon), parse.GetValue(_ledger));
         var dp = new DpSgdOptions { NoiseMultiplier = s.NoiseMultiplier, MaxGradNorm = s.MaxGradNorm };
         if (dp.Validate() is { } problem)
         {

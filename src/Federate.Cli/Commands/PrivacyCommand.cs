@@ -32,9 +32,7 @@ internal static class PrivacyCommand
             Check(rate >= 0 && rate <= 1, $"--sample-rate must be in [0, 1], got {F(rate)}");
             Check(t >= 0, $"--steps must be non-negative, got {t}");
             Check(d > 0 && d < 1, $"--delta must be in (0, 1), got {F(d)}");
-            var accountant = new RdpAccountant();
-            accountant.Step(s, rate, t);
-            var (epsilon, alpha) = accountant.GetPrivacySpent(d);
+            var (epsilon, alpha) = Accountant(s, rate, t).GetPrivacySpent(d);
             return Print(
                 output,
                 parse.GetValue(json),
@@ -75,9 +73,7 @@ internal static class PrivacyCommand
                 throw new UsageException($"the privacy budget is too low: no noise multiplier up to {F(RdpAccountant.MaxNoiseMultiplier)} keeps epsilon within {F(e)} at delta {F(d)} with sample rate {F(rate)} over {t} steps");
             }
 
-            var accountant = new RdpAccountant();
-            accountant.Step(sigma, rate, t);
-            double achieved = accountant.GetEpsilon(d);
+            double achieved = Accountant(sigma, rate, t).GetEpsilon(d);
             return Print(
                 output,
                 parse.GetValue(json),
@@ -85,6 +81,14 @@ internal static class PrivacyCommand
                 $"noise multiplier {F(sigma)} (epsilon {F(achieved)} at delta {F(d)}, sample rate {F(rate)}, {t} steps)");
         });
         return command;
+    }
+
+    /// <summary>An accountant that has seen <paramref name="steps"/> steps at noise multiplier <paramref name="sigma"/> and sample rate <paramref name="rate"/>.</summary>
+    private static RdpAccountant Accountant(double sigma, double rate, int steps)
+    {
+        var accountant = new RdpAccountant();
+        accountant.Step(sigma, rate, steps);
+        return accountant;
     }
 
     private static Option<T> Required<T>(string name, string description, string helpName) => new(name)

@@ -6,10 +6,7 @@ namespace Federate.Cli.Commands;
 /// <summary>The command-line options of <see cref="PrivacySettings"/>.</summary>
 internal sealed class PrivacyOptions : OptionGroup
 {
-    private readonly Option<bool> _dpSgd = new("--dp-sgd") { Description = "Train every client with DP-SGD (Poisson sampling, per-example clipping, Gaussian noise); sample-level DP. Not for gaussian-nb." };
-    private readonly Option<double> _noise = CommonOptions.Create("--noise-multiplier", "DP-SGD: noise std on the clipped gradient sum, in units of --max-grad-norm.", 1.0, "SIGMA");
-    private readonly Option<double> _maxGradNorm = CommonOptions.Create("--max-grad-norm", "DP-SGD: per-example gradient clip norm C.", 1.0, "C");
-    private readonly Option<double> _delta = CommonOptions.Create("--delta", "Delta of every reported epsilon.", 1e-5, "DELTA");
+    private readonly DpSgdCliOptions _dp = new(OptionRole.Server);
     private readonly Option<string?> _central = CommonOptions.CreateOptional<string>("--central-dp", "User-level central DP on the server: fixed or adaptive clipping of client updates plus Gaussian noise.", "fixed|adaptive");
     private readonly Option<double> _clipNorm = CommonOptions.Create("--clip-norm", "Central DP: clip norm S of client updates (adaptive: initial value).", 1.0, "S");
     private readonly Option<double> _quantile = CommonOptions.Create("--target-quantile", "Adaptive central DP: target quantile of update norms left unclipped.", 0.5, "GAMMA");
@@ -27,10 +24,10 @@ internal sealed class PrivacyOptions : OptionGroup
     {
         var settings = new PrivacySettings
         {
-            DpSgd = parse.GetValue(_dpSgd),
-            NoiseMultiplier = parse.GetValue(_noise),
-            MaxGradNorm = parse.GetValue(_maxGradNorm),
-            Delta = parse.GetValue(_delta),
+            DpSgd = _dp.DpSgd(parse),
+            NoiseMultiplier = _dp.NoiseMultiplier(parse),
+            MaxGradNorm = _dp.MaxGradNorm(parse),
+            Delta = _dp.Delta(parse),
             CentralDp = parse.GetValue(_central)?.Trim().ToLowerInvariant(),
             ClipNorm = parse.GetValue(_clipNorm),
             TargetQuantile = parse.GetValue(_quantile),
@@ -65,5 +62,5 @@ internal sealed class PrivacyOptions : OptionGroup
         }
     }
 
-    private Option[] All => [_dpSgd, _noise, _maxGradNorm, _delta, _central, _clipNorm, _quantile, _clipLr, _centralNoise, _clientRate, _countStddev, _target, _maxEpsilon];
+    private Option[] All => [.. _dp.All, _central, _clipNorm, _quantile, _clipLr, _centralNoise, _clientRate, _countStddev, _target, _maxEpsilon];
 }

@@ -88,4 +88,19 @@ internal sealed class RunCliOptions : OptionGroup
 
     /// <summary><c>--out</c>: the output folder.</summary>
     public string GetOut(ParseResult parse) => parse.GetValue(_out)!;
+
+    /// <summary>Sets the run settings of a simulation: round limit, sampling, stop rules, strategy and output folder.</summary>
+    public void ApplyTo(ParseResult parse, Federate.Simulation.SimulationSettings settings)
+    {
+        settings.Rounds = GetRounds(parse);
+        settings.Fraction = GetFraction(parse);
+        settings.FractionEvaluate = GetFractionEvaluate(parse);
+        settings.MinFitClients = GetMinFitClients(parse);
+        settings.MinEvaluateClients = GetMinEvaluateClients(parse);
+        settings.Threshold = GetThreshold(parse);
+        settings.ThresholdMetric = GetThresholdMetric(parse);
+        settings.Target = GetTarget(parse);
+        settings.Strategy = GetStrategy(parse);
+        settings.Out = GetOut(parse);
+    }
 }

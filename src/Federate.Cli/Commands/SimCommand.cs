@@ -42,26 +42,16 @@ internal static class SimCommand
                 LabelColumn = dataSource.LabelColumn(parse),
                 Model = parse.GetValue(model)!,
                 Clients = parse.GetValue(clients),
-                Fraction = run.GetFraction(parse),
-                FractionEvaluate = run.GetFractionEvaluate(parse),
-                MinFitClients = run.GetMinFitClients(parse),
-                Rounds = run.GetRounds(parse),
                 LocalEpochs = training.LocalEpochs(parse),
                 BatchSize = training.BatchSize(parse),
                 LearningRate = training.LearningRate(parse),
                 Partition = parse.GetValue(partition)!,
                 TestFraction = parse.GetValue(testFraction),
-                Strategy = run.GetStrategy(parse),
                 Seed = parse.GetValue(seed),
-                Threshold = run.GetThreshold(parse),
-                ThresholdMetric = run.GetThresholdMetric(parse),
-                Target = run.GetTarget(parse),
                 DropRate = parse.GetValue(dropRate),
                 Parallelism = parse.GetValue(parallelism),
-                Out = run.GetOut(parse),
                 StateDir = parse.GetValue(stateDir),
                 NewRun = parse.GetValue(newRun),
-                MinEvaluateClients = run.GetMinEvaluateClients(parse),
                 Attack = parse.GetValue(attack),
                 Privacy = privacy.Read(parse),
                 StrategyOptions = strategyCli.Read(parse, training.LearningRate(parse)),
@@ -69,6 +59,7 @@ internal static class SimCommand
                 SecAgg = secagg.Read(parse),
             };
             using var export = telemetry.StartExport(parse, "federate-sim");
+            run.ApplyTo(parse, settings);
             return await RunAsync(settings, parse.GetValue(json), output, error, cancellationToken, line => OptionNames.ToFlags(line, command)).ConfigureAwait(false);
         });
         return command;

@@ -2,6 +2,7 @@ using System.Collections.ObjectModel;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Federate.Core.Privacy;
 
@@ -11,7 +12,7 @@ namespace Federate.Core.Privacy;
 /// (epsilon, delta)-DP with the bound of Balle et al. (2020) and minimized over the orders.
 /// </summary>
 /// <remarks>Not thread-safe: synchronize calls to <see cref="Step"/> with readers.</remarks>
-public sealed class RdpAccountant
+public sealed partial class RdpAccountant
 {
     private const string StateFormat = "federate.rdp_accountant";
     private const int StateVersion = 1;
@@ -198,30 +199,16 @@ public sealed class RdpAccountant
     /// <c>{"format":"federate.rdp_accountant","version":1,"history":[{"noise_multiplier","sample_rate","steps"}]}</c>.
     /// Doubles are written in shortest round-trip form, so <see cref="ImportState"/> restores them exactly.
     /// </summary>
-    public string ExportState()
-    {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
-        {
-            w.WriteStartObject();
-            w.WriteString("format", StateFormat);
-            w.WriteNumber("version", StateVersion);
-            w.WriteStartArray("history");
-            foreach (var e in _history)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("noise_multiplier", e.NoiseMultiplier);
-                w.WriteNumber("sample_rate", e.SampleRate);
-                w.WriteNumber("steps", e.Steps);
-                w.WriteEndObject();
-            }
+    public string ExportState() =>
+        JsonSerializer.Serialize(new ExportedState(StateFormat, StateVersion, [.. _history]), StateJson.Default.ExportedState);
 
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
+    /// <summary>The exported state: format tag, version and the history in order.</summary>
+    private sealed record ExportedState(string Format, int Version, IReadOnlyList<RdpHistoryEntry> History);
 
-        return Encoding.UTF8.GetString(ms.ToArray());
-    }
+    /// <summary>The exported state's JSON (snake case, compact; doubles in shortest round-trip form).</summary>
+    [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+    [JsonSerializable(typeof(ExportedState))]
+    private sealed partial class StateJson : JsonSerializerContext;
 
     /// <summary>Restores an accountant written by <see cref="ExportState"/>.</summary>
     /// <exception cref="FormatException">The text is not a valid accountant state.</exception>

@@ -62,6 +62,16 @@ public sealed class RdpAccountantTests
     }
 
     [Fact]
+    public void ExportState_KnownHistory_IsTheDocumentedCompactJson()
+    {
+        var acc = new RdpAccountant();
+        acc.Step(0.1 + 0.2, 1.0 / 3.0, 7);
+        Assert.Equal(
+            "{\"format\":\"federate.rdp_accountant\",\"version\":1,\"history\":[{\"noise_multiplier\":0.30000000000000004,\"sample_rate\":0.3333333333333333,\"steps\":7}]}",
+            acc.ExportState());
+    }
+
+    [Fact]
     public void ExportImportState_EmptyAccountant_RoundTrips()
     {
         var back = RdpAccountant.ImportState(new RdpAccountant().ExportState());

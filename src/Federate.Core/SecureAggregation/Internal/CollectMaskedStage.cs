@@ -10,9 +10,9 @@ internal sealed class CollectMaskedStage(SecAggPlusSettings settings) : SecAggSt
 {
     public override string Name => SecAggNames.CollectMasked;
 
-    protected override async ValueTask RunAsync(RoundExecution round, SecAggRoundState? state, CancellationToken cancellationToken)
+    protected override async ValueTask RunAsync(RoundExecution round, SecAggRoundState? current, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(state);
+        var state = Require(current);
         var instructions = new List<Message>(state.Shares.Count);
         foreach (var node in state.Shares.Keys.Order())
         {

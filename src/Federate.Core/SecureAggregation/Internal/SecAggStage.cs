@@ -29,7 +29,12 @@ internal abstract class SecAggStage(SecAggPlusSettings settings) : IRoundStage
         }
     }
 
+    /// <summary>Runs the stage; <paramref name="state"/> is null only before <see cref="SetupStage"/> has run.</summary>
     protected abstract ValueTask RunAsync(RoundExecution round, SecAggRoundState? state, CancellationToken cancellationToken);
+
+    /// <summary>The round's secure-aggregation state, which every stage after setup needs.</summary>
+    protected static SecAggRoundState Require(SecAggRoundState? state) =>
+        state ?? throw new InvalidOperationException("a secure-aggregation stage ran before the setup stage");
 
     /// <summary>
     /// Exchanges <paramref name="instructions"/>; returns the successful replies by node, those refused by

@@ -12,9 +12,9 @@ internal sealed class ShareKeysStage(SecAggPlusSettings settings) : SecAggStage(
 {
     public override string Name => SecAggNames.ShareKeys;
 
-    protected override async ValueTask RunAsync(RoundExecution round, SecAggRoundState? state, CancellationToken cancellationToken)
+    protected override async ValueTask RunAsync(RoundExecution round, SecAggRoundState? current, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(state);
+        var state = Require(current);
         var members = new HashSet<long>(state.Keys.Keys);
         bool changed = true;
         while (changed)

@@ -15,9 +15,9 @@ internal sealed class UnmaskStage(SecAggPlusSettings settings) : SecAggStage(set
 {
     public override string Name => SecAggNames.Unmask;
 
-    protected override async ValueTask RunAsync(RoundExecution round, SecAggRoundState? state, CancellationToken cancellationToken)
+    protected override async ValueTask RunAsync(RoundExecution round, SecAggRoundState? current, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(state);
+        var state = Require(current);
         try
         {
             await UnmaskAsync(round, state, cancellationToken).ConfigureAwait(false);
