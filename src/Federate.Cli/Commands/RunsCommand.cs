@@ -22,8 +22,7 @@ internal static class RunsCommand
         var command = new Command("list", "List runs: id, status, rounds done, stop reason.") { dir, json };
         command.SetAction(parse =>
         {
-            using var store = StateStore.OpenExisting(parse.GetValue(dir)!);
-            var runs = store.ListRuns();
+            var runs = RecordedRuns.List(parse.GetValue(dir)!);
             if (parse.GetValue(json))
             {
                 output.WriteLine(JsonSerializer.Serialize(runs.Select(r => new Dictionary<string, object?>
@@ -64,9 +63,7 @@ internal static class RunsCommand
         var command = new Command("show", "Show one run's rounds.") { run, dir, json };
         command.SetAction(parse =>
         {
-            using var store = StateStore.OpenExisting(parse.GetValue(dir)!);
-            var row = store.RequireRun(parse.GetValue(run)!);
-            var history = store.History(row.Id)!;
+            var (row, history) = RecordedRuns.Find(parse.GetValue(dir)!, parse.GetValue(run)!);
             if (parse.GetValue(json))
             {
                 output.WriteLine(HistoryJson.Serialize(history));
@@ -93,9 +90,7 @@ internal static class RunsCommand
         var command = new Command("export", "Export one run's history.json.") { run, dir, outFile };
         command.SetAction(parse =>
         {
-            using var store = StateStore.OpenExisting(parse.GetValue(dir)!);
-            var row = store.RequireRun(parse.GetValue(run)!);
-            var history = store.History(row.Id)!;
+            var (row, history) = RecordedRuns.Find(parse.GetValue(dir)!, parse.GetValue(run)!);
             if (parse.GetValue(outFile) is { } path)
             {
                 HistoryJson.WriteFile(path, history);

@@ -39,6 +39,9 @@ internal sealed class FleetNode(long id, string name, int? partitionId, long las
     /// <summary>The last task sent to the node (resent when the node pulls again without having replied to it).</summary>
     public PendingTask? Sent;
 
+    /// <summary>The HTTP connection <see cref="Sent"/> went out on: a pull on another connection means it was lost.</summary>
+    public string? SentConnection;
+
     public Channel<Outbound> Outbox { get; } = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = false });
 
     public NodeInfo ToInfo() => new(Id, Name, PartitionId);

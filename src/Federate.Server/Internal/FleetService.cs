@@ -123,12 +123,14 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         security.Authorize(context, request.NodeId, options.RunId, nameof(PullTask));
         var node = RequireNode(nameof(PullTask), request.NodeId);
         var wait = request.WaitMs > 0 ? TimeSpan.FromMilliseconds(Math.Min(request.WaitMs, options.PollWait.TotalMilliseconds)) : options.PollWait;
-        if (node.Sent is { AwaitingReply: true } unanswered)
+        if (node.Sent is { AwaitingReply: true } unanswered && node.SentConnection != ConnectionId(context))
         {
             // The client pulls one task at a time and replies before it pulls again: pulling while a task sent to it
             // awaits its reply means the task was lost with a broken connection (the client reconnected with the same
-            // node id). Sent again, or the round would wait for it until its timeout.
+            // node id, so on another connection). Sent again, or the round would wait for it until its timeout. A pull
+            // on the connection the task went out on is a client waiting for its next task: it waits as usual.
             registry.Touch(node.Id);
+            node.SentConnection = ConnectionId(context);
             await SendTaskAsync(node, unanswered, responseStream, context.CancellationToken).ConfigureAwait(false);
             return;
         }
@@ -177,6 +179,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                     return;
                 case OutboundTask t when !t.Task.IsClosed:
                     node.Sent = t.Task;
+                    node.SentConnection = ConnectionId(context);
                     await SendTaskAsync(node, t.Task, responseStream, context.CancellationToken).ConfigureAwait(false);
                     return;
             }
@@ -581,4 +584,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
         return new RpcException(new Status(code, reason));
     }
+
+    private static string? ConnectionId(ServerCallContext context) => context.GetHttpContext()?.Connection.Id;
+
 }
