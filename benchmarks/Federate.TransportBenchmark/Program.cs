@@ -1,35 +1,59 @@
-// Federate tensor transfer vs raw loopback TCP, measured in the same run on the same machine.
+// Federate tensor transfer against raw loopback TCP, measured in the same run on the same machine.
 //
 // Raw TCP: one socket pair on 127.0.0.1, 128 KiB writes, the receiver reads into one buffer.
-// Federate: a real FleetServer (Kestrel, HTTP/2, gRPC) running FedAvg over a float32 model of the given size; a
-// client on the generated gRPC stub does what Federate.Client does: PullTask (download: chunks verified with
-// SHA-256 and copied into the tensor; timed from the task header on) and SubmitUpdate (upload: chunks with SHA-256; the server verifies, checks
-// for NaN and spools them for folding). Each direction is timed separately; the first round warms up (JIT, pools).
+// Federate: a real FleetServer (Kestrel) running FedAvg over a float32 model of the given size and a real FleetClient
+// (Federate.Client) whose app returns the model it received as its update. Download and upload are timed by the client
+// itself (its "transfer:" log line: from the task header to the last verified byte, and from the first byte of the
+// reply to the server's acceptance, which includes the server's checks and fold). Each size runs RUNS rounds; the
+// first is a warm-up (JIT, pools) and the rest give medians. Paths: "bulk" is the transfer endpoint (HTTP/1.1 beside
+// gRPC, the default), "grpc" keeps the tensors in the gRPC streams (--no-transfer-endpoint).
 //
-// Usage: dotnet run -c Release --project benchmarks/Federate.TransportBenchmark -- [SIZE_MB] [ROUNDS]
+// Usage: dotnet run -c Release --project benchmarks/Federate.TransportBenchmark -- [--sizes "10 100 256 1000"] [--runs 5] [--paths "bulk grpc"]
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Federate.Client;
 using Federate.Core;
-using Federate.Protocol;
-using Federate.Protocol.Fleet.V1;
 using Federate.Server;
-using Grpc.Core;
-using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 
-int sizeMb = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 512;
-int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 4;
-long bytes = (long)sizeMb * 1_000_000 / 4 * 4;
-Console.WriteLine($"payload {bytes / 1e6:0} MB, {rounds} rounds (first is warm-up), {Environment.ProcessorCount} cores");
+var sizes = new List<int> { 10, 100, 256, 1000 };
+int runs = 5;
+var paths = new List<string> { "bulk", "grpc" };
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--sizes": sizes = [.. args[++i].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))]; break;
+        case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--paths": paths = [.. args[++i].Split(' ', StringSplitOptions.RemoveEmptyEntries)]; break;
+        default: Console.Error.WriteLine($"unknown argument {args[i]}; see the comment at the top of Program.cs"); return 2;
+    }
+}
 
-double raw = await RawTcpAsync(bytes, rounds);
-Console.WriteLine($"raw loopback TCP:           {raw:0} MB/s");
-var (down, up) = await FederateAsync(bytes, rounds);
-Console.WriteLine($"federate download (task):   {down:0} MB/s  = {down / raw:0.00} x raw TCP");
-Console.WriteLine($"federate upload (update):   {up:0} MB/s  = {up / raw:0.00} x raw TCP");
-Console.WriteLine($"federate mean of both:      {(down + up) / 2:0} MB/s  = {(down + up) / 2 / raw:0.00} x raw TCP");
+Console.WriteLine($"{Environment.ProcessorCount} cores, {runs} rounds per size (first is warm-up), medians of the rest");
+Console.WriteLine("size MB | path | raw TCP MB/s | download MB/s | ratio | upload MB/s | ratio");
+foreach (int sizeMb in sizes)
+{
+    long bytes = (long)sizeMb * 1_000_000 / 4 * 4;
+    foreach (var path in paths)
+    {
+        double raw = await RawTcpAsync(bytes, runs);
+        var (down, up) = await FederateAsync(bytes, runs, path == "bulk");
+        Console.WriteLine($"{sizeMb,7} | {path,-4} | {raw,12:0} | {down,13:0} | {down / raw,5:0.00} | {up,11:0} | {up / raw,5:0.00}");
+    }
+}
+
+return 0;
+
+static double Median(List<double> values)
+{
+    values.Sort();
+    int n = values.Count;
+    return n == 0 ? double.NaN : n % 2 == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2;
+}
 
 static async Task<double> RawTcpAsync(long bytes, int rounds)
 {
@@ -41,7 +65,7 @@ static async Task<double> RawTcpAsync(long bytes, int rounds)
     var source = new byte[128 * 1024];
     var sink = new byte[128 * 1024];
     Random.Shared.NextBytes(source);
-    var best = new List<double>();
+    var rates = new List<double>();
     for (int r = 0; r < rounds; r++)
     {
         var watch = Stopwatch.StartNew();
@@ -63,133 +87,84 @@ static async Task<double> RawTcpAsync(long bytes, int rounds)
         await read;
         if (r > 0)
         {
-            best.Add(bytes / 1e6 / watch.Elapsed.TotalSeconds);
+            rates.Add(bytes / 1e6 / watch.Elapsed.TotalSeconds);
         }
     }
 
-    return best.Average();
+    return Median(rates);
 }
 
-static async Task<(double Down, double Up)> FederateAsync(long bytes, int rounds)
+static async Task<(double Down, double Up)> FederateAsync(long bytes, int rounds, bool bulk)
 {
     var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, HeartbeatInterval = TimeSpan.FromSeconds(5), NodeExpiry = TimeSpan.FromMinutes(5) };
-    await using var server = await FleetServer.StartAsync(options, logging =>
-    {
-        if (Environment.GetEnvironmentVariable("FEDERATE_BENCH_LOG") == "1")
-        {
-            logging.AddSimpleConsole(o => o.SingleLine = true);
-        }
-    });
+    await using var server = await FleetServer.StartAsync(options);
     var strategy = new FedAvg { Sampling = new SamplingOptions { FractionEvaluate = 0 } };
-    var runOptions = new RunOptions { Rounds = rounds, MinNodes = 1 };
-    var driver = new RunDriver(server.Grid, strategy, runOptions);
+    var driver = new RunDriver(server.Grid, strategy, new RunOptions { Rounds = rounds, MinNodes = 1 });
     var initial = new ArrayRecord { { "weights", Tensor.FromArray(new float[bytes / 4], bytes / 4) } };
     var run = driver.RunAsync(initial);
     initial = null!;
 
-    using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}", new GrpcChannelOptions
-    {
-        MaxReceiveMessageSize = FleetProtocol.MaxMessageSize,
-        MaxSendMessageSize = FleetProtocol.MaxMessageSize,
-        HttpHandler = new SocketsHttpHandler { InitialHttp2StreamWindowSize = 2 << 20, EnableMultipleHttp2Connections = true },
-    });
-    var fleet = new Fleet.FleetClient(channel);
-    var me = await fleet.RegisterAsync(new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = "bench" });
-    var down = new List<double>();
-    var up = new List<double>();
-    for (int r = 0; r < rounds; r++)
-    {
-        // Download is timed from the task header to the last chunk: the wait before it is aggregation, not transfer.
-        var (header, tensors, downSeconds) = await PullAsync(fleet, me.NodeId);
-        var watch = Stopwatch.StartNew();
-        await SubmitAsync(fleet, me.NodeId, header, tensors);
-        var upSeconds = watch.Elapsed.TotalSeconds;
-        Console.WriteLine($"  round {r + 1}: down {bytes / 1e6 / downSeconds:0} MB/s, up {bytes / 1e6 / upSeconds:0} MB/s");
-        if (r > 0)
-        {
-            down.Add(bytes / 1e6 / downSeconds);
-            up.Add(bytes / 1e6 / upSeconds);
-        }
-    }
-
-    await run.WaitAsync(TimeSpan.FromMinutes(5));
-    return (down.Average(), up.Average());
+    var transfers = new TransferLog();
+    using var loggers = LoggerFactory.Create(b => b.AddProvider(transfers).SetMinimumLevel(LogLevel.Information));
+    var clientOptions = new FleetClientOptions { Server = $"127.0.0.1:{server.Port}", Insecure = true, Name = "bench", UseTransferEndpoint = bulk };
+    using var client = new FleetClient(clientOptions, new EchoApp(), logger: loggers.CreateLogger("bench"));
+    using var stop = new CancellationTokenSource();
+    var clientRun = client.RunAsync(stop.Token);
+    var result = await run.WaitAsync(TimeSpan.FromMinutes(30));
+    await server.FinishAsync(result.History);
+    await stop.CancelAsync();
+    await clientRun.ContinueWith(_ => { }, TaskScheduler.Default);
+    var down = transfers.Rates("download").Skip(1).ToList();
+    var up = transfers.Rates("upload").Skip(1).ToList();
+    return (Median(down), Median(up));
 }
 
-static async Task<(TaskHeader Header, Tensor[] Tensors, double Seconds)> PullAsync(Fleet.FleetClient fleet, long nodeId)
+/// <summary>Returns the received model as its update (one example), like a client that trains for no time.</summary>
+internal sealed class EchoApp : IClientApp
 {
-    while (true)
+    public ValueTask<Message> HandleAsync(Message message, CancellationToken cancellationToken)
     {
-        using var call = fleet.PullTask(new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId });
-        TaskHeader? header = null;
-        Tensor[] tensors = [];
-        ChunkVerifier? verifier = null;
-        var watch = new Stopwatch();
-        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        var content = new RecordDict();
+        foreach (var (name, record) in message.Content!.Arrays)
         {
-            var frame = call.ResponseStream.Current;
-            switch (frame.FrameCase)
-            {
-                case TaskFrame.FrameOneofCase.Task:
-                    watch.Start();
-                    header = frame.Task;
-                    if (Mapping.TryAllocate(header.Tensors, new RecordDict(), out tensors) is { } problem)
-                    {
-                        throw new InvalidDataException(problem);
-                    }
-
-                    verifier = new ChunkVerifier([.. tensors.Select(t => (t.ByteLength, t.DType.SizeOf()))], FleetProtocol.MaxChunkSize);
-                    break;
-                case TaskFrame.FrameOneofCase.Chunk:
-                    if (verifier!.Verify(frame.Chunk) is { } bad)
-                    {
-                        throw new InvalidDataException(bad);
-                    }
-
-                    frame.Chunk.Data.Span.CopyTo(tensors[frame.Chunk.TensorIndex].AsBytes()[(int)frame.Chunk.Offset..]);
-                    break;
-                case TaskFrame.FrameOneofCase.Digest:
-                    if (verifier!.Verify(frame.Digest) is { } badDigest)
-                    {
-                        throw new InvalidDataException(badDigest);
-                    }
-
-                    break;
-            }
+            content.Arrays[name] = record;
         }
 
-        verifier?.Dispose();
-        if (header is not null)
-        {
-            return (header, tensors, watch.Elapsed.TotalSeconds);
-        }
+        content.Metrics[RecordNames.Metrics] = new MetricRecord { [RecordNames.NumExamples] = 1 };
+        return ValueTask.FromResult(message.CreateReply(content));
     }
 }
 
-static async Task SubmitAsync(Fleet.FleetClient fleet, long nodeId, TaskHeader task, Tensor[] tensors)
+/// <summary>Collects the client's "transfer:" log lines (direction, bytes, seconds).</summary>
+internal sealed class TransferLog : ILoggerProvider, ILogger
 {
-    var metadata = task.Metadata.Clone();
-    metadata.ReplyTo = task.Metadata.MessageId;
-    metadata.MessageId = task.Metadata.MessageId + "/reply";
-    var header = new UpdateHeader { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, Metadata = metadata };
-    header.Tensors.AddRange(task.Tensors);
-    var metrics = new NamedMetricRecord { Name = RecordNames.Metrics };
-    metrics.Entries.Add(new MetricEntry { Key = RecordNames.NumExamples, Value = 1 });
-    header.Metrics.Add(metrics);
-    using var call = fleet.SubmitUpdate();
-    await call.RequestStream.WriteAsync(new UpdateFrame { Header = header });
-    for (int i = 0; i < tensors.Length; i++)
+    private readonly ConcurrentQueue<(string Direction, double Rate)> _lines = new();
+
+    public IEnumerable<double> Rates(string direction) => _lines.Where(l => l.Direction == direction).Select(l => l.Rate);
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        foreach (var (chunk, digest) in TensorChunks.Split(tensors[i], (uint)i, FleetProtocol.DefaultChunkSize))
+        if (Environment.GetEnvironmentVariable("FEDERATE_BENCH_LOG") == "1")
         {
-            await call.RequestStream.WriteAsync(chunk is not null ? new UpdateFrame { Chunk = chunk } : new UpdateFrame { Digest = digest });
+            Console.WriteLine("  " + formatter(state, exception));
+        }
+
+        if (state is IReadOnlyList<KeyValuePair<string, object?>> fields && fields.FirstOrDefault(f => f.Key == "Direction").Value is string direction)
+        {
+            var bytes = Convert.ToDouble(fields.First(f => f.Key == "Bytes").Value, CultureInfo.InvariantCulture);
+            var seconds = Convert.ToDouble(fields.First(f => f.Key == "Seconds").Value, CultureInfo.InvariantCulture);
+            _lines.Enqueue((direction, bytes / 1e6 / seconds));
         }
     }
 
-    await call.RequestStream.CompleteAsync();
-    var reply = await call.ResponseAsync;
-    if (!reply.Accepted)
+    public void Dispose()
     {
-        throw new RpcException(new Status(StatusCode.Internal, reply.Detail));
     }
 }

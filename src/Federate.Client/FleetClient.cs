@@ -30,6 +30,7 @@ public sealed class FleetClient : IDisposable
     private volatile string? _token;
     private Federate.Security.PayloadCipher? _cipher;
     private Google.Protobuf.ByteString _serverCertificate = Google.Protobuf.ByteString.Empty;
+    private BulkChannel? _bulk;
 
     /// <summary>Creates a client; nothing connects until <see cref="RunAsync"/>.</summary>
     public FleetClient(FleetClientOptions options, IClientApp app, INotificationHandler? handler = null, ILogger? logger = null, TimeProvider? timeProvider = null)
@@ -121,7 +122,11 @@ public sealed class FleetClient : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _channel.Dispose();
+    public void Dispose()
+    {
+        _bulk?.Dispose();
+        _channel.Dispose();
+    }
 
     /// <summary>Consecutive failed HTTP/2 handshakes on a plain connection after which the server is taken for a TLS one.</summary>
     private const int PlainHandshakeFailuresMeaningTls = 3;
@@ -185,6 +190,10 @@ public sealed class FleetClient : IDisposable
                 }
 
                 NodeId = reply.NodeId;
+                _bulk?.Dispose();
+                _bulk = reply.TransferPort > 0 && _options.UseTransferEndpoint && _options.Compression != "gzip"
+                    ? await BulkChannel.TryOpenAsync(_options.Server, reply.TransferPort, _identity, _options.CallTimeout, _logger, cancellationToken).ConfigureAwait(false)
+                    : null;
                 ClientLog.Joined(_logger, _options.Server, reply.NodeId, reply.RunId);
                 return reply;
             }
@@ -377,7 +386,7 @@ public sealed class FleetClient : IDisposable
     private async Task<(Message? Task, RunFinished? Finished)> PullAsync(long nodeId, CancellationToken cancellationToken)
     {
         using var call = _client.PullTask(
-            new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, WaitMs = (long)_options.PollWait.TotalMilliseconds },
+            new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, WaitMs = (long)_options.PollWait.TotalMilliseconds, Bulk = _bulk is not null },
             new CallOptions(Headers(), cancellationToken: cancellationToken));
         var stream = call.ResponseStream;
         while (await stream.MoveNext(cancellationToken).ConfigureAwait(false))
@@ -419,6 +428,15 @@ public sealed class FleetClient : IDisposable
             throw new InvalidDataException($"the server sent an invalid task: {problem}");
         }
 
+        if (header.Bulk)
+        {
+            var bulk = _bulk ?? throw new InvalidDataException("the server sent a task for the transfer endpoint, which this client does not use");
+            long received = await bulk.DownloadAsync(NodeId, () => _token, metadata.MessageId, tensors, _cipher, cancellationToken).ConfigureAwait(false);
+            ClientLog.TaskReceived(_logger, metadata.Round, metadata.MessageType.ToString().ToLowerInvariant(), received);
+            return new Message(metadata, content);
+        }
+
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var verifier = new ChunkVerifier([.. tensors.Select(t => (t.ByteLength, t.DType.SizeOf()))], FleetProtocol.MaxChunkSize);
         long bytes = 0;
         var cipher = _cipher;
@@ -459,6 +477,7 @@ public sealed class FleetClient : IDisposable
             throw new IOException("the task stream ended before all tensors arrived");
         }
 
+        Transferred("download", bytes, started);
         ClientLog.TaskReceived(_logger, metadata.Round, metadata.MessageType.ToString().ToLowerInvariant(), bytes);
         return new Message(metadata, content);
     }
@@ -495,6 +514,14 @@ public sealed class FleetClient : IDisposable
             tensors = Mapping.FlattenArrays(content);
         }
 
+        if (_bulk is { } bulk && tensors.Count > 0)
+        {
+            await bulk.UploadAsync(nodeId, _token, header, [.. tensors.Select(t => t.Tensor)], _options.ChunkSize, _cipher, () => FaultPoints.Reach("client-upload"), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        long bytes = 0;
         using var call = _client.SubmitUpdate(new CallOptions(Headers(), cancellationToken: cancellationToken));
         try
         {
@@ -512,6 +539,7 @@ public sealed class FleetClient : IDisposable
                     }
 
                     var frame = chunk is not null ? new UpdateFrame { Chunk = chunk } : new UpdateFrame { Digest = digest };
+                    bytes += chunk?.Data.Length ?? 0;
                     await call.RequestStream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
                     FaultPoints.Reach("client-upload");
                 }
@@ -527,6 +555,16 @@ public sealed class FleetClient : IDisposable
         }
 
         await call.ResponseAsync.ConfigureAwait(false);
+        if (bytes > 0)
+        {
+            Transferred("upload", bytes, started);
+        }
+    }
+
+    private void Transferred(string direction, long bytes, long started)
+    {
+        double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        ClientLog.Transferred(_logger, direction, bytes, seconds, bytes / 1e6 / Math.Max(seconds, 1e-9), "gRPC streams");
     }
 
     private async Task NotifyAsync(Notification wire, CancellationToken cancellationToken)

@@ -39,6 +39,12 @@ public sealed class FleetClientOptions
     /// <summary>Tensor chunk size in bytes for uploads. Default 1 MiB.</summary>
     public int ChunkSize { get; set; } = Protocol.FleetProtocol.DefaultChunkSize;
 
+    /// <summary>
+    /// Moves tensors through the server's bulk transfer endpoint (plain HTTP/1.1 beside gRPC, several times faster)
+    /// when the server has one and it answers; false keeps every tensor in the gRPC streams. Default true.
+    /// </summary>
+    public bool UseTransferEndpoint { get; set; } = true;
+
     /// <summary>Checks the options; returns a one-line problem or null.</summary>
     public string? Validate()
     {

@@ -75,6 +75,7 @@ public sealed class FleetServer : IAsyncDisposable
         configureLogging?.Invoke(builder.Logging);
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         ListenOptions? inspectorEndpoint = null;
+        ListenOptions? transferEndpoint = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var address = options.Host is "0.0.0.0" or "*" ? IPAddress.Any : IPAddress.Parse(options.Host);
@@ -88,6 +89,11 @@ public sealed class FleetServer : IAsyncDisposable
                     listen.UseHttps(identity.Kit.Certificate);
                 }
             });
+            if (options.TransferPort >= 0 && options.Compression != "gzip")
+            {
+                transferEndpoint = TransferEndpoint.Listen(kestrel, address, options);
+            }
+
             if (options.FlowerPort is { } flowerPort)
             {
                 kestrel.Listen(address, flowerPort, Flower.FlowerEndpoint.Configure(options));
@@ -133,6 +139,7 @@ public sealed class FleetServer : IAsyncDisposable
         var app = builder.Build();
         Flower.FlowerEndpoint.Map(app, options);
         app.MapFederateFleet();
+        TransferEndpoint.Map(app);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Federate.Server");
         if (options.Inspector is not null)
         {
@@ -159,6 +166,7 @@ public sealed class FleetServer : IAsyncDisposable
         var bound = addresses.First();
         int port = new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
         ServerLog.Listening(logger, bound, FleetProtocol.Version, options.RunId);
+        app.Services.GetRequiredService<TransferEndpoint>().Port = transferEndpoint?.IPEndPoint?.Port ?? 0;
         int? flowerPort = Flower.FlowerEndpoint.Started(addresses, options, logger);
 
         string? inspectorUrl = null;

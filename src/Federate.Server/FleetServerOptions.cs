@@ -49,6 +49,13 @@ public sealed class FleetServerOptions
     /// </summary>
     public Uri? OtlpEndpoint { get; set; }
 
+    /// <summary>
+    /// Port of the bulk transfer endpoint (plain HTTP/1.1, TLS with a kit) that moves tensors beside the gRPC API at
+    /// close to the speed of the network; clients learn it when they register. 0 (the default) picks any free port,
+    /// -1 turns it off (tensors then travel in the gRPC streams, as do they for clients that cannot reach it).
+    /// </summary>
+    public int TransferPort { get; set; }
+
     /// <summary>gRPC message compression: "gzip" or "none". Default "none" (tensors compress poorly).</summary>
     public string Compression { get; set; } = "none";
 
@@ -174,6 +181,11 @@ public sealed class FleetServerOptions
         if (ChunkSize < 1024 || ChunkSize > Protocol.FleetProtocol.MaxChunkSize)
         {
             return $"--chunk-size must be in [1024, {Protocol.FleetProtocol.MaxChunkSize}] bytes, got {ChunkSize}";
+        }
+
+        if (TransferPort is < -1 or > 65535)
+        {
+            return $"'transfer_port' must be a port (0 = any free port, -1 = off), got {TransferPort}";
         }
 
         if (MaxSpoolBytes < 0)

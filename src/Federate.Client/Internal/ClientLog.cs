@@ -62,4 +62,13 @@ internal static partial class ClientLog
 
     [LoggerMessage(512, LogLevel.Information, "supernode: run {RunId} finished after {Answered} answers; training is over")]
     public static partial void SuperNodeRunFinished(ILogger logger, ulong runId, int answered);
+
+    [LoggerMessage(30, LogLevel.Information, "transfer: {Direction} {Bytes} bytes in {Seconds:0.000} s ({Rate:0} MB/s) over the {Path}")]
+    public static partial void Transferred(ILogger logger, string direction, long bytes, double seconds, double rate, string path);
+
+    [LoggerMessage(31, LogLevel.Warning, "transfer: the download broke after {Bytes} bytes ({Reason}); resuming from tensor {Tensor} byte {Offset}")]
+    public static partial void Resuming(ILogger logger, long bytes, string reason, int tensor, long offset);
+
+    [LoggerMessage(32, LogLevel.Information, "transfer: the server's transfer endpoint (port {Port}) is unreachable ({Reason}); tensors travel in the gRPC streams")]
+    public static partial void TransferEndpointUnreachable(ILogger logger, int port, string reason);
 }

@@ -13,11 +13,11 @@ namespace Federate.Client.Internal;
 /// </summary>
 internal static class SecureChannel
 {
-    public static void Configure(SocketsHttpHandler http, X509Certificate2 ca)
+    public static void Configure(SocketsHttpHandler http, X509Certificate2 ca, bool http11 = false)
     {
         http.SslOptions = new SslClientAuthenticationOptions
         {
-            ApplicationProtocols = [SslApplicationProtocol.Http2],
+            ApplicationProtocols = [http11 ? SslApplicationProtocol.Http11 : SslApplicationProtocol.Http2],
             RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
             {
                 if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)

@@ -139,6 +139,7 @@ public static class FederateServerServiceCollectionExtensions
         }
 
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(new TransferEndpoint());
         TelemetrySetup.AddTo(services);
         services.AddGrpc();
         services.AddOptions<GrpcServiceOptions<FleetService>>().Configure<IOptions<FleetServerOptions>>((grpc, server) =>

@@ -104,14 +104,17 @@ internal sealed class FleetSecurity : IDisposable
     }
 
     /// <summary>Checks the session token of a call about <paramref name="nodeId"/>; throws Unauthenticated when refused.</summary>
-    public SessionClaims? Authorize(ServerCallContext context, long nodeId, string runId, string call)
+    public SessionClaims? Authorize(ServerCallContext context, long nodeId, string runId, string call) =>
+        Identity is null ? null : Authorize(context.RequestHeaders.GetValue(SessionTokens.Header), nodeId, runId, call);
+
+    /// <summary>Checks a session token (from the bulk endpoint's headers); throws Unauthenticated when refused.</summary>
+    public SessionClaims? Authorize(string? token, long nodeId, string runId, string call)
     {
         if (Identity is null)
         {
             return null;
         }
 
-        var token = context.RequestHeaders.GetValue(SessionTokens.Header);
         var claims = Identity.Tokens.Verify(token, nodeId, runId, out var problem);
         if (claims is null && _revokedNodes.ContainsKey(nodeId))
         {

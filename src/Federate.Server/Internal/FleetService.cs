@@ -12,7 +12,7 @@ namespace Federate.Server.Internal;
 /// The native fleet API. Every refusal is a gRPC status with a one-line message a person can act on; a refused
 /// node's task fails as a value in the round, and everyone else carries on.
 /// </summary>
-internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetServerOptions options, FleetSecurity security, ILogger<FleetService> logger) : Fleet.FleetBase
+internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetServerOptions options, FleetSecurity security, TransferEndpoint transfer, ILogger<FleetService> logger) : Fleet.FleetBase
 {
     /// <summary>Non-train replies (evaluate metrics, queries) may carry at most this many tensor bytes unless the task sent more.</summary>
     private const long SmallReplyLimit = 64L << 20;
@@ -67,6 +67,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                 HeartbeatIntervalMs = (long)options.HeartbeatInterval.TotalMilliseconds,
                 NodeExpiryMs = (long)options.EffectiveNodeExpiry.TotalMilliseconds,
                 MaxChunkSize = FleetProtocol.MaxChunkSize,
+                TransferPort = transfer.Port,
             };
             if (client is not null)
             {
@@ -131,7 +132,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             // on the connection the task went out on is a client waiting for its next task: it waits as usual.
             registry.Touch(node.Id);
             node.SentConnection = ConnectionId(context);
-            await SendTaskAsync(node, unanswered, responseStream, context.CancellationToken).ConfigureAwait(false);
+            await SendTaskAsync(node, unanswered, responseStream, request.Bulk && transfer.Port > 0, context.CancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -180,7 +181,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                 case OutboundTask t when !t.Task.IsClosed:
                     node.Sent = t.Task;
                     node.SentConnection = ConnectionId(context);
-                    await SendTaskAsync(node, t.Task, responseStream, context.CancellationToken).ConfigureAwait(false);
+                    await SendTaskAsync(node, t.Task, responseStream, request.Bulk && transfer.Port > 0, context.CancellationToken).ConfigureAwait(false);
                     return;
             }
         }
@@ -195,12 +196,47 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         }
 
         var header = requestStream.Current.Header;
+        return await SubmitAsync(header, () => security.Authorize(context, header.NodeId, options.RunId, call), new GrpcUpdate(requestStream), context.CancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The bulk upload (POST on the transfer endpoint): the same checks as <see cref="SubmitUpdate"/> on a framed HTTP body.</summary>
+    public async Task ReceiveUpdateAsync(HttpContext http)
+    {
+        const string call = nameof(SubmitUpdate);
+        var body = http.Request.Body;
+        var cancellationToken = http.RequestAborted;
+        await AnswerAsync(http, call, async () =>
+        {
+            UpdateFrame? first;
+            try
+            {
+                first = await BulkFrames.ReadAsync(body, UpdateFrame.Parser, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
+            {
+                throw Refuse(call, 0, StatusCode.InvalidArgument, ex.Message);
+            }
+
+            if (first is not { FrameCase: UpdateFrame.FrameOneofCase.Header })
+            {
+                throw Refuse(call, 0, StatusCode.InvalidArgument, "an update must start with an UpdateHeader frame");
+            }
+
+            var header = first.Header;
+            await SubmitAsync(header, () => security.Authorize(SessionToken(http), header.NodeId, options.RunId, call), new BulkUpdate(body), cancellationToken).ConfigureAwait(false);
+            http.Response.StatusCode = StatusCodes.Status204NoContent;
+        }).ConfigureAwait(false);
+    }
+
+    private async Task<SubmitReply> SubmitAsync(UpdateHeader header, Action authorize, IUpdateBody body, CancellationToken cancellationToken)
+    {
+        const string call = nameof(SubmitUpdate);
         if (FleetProtocol.CheckVersion(header.ProtocolVersion, "client") is { } versionProblem)
         {
             throw Refuse(call, header.NodeId, StatusCode.FailedPrecondition, versionProblem);
         }
 
-        security.Authorize(context, header.NodeId, options.RunId, call);
+        authorize();
         RequireNode(call, header.NodeId);
         var replyTo = header.Metadata?.ReplyTo ?? "";
         var task = grid.FindTask(replyTo, out var closedRound);
@@ -225,8 +261,8 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         {
             // A task closed while its upload runs (round timeout, node dropped) stops the read at once, even when the
             // client has stopped sending.
-            using var closed = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, task.ClosedToken);
-            var arrival = await ReceiveAsync(task, header, requestStream, closed.Token).ConfigureAwait(false);
+            using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, task.ClosedToken);
+            var arrival = await ReceiveAsync(task, header, body, closed.Token).ConfigureAwait(false);
             long received = arrival.Spool?.Length ?? 0; // read before Complete: the grid disposes the spool once folded
             if (!task.Complete(arrival))
             {
@@ -246,11 +282,11 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             task.Fail(ex.StatusCode == StatusCode.InvalidArgument ? "invalid_update" : "refused", ex.Status.Detail);
             throw;
         }
-        catch (OperationCanceledException) when (task.IsClosed && !context.CancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (task.IsClosed && !cancellationToken.IsCancellationRequested)
         {
             throw Refuse(call, header.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException or Microsoft.AspNetCore.Connections.ConnectionResetException)
         {
             task.Fail("dropped", $"the upload was interrupted: {ex.Message}");
             ServerLog.Refused(logger, call, header.NodeId, $"the upload was interrupted ({ex.GetType().Name}: {ex.Message})");
@@ -258,7 +294,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         }
     }
 
-    private async Task<Arrival> ReceiveAsync(PendingTask task, UpdateHeader header, IAsyncStreamReader<UpdateFrame> requestStream, CancellationToken cancellationToken)
+    private async Task<Arrival> ReceiveAsync(PendingTask task, UpdateHeader header, IUpdateBody body, CancellationToken cancellationToken)
     {
         const string call = nameof(SubmitUpdate);
         var metadata = task.Instruction.Metadata;
@@ -266,7 +302,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         if (header.Error is { } error)
         {
             // The client could not handle the task: a failure of this round, reported as a value.
-            await DrainAsync(requestStream, cancellationToken).ConfigureAwait(false);
+            await body.DrainAsync(cancellationToken).ConfigureAwait(false);
             return new Arrival(new Message(replyMetadata, new MessageError(string.IsNullOrEmpty(error.Code) ? "client_error" : error.Code, error.Reason)), null);
         }
 
@@ -333,10 +369,9 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             throw Refuse(call, task.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
         }
 
-        FleetNode? node = null;
         SpoolFile? spool = null;
         IUpdateFold? fold = null;
-        long folded = 0;
+        UpdateReceipt? receipt = null;
         bool handedOver = false;
         try
         {
@@ -345,82 +380,9 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             // The update folded next goes straight into the running sum as its chunks arrive; the spool then only
             // serves to take already folded chunks back out if a later chunk turns out bad.
             fold = spooled ? grid.TryBeginDirectFold(task, content.Metrics[RecordNames.Metrics]) : null;
-            var cipher = security.Cipher(task.NodeId);
             using var verifier = new ChunkVerifier(sizes, FleetProtocol.MaxChunkSize);
-            while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
-            {
-                var frame = requestStream.Current;
-                switch (frame.FrameCase)
-                {
-                    case UpdateFrame.FrameOneofCase.Chunk:
-                    {
-                        if (task.IsClosed)
-                        {
-                            // The round timed out or the node was dropped while uploading: stop reading now.
-                            throw Refuse(call, task.NodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
-                        }
-
-                        var chunk = frame.Chunk;
-                        if (cipher is not null)
-                        {
-                            // Decrypted chunk by chunk, in the received frame's own buffer (gRPC parsing gave it a private
-                            // copy): memory stays O(chunk), no buffer per chunk, and the streaming fold is unchanged.
-                            if (!cipher.TryDecryptInPlace(MemoryMarshal.AsMemory(chunk.Data.Memory).Span, chunk.Nonce.Span, chunk.Tag.Span, PayloadDirection.ToServer, chunk.TensorIndex, chunk.Offset, out var cipherProblem))
-                            {
-                                throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, cipherProblem!);
-                            }
-                        }
-
-                        if (verifier.Verify(chunk) is { } chunkProblem)
-                        {
-                            throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, chunkProblem);
-                        }
-
-                        var data = chunk.Data.Span;
-                        ServerTelemetry.Received(data.Length);
-                        node ??= registry.Get(task.NodeId);
-                        if (node is not null)
-                        {
-                            Interlocked.Add(ref node.BytesIn, data.Length);
-                        }
-
-                        var layout = layouts[(int)chunk.TensorIndex];
-                        if (!IsFinite(layout.Dtype, data))
-                        {
-                            throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, $"tensor '{layout.Name}' contains NaN or infinity (chunk at byte offset {chunk.Offset})");
-                        }
-
-                        if (spool is not null)
-                        {
-                            FaultPoints.Reach("upload", task.Round);
-                            spool.Write(data);
-                            if (fold is not null)
-                            {
-                                fold.FoldChunk((int)chunk.TensorIndex, (long)chunk.Offset / sizes[(int)chunk.TensorIndex].Item2, data);
-                                folded += data.Length;
-                                FaultPoints.Reach("fold", task.Round);
-                            }
-                        }
-                        else
-                        {
-                            data.CopyTo(tensors![chunk.TensorIndex].AsBytes()[(int)chunk.Offset..]);
-                        }
-
-                        break;
-                    }
-
-                    case UpdateFrame.FrameOneofCase.Digest:
-                        if (verifier.Verify(frame.Digest) is { } digestProblem)
-                        {
-                            throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, digestProblem);
-                        }
-
-                        break;
-                    default:
-                        throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, "an update has exactly one header, first");
-                }
-            }
-
+            receipt = new UpdateReceipt(task, layouts, sizes, verifier, security.Cipher(task.NodeId), tensors, spool, fold, registry.Get(task.NodeId), problem => Refuse(call, task.NodeId, StatusCode.InvalidArgument, problem));
+            await body.ReadAsync(receipt, cancellationToken).ConfigureAwait(false);
             if (!verifier.IsComplete)
             {
                 throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, $"the update ended before tensor {verifier.CurrentTensor} of {layouts.Count} was complete");
@@ -435,7 +397,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         {
             if (!handedOver)
             {
-                if (fold is not null && spool is not null && folded > 0)
+                if (fold is not null && spool is not null && receipt is { Folded: > 0 and var folded })
                 {
                     Unfold(fold, spool, sizes, folded);
                     ServerLog.Unfolded(logger, task.Round, task.NodeId, folded);
@@ -502,16 +464,9 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         return null;
     }
 
-    private static bool IsFinite(DataType dtype, ReadOnlySpan<byte> data) => dtype switch
+    private async Task SendTaskAsync(FleetNode node, PendingTask task, IServerStreamWriter<TaskFrame> stream, bool bulk, CancellationToken cancellationToken)
     {
-        DataType.Float32 => AggregationKernels.AllFinite(MemoryMarshal.Cast<byte, float>(data)),
-        DataType.Float64 => AggregationKernels.AllFinite(MemoryMarshal.Cast<byte, double>(data)),
-        _ => true,
-    };
-
-    private async Task SendTaskAsync(FleetNode node, PendingTask task, IServerStreamWriter<TaskFrame> stream, CancellationToken cancellationToken)
-    {
-        var header = new TaskHeader { Metadata = task.Instruction.Metadata.ToProto(), ChunkSize = options.ChunkSize };
+        var header = new TaskHeader { Metadata = task.Instruction.Metadata.ToProto(), ChunkSize = options.ChunkSize, Bulk = bulk && task.Tensors.Count > 0 };
         if (task.Instruction.Content is { } content)
         {
             Mapping.AddRecords(content, header.Configs, header.Metrics, header.Tensors);
@@ -525,6 +480,11 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         {
             cancellationToken.ThrowIfCancellationRequested();
             await stream.WriteAsync(new TaskFrame { Task = header }, cancellationToken).ConfigureAwait(false);
+            if (header.Bulk)
+            {
+                return; // the client fetches the tensors from the transfer endpoint (ServeTensorsAsync)
+            }
+
             var cipher = security.Cipher(task.NodeId);
             long bytes = 0;
             for (int i = 0; i < task.Tensors.Count; i++)
@@ -548,29 +508,127 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                 }
             }
 
-            ServerTelemetry.Sent(bytes);
-            Interlocked.Add(ref node.BytesOut, bytes);
-
-            ServerLog.TaskSent(logger, task.Kind.ToString(), task.Round, task.NodeId, bytes);
+            Sent(node, task, bytes);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
-            task.Fail("dropped", $"the task could not be delivered: {ex.Message}");
-            if (node.Revoked)
+            throw Undelivered(node, task, ex);
+        }
+    }
+
+    private void Sent(FleetNode node, PendingTask task, long bytes)
+    {
+        ServerTelemetry.Sent(bytes);
+        Interlocked.Add(ref node.BytesOut, bytes);
+        ServerLog.TaskSent(logger, task.Kind.ToString(), task.Round, task.NodeId, bytes);
+    }
+
+    private static Exception Undelivered(FleetNode node, PendingTask task, Exception ex)
+    {
+        task.Fail("dropped", $"the task could not be delivered: {ex.Message}");
+        return node.Revoked ? new RpcException(new Status(StatusCode.PermissionDenied, FleetSecurity.RevokedSession)) : ex;
+    }
+
+    /// <summary>
+    /// The bulk download (GET on the transfer endpoint): the tensors of a task sent with <c>bulk</c>, as chunk and
+    /// digest frames, from the chunk boundary a resuming client names in <c>?from=TENSOR:OFFSET</c>.
+    /// </summary>
+    public async Task ServeTensorsAsync(HttpContext http, string messageId)
+    {
+        const string call = "GetTensors";
+        await AnswerAsync(http, call, async () =>
+        {
+            long nodeId = long.TryParse(http.Request.Headers[BulkFrames.NodeHeader].ToString(), out var id) ? id : 0;
+            security.Authorize(SessionToken(http), nodeId, options.RunId, call);
+            var node = RequireNode(call, nodeId);
+            var task = grid.FindTask(messageId, out var closedRound);
+            if (task is null)
             {
-                throw new RpcException(new Status(StatusCode.PermissionDenied, FleetSecurity.RevokedSession));
+                throw closedRound is { } r
+                    ? Refuse(call, nodeId, StatusCode.FailedPrecondition, $"round {r} is finished")
+                    : Refuse(call, nodeId, StatusCode.NotFound, $"no task with id '{messageId}'");
             }
 
-            throw;
+            if (task.NodeId != nodeId)
+            {
+                throw Refuse(call, nodeId, StatusCode.PermissionDenied, $"task '{messageId}' was sent to node {task.NodeId}, not node {nodeId}");
+            }
+
+            var tensors = task.Tensors.Select(t => t.Tensor).ToList();
+            int fromTensor = 0;
+            long fromOffset = 0;
+            if (http.Request.Query[BulkFrames.FromParameter].ToString() is { Length: > 0 } from
+                && !(from.Split(':') is [var t, var o] && int.TryParse(t, out fromTensor) && long.TryParse(o, out fromOffset)
+                    && fromTensor >= 0 && fromTensor <= tensors.Count && fromOffset >= 0
+                    && (fromTensor == tensors.Count ? fromOffset == 0 : fromOffset <= tensors[fromTensor].ByteLength && fromOffset % TensorChunks.EffectiveChunkSize(tensors[fromTensor], options.ChunkSize) == 0)))
+            {
+                throw Refuse(call, nodeId, StatusCode.InvalidArgument, $"'{BulkFrames.FromParameter}={from}' is not a chunk boundary of this task's tensors (TENSOR:OFFSET)");
+            }
+
+            using var closed = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, task.ClosedToken);
+            var cipher = security.Cipher(task.NodeId);
+            http.Response.ContentType = "application/octet-stream";
+            try
+            {
+                long bytes = await BulkFrames.WriteTensorsAsync(
+                    http.Response.Body,
+                    tensors,
+                    options.ChunkSize,
+                    fromTensor,
+                    fromOffset,
+                    static (chunk, digest) => chunk is not null ? new TaskFrame { Chunk = chunk } : new TaskFrame { Digest = digest },
+                    grid.ChunkDigests,
+                    cipher is null ? null : (data, index, offset) => cipher.Encrypt(data.Span, PayloadDirection.ToClient, index, offset),
+                    null,
+                    closed.Token).ConfigureAwait(false);
+                Sent(node, task, bytes);
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+            {
+                // A broken download is not a failed task: the client resumes it from where it got to. A closed task
+                // (revoked node, dropped node, round over) stops at the next chunk.
+                if (task.IsClosed || node.Revoked)
+                {
+                    throw Undelivered(node, task, ex);
+                }
+
+                throw;
+            }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a bulk endpoint's work; a refusal becomes an HTTP status with the gRPC code and a one-line reason.</summary>
+    private static async Task AnswerAsync(HttpContext http, string call, Func<Task> work)
+    {
+        _ = call;
+        try
+        {
+            await work().ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (!http.Response.HasStarted)
+        {
+            http.Response.StatusCode = ex.StatusCode switch
+            {
+                StatusCode.InvalidArgument => StatusCodes.Status400BadRequest,
+                StatusCode.Unauthenticated => StatusCodes.Status401Unauthorized,
+                StatusCode.PermissionDenied => StatusCodes.Status403Forbidden,
+                StatusCode.NotFound => StatusCodes.Status404NotFound,
+                StatusCode.FailedPrecondition => StatusCodes.Status409Conflict,
+                StatusCode.ResourceExhausted => StatusCodes.Status429TooManyRequests,
+                _ => StatusCodes.Status500InternalServerError,
+            };
+            http.Response.Headers[BulkFrames.StatusHeader] = ((int)ex.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            http.Response.ContentType = "text/plain; charset=utf-8";
+            await http.Response.WriteAsync(ex.Status.Detail, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (http.Response.HasStarted && ex is RpcException or IOException or OperationCanceledException or InvalidOperationException)
+        {
+            http.Abort(); // the body was under way: cut it, so the client sees an incomplete transfer
         }
     }
 
-    private static async Task DrainAsync(IAsyncStreamReader<UpdateFrame> stream, CancellationToken cancellationToken)
-    {
-        while (await stream.MoveNext(cancellationToken).ConfigureAwait(false))
-        {
-        }
-    }
+    private static string? SessionToken(HttpContext http) =>
+        http.Request.Headers[Federate.Security.SessionTokens.Header].ToString() is { Length: > 0 } token ? token : null;
 
     private FleetNode RequireNode(string call, long nodeId) =>
         registry.Touch(nodeId) ?? throw Refuse(call, nodeId, StatusCode.NotFound, $"node {nodeId} is not registered (it left or stopped sending heartbeats); register again");
