@@ -43,7 +43,7 @@ internal sealed class Deployment(ChaosSettings settings, string directory, int s
         string S(int v) => v.ToString(CultureInfo.InvariantCulture);
         string[] args =
         [
-            "client", "--server", $"127.0.0.1:{S(clientPort)}", "--insecure", "--dataset", "digits", "--model", settings.Model,
+            "client", "--server", $"127.0.0.1:{S(clientPort)}", "--insecure", "--no-transfer-endpoint", "--dataset", "digits", "--model", settings.Model,
             "--dataset-id", S(partition), "--num-partitions", S(Clients.Length), "--seed", S(settings.DeploymentSeed),
             "--chunk-size", S(settings.ChunkSize), "--retry-interval", "0.2", "--max-retry-interval", "0.5", "--name", $"site-{S(partition)}",
         ];

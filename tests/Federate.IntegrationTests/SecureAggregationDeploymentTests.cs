@@ -25,12 +25,13 @@ public sealed class SecureAggregationDeploymentTests(ITestOutputHelper log)
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
         await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--dataset", "digits", "--min-clients", S(Clients), "--rounds", "5", "--seed", S(Seed), "--secagg", "--verbose"));
+        // The proxy records what crosses the gRPC port: the clients keep their tensors there (--no-transfer-endpoint).
         await using var proxy = new RecordingProxy(port);
         await server.WaitForLineAsync("listening on");
         var clients = new List<FederateProcess>();
         for (int i = 0; i < Clients; i++)
         {
-            clients.Add(FederateProcess.Start($"client{i}", log, Args.ClientArgs(proxy.Port, "--dataset", "digits", "--dataset-id", S(i), "--num-partitions", S(Clients), "--seed", S(Seed))));
+            clients.Add(FederateProcess.Start($"client{i}", log, Args.ClientArgs(proxy.Port, "--dataset", "digits", "--dataset-id", S(i), "--num-partitions", S(Clients), "--seed", S(Seed), "--no-transfer-endpoint")));
         }
 
         string[] Sim(string name, params string[] more) => ["sim", "--dataset", "digits", "--clients", S(Clients), "--fraction", "1", "--partition", "iid", "--seed", S(Seed), "--rounds", "5", "--out", dir[name], .. more];

@@ -28,6 +28,7 @@ internal static class ClientCommand
         var virtualClients = CommonOptions.Create("--virtual-clients", "Run this many clients in this process, on partitions --dataset-id, --dataset-id+1, ...", 1, "N");
         var notifyListen = CommonOptions.CreateOptional<string>("--notify-listen", "Also accept notification POSTs (design 4 JSON) on HOST:PORT.", "HOST:PORT");
         var verbose = new Option<bool>("--verbose") { Description = "Log more." };
+        var noTransferEndpoint = new Option<bool>("--no-transfer-endpoint") { Description = "Keep every tensor in the gRPC streams instead of the server's bulk transfer endpoint (e.g. when only the gRPC port is reachable; a client that cannot reach the endpoint falls back by itself)." };
         var protocol = CommonOptions.Create("--protocol", "native (a Federate server), flower (a Flower server's FlowerService/Join, or a Federate server's --flower-port) or supernode (a Flower 1.19 SuperLink's Fleet API, or a Federate server's --flower-port).", "native", "native|flower|supernode");
 
         var (privacy, optimizerCli, securityCli, dataSource, training, telemetry) =
@@ -37,6 +38,7 @@ internal static class ClientCommand
         {
             server, data, datasetId, numPartitions, partition, testFraction, seed, model,
             insecure, name, compression, retryInterval, maxRetryInterval, callTimeout, chunkSize, virtualClients, notifyListen, verbose, protocol,
+            noTransferEndpoint,
         };
         OptionGroup.AddAll(command, dataSource, training, privacy, optimizerCli, securityCli, telemetry);
 
@@ -146,6 +148,7 @@ internal static class ClientCommand
                         MaxRetryInterval = TimeSpan.FromSeconds(Math.Max(parse.GetValue(retryInterval), parse.GetValue(maxRetryInterval))),
                         CallTimeout = TimeSpan.FromSeconds(parse.GetValue(callTimeout)),
                         ChunkSize = parse.GetValue(chunkSize),
+                        UseTransferEndpoint = !parse.GetValue(noTransferEndpoint),
                     };
                     if (options.Validate() is { } problem)
                     {

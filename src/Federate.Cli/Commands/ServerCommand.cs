@@ -32,6 +32,7 @@ internal static class ServerCommand
         var maxSpooled = CommonOptions.Create("--max-spool-mb", "Disk budget (MiB) for train updates received but not yet folded; further uploads wait.", 8192L, "MIB");
         var newRun = new Option<bool>("--new-run") { Description = "Start a new run even if --state-dir holds an unfinished or finished run (an unfinished one is marked abandoned)." };
         var verbose = new Option<bool>("--verbose") { Description = "Log every task and reply." };
+        var transferPort = CommonOptions.Create("--transfer-port", "Port of the bulk transfer endpoint (HTTP/1.1 beside gRPC, TLS with a kit) that moves tensors several times faster than the gRPC streams; 0 = any free port, -1 = off (tensors in the gRPC streams).", 0, "PORT");
         var stateDir = CommonOptions.Create("--state-dir", "State directory (SQLite database and per-round checkpoints); a restart with the same settings resumes the unfinished run.", "./federate-state", "DIR");
 
         var (run, inspector, strategyCli, optimizerCli, securityCli, privacy, dataSource, training, telemetry, secagg) =
@@ -42,6 +43,7 @@ internal static class ServerCommand
             port, host, minClients, model, seed, config, evaluateConfig,
             roundTimeout, webhook, insecure, minResults,
             compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, flowerApp, newRun,
+            transferPort,
         };
         OptionGroup.AddAll(command, dataSource, training, run, inspector, strategyCli, optimizerCli, securityCli, privacy, telemetry, secagg);
 
@@ -60,6 +62,7 @@ internal static class ServerCommand
                 FlowerPort = parse.GetValue(flowerPort),
                 OtlpEndpoint = telemetry.OtlpEndpoint(parse),
                 FlowerApp = parse.GetValue(flowerApp),
+                TransferPort = parse.GetValue(transferPort),
             };
             // Flower nodes get local_epochs, lr and batch_size only when the operator set them, as from a Flower server.
             foreach (var key in training.UnsetConfigKeys(parse))
