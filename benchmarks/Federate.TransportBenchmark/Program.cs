@@ -9,6 +9,7 @@
 // gRPC, the default), "grpc" keeps the tensors in the gRPC streams (--no-transfer-endpoint).
 //
 // Usage: dotnet run -c Release --project benchmarks/Federate.TransportBenchmark -- [--sizes "10 100 256 1000"] [--runs 5] [--paths "bulk grpc"]
+//        ... -- [--runs N] --raw-only SIZE_MB   (prints the raw TCP median alone; used by benchmarks/transport/processes.sh)
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -29,6 +30,11 @@ for (int i = 0; i < args.Length; i++)
         case "--sizes": sizes = [.. args[++i].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))]; break;
         case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--paths": paths = [.. args[++i].Split(' ', StringSplitOptions.RemoveEmptyEntries)]; break;
+        case "--raw-only":
+            // For benchmarks/transport/processes.sh: the raw loopback TCP reference alone, median MB/s on one line.
+            long rawBytes = (long)int.Parse(args[++i], CultureInfo.InvariantCulture) * 1_000_000;
+            Console.WriteLine((await RawTcpAsync(rawBytes, runs)).ToString("0", CultureInfo.InvariantCulture));
+            return 0;
         default: Console.Error.WriteLine($"unknown argument {args[i]}; see the comment at the top of Program.cs"); return 2;
     }
 }

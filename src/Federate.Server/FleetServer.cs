@@ -89,11 +89,6 @@ public sealed class FleetServer : IAsyncDisposable
                     listen.UseHttps(identity.Kit.Certificate);
                 }
             });
-            if (options.TransferPort >= 0 && options.Compression != "gzip")
-            {
-                transferEndpoint = TransferEndpoint.Listen(kestrel, address, options);
-            }
-
             if (options.FlowerPort is { } flowerPort)
             {
                 kestrel.Listen(address, flowerPort, Flower.FlowerEndpoint.Configure(options));
@@ -103,6 +98,12 @@ public sealed class FleetServer : IAsyncDisposable
             {
                 // With a kit the dashboard is served over HTTPS with the server's certificate.
                 inspectorEndpoint = InspectorEndpoints.Listen(kestrel, inspectorOptions.Address, inspectorOptions.Port, options.Insecure ? null : options.Identity?.Kit.Certificate);
+            }
+
+            // Listened last: the Flower endpoint is found as the second bound address.
+            if (options.TransferPort >= 0 && options.Compression != "gzip")
+            {
+                transferEndpoint = TransferEndpoint.Listen(kestrel, address, options);
             }
 
             kestrel.Limits.MaxRequestBodySize = null;
@@ -158,7 +159,9 @@ public sealed class FleetServer : IAsyncDisposable
         catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
         {
             await app.DisposeAsync().ConfigureAwait(false);
-            throw options.Inspector is { Port: > 0 } busy && ex.Message.Contains($":{busy.Port}:", StringComparison.Ordinal)
+            throw options.TransferPort > 0 && ex.Message.Contains($":{options.TransferPort}:", StringComparison.Ordinal)
+                ? new IOException($"the transfer endpoint's port {options.TransferPort} is in use; pick another with --transfer-port PORT (0 = any free port, -1 = off)", ex)
+                : options.Inspector is { Port: > 0 } busy && ex.Message.Contains($":{busy.Port}:", StringComparison.Ordinal)
                 ? new IOException($"the inspector's port {busy.Port} is in use (another federate server?); pick another with --inspector-port PORT (0 = any free port) or turn it off with --no-inspector", ex)
                 : new IOException($"port {options.Port} is in use (another federate server?); pick another with --port PORT (0 = any free port)", ex);
         }
