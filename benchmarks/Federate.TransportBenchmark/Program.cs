@@ -40,15 +40,19 @@ for (int i = 0; i < args.Length; i++)
 }
 
 Console.WriteLine($"{Environment.ProcessorCount} cores, {runs} rounds per size (first is warm-up), medians of the rest");
-Console.WriteLine("size MB | path | raw TCP MB/s | download MB/s | ratio | upload MB/s | ratio");
+Console.WriteLine("size MB | path | raw TCP MB/s | download MB/s | ratio | upload MB/s | ratio | CPU ns/byte (raw TCP)");
 foreach (int sizeMb in sizes)
 {
     long bytes = (long)sizeMb * 1_000_000 / 4 * 4;
     foreach (var path in paths)
     {
+        var cpu = Process.GetCurrentProcess();
+        var rawCpu = cpu.TotalProcessorTime;
         double raw = await RawTcpAsync(bytes, runs);
-        var (down, up) = await FederateAsync(bytes, runs, path == "bulk");
-        Console.WriteLine($"{sizeMb,7} | {path,-4} | {raw,12:0} | {down,13:0} | {down / raw,5:0.00} | {up,11:0} | {up / raw,5:0.00}");
+        cpu.Refresh();
+        double rawNs = (cpu.TotalProcessorTime - rawCpu).TotalNanoseconds / (bytes * (double)runs);
+        var (down, up, ns) = await FederateAsync(bytes, runs, path == "bulk");
+        Console.WriteLine($"{sizeMb,7} | {path,-4} | {raw,12:0} | {down,13:0} | {down / raw,5:0.00} | {up,11:0} | {up / raw,5:0.00} | {ns,5:0.0} ({rawNs:0.00})");
     }
 }
 
@@ -100,7 +104,9 @@ static async Task<double> RawTcpAsync(long bytes, int rounds)
     return Median(rates);
 }
 
-static async Task<(double Down, double Up)> FederateAsync(long bytes, int rounds, bool bulk)
+// CPU per byte: the whole process (server, client, fold) from the end of the warm-up round to the end of the run,
+// over the bytes moved in that time (down and up).
+static async Task<(double Down, double Up, double CpuNsPerByte)> FederateAsync(long bytes, int rounds, bool bulk)
 {
     var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, HeartbeatInterval = TimeSpan.FromSeconds(5), NodeExpiry = TimeSpan.FromMinutes(5) };
     await using var server = await FleetServer.StartAsync(options);
@@ -110,7 +116,7 @@ static async Task<(double Down, double Up)> FederateAsync(long bytes, int rounds
     var run = driver.RunAsync(initial);
     initial = null!;
 
-    var transfers = new TransferLog();
+    var transfers = new TransferLog { Process = Process.GetCurrentProcess() };
     using var loggers = LoggerFactory.Create(b => b.AddProvider(transfers).SetMinimumLevel(LogLevel.Information));
     var clientOptions = new FleetClientOptions { Server = $"127.0.0.1:{server.Port}", Insecure = true, Name = "bench", UseTransferEndpoint = bulk };
     using var client = new FleetClient(clientOptions, new EchoApp(), logger: loggers.CreateLogger("bench"));
@@ -122,7 +128,9 @@ static async Task<(double Down, double Up)> FederateAsync(long bytes, int rounds
     await clientRun.ContinueWith(_ => { }, TaskScheduler.Default);
     var down = transfers.Rates("download").Skip(1).ToList();
     var up = transfers.Rates("upload").Skip(1).ToList();
-    return (Median(down), Median(up));
+    var last = transfers.LastCpu;
+    double ns = (last - transfers.WarmCpu).TotalNanoseconds / (2.0 * bytes * (rounds - 1));
+    return (Median(down), Median(up), ns);
 }
 
 /// <summary>Returns the received model as its update (one example), like a client that trains for no time.</summary>
@@ -148,6 +156,14 @@ internal sealed class TransferLog : ILoggerProvider, ILogger
 
     public IEnumerable<double> Rates(string direction) => _lines.Where(l => l.Direction == direction).Select(l => l.Rate);
 
+    public required Process Process { get; init; }
+
+    /// <summary>Process CPU time when the first upload (the warm-up round) ended.</summary>
+    public TimeSpan WarmCpu { get; private set; }
+
+    /// <summary>Process CPU time at the last upload's end.</summary>
+    public TimeSpan LastCpu { get; private set; }
+
     public ILogger CreateLogger(string categoryName) => this;
 
     public IDisposable? BeginScope<TState>(TState state)
@@ -167,6 +183,12 @@ internal sealed class TransferLog : ILoggerProvider, ILogger
             var bytes = Convert.ToDouble(fields.First(f => f.Key == "Bytes").Value, CultureInfo.InvariantCulture);
             var seconds = Convert.ToDouble(fields.First(f => f.Key == "Seconds").Value, CultureInfo.InvariantCulture);
             _lines.Enqueue((direction, bytes / 1e6 / seconds));
+            if (direction == "upload")
+            {
+                Process.Refresh();
+                LastCpu = Process.TotalProcessorTime;
+                WarmCpu = WarmCpu == TimeSpan.Zero ? LastCpu : WarmCpu;
+            }
         }
     }
 

@@ -423,6 +423,7 @@ public sealed class FleetClient : IDisposable
             content.Metrics[m.Name] = Mapping.FromProto(m);
         }
 
+        ReleaseDeadModels(header.Tensors);
         if (Mapping.TryAllocate(header.Tensors, content, out var tensors) is { } problem)
         {
             throw new InvalidDataException($"the server sent an invalid task: {problem}");
@@ -480,6 +481,32 @@ public sealed class FleetClient : IDisposable
         Transferred("download", bytes, started);
         ClientLog.TaskReceived(_logger, metadata.Round, metadata.MessageType.ToString().ToLowerInvariant(), bytes);
         return new Message(metadata, content);
+    }
+
+    /// <summary>Tasks of at least this many tensor bytes first collect the models of earlier tasks.</summary>
+    private const long CollectBeforeBytes = 16L << 20;
+
+    /// <summary>
+    /// Before a big model is allocated, the models of earlier tasks that are garbage by now are collected: the
+    /// garbage collector otherwise lets several dead model-sized arrays pile up (large objects are collected only
+    /// when their budget runs out), which took a client's peak memory to 5-8 times the model. A blocking,
+    /// non-compacting collection of a heap of a few big arrays takes milliseconds.
+    /// </summary>
+    private static void ReleaseDeadModels(IReadOnlyList<TensorLayout> layouts)
+    {
+        long bytes = 0;
+        foreach (var layout in layouts)
+        {
+            if (Mapping.DescribeLayout(layout, out var dtype, out var shape) is null)
+            {
+                bytes += Tensor.ElementCount(shape) * dtype.SizeOf();
+            }
+        }
+
+        if (bytes >= CollectBeforeBytes)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+        }
     }
 
     private async Task<Message> HandleAsync(Message task, CancellationToken cancellationToken)
