@@ -168,6 +168,41 @@ public sealed class BulkTransferTests
         Assert.Equal("invalid_update", failure.Code);
     }
 
+    [Fact]
+    public async Task Run_UploadRefusedMidStream_ClientStopsWithTheServersReason()
+    {
+        // A 4 MB update over the transfer endpoint whose chunk 878 (of 977) holds a NaN: the server answers while the
+        // client is still sending, and the client reports the server's reason.
+        var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, ChunkSize = ChunkSize, FinishGrace = TimeSpan.FromSeconds(5) };
+        await using var server = await FleetServer.StartAsync(options);
+        var runOptions = new RunOptions { Rounds = 1, MinNodes = 1, RoundTimeout = Limit, RunId = options.RunId };
+        var driver = new RunDriver(server.Grid, new FedAvg(), runOptions, [server.Observer]);
+        var run = driver.RunAsync(new ArrayRecord { { "w", Tensor.Zeros(DType.Float32, 1_000_000) } });
+
+        var log = new ListLogger();
+        using var client = new FleetClient(new FleetClientOptions { Server = $"127.0.0.1:{server.Port}", Insecure = true, PartitionId = 0, Name = "nan", ChunkSize = ChunkSize }, new NaNApp(), logger: log);
+        using var stop = new CancellationTokenSource(Limit);
+        var refused = await Assert.ThrowsAsync<FleetClientException>(() => client.RunAsync(stop.Token));
+        Assert.Equal("the server refused this client's update: tensor 'w' contains NaN or infinity (chunk at byte offset 3596288)", refused.Message);
+        Assert.Contains(log.Lines, l => l.StartsWith("transfer: download 4000000 bytes", StringComparison.Ordinal) && l.EndsWith("over the transfer endpoint", StringComparison.Ordinal));
+
+        var result = await run.WaitAsync(Limit);
+        Assert.Equal("invalid_update", Assert.Single(result.History.Rounds[0].Failures, f => f.Phase == "train").Code);
+    }
+
+    private sealed class NaNApp : IClientApp
+    {
+        public ValueTask<Message> HandleAsync(Message message, CancellationToken cancellationToken)
+        {
+            var values = new float[1_000_000];
+            values[900_000] = float.NaN;
+            var content = new RecordDict();
+            content.Arrays[message.Content!.Arrays.Keys.Single()] = new ArrayRecord { { "w", Tensor.FromArray(values, values.Length) } };
+            content.Metrics[RecordNames.Metrics] = new MetricRecord { [RecordNames.NumExamples] = 1 };
+            return ValueTask.FromResult(message.CreateReply(content));
+        }
+    }
+
     private static int SecondChunkData(byte[] bytes, int at)
     {
         for (int chunk = 0; ; chunk++)

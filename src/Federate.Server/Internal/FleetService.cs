@@ -205,7 +205,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         const string call = nameof(SubmitUpdate);
         var body = http.Request.Body;
         var cancellationToken = http.RequestAborted;
-        await AnswerAsync(http, call, async () =>
+        await AnswerAsync(http, async () =>
         {
             UpdateFrame? first;
             try
@@ -536,7 +536,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
     public async Task ServeTensorsAsync(HttpContext http, string messageId)
     {
         const string call = "GetTensors";
-        await AnswerAsync(http, call, async () =>
+        await AnswerAsync(http, async () =>
         {
             long nodeId = long.TryParse(http.Request.Headers[BulkFrames.NodeHeader].ToString(), out var id) ? id : 0;
             security.Authorize(SessionToken(http), nodeId, options.RunId, call);
@@ -552,6 +552,11 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             if (task.NodeId != nodeId)
             {
                 throw Refuse(call, nodeId, StatusCode.PermissionDenied, $"task '{messageId}' was sent to node {task.NodeId}, not node {nodeId}");
+            }
+
+            if (task.IsClosed)
+            {
+                throw Refuse(call, nodeId, StatusCode.FailedPrecondition, $"round {task.Round} is finished");
             }
 
             var tensors = task.Tensors.Select(t => t.Tensor).ToList();
@@ -598,9 +603,8 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
     }
 
     /// <summary>Runs a bulk endpoint's work; a refusal becomes an HTTP status with the gRPC code and a one-line reason.</summary>
-    private static async Task AnswerAsync(HttpContext http, string call, Func<Task> work)
+    private static async Task AnswerAsync(HttpContext http, Func<Task> work)
     {
-        _ = call;
         try
         {
             await work().ConfigureAwait(false);
