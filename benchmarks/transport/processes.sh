@@ -91,8 +91,9 @@ for size in $SIZES; do
     CP=""
     wait "$SP" || true
     SP=""
-    down=$(grep -oE "transfer: download [0-9]+ bytes in [0-9.]+ s \(([0-9]+) MB/s\)" "$dir/client.log" | tail -n +2 | grep -oE "\([0-9]+ MB/s" | tr -d '(' | awk '{print $1}' | median)
-    up=$(grep -oE "transfer: upload [0-9]+ bytes in [0-9.]+ s \(([0-9]+) MB/s\)" "$dir/client.log" | tail -n +2 | grep -oE "\([0-9]+ MB/s" | tr -d '(' | awk '{print $1}' | median)
+    rates() { grep -oE "transfer: $1 [0-9]+ bytes in [0-9.]+ s \([0-9]+ MB/s\)" "$dir/client.log" | tail -n +2 | grep -oE "\([0-9]+ MB/s" | tr -d '(' | awk '{print $1}' || true; }
+    down=$(rates download | median)
+    up=$(rates upload | median)
     model_kib=$((size * 1000000 / 1024))
     printf "%7s | %-4s | %12s | %13s | %5s | %11s | %5s | %16s | %6s (%6s)\n" "$size" "$path" "$raw" "$down" \
       "$(awk -v d="$down" -v r="$raw" 'BEGIN { printf "%.2f", d / r }')" "$up" "$(awk -v u="$up" -v r="$raw" 'BEGIN { printf "%.2f", u / r }')" \
