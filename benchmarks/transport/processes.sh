@@ -10,6 +10,7 @@
 # plainly and without its start-up footprint (RSS once it has joined, before the first task).
 #
 # Usage: benchmarks/transport/processes.sh [--sizes "10 100 256 1000"] [--rounds 5] [--paths "bulk grpc"] [--tls]
+#        (KEEP_WORK=1 keeps the server and client logs and prints where)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift 2 ;;
     --paths) PATHS=$2; shift 2 ;;
     --tls) TLS=1; shift ;;
-    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
