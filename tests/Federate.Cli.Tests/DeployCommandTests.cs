@@ -47,6 +47,30 @@ public sealed class DeployCommandTests
     }
 
     [Fact]
+    public async Task Client_ServerGoneForGood_GivesUpAfterTheLimitWithOneLine()
+    {
+        // Nothing listens on a port just released: every attempt is refused, as for a server killed after its run.
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var (code, _, err) = await Cli.RunAsync("client", "--insecure", "--server", $"127.0.0.1:{port}", "--retry-interval", "0.05",
+            "--max-retry-interval", "0.1", "--give-up-after", "0.5");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"error: the server at 127.0.0.1:{port} has been unreachable for ", err.Trim(), StringComparison.Ordinal);
+        Assert.EndsWith("giving up after --give-up-after 0.5 s", err.Trim(), StringComparison.Ordinal);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Client_GiveUpAfterZero_Refused()
+    {
+        var (code, _, err) = await Cli.RunAsync("client", "--insecure", "--server", "127.0.0.1:9", "--give-up-after", "0");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --give-up-after must be positive (leave it out to keep trying), got 0", err.Trim());
+    }
+
+    [Fact]
     public async Task Client_DatasetIsAFolder_SaysItIsAFolder()
     {
         var dir = Cli.TempDir();
