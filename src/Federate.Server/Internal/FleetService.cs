@@ -58,7 +58,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
         using (client?.Certificate)
         {
-            var node = registry.Register(client?.CommonName ?? request.Name, request.PartitionId >= 0 ? request.PartitionId : null);
+            var node = registry.Register(client?.CommonName ?? request.Name, request.PartitionId >= 0 ? request.PartitionId : null, ready: false);
             var reply = new RegisterReply
             {
                 ProtocolVersion = FleetProtocol.Version,
@@ -122,6 +122,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
         security.Authorize(context, request.NodeId, options.RunId, nameof(PullTask));
         var node = RequireNode(nameof(PullTask), request.NodeId);
+        registry.MarkReady(node);
         var wait = request.WaitMs > 0 ? TimeSpan.FromMilliseconds(Math.Min(request.WaitMs, options.PollWait.TotalMilliseconds)) : options.PollWait;
         if (node.Sent is { AwaitingReply: true } unanswered && node.SentConnection != ConnectionId(context))
         {
