@@ -556,6 +556,15 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
+            if (!task.IsClosed && !node.Revoked && registry.Get(node.Id) is not null)
+            {
+                // The connection broke under the task. The client reconnects and pulls again on a new connection,
+                // which sends this task again (see PullTask); a client that never comes back expires with its node,
+                // which fails the task. Failing it here would cost the round this client for a network blip.
+                ServerLog.DeliveryInterrupted(logger, task.Kind.ToString(), task.Round, task.NodeId);
+                throw;
+            }
+
             task.Fail("dropped", $"the task could not be delivered: {ex.Message}");
             if (node.Revoked)
             {
