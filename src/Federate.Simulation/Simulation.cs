@@ -113,6 +113,7 @@ public sealed class Simulation : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         var split = DatasetCatalog.Load(settings.Dataset, settings.DataDir, settings.LabelColumn);
+        ModelFactory.CheckDataset(settings.Model, split.Train.Name, split.Train.Segmentation);
         var rows = split.Train.Count;
         if (settings.Clients > rows)
         {

@@ -71,7 +71,8 @@ internal static class SimCommand
         var progressWriter = json ? error : output;
         var console = ConsoleFactory.Create(progressWriter);
         using var simulation = Simulation.Simulation.Create(s, line => console.WriteLine(flags?.Invoke(line) ?? line));
-        var progress = new RoundProgress(console, s.Rounds);
+        // A segmentation model's quality is the per-pixel dice of the object class.
+        var progress = new RoundProgress(console, s.Rounds, ModelFactory.IsSegmentation(s.Model) ? "dice" : "f1");
         simulation.Plan.Observers.Add(progress);
         var data = simulation.Data;
         if (simulation.Attack is { } attack)
