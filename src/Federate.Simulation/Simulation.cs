@@ -163,7 +163,7 @@ public sealed class Simulation : IDisposable
             if (attack.PoisonsLabels)
             {
                 var flipped = train.Labels.Select(y => train.ClassCount - 1 - y).ToArray();
-                train = new Dataset(train.Name, train.Features, flipped, train.FeatureCount, train.ClassNames, train.FeatureNames, train.Columns);
+                train = new Dataset(train.Name, train.Features, flipped, train.FeatureCount, train.ClassNames, train.FeatureNames, train.Columns) { Segmentation = train.Segmentation };
             }
             else
             {

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Federate.Learning.Models.Layers;
 
 /// <summary>
@@ -18,57 +20,48 @@ internal sealed unsafe class Upsample2d : Layer
     }
 
     /// <inheritdoc />
-    public override void Forward(float* p, float* x, float* y, int batch, bool training)
-    {
-        int w = Input.Width;
-        int wo = Output.Width;
-        int planes = batch * Input.Channels;
-        for (int plane = 0; plane < planes; plane++)
-        {
-            float* xp = x + ((long)plane * Input.Height * w);
-            float* yp = y + ((long)plane * Output.Height * wo);
-            for (int i = 0; i < Input.Height; i++)
-            {
-                // Widen input row i once, then copy it to the other s - 1 output rows.
-                float* first = yp + ((long)i * _factor * wo);
-                for (int j = 0; j < w; j++)
-                {
-                    new Span<float>(first + (j * _factor), _factor).Fill(xp[(i * w) + j]);
-                }
-
-                for (int r = 1; r < _factor; r++)
-                {
-                    new ReadOnlySpan<float>(first, wo).CopyTo(new Span<float>(first + ((long)r * wo), wo));
-                }
-            }
-        }
-    }
+    public override void Forward(float* p, float* x, float* y, int batch, bool training) => Blocks(x, y, batch, forward: true);
 
     /// <inheritdoc />
-    public override void BackwardInput(float* p, float* x, float* y, float* dy, float* dx, int batch)
+    public override void BackwardInput(float* p, float* x, float* y, float* dy, float* dx, int batch) => Blocks(dx, dy, batch, forward: false);
+
+    /// <summary>
+    /// Walks every input pixel with its s x s output block: forward fills the block with the pixel's value; backward
+    /// writes the block's sum to the pixel.
+    /// </summary>
+    private void Blocks(float* small, float* large, int batch, bool forward)
     {
         int w = Input.Width;
         int wo = Output.Width;
+        int s = _factor;
         int planes = batch * Input.Channels;
         for (int plane = 0; plane < planes; plane++)
         {
-            float* dxp = dx + ((long)plane * Input.Height * w);
-            float* dyp = dy + ((long)plane * Output.Height * wo);
+            float* sp = small + ((long)plane * Input.Height * w);
+            float* lp = large + ((long)plane * Output.Height * wo);
             for (int i = 0; i < Input.Height; i++)
             {
                 for (int j = 0; j < w; j++)
                 {
-                    float s = 0;
-                    for (int r = 0; r < _factor; r++)
+                    float* block = lp + ((long)i * s * wo) + (j * s);
+                    float sum = 0;
+                    for (int r = 0; r < s; r++)
                     {
-                        float* row = dyp + ((long)((i * _factor) + r) * wo) + (j * _factor);
-                        for (int c = 0; c < _factor; c++)
+                        var row = new Span<float>(block + ((long)r * wo), s);
+                        if (forward)
                         {
-                            s += row[c];
+                            row.Fill(sp[(i * w) + j]);
+                        }
+                        else
+                        {
+                            sum += TensorPrimitives.Sum<float>(row);
                         }
                     }
 
-                    dxp[(i * w) + j] = s;
+                    if (!forward)
+                    {
+                        sp[(i * w) + j] = sum;
+                    }
                 }
             }
         }
