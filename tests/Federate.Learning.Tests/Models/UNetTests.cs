@@ -91,16 +91,7 @@ public class UNetTests
             for (int k = 0; k < 6; k++)
             {
                 int i = offset + random.Next(size);
-                float keep = p[i];
-                p[i] = keep + eps;
-                model.SetParametersFrom(p);
-                double plus = model.LossAndGradient(data.Features, data.Labels, new float[p.Length]);
-                p[i] = keep - eps;
-                model.SetParametersFrom(p);
-                double minus = model.LossAndGradient(data.Features, data.Labels, new float[p.Length]);
-                p[i] = keep;
-                model.SetParametersFrom(p);
-                double expected = (plus - minus) / (2 * eps);
+                double expected = SyntheticData.FiniteDifference(model, data, p, i, eps);
                 Assert.True(Math.Abs(expected - gradient[i]) <= 5e-4 + (2e-2 * Math.Abs(expected)), $"{name} [{i - offset}]: analytic {gradient[i]}, finite differences {expected}");
                 error += (expected - gradient[i]) * (expected - gradient[i]);
                 norm += expected * expected;
