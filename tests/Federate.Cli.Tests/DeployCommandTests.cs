@@ -25,6 +25,8 @@ public sealed class DeployCommandTests
     [InlineData("error: --server must look like HOST:PORT, got 'nowhere'", "client", "--insecure", "--server", "nowhere")]
     [InlineData("error: give --server HOST:PORT (and/or --notify-listen HOST:PORT)", "client", "--insecure")]
     [InlineData("error: Unknown model 'nope'", "client", "--insecure", "--server", "127.0.0.1:9", "--model", "nope")]
+    [InlineData("error: model 'unet-small' segments images but dataset 'digits' has no per-pixel masks; use a segmentation dataset such as --dataset shapes-seg", "client", "--insecure", "--server", "127.0.0.1:9", "--dataset", "digits", "--model", "unet-small")]
+    [InlineData("error: dataset 'shapes-seg' is a segmentation dataset (per-pixel masks) and model 'logistic' classifies whole rows; use --model unet-small", "server", "--insecure", "--port", "0", "--dataset", "shapes-seg", "--model", "logistic")]
     [InlineData("error: --inspector-host must be an IP address (127.0.0.1, 0.0.0.0 for every interface), got 'example.org'", "server", "--insecure", "--port", "0", "--inspector-host", "example.org")]
     public async Task Deploy_BadOption_OneLineErrorNamingIt(string expected, params string[] args)
     {

@@ -83,6 +83,7 @@ internal static class ClientCommand
             int seed_ = parse.GetValue(seed);
             var federated = FederatedDataset.Create(split, partitions, parse.GetValue(partition)!, seed_, parse.GetValue(testFraction));
             var modelName = parse.GetValue(model)!;
+            ModelFactory.CheckDataset(modelName, split.Train.Name, split.Train.Segmentation);
             Func<Model> createModel = () => ModelFactory.Create(modelName, federated.FeatureCount, federated.ClassCount);
             _ = createModel(); // Reject a bad model name before connecting.
             var defaults = optimizerCli.ApplyTo(parse, new TrainOptions { Epochs = training.LocalEpochs(parse), BatchSize = training.BatchSize(parse), LearningRate = training.LearningRate(parse) });
