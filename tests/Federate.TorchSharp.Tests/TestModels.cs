@@ -1,0 +1,34 @@
+using System.Runtime.CompilerServices;
+using TorchSharp;
+using TorchTensor = TorchSharp.torch.Tensor;
+
+// libtorch's random generator and thread count are process-wide: the tests run one at a time.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace Federate.TorchSharp.Tests;
+
+/// <summary>Small TorchSharp networks for the digits dataset (8x8 images, 10 classes).</summary>
+internal static class TestModels
+{
+    /// <summary>One libtorch thread: reductions then run in one order, so a seed gives the same model.</summary>
+    [ModuleInitializer]
+    internal static void OneThread() => torch.set_num_threads(1);
+
+    /// <summary>conv 4@3x3, ReLU, 2x2 max-pool, fully connected 10 (state_dict: conv.*, fc.*).</summary>
+    public static torch.nn.Module<TorchTensor, TorchTensor> Cnn(int hidden = 4) => torch.nn.Sequential(
+        ("conv", torch.nn.Conv2d(1, hidden, 3)),
+        ("relu", torch.nn.ReLU()),
+        ("pool", torch.nn.MaxPool2d(2)),
+        ("flatten", torch.nn.Flatten()),
+        ("fc", torch.nn.Linear(hidden * 3 * 3, 10)));
+
+    /// <summary>
+    /// A network with buffers of two dtypes (BatchNorm's float running statistics and int64 batch count) and a nested
+    /// block, so PyTorch's state_dict order (module by module) differs from "all parameters, then all buffers".
+    /// </summary>
+    public static torch.nn.Module<TorchTensor, TorchTensor> CnnWithBatchNorm() => torch.nn.Sequential(
+        ("conv", torch.nn.Conv2d(1, 2, 3)),
+        ("block", torch.nn.Sequential(("bn", torch.nn.BatchNorm2d(2)), ("relu", torch.nn.ReLU()))),
+        ("flatten", torch.nn.Flatten()),
+        ("fc", torch.nn.Linear(2 * 6 * 6, 10)));
+}
