@@ -31,4 +31,19 @@ internal static class TestModels
         ("block", torch.nn.Sequential(("bn", torch.nn.BatchNorm2d(2)), ("relu", torch.nn.ReLU()))),
         ("flatten", torch.nn.Flatten()),
         ("fc", torch.nn.Linear(2 * 6 * 6, 10)));
+
+    /// <summary>NIID-Bench's simple CNN with PyTorch's attribute names (conv1, conv2, fc1, fc2, fc3), as Federate's 'cnn'.</summary>
+    public static torch.nn.Module<TorchTensor, TorchTensor> NiidBenchCnn() => torch.nn.Sequential(
+        ("conv1", torch.nn.Conv2d(1, 6, 5)),
+        ("relu1", torch.nn.ReLU()),
+        ("pool1", torch.nn.MaxPool2d(2)),
+        ("conv2", torch.nn.Conv2d(6, 16, 5)),
+        ("relu2", torch.nn.ReLU()),
+        ("pool2", torch.nn.MaxPool2d(2)),
+        ("flatten", torch.nn.Flatten()),
+        ("fc1", torch.nn.Linear(256, 120)),
+        ("relu3", torch.nn.ReLU()),
+        ("fc2", torch.nn.Linear(120, 84)),
+        ("relu4", torch.nn.ReLU()),
+        ("fc3", torch.nn.Linear(84, 10)));
 }
