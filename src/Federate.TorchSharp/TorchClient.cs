@@ -36,12 +36,11 @@ public sealed class TorchClient : FederatedClient, IDisposable
     /// </summary>
     public TorchClient(Func<torch.nn.Module<TorchTensor, TorchTensor>> createModel, TorchDataset train, TorchDataset test, TrainOptions defaults, int seed, int partitionId)
     {
-        _createModel = createModel ?? throw new ArgumentNullException(nameof(createModel));
-        _train = train ?? throw new ArgumentNullException(nameof(train));
-        _test = test ?? throw new ArgumentNullException(nameof(test));
-        _defaults = defaults ?? throw new ArgumentNullException(nameof(defaults));
-        _seed = seed;
-        _partitionId = partitionId;
+        ArgumentNullException.ThrowIfNull(createModel);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(test);
+        ArgumentNullException.ThrowIfNull(defaults);
+        (_createModel, _train, _test, _defaults, _seed, _partitionId) = (createModel, train, test, defaults, seed, partitionId);
     }
 
     /// <summary>The training and evaluation loss (a mean over the batch); default <see cref="TorchTrainer.CrossEntropy"/>.</summary>

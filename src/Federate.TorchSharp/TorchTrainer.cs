@@ -28,7 +28,7 @@ public static class TorchTrainer
         ArgumentNullException.ThrowIfNull(options);
         if ((TrainOptions.ValidateOptimizer(options) ?? Validate(options)) is { } problem)
         {
-            throw new ArgumentException(problem, nameof(options));
+            throw new ArgumentException(problem);
         }
 
         if (data.Count == 0)
