@@ -95,7 +95,7 @@ public static class TorchStateDict
         ArgumentNullException.ThrowIfNull(target);
         if (ToDType(target.dtype) != source.DType || !source.Shape.SequenceEqual(target.shape))
         {
-            throw new ArgumentException($"cannot copy a {source} tensor into a {Describe(target)} one", nameof(source));
+            throw new ArgumentException($"cannot copy a {source} tensor into a {Describe(target)} one");
         }
 
         if (source.Length == 0)

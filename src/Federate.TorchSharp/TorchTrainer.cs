@@ -8,7 +8,8 @@ namespace Federate.TorchSharp;
 /// <summary>
 /// Local training and evaluation of a TorchSharp module: shuffled minibatches, PyTorch's SGD (momentum, weight decay)
 /// or Adam, FedProx's proximal term. Shuffling and everything random in the module (dropout) follow
-/// <see cref="TrainOptions.Seed"/>, so with libtorch on one thread a seed gives the same model every time.
+/// <see cref="TrainOptions.Seed"/>, so with libtorch on one thread a seed gives the same model every time. A module
+/// on another device (CUDA) trains there: each batch is moved to the device of its parameters.
 /// </summary>
 public static class TorchTrainer
 {
@@ -46,6 +47,7 @@ public static class TorchTrainer
         {
             torch.manual_seed(options.Seed);
             module.train();
+            var device = DeviceOf(parameters);
             long n = data.Count;
             long steps = 0;
             double epochLoss = 0;
@@ -66,7 +68,7 @@ public static class TorchTrainer
                     using var scope = torch.NewDisposeScope();
                     long size = Math.Min(options.BatchSize, n - start);
                     var index = permutation.narrow(0, start, size);
-                    var batchLoss = loss(module.call(data.Inputs.index_select(0, index)), data.Labels.index_select(0, index));
+                    var batchLoss = loss(module.call(OnDevice(data.Inputs.index_select(0, index), device)), OnDevice(data.Labels.index_select(0, index), device));
                     optimizer.zero_grad();
                     batchLoss.backward();
                     if (anchor is not null)
@@ -113,6 +115,7 @@ public static class TorchTrainer
         loss ??= CrossEntropy;
         module.eval();
         using var noGrad = torch.no_grad();
+        var device = DeviceOf([.. module.parameters()]);
         bool classes = data.Labels.dtype == torch.ScalarType.Int64 && data.Labels.dim() == 1;
         double sum = 0;
         long correct = 0;
@@ -120,8 +123,8 @@ public static class TorchTrainer
         {
             using var scope = torch.NewDisposeScope();
             long size = Math.Min(batchSize, data.Count - start);
-            var labels = data.Labels.narrow(0, start, size);
-            var output = module.call(data.Inputs.narrow(0, start, size));
+            var labels = OnDevice(data.Labels.narrow(0, start, size), device);
+            var output = module.call(OnDevice(data.Inputs.narrow(0, start, size), device));
             sum += loss(output, labels).item<float>() * size;
             classes &= output.dim() == 2;
             if (classes)
@@ -132,6 +135,12 @@ public static class TorchTrainer
 
         return new TorchEvaluation(sum / data.Count, data.Count, classes ? (double)correct / data.Count : null);
     }
+
+    /// <summary>The device of the module's parameters (a module moved to CUDA trains there; the data follows by batch).</summary>
+    private static torch.Device? DeviceOf(global::TorchSharp.Modules.Parameter[] parameters) => parameters.Length > 0 ? parameters[0].device : null;
+
+    private static TorchTensor OnDevice(TorchTensor batch, torch.Device? device) =>
+        device is null || (batch.device_type == device.type && batch.device_index == device.index) ? batch : batch.to(device);
 
     private static void AddProximalGradient(global::TorchSharp.Modules.Parameter[] parameters, TorchTensor[] anchor, double mu)
     {

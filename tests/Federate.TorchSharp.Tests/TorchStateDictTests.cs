@@ -127,4 +127,17 @@ public sealed class TorchStateDictTests
         Assert.Equal([3L, 2L], tensor.Shape);
         Assert.Equal(new float[] { 0, 3, 1, 4, 2, 5 }, tensor.GetArray<float>());
     }
+
+    [Fact]
+    public void CopyTo_NonContiguousView_WritesInLogicalOrder()
+    {
+        using var matrix = torch.zeros(2, 3);
+        using var transposed = matrix.t();
+
+        TorchStateDict.CopyTo(Tensor.FromArray(new float[] { 0, 3, 1, 4, 2, 5 }, 3, 2), transposed);
+
+        Assert.Equal(new float[] { 0, 1, 2, 3, 4, 5 }, matrix.data<float>().ToArray());
+        var error = Assert.Throws<ArgumentException>(() => TorchStateDict.CopyTo(Tensor.FromArray(new float[6], 6), matrix));
+        Assert.Equal("cannot copy a Float32[6] tensor into a Float32[2,3] one", error.Message);
+    }
 }
