@@ -20,7 +20,8 @@ public static class TorchTrainer
     /// Trains <paramref name="module"/> in place for epochs [<see cref="TrainOptions.StartEpoch"/>,
     /// <see cref="TrainOptions.Epochs"/>) on <paramref name="data"/> with <paramref name="loss"/> (a mean over the
     /// batch; default <see cref="CrossEntropy"/>). Epoch e shuffles with a seed derived from the options' seed and e.
-    /// Returns the mean loss over the last epoch, the examples (the FedAvg weight) and the optimizer steps.
+    /// libtorch's generator is seeded per epoch the same way (dropout). Returns the mean loss over the last epoch, the
+    /// examples (the FedAvg weight) and the optimizer steps.
     /// </summary>
     public static TrainResult Train(torch.nn.Module<TorchTensor, TorchTensor> module, TorchDataset data, TrainOptions options, Func<TorchTensor, TorchTensor, TorchTensor>? loss = null, CancellationToken cancellationToken = default)
     {
@@ -45,7 +46,6 @@ public static class TorchTrainer
         var anchor = options.ProximalMu > 0 ? parameters.Select(p => p.detach().clone()).ToArray() : null;
         try
         {
-            torch.manual_seed(options.Seed);
             module.train();
             var device = DeviceOf(parameters);
             long n = data.Count;
@@ -60,6 +60,7 @@ public static class TorchTrainer
                 }
 
                 new Random(Seeds.Derive(options.Seed, epoch, "shuffle")).Shuffle(order);
+                torch.manual_seed(Seeds.Derive(options.Seed, epoch, "torch")); // dropout and other random modules
                 using var permutation = torch.tensor(order);
                 double sum = 0;
                 for (long start = 0; start < n; start += options.BatchSize)
@@ -77,7 +78,7 @@ public static class TorchTrainer
                     }
 
                     optimizer.step();
-                    sum += batchLoss.item<float>() * size;
+                    sum += batchLoss.ToDouble() * size;
                     steps++;
                 }
 
@@ -125,7 +126,7 @@ public static class TorchTrainer
             long size = Math.Min(batchSize, data.Count - start);
             var labels = OnDevice(data.Labels.narrow(0, start, size), device);
             var output = module.call(OnDevice(data.Inputs.narrow(0, start, size), device));
-            sum += loss(output, labels).item<float>() * size;
+            sum += loss(output, labels).ToDouble() * size;
             classes &= output.dim() == 2;
             if (classes)
             {

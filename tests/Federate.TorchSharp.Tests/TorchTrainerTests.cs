@@ -58,4 +58,20 @@ public sealed class TorchTrainerTests(ITestOutputHelper output)
 
         Assert.Equal(message, error.Message);
     }
+
+    [Fact]
+    public void Train_ModuleWithDropout_SameSeedSameModel_OtherSeedOtherModel()
+    {
+        byte[] Trained(int seed, int drawsBefore = 0)
+        {
+            torch.manual_seed(9);
+            using var module = torch.nn.Sequential(("flatten", torch.nn.Flatten()), ("drop", torch.nn.Dropout(0.5)), ("fc", torch.nn.Linear(64, 10)));
+            using var draws = torch.rand(drawsBefore); // moves libtorch's generator: training must not depend on it
+            TorchTrainer.Train(module, Digits.Value, new TrainOptions { Epochs = 1, BatchSize = 64, LearningRate = 0.1, Seed = seed });
+            return Federation.Bytes(TorchStateDict.ToRecord(module));
+        }
+
+        Assert.Equal(Trained(1), Trained(1, drawsBefore: 1000));
+        Assert.NotEqual(Trained(1), Trained(2));
+    }
 }
