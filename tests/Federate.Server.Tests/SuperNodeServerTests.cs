@@ -79,16 +79,12 @@ public sealed class SuperNodeServerTests
     }
 
     [Fact]
-    public async Task Fleet_NewerFlowerAndUnknownNodes_RefusedWithReason()
+    public async Task Fleet_UnknownNodes_RefusedWithReason()
     {
         var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, FlowerPort = 0, FlowerApp = WriteApp(TempDir()) };
         await using var server = await FleetServer.StartAsync(options);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.FlowerPort}");
         var fleet = new Fleet.FleetClient(channel);
-
-        var newer = await Assert.ThrowsAsync<RpcException>(async () => await fleet.RegisterNodeAsync(new UnsupportedFleetRequest()));
-        Assert.Equal(StatusCode.Unimplemented, newer.StatusCode);
-        Assert.Equal("RegisterNode is Flower 1.23+'s Fleet API; this Federate server speaks Flower 1.19's (CreateNode): run flower-supernode from Flower 1.19", newer.Status.Detail);
 
         var unknown = await Assert.ThrowsAsync<RpcException>(async () => await fleet.PullMessagesAsync(new PullMessagesRequest { Node = new Node { NodeId = 999 } }));
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
@@ -104,5 +100,51 @@ public sealed class SuperNodeServerTests
 
         await fleet.DeleteNodeAsync(new DeleteNodeRequest { Node = node });
         Assert.False((await fleet.SendNodeHeartbeatAsync(new SendNodeHeartbeatRequest { Node = node, HeartbeatInterval = 30 })).Success);
+    }
+
+    [Fact]
+    public async Task Fleet_Flower123Lifecycle_ActivateJoinsDeactivateLeaves()
+    {
+        var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, FlowerPort = 0, FlowerApp = WriteApp(TempDir()) };
+        await using var server = await FleetServer.StartAsync(options);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.FlowerPort}");
+        var fleet = new Fleet.FleetClient(channel);
+        var key = Google.Protobuf.ByteString.CopyFromUtf8("-----BEGIN PUBLIC KEY-----\nMHYw\n-----END PUBLIC KEY-----\n");
+
+        var noKey = await Assert.ThrowsAsync<RpcException>(async () => await fleet.RegisterNodeAsync(new RegisterNodeFleetRequest()));
+        Assert.Equal((StatusCode.InvalidArgument, "RegisterNode needs the SuperNode's public key"), (noKey.StatusCode, noKey.Status.Detail));
+        await fleet.RegisterNodeAsync(new RegisterNodeFleetRequest { PublicKey = key });
+        var id = (await fleet.ActivateNodeAsync(new ActivateNodeRequest { PublicKey = key, HeartbeatInterval = 30 })).NodeId;
+        var node = new Node { NodeId = id };
+
+        Assert.True(id > 0);
+        Assert.True((await fleet.SendNodeHeartbeatAsync(new SendNodeHeartbeatRequest { Node = node, HeartbeatInterval = 30 })).Success);
+        Assert.Empty((await fleet.PullMessagesAsync(new PullMessagesRequest { Node = node })).MessagesList);
+        await fleet.DeactivateNodeAsync(new DeactivateNodeRequest { NodeId = id });
+        await fleet.UnregisterNodeAsync(new UnregisterNodeFleetRequest { NodeId = id });
+        Assert.False((await fleet.SendNodeHeartbeatAsync(new SendNodeHeartbeatRequest { Node = node, HeartbeatInterval = 30 })).Success);
+    }
+
+    [Fact]
+    public async Task Fleet_OtherFlowerVersions_RefusedNamingTheSupportedOnes()
+    {
+        var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, FlowerPort = 0, FlowerApp = WriteApp(TempDir()) };
+        await using var server = await FleetServer.StartAsync(options);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.FlowerPort}");
+        var fleet = new Fleet.FleetClient(channel);
+        const string Supported = ": run flower-supernode from Flower 1.19 or 1.23, the versions this server speaks";
+
+        // Flower 1.20 to 1.22 register as 1.19 does but pull the probe object listed only in their shape of a pull.
+        var middle = (await fleet.CreateNodeAsync(new CreateNodeRequest { HeartbeatInterval = 30 })).Node;
+        var probe = await Assert.ThrowsAsync<RpcException>(async () => await fleet.PullObjectAsync(new PullObjectRequest { Node = middle, ObjectId = Federate.Protocol.FlowerFleetWire.ProbeObjectId }));
+        Assert.Equal((StatusCode.FailedPrecondition, "Flower 1.20 to 1.22 SuperNodes are not supported (they register as 1.19 does but read messages as 1.20 does)" + Supported), (probe.StatusCode, probe.Status.Detail));
+        var again = await Assert.ThrowsAsync<RpcException>(async () => await fleet.PullMessagesAsync(new PullMessagesRequest { Node = middle }));
+        Assert.Equal(probe.Status.Detail, again.Status.Detail);
+        Assert.False((await fleet.SendNodeHeartbeatAsync(new SendNodeHeartbeatRequest { Node = middle, HeartbeatInterval = 30 })).Success);
+
+        // Before 1.19 a SuperNode pushed a message's content inline, without an object tree.
+        var older = (await fleet.CreateNodeAsync(new CreateNodeRequest { HeartbeatInterval = 30 })).Node;
+        var push = await Assert.ThrowsAsync<RpcException>(async () => await fleet.PushMessagesAsync(new PushMessagesRequest { Node = older, MessagesList = { new Message { Metadata = new Federate.Protocol.FlowerFleet.Metadata { MessageType = "train" } } } }));
+        Assert.Equal((StatusCode.FailedPrecondition, "this SuperNode pushes messages without an object tree, as Flower before 1.19 did" + Supported), (push.StatusCode, push.Status.Detail));
     }
 }
