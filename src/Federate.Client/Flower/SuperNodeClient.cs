@@ -142,9 +142,10 @@ public sealed class SuperNodeClient : IDisposable
             {
                 return (await _fleet.CreateNodeAsync(new CreateNodeRequest { HeartbeatInterval = HeartbeatSeconds }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false)).Node;
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unimplemented or StatusCode.Unknown)
             {
-                // A Flower 1.23+ SuperLink: register the node's key, then activate it.
+                // A Flower 1.23+ SuperLink has no CreateNode (Flower's answers UNKNOWN "Unknown Error in service
+                // handler", its node-auth interceptor failing on the request): register the node's key, then activate.
                 _version = FlowerFleetVersion.Flower123;
                 method = "RegisterNode";
                 await _fleet.RegisterNodeAsync(new RegisterNodeFleetRequest { PublicKey = Google.Protobuf.ByteString.CopyFrom(_publicKey) }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -174,7 +175,6 @@ public sealed class SuperNodeClient : IDisposable
             objects[id] = content;
         }
 
-        await _fleet.ConfirmMessageReceivedAsync(new ConfirmMessageReceivedRequest { Node = node, RunId = listed.RunId, MessageObjectId = listed.MessageId }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
         var runId = $"flower-run-{listed.RunId}";
         CoreMessage reply;
         CoreMessage? instruction = null;
@@ -198,6 +198,11 @@ public sealed class SuperNodeClient : IDisposable
             reply = new CoreMessage(new MessageMetadata { RunId = runId, Round = 0, MessageType = MessageType.Custom }, new MessageError("invalid_instruction", ex.Message));
         }
 
+        // Confirmed once answered, not as soon as pulled: Flower 1.23's SuperLink frees a message's objects on
+        // confirmation, and a confirmation racing the ServerApp's registration of the same objects for the next node's
+        // message lost them there ("Object ... not found", that node's message unavailable); a Flower SuperNode,
+        // polling every 3 s and starting a process per message, confirms late enough not to meet that window.
+        await _fleet.ConfirmMessageReceivedAsync(new ConfirmMessageReceivedRequest { Node = node, RunId = listed.RunId, MessageObjectId = listed.MessageId }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
         ClientLog.FlowerAnswered(_logger, listed.MessageType, instruction?.Metadata.Round ?? 0, reply.Error?.Reason ?? "ok");
         double now = _time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
         var metadata = new Metadata
