@@ -36,6 +36,7 @@ public sealed class SuperNodeClient : IDisposable
     private readonly byte[] _publicKey;
     private ArrayRecord? _template;
     private bool _templateAsked;
+    private readonly FlowerFleetVersion? _forced;
     private FlowerFleetVersion _version = FlowerFleetVersion.Flower119;
 
     /// <summary>Creates a SuperNode for the SuperLink at <paramref name="server"/> (HOST:PORT of its Fleet API, plain HTTP/2).</summary>
@@ -44,7 +45,9 @@ public sealed class SuperNodeClient : IDisposable
     /// <param name="logger">Logger, or null.</param>
     /// <param name="poll">How long to wait between polls when there is no message (Flower's SuperNode: 3 s). Default 1 s.</param>
     /// <param name="time">Time source for heartbeats and polls; default the system's.</param>
-    public SuperNodeClient(string server, IClientApp app, ILogger? logger = null, TimeSpan? poll = null, TimeProvider? time = null)
+    /// <param name="version">The Fleet API shape to speak; null (the default) tries Flower 1.19's <c>CreateNode</c> and
+    /// falls back to 1.23's registration where the SuperLink has none.</param>
+    public SuperNodeClient(string server, IClientApp app, ILogger? logger = null, TimeSpan? poll = null, TimeProvider? time = null, FlowerFleetVersion? version = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(server);
         _app = app ?? throw new ArgumentNullException(nameof(app));
@@ -52,6 +55,7 @@ public sealed class SuperNodeClient : IDisposable
         _server = server;
         _poll = poll ?? TimeSpan.FromSeconds(1);
         _time = time ?? TimeProvider.System;
+        _forced = version;
         var address = server.Contains("://", StringComparison.Ordinal) ? server : "http://" + server;
         _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = FlowerMapping.MaxMessageSize, MaxSendMessageSize = null });
         _fleet = new Fleet.FleetClient(_channel);
@@ -132,27 +136,35 @@ public sealed class SuperNodeClient : IDisposable
         }
     }
 
-    /// <summary>Registers as Flower 1.19's SuperNode does (<c>CreateNode</c>), or as 1.23's where the SuperLink has no <c>CreateNode</c>.</summary>
+    /// <summary>
+    /// Registers as Flower 1.19's SuperNode does (<c>CreateNode</c>), or as 1.23's (<c>RegisterNode</c> then
+    /// <c>ActivateNode</c>) when asked to or where the SuperLink has no <c>CreateNode</c>.
+    /// </summary>
     private async Task<Node> RegisterAsync(CancellationToken cancellationToken)
     {
         string method = "CreateNode";
         try
         {
-            try
+            if (_forced != FlowerFleetVersion.Flower123)
             {
-                return (await _fleet.CreateNodeAsync(new CreateNodeRequest { HeartbeatInterval = HeartbeatSeconds }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false)).Node;
+                try
+                {
+                    return (await _fleet.CreateNodeAsync(new CreateNodeRequest { HeartbeatInterval = HeartbeatSeconds }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false)).Node;
+                }
+                catch (RpcException ex) when (_forced is null && ex.StatusCode is StatusCode.Unimplemented or StatusCode.Unknown)
+                {
+                    // A Flower 1.23+ SuperLink has no CreateNode (Flower's answers UNKNOWN "Unknown Error in service
+                    // handler", its node-auth interceptor failing on the request): register the key, then activate.
+                }
             }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unimplemented or StatusCode.Unknown)
-            {
-                // A Flower 1.23+ SuperLink has no CreateNode (Flower's answers UNKNOWN "Unknown Error in service
-                // handler", its node-auth interceptor failing on the request): register the node's key, then activate.
-                _version = FlowerFleetVersion.Flower123;
-                method = "RegisterNode";
-                await _fleet.RegisterNodeAsync(new RegisterNodeFleetRequest { PublicKey = Google.Protobuf.ByteString.CopyFrom(_publicKey) }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
-                method = "ActivateNode";
-                var activated = await _fleet.ActivateNodeAsync(new ActivateNodeRequest { PublicKey = Google.Protobuf.ByteString.CopyFrom(_publicKey), HeartbeatInterval = HeartbeatSeconds }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
-                return new Node { NodeId = activated.NodeId };
-            }
+
+            _version = FlowerFleetVersion.Flower123;
+            method = "RegisterNode";
+            var key = Google.Protobuf.ByteString.CopyFrom(_publicKey);
+            await _fleet.RegisterNodeAsync(new RegisterNodeFleetRequest { PublicKey = key }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            method = "ActivateNode";
+            var activated = await _fleet.ActivateNodeAsync(new ActivateNodeRequest { PublicKey = key, HeartbeatInterval = HeartbeatSeconds }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new Node { NodeId = activated.NodeId };
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
         {
