@@ -24,8 +24,9 @@ public sealed class TrainStage(TimeSpan? timeout = null) : IRoundStage
         var aggregator = strategy.CreateTrainAggregator(round.Context, round.Global);
         // The grid folds each successful reply into the aggregator (chunk by chunk when it streams); a refused one
         // comes back as an invalid_update failure.
-        await foreach (var _ in round.ExchangeAsync(Name, instructions, timeout, aggregator, cancellationToken).ConfigureAwait(false))
+        await foreach (var reply in round.ExchangeAsync(Name, instructions, timeout, aggregator, cancellationToken).ConfigureAwait(false))
         {
+            round.TrainValues.AddRange(NodeMetricValue.Of(reply));
         }
 
         round.Results = aggregator.Count;
