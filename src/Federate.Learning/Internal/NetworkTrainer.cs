@@ -245,19 +245,7 @@ internal static unsafe class NetworkTrainer
     }
 
     /// <summary>Poisson sampling: writes the rows in [0, n) that each join with probability q; returns how many.</summary>
-    public static int PoissonSample(GaussianNoise sampler, int n, double q, Span<int> rows)
-    {
-        int count = 0;
-        for (int i = 0; i < n; i++)
-        {
-            if (sampler.NextDouble() < q)
-            {
-                rows[count++] = i;
-            }
-        }
-
-        return count;
-    }
+    public static int PoissonSample(GaussianNoise sampler, int n, double q, Span<int> rows) => sampler.SampleIndices(n, q, rows);
 
     /// <summary>The number of rows in a batch; throws when <paramref name="x"/> does not hold that many rows of the network's input.</summary>
     public static int CheckBatch(INetwork net, ReadOnlySpan<float> x, ReadOnlySpan<int> y)
@@ -353,20 +341,20 @@ internal static unsafe class NetworkTrainer
                     gradient.Clear();
                 }
 
-                // Noise on the sum (also for an empty batch: the step is released either way), fixed denominator q·n.
-                noise.AddTo(gradient, noiseStd);
                 if (anchor is not null)
                 {
                     TensorPrimitives.Multiply(parameters, 1f - proximal, parameters);
                     TensorPrimitives.MultiplyAdd(anchor, proximal, parameters, parameters);
                 }
 
+                // Noise on the sum (also for an empty batch: the step is released either way), fixed denominator q·n.
                 if (optimizer is null)
                 {
-                    TensorPrimitives.MultiplyAdd(gradient, fusedStep, parameters, parameters);
+                    NoisyStep(noise, gradient, noiseStd, fusedStep, parameters, buffers.Noise);
                 }
                 else
                 {
+                    noise.AddTo(gradient, noiseStd);
                     TensorPrimitives.Multiply(gradient, inverseExpectedBatch, gradient);
                     optimizer.Step(parameters, gradient);
                 }
@@ -378,5 +366,35 @@ internal static unsafe class NetworkTrainer
         }
 
         return new TrainResult(lastLoss, n, steps);
+    }
+
+    /// <summary>
+    /// DP-SGD's plain step, w += step·(g + N(0, std²)), one cache-sized chunk at a time: the chunk's noise is drawn
+    /// into <paramref name="chunk"/>, added to the gradient and the parameters updated while both are in L1. The
+    /// same numbers as <see cref="GaussianNoise.AddTo(Span{float}, double)"/> on the whole gradient followed by
+    /// w += step·g (every operation is element-wise and rounded the same way), with one pass over memory instead of three.
+    /// </summary>
+    internal static void NoisyStep(GaussianNoise noise, Span<float> gradient, double std, float step, Span<float> parameters, float[] chunk)
+    {
+        if (!(std >= 0) || !double.IsFinite(std))
+        {
+            throw new ArgumentOutOfRangeException(nameof(std), std, "The noise standard deviation must be a non-negative finite number.");
+        }
+
+        float scale = (float)std;
+        for (int start = 0; start < gradient.Length; start += chunk.Length)
+        {
+            int count = Math.Min(chunk.Length, gradient.Length - start);
+            var g = gradient.Slice(start, count);
+            if (std > 0)
+            {
+                var z = chunk.AsSpan(0, count);
+                noise.FillStandard(z);
+                TensorPrimitives.MultiplyAdd(z, scale, g, g);
+            }
+
+            var w = parameters.Slice(start, count);
+            TensorPrimitives.MultiplyAdd(g, step, w, w);
+        }
     }
 }
