@@ -10,7 +10,7 @@ namespace Federate.Benchmarks;
 /// wall clock and by the process's CPU time (training runs on the calling thread). Prints medians of examples per
 /// second and the DP-SGD / SGD ratio of the medians.
 /// Usage: <c>dotnet run -c Release --project benchmarks/Federate.Benchmarks -- dpsgd-speed [--model mlp]
-/// [--examples 3200] [--batches 16,32,64] [--rounds 9] [--features 784] [--classes 10]</c>.
+/// [--examples 3200] [--batches 16,32,64] [--rounds 9] [--features 784] [--classes 10] [--sigma 1]</c>.
 /// </summary>
 internal static class DpSgdSpeed
 {
@@ -22,6 +22,7 @@ internal static class DpSgdSpeed
         int features = 784;
         int classes = 10;
         int[] batches = [16, 32, 64];
+        double sigma = 1.0;
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             string value = args[i + 1];
@@ -32,21 +33,22 @@ internal static class DpSgdSpeed
                 case "--rounds": rounds = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--features": features = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--classes": classes = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--sigma": sigma = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--batches": batches = [.. value.Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture))]; break;
                 default:
-                    Console.Error.WriteLine($"unknown option {args[i]}; use --model, --examples, --rounds, --features, --classes, --batches");
+                    Console.Error.WriteLine($"unknown option {args[i]}; use --model, --examples, --rounds, --features, --classes, --batches, --sigma");
                     return 2;
             }
         }
 
         var data = RandomData(examples, features, classes);
         var probe = ModelFactory.Create(model, features, classes);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"DP-SGD (sigma 1, C 1, Poisson sampling) against plain SGD: {model}, {((DifferentiableModel)probe).ParameterCount:N0} parameters, {examples} random examples of {features} features, one epoch per sample, {rounds} interleaved samples, medians; {Environment.ProcessorCount} logical cores, load {LoadAverage()}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"DP-SGD (sigma {sigma}, C 1, Poisson sampling) against plain SGD: {model}, {((DifferentiableModel)probe).ParameterCount:N0} parameters, {examples} random examples of {features} features, one epoch per sample, {rounds} interleaved samples, medians; {Environment.ProcessorCount} logical cores, load {LoadAverage()}"));
         Console.WriteLine($"{"batch",5} {"sgd ex/s",10} {"dp ex/s",10} {"ratio",6}   {"sgd ex/cpu-s",12} {"dp ex/cpu-s",12} {"ratio",6}");
         foreach (int batch in batches)
         {
             var plain = new TrainOptions { Epochs = 1, BatchSize = batch, LearningRate = 0.01, Seed = 1 };
-            var dp = plain with { DpSgd = new DpSgdOptions { NoiseMultiplier = 1.0, MaxGradNorm = 1.0 } };
+            var dp = plain with { DpSgd = new DpSgdOptions { NoiseMultiplier = sigma, MaxGradNorm = 1.0 } };
             var sgdModel = Create(model, features, classes);
             var dpModel = Create(model, features, classes);
 

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Federate.Core;
 using Federate.Core.Privacy;
 
@@ -370,8 +372,8 @@ internal static unsafe class NetworkTrainer
 
     /// <summary>
     /// DP-SGD's plain step, w += step·(g + N(0, std²)), one cache-sized chunk at a time: the chunk's noise is drawn
-    /// into <paramref name="chunk"/>, added to the gradient and the parameters updated while both are in L1. The
-    /// same numbers as <see cref="GaussianNoise.AddTo(Span{float}, double)"/> on the whole gradient followed by
+    /// into <paramref name="chunk"/> and the parameters updated while it is in L1 (the gradient buffer is only read).
+    /// The same parameters as <see cref="GaussianNoise.AddTo(Span{float}, double)"/> on the whole gradient followed by
     /// w += step·g (every operation is element-wise and rounded the same way), with one pass over memory instead of three.
     /// </summary>
     internal static void NoisyStep(GaussianNoise noise, Span<float> gradient, double std, float step, Span<float> parameters, float[] chunk)
@@ -386,15 +388,42 @@ internal static unsafe class NetworkTrainer
         {
             int count = Math.Min(chunk.Length, gradient.Length - start);
             var g = gradient.Slice(start, count);
+            var w = parameters.Slice(start, count);
             if (std > 0)
             {
                 var z = chunk.AsSpan(0, count);
                 noise.FillStandard(z);
-                TensorPrimitives.MultiplyAdd(z, scale, g, g);
+                NoisyAxpy(z, scale, g, step, w);
             }
+            else
+            {
+                TensorPrimitives.MultiplyAdd(g, step, w, w);
+            }
+        }
+    }
 
-            var w = parameters.Slice(start, count);
-            TensorPrimitives.MultiplyAdd(g, step, w, w);
+    /// <summary>w = (z·scale + g)·step + w, each product and sum rounded separately (as TensorPrimitives.MultiplyAdd twice), g left as it was.</summary>
+    private static void NoisyAxpy(ReadOnlySpan<float> z, float scale, ReadOnlySpan<float> g, float step, Span<float> w)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vs = Vector512.Create(scale);
+            var vt = Vector512.Create(step);
+            ref float zr = ref MemoryMarshal.GetReference(z);
+            ref float gr = ref MemoryMarshal.GetReference(g);
+            ref float wr = ref MemoryMarshal.GetReference(w);
+            for (; i + 16 <= w.Length; i += 16)
+            {
+                var noisy = (Vector512.LoadUnsafe(ref zr, (nuint)i) * vs) + Vector512.LoadUnsafe(ref gr, (nuint)i);
+                ((noisy * vt) + Vector512.LoadUnsafe(ref wr, (nuint)i)).StoreUnsafe(ref wr, (nuint)i);
+            }
+        }
+
+        for (; i < w.Length; i++)
+        {
+            float noisy = (z[i] * scale) + g[i];
+            w[i] = (noisy * step) + w[i];
         }
     }
 }
