@@ -41,7 +41,7 @@ internal static class DpSgdSpeed
             }
         }
 
-        var data = RandomData(examples, features, classes);
+        var data = BenchmarkData.Random(examples, features, classes);
         var probe = ModelFactory.Create(model, features, classes);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"DP-SGD (sigma {sigma}, C 1, Poisson sampling) against plain SGD: {model}, {((DifferentiableModel)probe).ParameterCount:N0} parameters, {examples} random examples of {features} features, one epoch per sample, {rounds} interleaved samples, medians; {Environment.ProcessorCount} logical cores, load {LoadAverage()}"));
         Console.WriteLine($"{"batch",5} {"sgd ex/s",10} {"dp ex/s",10} {"ratio",6}   {"sgd ex/cpu-s",12} {"dp ex/cpu-s",12} {"ratio",6}");
@@ -102,24 +102,6 @@ internal static class DpSgdSpeed
         double wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
         process.Refresh();
         return (wall, (process.TotalProcessorTime - cpu).TotalSeconds);
-    }
-
-    private static Dataset RandomData(int examples, int features, int classes)
-    {
-        var random = new Random(42);
-        var x = new float[examples * features];
-        for (int i = 0; i < x.Length; i++)
-        {
-            x[i] = (float)random.NextDouble();
-        }
-
-        var y = new int[examples];
-        for (int i = 0; i < examples; i++)
-        {
-            y[i] = random.Next(classes);
-        }
-
-        return new Dataset("random", x, y, features, [.. Enumerable.Range(0, classes).Select(c => $"c{c}")]);
     }
 
     private static double Median(List<double> values)

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -50,19 +51,13 @@ public sealed class GaussianNoise
 
     private float[] BufS => _s ??= new float[Chunk];
 
-    private ulong _s0;
-    private ulong _s1;
-    private ulong _s2;
-    private ulong _s3;
+    private Xoshiro256 _state;
 
     /// <summary>Creates a generator from a seed.</summary>
     public GaussianNoise(long seed)
     {
         ulong x = unchecked((ulong)seed);
-        _s0 = SplitMix(ref x);
-        _s1 = SplitMix(ref x);
-        _s2 = SplitMix(ref x);
-        _s3 = SplitMix(ref x);
+        _state = new Xoshiro256(SplitMix(ref x), SplitMix(ref x), SplitMix(ref x), SplitMix(ref x));
         _lanes = new VectorXoshiro(ref x);
     }
 
@@ -84,23 +79,15 @@ public sealed class GaussianNoise
 
         // NextDouble() < q  <=>  (x >> 11) * 2^-53 < q  <=>  (x >> 11) < ceil(q * 2^53), all exact in binary.
         ulong threshold = q > 0 ? (ulong)Math.Ceiling(Math.Min(q, 1.0) * (1UL << 53)) : 0;
-        ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
+        var state = _state; // a local copy stays in registers
         int count = 0;
         for (int i = 0; i < n; i++)
         {
-            ulong result = ulong.RotateLeft(s1 * 5, 7) * 9;
-            ulong t = s1 << 17;
-            s2 ^= s0;
-            s3 ^= s1;
-            s1 ^= s2;
-            s0 ^= s3;
-            s2 ^= t;
-            s3 = ulong.RotateLeft(s3, 45);
             destination[count] = i;
-            count += (result >> 11) < threshold ? 1 : 0;
+            count += (state.Next() >> 11) < threshold ? 1 : 0;
         }
 
-        (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
+        _state = state;
         return count;
     }
 
@@ -271,18 +258,7 @@ public sealed class GaussianNoise
         }
     }
 
-    private ulong Next()
-    {
-        ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
-        ulong t = _s1 << 17;
-        _s2 ^= _s0;
-        _s3 ^= _s1;
-        _s1 ^= _s2;
-        _s0 ^= _s3;
-        _s2 ^= t;
-        _s3 = ulong.RotateLeft(_s3, 45);
-        return result;
-    }
+    private ulong Next() => _state.Next();
 
     private static ulong SplitMix(ref ulong x)
     {
@@ -291,5 +267,29 @@ public sealed class GaussianNoise
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
+    }
+
+    /// <summary>The scalar xoshiro256** state.</summary>
+    private struct Xoshiro256(ulong s0, ulong s1, ulong s2, ulong s3)
+    {
+        private ulong _s0 = s0;
+        private ulong _s1 = s1;
+        private ulong _s2 = s2;
+        private ulong _s3 = s3;
+
+        /// <summary>The next 64 random bits.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public ulong Next()
+        {
+            ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
+            ulong t = _s1 << 17;
+            _s2 ^= _s0;
+            _s3 ^= _s1;
+            _s1 ^= _s2;
+            _s0 ^= _s3;
+            _s2 ^= t;
+            _s3 = ulong.RotateLeft(_s3, 45);
+            return result;
+        }
     }
 }
