@@ -22,7 +22,7 @@ public sealed partial class RdpAccountant
 
     private static readonly double[] DefaultOrdersArray = BuildDefaultOrders();
 
-    private const int OneStepCacheLimit = 4096;
+    private const int OneStepCacheLimit = 1024; // at most about 1.2 MB of cached vectors
 
     private static readonly ConcurrentDictionary<(double Q, double Sigma), double[]> OneStepCache = new();
 
