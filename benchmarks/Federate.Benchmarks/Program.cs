@@ -1,3 +1,12 @@
 using BenchmarkDotNet.Running;
+using Federate.Benchmarks;
+
+// `aggregation` runs the Stopwatch table of AggregationThroughput (model-sized updates are too large for
+// BenchmarkDotNet's many iterations); anything else goes to BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "aggregation")
+{
+    return AggregationThroughput.Run(args[1..]);
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -31,8 +31,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-dotnet build src/Federate.Cli -c Release -nologo -v quiet >/dev/null
-F=src/Federate.Cli/bin/Release/net10.0/federate.dll
+# FEDERATE_DLL runs an already built federate.dll (e.g. a copy of an earlier build, to compare before and after).
+if [ -n "${FEDERATE_DLL:-}" ]; then
+  F=$FEDERATE_DLL
+else
+  dotnet build src/Federate.Cli -c Release -nologo -v quiet >/dev/null
+  F=src/Federate.Cli/bin/Release/net10.0/federate.dll
+fi
 MODEL_BYTES=$((PARAMS * 4))
 MODEL_MB=$(awk -v b="$MODEL_BYTES" 'BEGIN { printf "%.0f", b / 1e6 }')
 WORK=$(mktemp -d)

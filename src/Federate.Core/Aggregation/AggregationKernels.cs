@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Tensor = Federate.Core.Records.Tensor;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -36,37 +37,120 @@ public static class AggregationKernels
     /// <summary><c>acc[i] *= scale</c> for float64.</summary>
     public static void Scale(Span<double> acc, double scale) => TensorPrimitives.Multiply(acc, scale, acc);
 
-    /// <summary>True when every element is finite (no NaN, no infinity): one vectorised read of the data.</summary>
-    public static bool AllFinite(ReadOnlySpan<float> x)
+    /// <summary>
+    /// Elements of an update checked and then folded together by <see cref="FoldWeightedChecked(Span{float}, ReadOnlySpan{float}, float, bool)"/>:
+    /// a block of 32 KB (float32) is read from memory once by the check and is still in the L1 cache when it is folded.
+    /// </summary>
+    public const int CheckBlockBytes = 32 << 10;
+
+    /// <summary>
+    /// <c>acc[i] = weight * x[i] + acc[i]</c>, or <c>weight * x[i] + 0</c> when <paramref name="initialize"/> (acc's old
+    /// contents are then never read: a fresh, uninitialised buffer needs no zeroing pass), with the same roundings as
+    /// <see cref="FoldWeighted(Span{float}, ReadOnlySpan{float}, float)"/> on a zeroed buffer.
+    /// </summary>
+    public static void FoldWeighted(Span<float> acc, ReadOnlySpan<float> x, float weight, bool initialize) =>
+        Fold(acc, x, weight, initialize, check: false);
+
+    /// <summary><c>acc[i] = weight * x[i] + acc[i]</c> (or <c>+ 0</c> when <paramref name="initialize"/>) for float64.</summary>
+    public static void FoldWeighted(Span<double> acc, ReadOnlySpan<double> x, double weight, bool initialize) =>
+        Fold(acc, x, weight, initialize, check: false);
+
+    /// <summary>
+    /// Validation fused into the fold: <see cref="FoldWeighted(Span{float}, ReadOnlySpan{float}, float, bool)"/>, block by
+    /// block (<see cref="CheckBlockBytes"/>), each block checked for NaN and infinity just before it is folded, while it
+    /// is in cache, so the update is read from memory once. Returns <c>x.Length</c> when every element is finite;
+    /// otherwise the number of elements folded before the block holding the first non-finite one (from there on
+    /// <paramref name="acc"/> is untouched).
+    /// </summary>
+    public static int FoldWeightedChecked(Span<float> acc, ReadOnlySpan<float> x, float weight, bool initialize) =>
+        Fold(acc, x, weight, initialize, check: true);
+
+    /// <summary>Validation fused into the fold for float64 (see the float32 overload).</summary>
+    public static int FoldWeightedChecked(Span<double> acc, ReadOnlySpan<double> x, double weight, bool initialize) =>
+        Fold(acc, x, weight, initialize, check: true);
+
+    /// <summary>The fold of the float32 and float64 overloads; with <paramref name="check"/> the checked one.</summary>
+    internal static int Fold<T>(Span<T> acc, ReadOnlySpan<T> x, T weight, bool initialize, bool check)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        // A float is NaN or infinite exactly when its exponent bits are all ones.
-        var bits = MemoryMarshal.Cast<float, uint>(x);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && bits.Length >= Vector512<uint>.Count * 4)
+        if (acc.Length != x.Length)
         {
-            var mask = Vector512.Create(0x7F800000u);
-            ref uint start = ref MemoryMarshal.GetReference(bits);
-            int step = Vector512<uint>.Count;
+            throw new ArgumentException("Update and accumulator lengths differ.", nameof(x));
+        }
+
+        int block = CheckBlockBytes / Unsafe.SizeOf<T>();
+        for (int start = 0; start < x.Length; start += block)
+        {
+            int n = Math.Min(block, x.Length - start);
+            var xs = x.Slice(start, n);
+            var ys = acc.Slice(start, n);
+            if (check && !AllFiniteOf(xs))
+            {
+                return start;
+            }
+
+            if (initialize)
+            {
+                // w·x + 0, rounded as the multiply-add into a zeroed buffer rounds it (−0 becomes +0).
+                TensorPrimitives.Multiply(xs, weight, ys);
+                TensorPrimitives.Add(ys, T.Zero, ys);
+            }
+            else
+            {
+                TensorPrimitives.MultiplyAdd(xs, weight, ys, ys);
+            }
+        }
+
+        return x.Length;
+    }
+
+    private static bool AllFiniteOf<T>(ReadOnlySpan<T> x)
+        where T : unmanaged => typeof(T) == typeof(float)
+        ? AllExponentsBelow(MemoryMarshal.Cast<T, uint>(x), 0x7F800000u)
+        : typeof(T) == typeof(double)
+            ? AllExponentsBelow(MemoryMarshal.Cast<T, ulong>(x), 0x7FF0000000000000ul)
+            : throw new NotSupportedException(typeof(T).Name);
+
+    /// <summary>True when every element is finite (no NaN, no infinity): one vectorised read of the data.</summary>
+    public static bool AllFinite(ReadOnlySpan<float> x) =>
+        AllExponentsBelow(MemoryMarshal.Cast<float, uint>(x), 0x7F800000u);
+
+    /// <summary>True when every element is finite (no NaN, no infinity): one vectorised read of the data.</summary>
+    public static bool AllFinite(ReadOnlySpan<double> x) =>
+        AllExponentsBelow(MemoryMarshal.Cast<double, ulong>(x), 0x7FF0000000000000ul);
+
+    /// <summary>
+    /// True when no element has all the exponent bits of <paramref name="exponent"/> set: an IEEE float is NaN or
+    /// infinite exactly when its exponent bits are all ones.
+    /// </summary>
+    private static bool AllExponentsBelow<T>(ReadOnlySpan<T> bits, T exponent)
+        where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    {
+        int i = 0;
+        ref T start = ref MemoryMarshal.GetReference(bits);
+        if (Vector512.IsHardwareAccelerated && bits.Length >= Vector512<T>.Count * 4)
+        {
+            var mask = Vector512.Create(exponent);
+            int step = Vector512<T>.Count;
             for (; i <= bits.Length - (4 * step); i += 4 * step)
             {
                 var a = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)i) & mask, mask);
                 var b = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)(i + step)) & mask, mask);
                 var c = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)(i + (2 * step))) & mask, mask);
                 var d = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)(i + (3 * step))) & mask, mask);
-                if ((a | b | c | d) != Vector512<uint>.Zero)
+                if ((a | b | c | d) != Vector512<T>.Zero)
                 {
                     return false;
                 }
             }
         }
-        else if (Vector256.IsHardwareAccelerated && bits.Length >= Vector256<uint>.Count)
+        else if (Vector256.IsHardwareAccelerated && bits.Length >= Vector256<T>.Count)
         {
-            var mask = Vector256.Create(0x7F800000u);
-            ref uint start = ref MemoryMarshal.GetReference(bits);
-            int step = Vector256<uint>.Count;
+            var mask = Vector256.Create(exponent);
+            int step = Vector256<T>.Count;
             for (; i <= bits.Length - step; i += step)
             {
-                if (Vector256.Equals(Vector256.LoadUnsafe(ref start, (nuint)i) & mask, mask) != Vector256<uint>.Zero)
+                if (Vector256.Equals(Vector256.LoadUnsafe(ref start, (nuint)i) & mask, mask) != Vector256<T>.Zero)
                 {
                     return false;
                 }
@@ -75,21 +159,7 @@ public static class AggregationKernels
 
         for (; i < bits.Length; i++)
         {
-            if ((bits[i] & 0x7F800000u) == 0x7F800000u)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>True when every element is finite (no NaN, no infinity).</summary>
-    public static bool AllFinite(ReadOnlySpan<double> x)
-    {
-        foreach (var v in x)
-        {
-            if (!double.IsFinite(v))
+            if ((bits[i] & exponent) == exponent)
             {
                 return false;
             }
