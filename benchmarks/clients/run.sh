@@ -109,7 +109,7 @@ done
 if [ "$SIM_CLIENTS" -gt 0 ]; then
   out="$WORK/sim"
   start=$(date +%s%N)
-  dotnet "$F" sim --model "noop:$PARAMS" --clients "$SIM_CLIENTS" --rounds 3 --json --out "$out" >"$WORK/sim.json" 2>"$WORK/sim.log" || { tail -5 "$WORK/sim.log" >&2; exit 1; }
+  dotnet "$F" sim --model "noop:$PARAMS" --clients "$SIM_CLIENTS" --partition iid --rounds 3 --json --out "$out" >"$WORK/sim.json" 2>"$WORK/sim.log" || { tail -5 "$WORK/sim.log" >&2; exit 1; }
   end=$(date +%s%N)
   python3 - "$out/history.json" "$SIM_CLIENTS" "$(( (end - start) / 1000000 ))" <<'PY'
 import json, statistics, sys

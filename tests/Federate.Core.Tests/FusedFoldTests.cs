@@ -12,7 +12,7 @@ public class FusedFoldTests
     private static readonly RoundContext Context = new() { RunId = "r", Round = 1, Seed = 0 };
 
     /// <summary>Two tensors, the first longer than several check blocks and not a multiple of the vector width.</summary>
-    private static readonly int[] Lengths = [3 * (AggregationKernels.CheckBlockBytes / 4) + 1001, 37];
+    private static readonly int[] Lengths = [25_577, 37];
 
     private static ArrayRecord Model(Random rng, bool negativeZeros)
     {
@@ -260,16 +260,28 @@ public class FusedFoldTests
         }
     }
 
-    [Fact]
-    public void FoldWeightedChecked_NonFinite_StopsBeforeItsBlockAndLeavesTheRestUntouched()
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1000, false)]
+    [InlineData(1000, true)]
+    [InlineData(1030, true)]
+    public void FoldWeightedChecked_NonFinite_StopsAtMostAVectorBeforeItAndLeavesTheRestUntouched(int position, bool initialize)
     {
-        int block = AggregationKernels.CheckBlockBytes / sizeof(float);
-        var x = Enumerable.Repeat(2f, (2 * block) + 5).ToArray();
-        x[block + 3] = float.PositiveInfinity;
+        var x = Enumerable.Repeat(2f, 1031).ToArray();
+        x[position] = float.PositiveInfinity;
         var acc = Enumerable.Repeat(1f, x.Length).ToArray();
-        Assert.Equal(block, AggregationKernels.FoldWeightedChecked(acc, x, 0.5f, initialize: false));
-        Assert.All(acc[..block], v => Assert.Equal(2f, v));
-        Assert.All(acc[block..], v => Assert.Equal(1f, v));
+        int folded = AggregationKernels.FoldWeightedChecked(acc, x, 0.5f, initialize);
+        Assert.InRange(folded, Math.Max(0, position - 15), position);
+        Assert.All(acc[..folded], v => Assert.Equal(initialize ? 1f : 2f, v));
+        Assert.All(acc[folded..], v => Assert.Equal(1f, v));
+
+        var wide = Enumerable.Repeat(2.0, 1031).ToArray();
+        wide[position] = double.NaN;
+        var wideAcc = new double[wide.Length];
+        folded = AggregationKernels.FoldWeightedChecked(wideAcc, wide, 0.5, initialize);
+        Assert.InRange(folded, Math.Max(0, position - 7), position);
+        Assert.All(wideAcc[..folded], v => Assert.Equal(1.0, v));
+        Assert.All(wideAcc[folded..], v => Assert.Equal(0.0, v));
     }
 
     [Fact]

@@ -38,12 +38,6 @@ public static class AggregationKernels
     public static void Scale(Span<double> acc, double scale) => TensorPrimitives.Multiply(acc, scale, acc);
 
     /// <summary>
-    /// Elements of an update checked and then folded together by <see cref="FoldWeightedChecked(Span{float}, ReadOnlySpan{float}, float, bool)"/>:
-    /// a block of 32 KB (float32) is read from memory once by the check and is still in the L1 cache when it is folded.
-    /// </summary>
-    public const int CheckBlockBytes = 32 << 10;
-
-    /// <summary>
     /// <c>acc[i] = weight * x[i] + acc[i]</c>, or <c>weight * x[i] + 0</c> when <paramref name="initialize"/> (acc's old
     /// contents are then never read: a fresh, uninitialised buffer needs no zeroing pass), with the same roundings as
     /// <see cref="FoldWeighted(Span{float}, ReadOnlySpan{float}, float)"/> on a zeroed buffer.
@@ -56,11 +50,11 @@ public static class AggregationKernels
         Fold(acc, x, weight, initialize, check: false);
 
     /// <summary>
-    /// Validation fused into the fold: <see cref="FoldWeighted(Span{float}, ReadOnlySpan{float}, float, bool)"/>, block by
-    /// block (<see cref="CheckBlockBytes"/>), each block checked for NaN and infinity just before it is folded, while it
-    /// is in cache, so the update is read from memory once. Returns <c>x.Length</c> when every element is finite;
-    /// otherwise the number of elements folded before the block holding the first non-finite one (from there on
-    /// <paramref name="acc"/> is untouched).
+    /// Validation fused into the fold: <see cref="FoldWeighted(Span{float}, ReadOnlySpan{float}, float, bool)"/> in one
+    /// pass, each vector of <paramref name="x"/> checked for NaN and infinity in registers before it is folded, so the
+    /// update is read from memory once. Returns <c>x.Length</c> when every element is finite; otherwise a count c no
+    /// greater than the index of the first non-finite element (at most one vector before it): elements [0, c) were
+    /// folded, and from c on <paramref name="acc"/> is untouched.
     /// </summary>
     public static int FoldWeightedChecked(Span<float> acc, ReadOnlySpan<float> x, float weight, bool initialize) =>
         Fold(acc, x, weight, initialize, check: true);
@@ -69,7 +63,11 @@ public static class AggregationKernels
     public static int FoldWeightedChecked(Span<double> acc, ReadOnlySpan<double> x, double weight, bool initialize) =>
         Fold(acc, x, weight, initialize, check: true);
 
-    /// <summary>The fold of the float32 and float64 overloads; with <paramref name="check"/> the checked one.</summary>
+    /// <summary>
+    /// The fold of the float32 and float64 overloads (with <paramref name="check"/> the checked one): per element
+    /// <c>x·w</c> rounded, then <c>+ acc</c> (or <c>+ 0</c>) rounded, exactly as TensorPrimitives.MultiplyAdd rounds
+    /// (no fused multiply-add), so the bits do not depend on the vector width or on where a span starts.
+    /// </summary>
     internal static int Fold<T>(Span<T> acc, ReadOnlySpan<T> x, T weight, bool initialize, bool check)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
@@ -78,30 +76,59 @@ public static class AggregationKernels
             throw new ArgumentException("Update and accumulator lengths differ.", nameof(x));
         }
 
-        int block = CheckBlockBytes / Unsafe.SizeOf<T>();
-        for (int start = 0; start < x.Length; start += block)
-        {
-            int n = Math.Min(block, x.Length - start);
-            var xs = x.Slice(start, n);
-            var ys = acc.Slice(start, n);
-            if (check && !AllFiniteOf(xs))
-            {
-                return start;
-            }
+        ref T a = ref MemoryMarshal.GetReference(acc);
+        ref T v = ref MemoryMarshal.GetReference(x);
+        int n = x.Length;
+        int i = 0;
 
-            if (initialize)
+        // An IEEE float is NaN or infinite exactly when its exponent bits are all ones: x & +inf keeps only the
+        // exponent, and equals +inf exactly then (never NaN: the mantissa is cleared).
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+        {
+            var w = Vector512.Create(weight);
+            var inf = Vector512.Create(T.PositiveInfinity);
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
             {
-                // w·x + 0, rounded as the multiply-add into a zeroed buffer rounds it (−0 becomes +0).
-                TensorPrimitives.Multiply(xs, weight, ys);
-                TensorPrimitives.Add(ys, T.Zero, ys);
+                var xv = Vector512.LoadUnsafe(ref v, (nuint)i);
+                if (check && Vector512.EqualsAny(xv & inf, inf))
+                {
+                    return i;
+                }
+
+                var sum = (xv * w) + (initialize ? Vector512<T>.Zero : Vector512.LoadUnsafe(ref a, (nuint)i));
+                sum.StoreUnsafe(ref a, (nuint)i);
             }
-            else
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+        {
+            var w = Vector256.Create(weight);
+            var inf = Vector256.Create(T.PositiveInfinity);
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
             {
-                TensorPrimitives.MultiplyAdd(xs, weight, ys, ys);
+                var xv = Vector256.LoadUnsafe(ref v, (nuint)i);
+                if (check && Vector256.EqualsAny(xv & inf, inf))
+                {
+                    return i;
+                }
+
+                var sum = (xv * w) + (initialize ? Vector256<T>.Zero : Vector256.LoadUnsafe(ref a, (nuint)i));
+                sum.StoreUnsafe(ref a, (nuint)i);
             }
         }
 
-        return x.Length;
+        for (; i < n; i++)
+        {
+            T xi = Unsafe.Add(ref v, i);
+            if (check && !T.IsFinite(xi))
+            {
+                return i;
+            }
+
+            T product = xi * weight;
+            Unsafe.Add(ref a, i) = product + (initialize ? T.Zero : Unsafe.Add(ref a, i));
+        }
+
+        return n;
     }
 
     private static bool AllFiniteOf<T>(ReadOnlySpan<T> x)
