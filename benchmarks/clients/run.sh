@@ -2,7 +2,8 @@
 # Round overhead with many clients: one `federate server` on 127.0.0.1 (port 0, read from its log) and one
 # `federate client --virtual-clients N` process, a noop model of P float32 parameters (default noop:1000), R rounds
 # of train + evaluate. For each N prints the median round time (history.json 'seconds', train + evaluate), the
-# median per client, and the server's CPU time per client per round (utime + stime from /proc, start-up excluded),
+# median per client, the server's CPU time per client per round (utime + stime from /proc, start-up excluded) and
+# the client process's (all N virtual clients, start-up included),
 # next to the goal (50 ms at 100 clients) and the reference measured in the same run: the same run with 1 client
 # (a round's fixed cost). Then 1,000 virtual clients in one process (`federate sim --model noop:P`), ms per client.
 #
@@ -44,13 +45,13 @@ trap cleanup EXIT
 TICK=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$TICK" '{ printf "%.0f", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
 
-run_one() { # clients -> prints "median_round_ms server_cpu_ms"
+run_one() { # clients -> prints "median_round_ms server_cpu_ms client_cpu_ms"
   local n=$1 dir="$WORK/$1"
   mkdir -p "$dir"
   dotnet "$F" server --insecure --host 127.0.0.1 --port 0 --no-inspector --model "noop:$PARAMS" --rounds "$ROUNDS" \
     --min-clients "$n" --out "$dir/out" >"$dir/server.log" 2>&1 &
   SP=$!
-  local port="" cpu0 cpu1=0 c
+  local port="" cpu0 cpu1=0 ccpu=0 c
   for _ in $(seq 1 600); do
     port=$(grep -oE "listening on [^ ]*:[0-9]+" "$dir/server.log" 2>/dev/null | grep -oE "[0-9]+$" | head -1 || true)
     [ -n "$port" ] && break
@@ -69,6 +70,8 @@ run_one() { # clients -> prints "median_round_ms server_cpu_ms"
   while kill -0 "$SP" 2>/dev/null; do
     c=$(cpu_ms "$SP" 2>/dev/null || true)
     [ -n "$c" ] && cpu1=$c
+    c=$(cpu_ms "$CP" 2>/dev/null || true)
+    [ -n "$c" ] && ccpu=$c
     sleep 0.2
   done
   local rc=0
@@ -82,28 +85,29 @@ run_one() { # clients -> prints "median_round_ms server_cpu_ms"
     tail -5 "$dir/server.log" >&2
     exit 1
   fi
-  python3 - "$dir/out/history.json" "$((cpu1 - cpu0))" <<'PY'
+  python3 - "$dir/out/history.json" "$((cpu1 - cpu0))" "$ccpu" <<'PY'
 import json, statistics, sys
 h = json.load(open(sys.argv[1]))
 rounds = [r["seconds"] * 1000 for r in h["rounds"]]
 failures = sum(r["clients"]["failures"] if isinstance(r["clients"]["failures"], int) else len(r["clients"]["failures"]) for r in h["rounds"])
 if failures:
     print(f"{failures} client failures", file=sys.stderr)
-print(f"{statistics.median(rounds):.1f} {sys.argv[2]}")
+print(f"{statistics.median(rounds):.1f} {sys.argv[2]} {sys.argv[3]}")
 PY
 }
 
 printf "noop:%s, %s rounds of train + evaluate, %s cores, load %s\n" "$PARAMS" "$ROUNDS" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)"
-printf "%8s %16s %14s %18s %22s %12s\n" clients "round median ms" "ms per client" "server CPU ms/cl/rd" "over 1-client round" "goal ratio"
+printf "%8s %16s %14s %20s %20s %20s %12s\n" clients "round median ms" "ms per client" "server CPU ms/cl/rd" "client CPU ms/cl/rd" "over 1-client round" "goal ratio"
 base=""
 for n in $CLIENTS; do
-  read -r median cpu < <(run_one "$n")
+  read -r median cpu ccpu < <(run_one "$n")
   [ -z "$base" ] && base=$median
   per=$(awk -v m="$median" -v n="$n" 'BEGIN { printf "%.2f", m / n }')
   cpuper=$(awk -v c="$cpu" -v n="$n" -v r="$ROUNDS" 'BEGIN { printf "%.2f", c / n / r }')
+  ccpuper=$(awk -v c="$ccpu" -v n="$n" -v r="$ROUNDS" 'BEGIN { printf "%.2f", c / n / r }')
   over=$(awk -v m="$median" -v b="$base" 'BEGIN { printf "%.1fx", m / b }')
   goal=$(awk -v m="$median" -v n="$n" 'BEGIN { if (n >= 100) printf "%.2f", 50 / m; else printf "-" }')
-  printf "%8s %16s %14s %18s %22s %12s\n" "$n" "$median" "$per" "$cpuper" "$over" "$goal"
+  printf "%8s %16s %14s %20s %20s %20s %12s\n" "$n" "$median" "$per" "$cpuper" "$ccpuper" "$over" "$goal"
 done
 
 if [ "$SIM_CLIENTS" -gt 0 ]; then
