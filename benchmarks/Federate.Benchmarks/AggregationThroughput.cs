@@ -9,7 +9,7 @@ namespace Federate.Benchmarks;
 
 /// <summary>
 /// Aggregation of K updates against <c>y += x</c> (TensorPrimitives.Add into a reused y) over the same bytes, measured
-/// interleaved in the same run, medians of the repetitions. Each repetition is a round: a new FedAvg aggregator,
+/// interleaved in the same run, medians of the repetitions, in CPU time of the process (robust to a shared machine). Each repetition is a round: a new FedAvg aggregator,
 /// K whole replies added (layout and NaN/Inf validation included), Complete; and the server's streamed path: the
 /// same K updates folded chunk by chunk (1 MiB chunks, each checked for NaN/Inf as the fleet service checks it).
 /// "before" is the aggregation as it was (a zeroed new sum every round, a separate NaN/Inf pass over each update).
@@ -37,8 +37,8 @@ internal static class AggregationThroughput
             }
         }
 
-        Console.WriteLine($"aggregation of K float32 updates against y += x over the same bytes; median of {reps} interleaved repetitions; {Environment.ProcessorCount} cores, load {Load()}");
-        Console.WriteLine($"{"case",-12} {"y += x ms",10} {"aggregator",11} {"ratio",6} {"streamed",9} {"ratio",6} {"before",8} {"ratio",6}");
+        Console.WriteLine($"aggregation of K float32 updates against y += x over the same bytes; process CPU ms, median of {reps} interleaved repetitions; {Environment.ProcessorCount} cores, load {Load()}");
+        Console.WriteLine($"{"case",-12} {"y += x",10} {"aggregator",11} {"ratio",6} {"streamed",9} {"ratio",6} {"before",8} {"ratio",6}");
         foreach (var c in cases.Split(','))
         {
             var parts = c.Split('x');
@@ -165,11 +165,17 @@ internal static class AggregationThroughput
         return sum;
     }
 
+    /// <summary>
+    /// CPU time of the process (all its threads, the garbage collector's included) while <paramref name="action"/> runs:
+    /// on a machine shared with other work, wall time would count the time other processes held the cores.
+    /// </summary>
     private static double Time(Action action)
     {
-        var watch = Stopwatch.StartNew();
+        using var process = Process.GetCurrentProcess();
+        var before = process.TotalProcessorTime;
         action();
-        return watch.Elapsed.TotalMilliseconds;
+        process.Refresh();
+        return (process.TotalProcessorTime - before).TotalMilliseconds;
     }
 
     private static double Median(List<double> values)

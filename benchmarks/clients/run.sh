@@ -27,21 +27,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-if [ -n "${FEDERATE_DLL:-}" ]; then
-  F=$FEDERATE_DLL
-else
-  dotnet build src/Federate.Cli -c Release -nologo -v quiet >/dev/null
-  F=src/Federate.Cli/bin/Release/net10.0/federate.dll
-fi
-WORK=$(mktemp -d)
-SP=""
-CP=""
-cleanup() {
-  [ -n "$CP" ] && kill "$CP" 2>/dev/null || true
-  [ -n "$SP" ] && kill "$SP" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+. benchmarks/scripts/fleet-run.sh
 TICK=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$TICK" '{ printf "%.0f", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
 
@@ -51,18 +37,8 @@ run_one() { # clients -> prints "median_round_ms server_cpu_ms client_cpu_ms"
   dotnet "$F" server --insecure --host 127.0.0.1 --port 0 --no-inspector --model "noop:$PARAMS" --rounds "$ROUNDS" \
     --min-clients "$n" --out "$dir/out" >"$dir/server.log" 2>&1 &
   SP=$!
-  local port="" cpu0 cpu1=0 ccpu=0 c
-  for _ in $(seq 1 600); do
-    port=$(grep -oE "listening on [^ ]*:[0-9]+" "$dir/server.log" 2>/dev/null | grep -oE "[0-9]+$" | head -1 || true)
-    [ -n "$port" ] && break
-    kill -0 "$SP" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ -z "$port" ]; then
-    echo "server did not start ($n clients):" >&2
-    tail -5 "$dir/server.log" >&2
-    exit 1
-  fi
+  local port cpu0 cpu1=0 ccpu=0 c
+  port=$(wait_for_port "$dir/server.log" "$n clients")
   cpu0=$(cpu_ms "$SP")
   dotnet "$F" client --server "127.0.0.1:$port" --insecure --model "noop:$PARAMS" --virtual-clients "$n" \
     --num-partitions "$n" >"$dir/client.log" 2>&1 &
@@ -74,17 +50,7 @@ run_one() { # clients -> prints "median_round_ms server_cpu_ms client_cpu_ms"
     [ -n "$c" ] && ccpu=$c
     sleep 0.2
   done
-  local rc=0
-  wait "$SP" || rc=$?
-  SP=""
-  kill "$CP" 2>/dev/null || true
-  wait "$CP" 2>/dev/null || true
-  CP=""
-  if [ "$rc" -ne 0 ]; then
-    echo "server exited with status $rc ($n clients):" >&2
-    tail -5 "$dir/server.log" >&2
-    exit 1
-  fi
+  finish_run "$dir/server.log" "$n clients"
   python3 - "$dir/out/history.json" "$((cpu1 - cpu0))" "$ccpu" <<'PY'
 import json, statistics, sys
 h = json.load(open(sys.argv[1]))
