@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using Federate.Core;
 using Tensor = Federate.Core.Records.Tensor;
 
@@ -11,7 +10,8 @@ namespace Federate.Benchmarks;
 /// Aggregation of K updates against <c>y += x</c> (TensorPrimitives.Add into a reused y) over the same bytes, measured
 /// interleaved in the same run, medians of the repetitions, in CPU time of the process (robust to a shared machine). Each repetition is a round: a new FedAvg aggregator,
 /// K whole replies added (layout and NaN/Inf validation included), Complete; and the server's streamed path: the
-/// same K updates folded chunk by chunk (1 MiB chunks, each checked for NaN/Inf as the fleet service checks it).
+/// same K updates folded chunk by chunk as the fleet service folds an update whose turn it is (1 MiB chunks, NaN/Inf
+/// check fused into the fold).
 /// "before" is the aggregation as it was (a zeroed new sum every round, a separate NaN/Inf pass over each update).
 /// Usage: <c>dotnet run -c Release --project benchmarks/Federate.Benchmarks -- aggregation [--cases 1x256,4x256,100x40] [--reps 5]</c>
 /// (KxMB; updates beyond 8 distinct buffers reuse them, each larger than the caches, to bound memory).
@@ -118,7 +118,7 @@ internal static class AggregationThroughput
         Console.WriteLine($"{label,-12} {reference,10:0.0} {Median(whole),11:0.0} {Ratio(whole),6} {Median(streamed),9:0.0} {Ratio(streamed),6} {Median(before),8:0.0} {Ratio(before),6}");
     }
 
-    /// <summary>The server's path: chunks checked (as the fleet service checks them) and folded as they arrive.</summary>
+    /// <summary>The server's path: chunks checked and folded as they arrive, in one pass each.</summary>
     private static Tensor? Streamed(ArrayRecord global, Message[] replies)
     {
         var aggregator = new WeightedMeanAggregator(global);
@@ -129,12 +129,10 @@ internal static class AggregationThroughput
             for (int offset = 0; offset < bytes.Length; offset += ChunkBytes)
             {
                 var chunk = bytes.Slice(offset, Math.Min(ChunkBytes, bytes.Length - offset));
-                if (!AggregationKernels.AllFinite(MemoryMarshal.Cast<byte, float>(chunk)))
+                if (!fold.TryFoldFiniteChunk(0, offset / sizeof(float), chunk, DType.Float32))
                 {
                     throw new InvalidOperationException("not finite");
                 }
-
-                fold.FoldChunk(0, offset / sizeof(float), chunk);
             }
 
             fold.Commit();

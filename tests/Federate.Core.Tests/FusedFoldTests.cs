@@ -228,6 +228,28 @@ public class FusedFoldTests
         }
     }
 
+    [Theory]
+    [InlineData("fedavg")]
+    [InlineData("fedadam")]
+    public void TryFoldFiniteChunk_NonFiniteChunk_RefusedAndNothingOfItFolded(string strategy)
+    {
+        var global = new ArrayRecord { { "w", Tensor.FromArray(new float[64], 64) } };
+        var aggregator = (IStreamingTrainAggregator)StrategyCatalog.Create(strategy, new SamplingOptions(), new StrategyOptions()).CreateTrainAggregator(Context, global);
+        var good = Enumerable.Range(0, 64).Select(i => (float)i).ToArray();
+        var bad = (float[])good.Clone();
+        bad[40] = float.NaN;
+        var fold = aggregator.BeginUpdate(1, new MetricRecord { [RecordNames.NumExamples] = 2 });
+        Assert.True(fold.TryFoldFiniteChunk(0, 0, MemoryMarshal.AsBytes(good.AsSpan(0, 32)), DType.Float32));
+        Assert.False(fold.TryFoldFiniteChunk(0, 32, MemoryMarshal.AsBytes(bad.AsSpan(32)), DType.Float32));
+        Assert.True(fold.TryFoldFiniteChunk(0, 32, MemoryMarshal.AsBytes(good.AsSpan(32)), DType.Float32));
+        fold.Commit();
+        var whole = StrategyCatalog.Create(strategy, new SamplingOptions(), new StrategyOptions()).CreateTrainAggregator(Context, global);
+        Assert.Null(whole.Add(Records.Reply(new ArrayRecord { { "w", Tensor.FromArray(good, 64) } }, 2)));
+        Assert.Equal(
+            MemoryMarshal.Cast<float, uint>(whole.Complete().Parameters!["w"].AsSpan<float>()).ToArray(),
+            MemoryMarshal.Cast<float, uint>(aggregator.Complete().Parameters!["w"].AsSpan<float>()).ToArray());
+    }
+
     [Fact]
     public void Complete_EveryUpdateTakenBack_NoParameters()
     {

@@ -195,12 +195,34 @@ public static class AggregationKernels
         return true;
     }
 
+    /// <summary>True when every element of <paramref name="dtype"/> in the little-endian <paramref name="bytes"/> is finite; integers always are.</summary>
+    public static bool AllFinite(DType dtype, ReadOnlySpan<byte> bytes) => dtype switch
+    {
+        DType.Float32 => AllFinite(MemoryMarshal.Cast<byte, float>(bytes)),
+        DType.Float64 => AllFinite(MemoryMarshal.Cast<byte, double>(bytes)),
+        DType.Float16 => AllFiniteHalf(MemoryMarshal.Cast<byte, Half>(bytes)),
+        _ => true,
+    };
+
+    private static bool AllFiniteHalf(ReadOnlySpan<Half> x)
+    {
+        foreach (var v in x)
+        {
+            if (!Half.IsFinite(v))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>True when every floating-point element of the tensor is finite; integer tensors always are.</summary>
     public static bool AllFinite(Tensor t) => t.DType switch
     {
         DType.Float32 => AllFinite(t.AsSpan<float>()),
         DType.Float64 => AllFinite(t.AsSpan<double>()),
-        DType.Float16 => t.AsSpan<Half>().ToArray().All(Half.IsFinite),
+        DType.Float16 => AllFiniteHalf(t.AsSpan<Half>()),
         _ => true,
     };
 }

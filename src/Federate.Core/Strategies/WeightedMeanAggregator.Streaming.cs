@@ -30,6 +30,19 @@ public sealed partial class WeightedMeanAggregator : IStreamingTrainAggregator
 
         public void UnfoldChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes) => Apply(tensorIndex, elementOffset, bytes, -weight);
 
+        public bool TryFoldFiniteChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes, DType dtype)
+        {
+            var o = _owner ?? throw new InvalidOperationException("the update was already committed");
+            long folded = o.FoldRange(tensorIndex, elementOffset, bytes, weight, check: true);
+            if (folded * dtype.SizeOf() == bytes.Length)
+            {
+                return true;
+            }
+
+            o.FoldRange(tensorIndex, elementOffset, bytes[..checked((int)(folded * dtype.SizeOf()))], -weight, check: false);
+            return false;
+        }
+
         public void Commit()
         {
             var o = _owner ?? throw new InvalidOperationException("the update was already committed");

@@ -96,7 +96,7 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
         int n = bytes.Length / dtype.SizeOf();
         if (SumsWide(dtype))
         {
-            if (check && dtype == DType.Float16 && !AggregationKernels.AllFinite(Tensor.FromBytes(DType.Float16, bytes, n)))
+            if (check && !AggregationKernels.AllFinite(dtype, bytes))
             {
                 return 0;
             }
