@@ -35,7 +35,7 @@ run_one() { # clients -> prints "median_round_ms server_cpu_ms client_cpu_ms"
   local n=$1 dir="$WORK/$1"
   mkdir -p "$dir"
   dotnet "$F" server --insecure --host 127.0.0.1 --port 0 --no-inspector --model "noop:$PARAMS" --rounds "$ROUNDS" \
-    --min-clients "$n" --out "$dir/out" >"$dir/server.log" 2>&1 &
+    --min-clients "$n" --state-dir "$dir/state" --out "$dir/out" >"$dir/server.log" 2>&1 &
   SP=$!
   local port cpu0 cpu1=0 ccpu=0 c
   port=$(wait_for_port "$dir/server.log" "$n clients")
