@@ -26,7 +26,9 @@ internal sealed class FleetGrid : IGrid
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, PendingTask> _tasks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _closed = new(StringComparer.Ordinal);
-    private const long LargeModelBytes = 256L << 20;
+
+    /// <summary>Closed tasks are remembered (to tell a late reply its round is finished) for this many rounds.</summary>
+    private const int ClosedRoundsKept = 16;
     private readonly Lock _admitLock = new();
     private List<PendingTask>? _foldOrder;
     private IStreamingTrainAggregator? _streamingAggregator;
@@ -205,12 +207,10 @@ internal sealed class FleetGrid : IGrid
 
         if (aggregator is not null)
         {
-            if (pending[0].Tensors.Sum(t => t.Tensor.ByteLength) >= LargeModelBytes)
-            {
-                // The previous global model became garbage when the last round completed; collect it before this
-                // round allocates a new running sum, so a huge model never has three copies resident at once.
-                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
-            }
+            // The previous global model became garbage when the last round completed; collect it before this round
+            // allocates its running sum, which then takes its memory: a model is never resident three times, and the
+            // resident set does not grow round after round (for models of 8 MiB or more).
+            Federate.Core.Aggregation.ModelBuffers.Reclaim(pending[0].Tensors.Sum(t => t.Tensor.ByteLength));
 
             lock (_admitLock)
             {
@@ -296,6 +296,16 @@ internal sealed class FleetGrid : IGrid
 
                 Release(task);
                 task.Forget();
+            }
+
+            // Forget tasks closed long ago: the server keeps serving any number of rounds in bounded memory.
+            int oldest = first.Round - ClosedRoundsKept;
+            foreach (var (id, round) in _closed)
+            {
+                if (round < oldest)
+                {
+                    _closed.TryRemove(id, out _);
+                }
             }
 
             // The caller may keep this finished iterator until its next phase; it must not keep the model alive.

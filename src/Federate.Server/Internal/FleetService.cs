@@ -386,9 +386,10 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                         }
 
                         var layout = layouts[(int)chunk.TensorIndex];
-                        if (!IsFinite(layout.Dtype, data))
+                        string NotFinite() => $"tensor '{layout.Name}' contains NaN or infinity (chunk at byte offset {chunk.Offset})";
+                        if (fold is null && !IsFinite(layout.Dtype, data))
                         {
-                            throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, $"tensor '{layout.Name}' contains NaN or infinity (chunk at byte offset {chunk.Offset})");
+                            throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, NotFinite());
                         }
 
                         if (spool is not null)
@@ -397,7 +398,13 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                             spool.Write(data);
                             if (fold is not null)
                             {
-                                fold.FoldChunk((int)chunk.TensorIndex, (long)chunk.Offset / sizes[(int)chunk.TensorIndex].Item2, data);
+                                // The NaN/Inf check fused into the fold: one pass over the chunk.
+                                Mapping.TryFromProto(layout.Dtype, out var dtype);
+                                if (!fold.TryFoldFiniteChunk((int)chunk.TensorIndex, (long)chunk.Offset / sizes[(int)chunk.TensorIndex].Item2, data, dtype))
+                                {
+                                    throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, NotFinite());
+                                }
+
                                 folded += data.Length;
                                 FaultPoints.Reach("fold", task.Round);
                             }
