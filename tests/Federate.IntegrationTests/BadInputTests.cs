@@ -177,9 +177,9 @@ public sealed class BadInputTests(ITestOutputHelper log)
         log.WriteLine($"garbage: {garbage.StatusCode} {garbage.Status.Detail}");
     }
 
-    private static DateTime Deadline(TimeSpan timeout) => DateTime.UtcNow + timeout;
+    internal static DateTime Deadline(TimeSpan timeout) => DateTime.UtcNow + timeout;
 
-    private static UpdateHeader Header(long nodeId, MessageHeader task, double examples)
+    internal static UpdateHeader Header(long nodeId, MessageHeader task, double examples)
     {
         var metadata = task.Clone();
         metadata.ReplyTo = task.MessageId;
@@ -192,7 +192,7 @@ public sealed class BadInputTests(ITestOutputHelper log)
         return header;
     }
 
-    private static async Task<(TaskHeader? Header, Tensor[] Tensors)> PullAsync(Fleet.FleetClient fleet, long nodeId, TimeSpan timeout)
+    internal static async Task<(TaskHeader? Header, Tensor[] Tensors)> PullAsync(Fleet.FleetClient fleet, long nodeId, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
         using var call = fleet.PullTask(new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, WaitMs = 5000 }, cancellationToken: cts.Token);
@@ -217,7 +217,7 @@ public sealed class BadInputTests(ITestOutputHelper log)
         return (header, tensors);
     }
 
-    private static async Task SubmitAsync(Fleet.FleetClient fleet, UpdateHeader header, Tensor[] tensors, TimeSpan timeout, bool corruptHash = false)
+    internal static async Task SubmitAsync(Fleet.FleetClient fleet, UpdateHeader header, Tensor[] tensors, TimeSpan timeout, bool corruptHash = false)
     {
         using var cts = new CancellationTokenSource(timeout);
         using var call = fleet.SubmitUpdate(cancellationToken: cts.Token);
