@@ -22,7 +22,7 @@ public sealed class Simulation : IDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Core.SecureAggregation.SecAggPlusClient> _secagg = new();
 
     // A virtual client's error-feedback residuals live across rounds (apps are created per message).
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Core.Compression.UpdateCompressor> _compressors = new();
+    private readonly Core.Compression.CompressionResiduals _residuals = new();
 
     private Simulation(SimulationSettings settings, FederatedDataset data, int rows, Attack? attack, RunPrivacy privacy, ClientPrivacyStore? ledgers, StateDirectory? state)
     {
@@ -81,6 +81,12 @@ public sealed class Simulation : IDisposable
             Outputs = new RunOutputs { Directory = settings.Out, ModelMetadata = metadata },
             Durability = state,
         };
+        if (Core.Compression.UpdateCodec.Parse(settings.UpdateCompression) is not null)
+        {
+            // The clients' error-feedback residuals resume with the run, so the resumed run ends with the same model.
+            Plan.DurableState.Add(_residuals);
+        }
+
         if (ledgers is not null)
         {
             // The clients' privacy ledgers resume with the run, so epsilon after a resume is what it would have been.
@@ -189,7 +195,7 @@ public sealed class Simulation : IDisposable
         if (Core.Compression.UpdateCodec.Parse(_settings.UpdateCompression) is not null)
         {
             // First: it compresses what every other mod (budget, attack) made of the update.
-            mods.Insert(0, _compressors.GetOrAdd(partition, _ => new Core.Compression.UpdateCompressor()).Mod);
+            mods.Insert(0, _residuals.Get(partition).Mod);
         }
 
         return client.ToClientApp([.. mods]);

@@ -35,6 +35,24 @@ public sealed class UpdateCompressor
         }
     }
 
+    /// <summary>Copies of every residual, by tensor name (for <see cref="CompressionResiduals"/>).</summary>
+    internal Dictionary<string, float[]> Residuals()
+    {
+        lock (_lock)
+        {
+            return _residuals.ToDictionary(kv => kv.Key, kv => (float[])kv.Value.Clone(), StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>Sets the residual of one tensor (resume).</summary>
+    internal void Restore(string name, float[] residual)
+    {
+        lock (_lock)
+        {
+            _residuals[name] = residual;
+        }
+    }
+
     /// <summary>
     /// Compresses the train <paramref name="reply"/> to <paramref name="instruction"/> with <paramref name="codec"/>:
     /// each float32 tensor becomes the encoding of (local − global + residual), and the residual becomes what that
