@@ -37,21 +37,7 @@ public sealed class BadInputTests(ITestOutputHelper log)
         // Partition 0: the hostile update is folded first, straight from its chunks, so a bad tail must be undone.
         var me = await fleet.RegisterAsync(new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = "hostile", PartitionId = 0 }, deadline: Deadline(timeout));
         using var stopHeartbeats = new CancellationTokenSource();
-        var heartbeats = Task.Run(async () =>
-        {
-            while (!stopHeartbeats.IsCancellationRequested)
-            {
-                try
-                {
-                    await fleet.HeartbeatAsync(new HeartbeatRequest { NodeId = me.NodeId }, cancellationToken: stopHeartbeats.Token);
-                    await Task.Delay(300, stopHeartbeats.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or RpcException)
-                {
-                    return;
-                }
-            }
-        });
+        var heartbeats = HeartbeatsAsync(fleet, me.NodeId, stopHeartbeats.Token);
 
         await using var honest = FederateProcess.Start("client", log, Args.ClientArgs(port, "--model", "logistic", "--dataset-id", "1", "--num-partitions", "2"));
         var statuses = new List<(string Case, StatusCode Code, string Detail)>();
@@ -176,6 +162,23 @@ public sealed class BadInputTests(ITestOutputHelper log)
         Assert.True(history.Rounds[2].Evaluate["accuracy"] > 0.5, $"accuracy {history.Rounds[2].Evaluate["accuracy"]}");
         log.WriteLine($"garbage: {garbage.StatusCode} {garbage.Status.Detail}");
     }
+
+    /// <summary>Sends heartbeats for a raw client until <paramref name="stop"/> fires.</summary>
+    internal static Task HeartbeatsAsync(Fleet.FleetClient fleet, long nodeId, CancellationToken stop) => Task.Run(async () =>
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await fleet.HeartbeatAsync(new HeartbeatRequest { NodeId = nodeId }, cancellationToken: stop);
+                await Task.Delay(300, stop);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or RpcException)
+            {
+                return;
+            }
+        }
+    });
 
     internal static DateTime Deadline(TimeSpan timeout) => DateTime.UtcNow + timeout;
 

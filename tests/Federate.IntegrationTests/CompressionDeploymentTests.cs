@@ -32,7 +32,7 @@ public sealed class CompressionDeploymentTests(ITestOutputHelper log)
         await server.WaitForLineAsync("listening on");
         var clients = Enumerable.Range(0, 3).Select(i => FederateProcess.Start($"client{i}", log, Args.ClientArgs(port, "--dataset", "digits", "--dataset-id", S(i), "--num-partitions", "3", "--seed", S(Seed)))).ToList();
         await using var sim = FederateProcess.Start("sim", log, Sim(dir["sim"], 3, 3, "int8"));
-        await AllSucceedAsync(clients, server, sim);
+        await SecureAggregationDeploymentTests.AllSucceedAsync(clients, server, sim);
 
         Assert.Equal(File.ReadAllBytes(Path.Combine(dir["sim"], "model.safetensors")), File.ReadAllBytes(Path.Combine(dir["server"], "model.safetensors")));
         var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["server"], "history.json")));
@@ -58,7 +58,7 @@ public sealed class CompressionDeploymentTests(ITestOutputHelper log)
         await using var server = FederateProcess.Start("server", log, SecureFleet.ServerArgs(port, Path.Combine(kits, "server"), dir["secure"], "--dataset", "digits", "--min-clients", "2", "--rounds", "2", "--seed", S(Seed), "--update-compression", "topk:0.05"));
         var sites = new[] { "site-a", "site-b" }.Select((site, i) => FederateProcess.Start(site, log, SecureFleet.ClientArgs(port, Path.Combine(kits, site), "--dataset", "digits", "--dataset-id", S(i), "--num-partitions", "2", "--seed", S(Seed)))).ToList();
         await using var sim = FederateProcess.Start("sim", log, Sim(dir["sim"], 2, 2, "topk:0.05"));
-        await AllSucceedAsync(sites, server, sim);
+        await SecureAggregationDeploymentTests.AllSucceedAsync(sites, server, sim);
 
         Assert.Equal(File.ReadAllBytes(Path.Combine(dir["sim"], "model.safetensors")), File.ReadAllBytes(Path.Combine(dir["secure"], "model.safetensors")));
         var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(dir["secure"], "history.json")));
@@ -75,7 +75,7 @@ public sealed class CompressionDeploymentTests(ITestOutputHelper log)
         await server.WaitForLineAsync("FlowerService/Join");
         var native = FederateProcess.Start("native", log, Args.ClientArgs(port, "--dataset", "iris", "--model", "logistic", "--dataset-id", "0", "--num-partitions", "2", "--seed", "3"));
         var flower = FederateProcess.Start("flower", log, "client", "--protocol", "flower", "--server", $"127.0.0.1:{flowerPort}", "--dataset", "iris", "--model", "logistic", "--dataset-id", "1", "--num-partitions", "2", "--seed", "3");
-        await AllSucceedAsync([native, flower], server);
+        await SecureAggregationDeploymentTests.AllSucceedAsync([native, flower], server);
 
         // logistic on iris: 4x3 weights and 3 biases; the native update is int8, the Flower one float32.
         var codec = UpdateCodec.Parse("int8")!;
@@ -101,21 +101,7 @@ public sealed class CompressionDeploymentTests(ITestOutputHelper log)
         var timeout = TimeSpan.FromSeconds(30);
         var me = await fleet.RegisterAsync(new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = "hostile", PartitionId = 0 }, deadline: BadInputTests.Deadline(timeout));
         using var stopHeartbeats = new CancellationTokenSource();
-        var heartbeats = Task.Run(async () =>
-        {
-            while (!stopHeartbeats.IsCancellationRequested)
-            {
-                try
-                {
-                    await fleet.HeartbeatAsync(new HeartbeatRequest { NodeId = me.NodeId }, cancellationToken: stopHeartbeats.Token);
-                    await Task.Delay(300, stopHeartbeats.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or RpcException)
-                {
-                    return;
-                }
-            }
-        });
+        var heartbeats = BadInputTests.HeartbeatsAsync(fleet, me.NodeId, stopHeartbeats.Token);
 
         await using var honest = FederateProcess.Start("client", log, Args.ClientArgs(port, "--model", "logistic", "--dataset-id", "1", "--num-partitions", "2"));
         var codec = UpdateCodec.Parse("int8")!;
@@ -192,24 +178,5 @@ public sealed class CompressionDeploymentTests(ITestOutputHelper log)
         Assert.All(history.Rounds, r => Assert.Equal(1, r.Results));
         Assert.All(history.Rounds.Take(2), r => Assert.Contains(r.Failures, f => f.Code == "invalid_update"));
         Assert.All(history.Rounds, r => Assert.True(double.IsFinite(r.Evaluate["loss"])));
-    }
-
-    // Every process exits 0; the clients are disposed (killed if still running) whatever happens.
-    private static async Task AllSucceedAsync(IReadOnlyList<FederateProcess> clients, params FederateProcess[] others)
-    {
-        try
-        {
-            foreach (var p in others.Concat(clients))
-            {
-                Assert.Equal(0, await p.WaitForExitAsync());
-            }
-        }
-        finally
-        {
-            foreach (var c in clients)
-            {
-                await c.DisposeAsync();
-            }
-        }
     }
 }

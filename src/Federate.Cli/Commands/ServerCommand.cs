@@ -69,6 +69,9 @@ internal static class ServerCommand
                 serverOptions.FlowerOmittedConfigKeys.Add(key);
             }
 
+            // Flower nodes send float32 updates (the Flower protocol has no update compression): no codec for them.
+            serverOptions.FlowerOmittedConfigKeys.Add(Core.Compression.UpdateCompression.ConfigKey);
+
             foreach (var url in parse.GetValue(webhook) ?? [])
             {
                 serverOptions.Webhooks.Add(url);

@@ -128,22 +128,7 @@ public static class UpdateCompression
     /// <summary>A copy of a reply's content with another model and other metrics (the other records shared).</summary>
     internal static RecordDict Replace(RecordDict content, ArrayRecord model, MetricRecord metrics)
     {
-        var copy = new RecordDict();
-        foreach (var (name, record) in content.Configs)
-        {
-            copy.Configs[name] = record;
-        }
-
-        foreach (var (name, record) in content.Metrics)
-        {
-            copy.Metrics[name] = record;
-        }
-
-        foreach (var (name, record) in content.Arrays)
-        {
-            copy.Arrays[name] = record;
-        }
-
+        var copy = content.Copy();
         copy.Metrics[RecordNames.Metrics] = metrics;
         copy.Arrays[RecordNames.Model] = model;
         return copy;
