@@ -123,6 +123,7 @@ public sealed class Simulation : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         var split = DatasetCatalog.Load(settings.Dataset, settings.DataDir, settings.LabelColumn);
+        ModelFactory.CheckDataset(settings.Model, split.Train.Name, split.Train.Segmentation);
         var rows = split.Train.Count;
         if (settings.Clients > rows)
         {
@@ -172,7 +173,7 @@ public sealed class Simulation : IDisposable
             if (attack.PoisonsLabels)
             {
                 var flipped = train.Labels.Select(y => train.ClassCount - 1 - y).ToArray();
-                train = new Dataset(train.Name, train.Features, flipped, train.FeatureCount, train.ClassNames, train.FeatureNames, train.Columns);
+                train = new Dataset(train.Name, train.Features, flipped, train.FeatureCount, train.ClassNames, train.FeatureNames, train.Columns) { Segmentation = train.Segmentation };
             }
             else
             {

@@ -14,7 +14,7 @@ public sealed class SimulationSettings
     public string? DataDir { get; set; }
     /// <summary>Label column of a CSV file (null: 'label' if present, else the last column).</summary>
     public string? LabelColumn { get; set; }
-    /// <summary>Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, cnn, cnn-mcmahan, cnn:LAYERS. Default "mlp".</summary>
+    /// <summary>Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, cnn, cnn-mcmahan, cnn:LAYERS, unet-small. Default "mlp".</summary>
     public string Model { get; set; } = "mlp";
     /// <summary>Number of virtual clients. Default 10.</summary>
     public int Clients { get; set; } = 10;

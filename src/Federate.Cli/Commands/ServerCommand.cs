@@ -110,6 +110,7 @@ internal static class ServerCommand
             if (!modelName.StartsWith("noop:", StringComparison.OrdinalIgnoreCase) && !modelFromClient)
             {
                 _ = ModelFactory.Create(modelName, features, classes); // rejects a bad name before listening
+                DeployOptions.CheckModelFitsDataset(modelName, datasetName, dataSource.DataDir(parse), dataSource.LabelColumn(parse));
             }
 
             var sampling = new SamplingOptions

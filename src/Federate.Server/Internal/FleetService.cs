@@ -58,7 +58,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
         using (client?.Certificate)
         {
-            var node = registry.Register(client?.CommonName ?? request.Name, request.PartitionId >= 0 ? request.PartitionId : null);
+            var node = registry.Register(client?.CommonName ?? request.Name, request.PartitionId >= 0 ? request.PartitionId : null, ready: false);
             var reply = new RegisterReply
             {
                 ProtocolVersion = FleetProtocol.Version,
@@ -122,6 +122,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
         security.Authorize(context, request.NodeId, options.RunId, nameof(PullTask));
         var node = RequireNode(nameof(PullTask), request.NodeId);
+        registry.MarkReady(node);
         var wait = request.WaitMs > 0 ? TimeSpan.FromMilliseconds(Math.Min(request.WaitMs, options.PollWait.TotalMilliseconds)) : options.PollWait;
         if (node.Sent is { AwaitingReply: true } unanswered && node.SentConnection != ConnectionId(context))
         {
@@ -569,6 +570,15 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
+            if (!task.IsClosed && !node.Revoked && registry.Get(node.Id) is not null)
+            {
+                // The connection broke under the task. The client reconnects and pulls again on a new connection,
+                // which sends this task again (see PullTask); a client that never comes back expires with its node,
+                // which fails the task. Failing it here would cost the round this client for a network blip.
+                ServerLog.DeliveryInterrupted(logger, task.Kind.ToString(), task.Round, task.NodeId);
+                throw;
+            }
+
             task.Fail("dropped", $"the task could not be delivered: {ex.Message}");
             if (node.Revoked)
             {
