@@ -36,7 +36,8 @@ public sealed class FleetClient : IDisposable
     public FleetClient(FleetClientOptions options, IClientApp app, INotificationHandler? handler = null, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        _app = app ?? throw new ArgumentNullException(nameof(app));
+        // Update compression: when the server's train config asks for a codec, the update is sent encoded.
+        _app = Federate.Core.Compression.UpdateCompressor.Wrap(app ?? throw new ArgumentNullException(nameof(app)));
         if (options.Validate() is { } problem)
         {
             throw new ArgumentException(problem);

@@ -32,6 +32,8 @@ internal static class SimCommand
             attack, stateDir, newRun,
         };
         OptionGroup.AddAll(command, dataSource, training, run, privacy, strategyCli, optimizer, telemetry, secagg);
+        var compression = new CompressionCliOptions();
+        compression.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -58,6 +60,7 @@ internal static class SimCommand
                 Optimizer = optimizer.ApplyTo(parse, new TrainOptions()),
                 SecAgg = secagg.Read(parse),
             };
+            settings.UpdateCompression = compression.Read(parse, command, settings.SecAgg is not null);
             using var export = telemetry.StartExport(parse, "federate-sim");
             run.ApplyTo(parse, settings);
             return await RunAsync(settings, parse.GetValue(json), output, error, cancellationToken, line => OptionNames.ToFlags(line, command)).ConfigureAwait(false);

@@ -331,18 +331,18 @@ internal sealed class FleetGrid : IGrid
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(_options.ChunkSize);
+        var sizes = WireSizes(task, reply);
         long folded = 0;
         try
         {
             spool.Rewind();
-            for (int i = 0; i < task.Tensors.Count; i++)
+            for (int i = 0; i < sizes.Length; i++)
             {
-                var tensor = task.Tensors[i].Tensor;
-                int elem = tensor.DType.SizeOf();
+                var (length, elem) = sizes[i];
                 int step = Math.Max(elem, _options.ChunkSize / elem * elem);
-                for (long offset = 0; offset < tensor.ByteLength; offset += step)
+                for (long offset = 0; offset < length; offset += step)
                 {
-                    int n = (int)Math.Min(step, tensor.ByteLength - offset);
+                    int n = (int)Math.Min(step, length - offset);
                     var span = buffer.AsSpan(0, n);
                     spool.ReadExactly(span);
                     fold.FoldChunk(i, offset / elem, span);
@@ -353,7 +353,7 @@ internal sealed class FleetGrid : IGrid
         }
         catch (IOException ex)
         {
-            Unfold(fold, task, spool, folded, buffer);
+            Unfold(fold, sizes, spool, folded, buffer);
             return task.Instruction.CreateErrorReply(new MessageError("server_error", $"could not read the spooled update: {ex.Message}"));
         }
         finally
@@ -365,19 +365,18 @@ internal sealed class FleetGrid : IGrid
         return reply;
     }
 
-    private void Unfold(IUpdateFold fold, PendingTask task, SpoolFile spool, long folded, byte[] buffer)
+    private void Unfold(IUpdateFold fold, (long Length, int Element)[] sizes, SpoolFile spool, long folded, byte[] buffer)
     {
         try
         {
             spool.Rewind();
-            for (int i = 0; i < task.Tensors.Count && folded > 0; i++)
+            for (int i = 0; i < sizes.Length && folded > 0; i++)
             {
-                var tensor = task.Tensors[i].Tensor;
-                int elem = tensor.DType.SizeOf();
+                var (length, elem) = sizes[i];
                 int step = Math.Max(elem, _options.ChunkSize / elem * elem);
-                for (long offset = 0; offset < tensor.ByteLength && folded > 0; offset += step)
+                for (long offset = 0; offset < length && folded > 0; offset += step)
                 {
-                    int n = (int)Math.Min(Math.Min(step, tensor.ByteLength - offset), folded);
+                    int n = (int)Math.Min(Math.Min(step, length - offset), folded);
                     var span = buffer.AsSpan(0, n);
                     spool.ReadExactly(span);
                     fold.UnfoldChunk(i, offset / elem, span);
@@ -389,6 +388,13 @@ internal sealed class FleetGrid : IGrid
         {
             // The spool is unreadable; the running sum keeps the partial update. Nothing more can be done.
         }
+    }
+
+    /// <summary>Byte length and element size of each tensor of a spooled update as it travelled (a compressed one as bytes).</summary>
+    private static (long Length, int Element)[] WireSizes(PendingTask task, Message reply)
+    {
+        _ = Federate.Core.Compression.UpdateCompression.ReplyCodec(task.Instruction, reply.Content?.Metrics.GetValueOrDefault(RecordNames.Metrics), out var codec);
+        return [.. task.Tensors.Select(t => Federate.Core.Compression.UpdateCompression.WireLayout(codec, t.Tensor) is var (dtype, shape) ? (Tensor.ElementCount(shape) * dtype.SizeOf(), dtype.SizeOf()) : default)];
     }
 
     private void OnNodeRemoved(long nodeId, string reason) => FailTasksOf(nodeId, "dropped", $"node {nodeId} left: {reason}");

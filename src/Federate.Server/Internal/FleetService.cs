@@ -285,9 +285,17 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         var layouts = header.Tensors;
         Tensor[]? tensors = null;
         bool spooled = task.Streaming;
+        Federate.Core.Compression.UpdateDecoder? decoding = null;
         if (task.Kind == MessageType.Train)
         {
-            if (CompareLayouts(task, layouts) is { } mismatch)
+            // A compressed update (update compression) travels as encoded bytes; it is checked block by block as it arrives.
+            if (Federate.Core.Compression.UpdateCompression.ReplyCodec(task.Instruction, content.Metrics.GetValueOrDefault(RecordNames.Metrics), out var codec) is { } codecProblem)
+            {
+                throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, codecProblem);
+            }
+
+            decoding = codec is null ? null : new Federate.Core.Compression.UpdateDecoder(codec, [.. task.Tensors.Select(t => t.Tensor)], [.. task.Tensors.Select(t => t.Name)]);
+            if (CompareLayouts(task, layouts, codec) is { } mismatch)
             {
                 throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, $"update does not match the global model: {mismatch}");
             }
@@ -392,6 +400,11 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                             throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, NotFinite());
                         }
 
+                        if (decoding?.Check((int)chunk.TensorIndex, (long)chunk.Offset, data) is { } decodeProblem)
+                        {
+                            throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, $"the compressed update does not decode: {decodeProblem}");
+                        }
+
                         if (spool is not null)
                         {
                             FaultPoints.Reach("upload", task.Round);
@@ -484,7 +497,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         }
     }
 
-    private static string? CompareLayouts(PendingTask task, Google.Protobuf.Collections.RepeatedField<TensorLayout> layouts)
+    private static string? CompareLayouts(PendingTask task, Google.Protobuf.Collections.RepeatedField<TensorLayout> layouts, Federate.Core.Compression.UpdateCodec? codec)
     {
         var expected = task.Tensors;
         if (layouts.Count != expected.Count)
@@ -501,9 +514,10 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                 return $"tensor {i} should be '{record}/{name}', got '{l.Record}/{l.Name}'";
             }
 
-            if (!Mapping.TryFromProto(l.Dtype, out var dtype) || dtype != tensor.DType || !l.Shape.SequenceEqual(tensor.Shape))
+            var (wireType, wireShape) = Federate.Core.Compression.UpdateCompression.WireLayout(codec, tensor);
+            if (!Mapping.TryFromProto(l.Dtype, out var dtype) || dtype != wireType || !l.Shape.SequenceEqual(wireShape))
             {
-                return $"tensor '{name}' should be {tensor}, got {Mapping.Describe(l)}";
+                return $"tensor '{name}' should be {(codec is null ? tensor : $"{wireType}[{string.Join(",", wireShape)}] ({codec.Name})")}, got {Mapping.Describe(l)}";
             }
         }
 
