@@ -29,6 +29,9 @@ rm -rf "$work"
 
 dotnet test Federate.slnx -c Release --no-build "$@"
 
+# The TorchSharp bridge: tests and sample, built apart from the solution (libtorch is large; see the script).
+scripts/torchsharp-check.sh "$@"
+
 # The packages as a user gets them: pack into a local feed, install the federate tool from it and run a simulation,
 # build the PackageConsumer sample and the three dotnet new templates against the feed and run them.
 scripts/package-check.sh

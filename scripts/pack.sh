@@ -12,9 +12,11 @@ trap 'rm -f "$log"' EXIT
 sourcelink=false
 git remote get-url origin > /dev/null 2>&1 && sourcelink=true
 props=(-c Release -nologo -v:q -p:ContinuousIntegrationBuild=true -p:EnableSourceLink=$sourcelink -p:Version="$version")
-dotnet build src/Federate.Cli/Federate.Cli.csproj "${props[@]}" -p:StrictPublicApi=true > "$log" \
-  || { grep -E "error" "$log" | sort -u | head -20; echo "pack: build failed (undeclared public API? run scripts/update-public-api.sh)"; exit 1; }
-for p in Federate.Core Federate.Learning Federate.State Federate.Security Federate.Protocol Federate.Simulation Federate.Server Federate.Client Federate.Cli; do
+for project in src/Federate.Cli/Federate.Cli.csproj src/Federate.TorchSharp/Federate.TorchSharp.csproj; do
+  dotnet build "$project" "${props[@]}" -p:StrictPublicApi=true > "$log" \
+    || { grep -E "error" "$log" | sort -u | head -20; echo "pack: build failed (undeclared public API? run scripts/update-public-api.sh)"; exit 1; }
+done
+for p in Federate.Core Federate.Learning Federate.State Federate.Security Federate.Protocol Federate.Simulation Federate.Server Federate.Client Federate.TorchSharp Federate.Cli; do
   dotnet pack "src/$p/$p.csproj" "${props[@]}" --no-build -o "$feed" > "$log" || { cat "$log"; exit 1; }
 done
 dotnet pack templates/Federate.Templates.csproj -c Release -nologo -v:q -p:Version="$version" -o "$feed" > "$log" || { cat "$log"; exit 1; }

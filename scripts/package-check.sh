@@ -41,7 +41,7 @@ cat > "$work/nuget.config" <<XML
 XML
 cp "$work/nuget.config" "$work/NuGet.Config"
 
-libraries=(Federate.Core Federate.Learning Federate.State Federate.Security Federate.Protocol Federate.Simulation Federate.Server Federate.Client)
+libraries=(Federate.Core Federate.Learning Federate.State Federate.Security Federate.Protocol Federate.Simulation Federate.Server Federate.Client Federate.TorchSharp)
 
 # The repository's own build uses the user's NuGet cache; only the consumers below use the temporary one.
 NUGET_PACKAGES="$cache" scripts/pack.sh "$feed" "$version"
@@ -61,6 +61,8 @@ for p in "${libraries[@]}"; do
 done
 server=$(entries "$feed/Federate.Server.$version.nupkg")
 grep -qxF "buildTransitive/Federate.Server.props" <<< "$server" || { echo "package-check: Federate.Server lacks buildTransitive/Federate.Server.props"; exit 1; }
+torchsharp=$(entries "$feed/Federate.TorchSharp.$version.nupkg")
+grep -qxF "buildTransitive/Federate.TorchSharp.targets" <<< "$torchsharp" || { echo "package-check: Federate.TorchSharp lacks buildTransitive/Federate.TorchSharp.targets"; exit 1; }
 tool=$(entries "$feed/federate.$version.nupkg")
 grep -qxF "tools/net10.0/any/DotnetToolSettings.xml" <<< "$tool" || { echo "package-check: federate is not a .NET tool package"; exit 1; }
 printf '  %-22s %9d bytes\n' "federate (tool)" "$(stat -c %s "$feed/federate.$version.nupkg")"

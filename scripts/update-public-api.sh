@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 projects=("$@")
-[ ${#projects[@]} -gt 0 ] || projects=(Federate.Core Federate.Learning Federate.State Federate.Security Federate.Protocol Federate.Simulation Federate.Server Federate.Client)
+[ ${#projects[@]} -gt 0 ] || projects=(Federate.Core Federate.Learning Federate.State Federate.Security Federate.Protocol Federate.Simulation Federate.Server Federate.Client Federate.TorchSharp)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for p in "${projects[@]}"; do

@@ -32,20 +32,7 @@ public class DpSgdBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var random = new Random(42);
-        var x = new float[Examples * Inputs];
-        for (int i = 0; i < x.Length; i++)
-        {
-            x[i] = (float)random.NextDouble();
-        }
-
-        var y = new int[Examples];
-        for (int i = 0; i < Examples; i++)
-        {
-            y[i] = random.Next(Classes);
-        }
-
-        _data = new Dataset("bench", x, y, Inputs, [.. Enumerable.Range(0, Classes).Select(c => $"c{c}")]);
+        _data = BenchmarkData.Random(Examples, Inputs, Classes);
         _sgdModel = Create();
         _dpModel = Create();
         _materialisedModel = Create();

@@ -26,20 +26,7 @@ public class MlpBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var random = new Random(42);
-        var x = new float[Batch * Inputs];
-        for (int i = 0; i < x.Length; i++)
-        {
-            x[i] = (float)random.NextDouble();
-        }
-
-        var y = new int[Batch];
-        for (int i = 0; i < Batch; i++)
-        {
-            y[i] = random.Next(Classes);
-        }
-
-        _data = new Dataset("bench", x, y, Inputs, [.. Enumerable.Range(0, Classes).Select(c => $"c{c}")]);
+        _data = BenchmarkData.Random(Batch, Inputs, Classes);
         _model = (DifferentiableModel)ModelFactory.Create("mlp", Inputs, Classes);
         _model.Initialize(1);
         _gradient = new float[_model.ParameterCount];

@@ -31,19 +31,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-dotnet build src/Federate.Cli -c Release -nologo -v quiet >/dev/null
-F=src/Federate.Cli/bin/Release/net10.0/federate.dll
+. benchmarks/scripts/fleet-run.sh
 MODEL_BYTES=$((PARAMS * 4))
 MODEL_MB=$(awk -v b="$MODEL_BYTES" 'BEGIN { printf "%.0f", b / 1e6 }')
-WORK=$(mktemp -d)
-SP=""
-CP=""
-cleanup() {
-  [ -n "$CP" ] && kill "$CP" 2>/dev/null || true
-  [ -n "$SP" ] && kill "$SP" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 run_one() { # strategy clients -> prints "peak_kib startup_kib"
   local strategy=$1 n=$2 dir="$WORK/$1-$2"
@@ -57,18 +47,8 @@ run_one() { # strategy clients -> prints "peak_kib startup_kib"
   dotnet "$F" server --insecure --host 127.0.0.1 --port 0 --no-inspector --model "noop:$PARAMS" --rounds "$ROUNDS" \
     --min-clients "$n" --state-dir "$dir/state" --out "$dir/out" "${flags[@]}" >"$dir/server.log" 2>&1 &
   SP=$!
-  local port="" startup=0 peak=0 h
-  for _ in $(seq 1 600); do
-    port=$(grep -oE "listening on [^ ]*:[0-9]+" "$dir/server.log" 2>/dev/null | grep -oE "[0-9]+$" | head -1 || true)
-    [ -n "$port" ] && break
-    kill -0 "$SP" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ -z "$port" ]; then
-    echo "server did not start ($strategy, $n clients):" >&2
-    tail -5 "$dir/server.log" >&2
-    exit 1
-  fi
+  local port startup=0 peak=0 h
+  port=$(wait_for_port "$dir/server.log" "$strategy, $n clients")
   startup=$(awk '/VmRSS/ {print $2}' "/proc/$SP/status")
   dotnet "$F" client --server "127.0.0.1:$port" --insecure --model "noop:$PARAMS" --virtual-clients "$n" \
     --num-partitions "$n" >"$dir/client.log" 2>&1 &
@@ -78,17 +58,7 @@ run_one() { # strategy clients -> prints "peak_kib startup_kib"
     if [ -n "$h" ] && [ "$h" -gt "$peak" ]; then peak=$h; fi
     sleep 0.1
   done
-  local rc=0
-  wait "$SP" || rc=$?
-  SP=""
-  kill "$CP" 2>/dev/null || true
-  wait "$CP" 2>/dev/null || true
-  CP=""
-  if [ "$rc" -ne 0 ]; then
-    echo "server exited with status $rc ($strategy, $n clients):" >&2
-    tail -5 "$dir/server.log" >&2
-    exit 1
-  fi
+  finish_run "$dir/server.log" "$strategy, $n clients"
   echo "$peak $startup"
 }
 

@@ -7,9 +7,10 @@ namespace Federate.Cli;
 /// <summary>
 /// Shows a run as it goes: in a terminal, a live progress bar (round, clients replied, last accuracy, elapsed time and
 /// ETA) above which one line per round is printed; elsewhere (logs, pipes, tests) only the line per round. Then a
-/// final table.
+/// final table. Rounds show the evaluate metric <paramref name="quality"/> next to accuracy (f1, or dice for a
+/// segmentation model).
 /// </summary>
-internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRunObserver
+internal sealed class RoundProgress(IAnsiConsole console, int totalRounds, string quality = "f1") : IRunObserver
 {
     private ProgressTask? _bar;
     private int _round;
@@ -78,7 +79,7 @@ internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRu
 
     public void OnRoundCompleted(RoundRecord record, ArrayRecord global)
     {
-        var line = string.Create(CultureInfo.InvariantCulture, $"round {record.Round,3}/{totalRounds}  loss {Fmt(record.Train, "loss")} train, {Fmt(record.Evaluate, "loss")} eval  accuracy {Fmt(record.Evaluate, "accuracy")}  f1 {Fmt(record.Evaluate, "f1")}  {record.Results} ok {record.Failures.Count} failed  {record.Seconds:0.00}s");
+        var line = string.Create(CultureInfo.InvariantCulture, $"round {record.Round,3}/{totalRounds}  loss {Fmt(record.Train, "loss")} train, {Fmt(record.Evaluate, "loss")} eval  accuracy {Fmt(record.Evaluate, "accuracy")}  {quality} {Fmt(record.Evaluate, quality)}  {record.Results} ok {record.Failures.Count} failed  {record.Seconds:0.00}s");
         console.WriteLine(line + PrivacySuffix(record.Train));
         if (_bar is not null)
         {
@@ -108,7 +109,7 @@ internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRu
     public void WriteSummary(RunHistory history, string historyPath, string modelPath, TimeSpan elapsed)
     {
         var table = new Table().Border(TableBorder.Rounded);
-        table.AddColumns("round", "train loss", "eval loss", "accuracy", "f1", "recall", "ok", "failed", "s");
+        table.AddColumns("round", "train loss", "eval loss", "accuracy", quality, "recall", "ok", "failed", "s");
         foreach (var r in history.Rounds)
         {
             table.AddRow(
@@ -116,7 +117,7 @@ internal sealed class RoundProgress(IAnsiConsole console, int totalRounds) : IRu
                 Fmt(r.Train, "loss"),
                 Fmt(r.Evaluate, "loss"),
                 Fmt(r.Evaluate, "accuracy"),
-                Fmt(r.Evaluate, "f1"),
+                Fmt(r.Evaluate, quality),
                 Fmt(r.Evaluate, "recall"),
                 r.Results.ToString(CultureInfo.InvariantCulture),
                 r.Failures.Count.ToString(CultureInfo.InvariantCulture),

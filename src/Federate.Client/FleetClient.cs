@@ -31,12 +31,14 @@ public sealed class FleetClient : IDisposable
     private Federate.Security.PayloadCipher? _cipher;
     private Google.Protobuf.ByteString _serverCertificate = Google.Protobuf.ByteString.Empty;
     private BulkChannel? _bulk;
+    private long? _unreachableSince;
 
     /// <summary>Creates a client; nothing connects until <see cref="RunAsync"/>.</summary>
     public FleetClient(FleetClientOptions options, IClientApp app, INotificationHandler? handler = null, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        _app = app ?? throw new ArgumentNullException(nameof(app));
+        // Update compression: when the server's train config asks for a codec, the update is sent encoded.
+        _app = Federate.Core.Compression.UpdateCompressor.Wrap(app ?? throw new ArgumentNullException(nameof(app)));
         if (options.Validate() is { } problem)
         {
             throw new ArgumentException(problem);
@@ -194,6 +196,7 @@ public sealed class FleetClient : IDisposable
                 _bulk = reply.TransferPort > 0 && _options.UseTransferEndpoint && _options.Compression != "gzip"
                     ? await BulkChannel.TryOpenAsync(_options.Server, reply.TransferPort, _identity, _options.CallTimeout, _logger, cancellationToken).ConfigureAwait(false)
                     : null;
+                _unreachableSince = null;
                 ClientLog.Joined(_logger, _options.Server, reply.NodeId, reply.RunId);
                 return reply;
             }
@@ -212,9 +215,7 @@ public sealed class FleetClient : IDisposable
             catch (RpcException ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
                 plainHandshakeFailures = SecureChannel.Describe(ex, secure: false) is null ? 0 : plainHandshakeFailures;
-                ClientLog.Unreachable(_logger, _options.Server, Describe(ex), delay.TotalSeconds);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryInterval.Ticks));
+                delay = await BackOffAsync(ex, delay, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -304,6 +305,26 @@ public sealed class FleetClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// After a failed attempt to reach the server: gives up when it has been unreachable for longer than
+    /// <see cref="FleetClientOptions.GiveUpAfter"/>, otherwise logs, waits <paramref name="delay"/> and returns the
+    /// next (doubled, capped) wait.
+    /// </summary>
+    private async Task<TimeSpan> BackOffAsync(RpcException ex, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        _unreachableSince ??= _time.GetTimestamp();
+        var unreachable = _time.GetElapsedTime(_unreachableSince.Value);
+        if (_options.GiveUpAfter is { } giveUp && unreachable + delay > giveUp)
+        {
+            throw new FleetClientException(
+                $"the server at {_options.Server} has been unreachable for {unreachable.TotalSeconds:0.#} s ({Describe(ex)}); giving up after --give-up-after {giveUp.TotalSeconds:0.###} s");
+        }
+
+        ClientLog.Unreachable(_logger, _options.Server, Describe(ex), delay.TotalSeconds);
+        await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+        return TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryInterval.Ticks));
+    }
+
     /// <summary>After a drop: true when the old registration is still alive, false when the client must register again.</summary>
     private async Task<bool> ResumeAsync(RegisterReply session, CancellationToken cancellationToken)
     {
@@ -319,6 +340,7 @@ public sealed class FleetClient : IDisposable
                     return false;
                 }
 
+                _unreachableSince = null;
                 RenewToken(reply);
                 return true;
             }
@@ -329,9 +351,7 @@ public sealed class FleetClient : IDisposable
             }
             catch (RpcException ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
-                ClientLog.Unreachable(_logger, _options.Server, Describe(ex), delay.TotalSeconds);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryInterval.Ticks));
+                delay = await BackOffAsync(ex, delay, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -30,6 +30,15 @@ public sealed class FleetClientOptions
     /// <summary>Longest wait between registration attempts. Default 10 s.</summary>
     public TimeSpan MaxRetryInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long the server may stay unreachable (counted from the first failed attempt after the last successful
+    /// call) before the client gives up with a <see cref="FleetClientException"/>. Null, the default, keeps trying for
+    /// as long as the client runs, so a server that is restarted (and resumes its run) finds its clients again, as
+    /// Flower's clients do; set it when nothing restarts a server that is gone for good (for example a server killed
+    /// after its run finished, before it could tell the clients).
+    /// </summary>
+    public TimeSpan? GiveUpAfter { get; set; }
+
     /// <summary>Deadline of unary calls (register, heartbeat, quit) and of connecting. Default 10 s.</summary>
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -66,6 +75,11 @@ public sealed class FleetClientOptions
         if (RetryInterval <= TimeSpan.Zero || MaxRetryInterval < RetryInterval)
         {
             return "--retry-interval must be positive and at most the maximum retry interval";
+        }
+
+        if (GiveUpAfter is { } giveUp && giveUp <= TimeSpan.Zero)
+        {
+            return $"--give-up-after must be positive (leave it out to keep trying), got {giveUp.TotalSeconds:0.###}";
         }
 
         if (CallTimeout <= TimeSpan.Zero)

@@ -116,7 +116,7 @@ public sealed class LearningClient : FederatedClient
         if (config.GetBool("report_initial_loss", false))
         {
             // The loss of the received global model on the local training data (q-FedAvg's F_k).
-            initialLoss = ClassificationMetrics.Compute(model.PredictProbabilities(_train), _train.Labels, model.ClassCount)["loss"];
+            initialLoss = ClassificationMetrics.Compute(model.PredictProbabilities(_train), TrueLabels(_train), model.ClassCount)["loss"];
         }
 
         // "{partition}" in the path lets clients on one machine keep separate checkpoints.
@@ -255,8 +255,14 @@ public sealed class LearningClient : FederatedClient
         var model = _createModel();
         model.SetParameters(parameters);
         var probabilities = model.PredictProbabilities(_test);
-        var all = ClassificationMetrics.Compute(probabilities, _test.Labels, model.ClassCount, includeConfusion: true);
+        var all = ClassificationMetrics.Compute(probabilities, TrueLabels(_test), model.ClassCount, includeConfusion: true);
         var metrics = new MetricRecord(all.Where(kv => kv.Key != "loss"));
         return new EvaluateResult(all["loss"], _test.Count, metrics);
     }
+
+    /// <summary>
+    /// What the model's probabilities are scored against: each row's label, or for a segmentation dataset every
+    /// pixel's class, so loss, accuracy and dice are per pixel (dice of the object class, pooled over the images).
+    /// </summary>
+    private static int[] TrueLabels(Dataset data) => data.Segmentation is { } layout ? layout.PixelLabels(data) : data.Labels;
 }

@@ -37,6 +37,9 @@ public static class FlowerFleetMapping
     /// <summary>The serialisation type of an <c>Array</c> whose data is a <c>.npy</c> file.</summary>
     public const string NumpyStype = "numpy.ndarray";
 
+    /// <summary>The largest <c>ArrayChunk</c> Federate writes (Flower 1.23's default, 5 MiB).</summary>
+    public const int ArrayChunkSize = 5 * 1024 * 1024;
+
     /// <summary>Flower's numeric run id for a Federate run id (the first 8 bytes of its SHA-256, below 2^63).</summary>
     public static ulong RunIdOf(string runId)
     {
@@ -62,8 +65,9 @@ public static class FlowerFleetMapping
     /// <param name="instruction">A train, evaluate or query instruction.</param>
     /// <param name="flowerRunId">The run id the SuperNode sees (<see cref="RunIdOf"/>).</param>
     /// <param name="createdAt">Creation time, seconds since the Unix epoch (the reply's TTL counts from it).</param>
+    /// <param name="version">The SuperNode's Fleet API version (how arrays are deflated).</param>
     /// <exception cref="NotSupportedException">The instruction has a kind SuperNodes cannot answer.</exception>
-    public static FlowerOutgoingMessage ToOutgoing(CoreMessage instruction, ulong flowerRunId, double createdAt)
+    public static FlowerOutgoingMessage ToOutgoing(CoreMessage instruction, ulong flowerRunId, double createdAt, FlowerFleetVersion version = FlowerFleetVersion.Flower119)
     {
         ArgumentNullException.ThrowIfNull(instruction);
         var meta = instruction.Metadata;
@@ -77,7 +81,7 @@ public static class FlowerFleetMapping
             MessageType = MessageTypeName(meta.MessageType),
             CreatedAt = createdAt,
         };
-        return Deflate(metadata, instruction.Content ?? new CoreRecordDict(), null, meta.Round);
+        return Deflate(metadata, instruction.Content ?? new CoreRecordDict(), null, meta.Round, version);
     }
 
     /// <summary>
@@ -87,19 +91,20 @@ public static class FlowerFleetMapping
     /// </summary>
     /// <param name="reply">The client app's reply.</param>
     /// <param name="metadata">The reply's metadata (run, nodes, reply-to, group, type, TTL, creation time).</param>
-    public static FlowerOutgoingMessage ToReplyObjects(CoreMessage reply, Metadata metadata)
+    /// <param name="version">The SuperLink's Fleet API version (how arrays are deflated).</param>
+    public static FlowerOutgoingMessage ToReplyObjects(CoreMessage reply, Metadata metadata, FlowerFleetVersion version = FlowerFleetVersion.Flower119)
     {
         ArgumentNullException.ThrowIfNull(reply);
         ArgumentNullException.ThrowIfNull(metadata);
         if (reply.Error is { } error)
         {
-            return Deflate(metadata, null, new Error { Code = 0, Reason = $"{error.Code}: {error.Reason}" }, 0);
+            return Deflate(metadata, null, new Error { Code = 0, Reason = $"{error.Code}: {error.Reason}" }, 0, version);
         }
 
-        return Deflate(metadata, reply.Content ?? new CoreRecordDict(), null, 0);
+        return Deflate(metadata, reply.Content ?? new CoreRecordDict(), null, 0, version);
     }
 
-    private static FlowerOutgoingMessage Deflate(Metadata metadata, CoreRecordDict? content, Error? error, int round)
+    private static FlowerOutgoingMessage Deflate(Metadata metadata, CoreRecordDict? content, Error? error, int round, FlowerFleetVersion version)
     {
         var objects = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         var order = new List<string>();
@@ -116,6 +121,33 @@ public static class FlowerFleetMapping
             return id;
         }
 
+        // Flower 1.19: a protobuf Array with the .npy data inline.
+        string AddInlineArray(Tensor tensor)
+        {
+            var array = new FleetArray { Dtype = NumpyName(tensor.DType), Stype = NumpyStype, Data = UnsafeByteOperations.UnsafeWrap(Npy.Write(tensor)) };
+            array.Shape.Add(tensor.Shape.Select(d => checked((int)d)));
+            return Add("Array", [], array.ToByteArray());
+        }
+
+        // Flower 1.20 and later: the .npy data in ArrayChunk children (identical chunks stored once), the Array a JSON
+        // head naming them by index, written as Python's json.dumps writes it.
+        string AddChunkedArray(Tensor tensor)
+        {
+            var data = Npy.Write(tensor);
+            var chunks = new List<string>();
+            for (int start = 0; start < data.Length; start += ArrayChunkSize)
+            {
+                chunks.Add(Add("ArrayChunk", [], data.AsSpan(start, Math.Min(ArrayChunkSize, data.Length - start)).ToArray()));
+            }
+
+            var unique = chunks.Distinct(StringComparer.Ordinal).ToList();
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            var shape = string.Join(", ", tensor.Shape.Select(d => d.ToString(inv)));
+            var indices = string.Join(", ", chunks.Select(c => unique.IndexOf(c).ToString(inv)));
+            var json = $"{{\"dtype\": \"{NumpyName(tensor.DType)}\", \"shape\": [{shape}], \"stype\": \"{NumpyStype}\", \"arraychunk_ids\": [{indices}]}}";
+            return Add("Array", unique, System.Text.Encoding.UTF8.GetBytes(json));
+        }
+
         List<string> children = [];
         if (content is not null)
         {
@@ -125,9 +157,7 @@ public static class FlowerFleetMapping
                 var items = new List<(string Key, string Id)>();
                 foreach (var (tensorName, tensor) in arrays)
                 {
-                    var array = new FleetArray { Dtype = NumpyName(tensor.DType), Stype = NumpyStype, Data = UnsafeByteOperations.UnsafeWrap(Npy.Write(tensor)) };
-                    array.Shape.Add(tensor.Shape.Select(d => checked((int)d)));
-                    items.Add((tensorName, Add("Array", [], array.ToByteArray())));
+                    items.Add((tensorName, version == FlowerFleetVersion.Flower119 ? AddInlineArray(tensor) : AddChunkedArray(tensor)));
                 }
 
                 records.Add((name == RecordNames.Model ? ArraysKey : name, Add("ArrayRecord", Distinct(items), JsonRefs(items))));
@@ -328,6 +358,7 @@ public static class FlowerFleetMapping
         var refs = ReadRefs(dict);
         var arrayRecords = refs.Where(r => TypeOf(objects, r.Id) == "ArrayRecord").ToList();
         var metrics = new CoreMetricRecord();
+        var textMetrics = new CoreConfigRecord();
         foreach (var (key, id) in refs)
         {
             var record = FlowerObject.Parse(Lookup(objects, id));
@@ -353,8 +384,18 @@ public static class FlowerFleetMapping
 
                     break;
                 case "ConfigRecord":
-                    reply.Configs[key] = FromProto(FlowerFleet.ConfigRecord.Parser.ParseFrom(record.Body.Span));
+                {
+                    var config = FromProto(FlowerFleet.ConfigRecord.Parser.ParseFrom(record.Body.Span));
+                    reply.Configs[key] = config;
+                    // A MetricRecord holds numbers only: a ClientApp reports strings and bytes in a ConfigRecord.
+                    foreach (var (name, value) in config.Where(kv => kv.Value.Kind is ConfigValueKind.String or ConfigValueKind.Bytes))
+                    {
+                        textMetrics[name] = value;
+                    }
+
                     break;
+                }
+
                 default:
                     throw new InvalidDataException($"record '{key}' is a {record.Type} (expected ArrayRecord, MetricRecord or ConfigRecord)");
             }
@@ -363,6 +404,11 @@ public static class FlowerFleetMapping
         if (metrics.Count > 0)
         {
             reply.Metrics[RecordNames.Metrics] = metrics;
+        }
+
+        if (textMetrics.Count > 0)
+        {
+            reply.Configs[RecordNames.Metrics] = textMetrics;
         }
 
         if (instruction.Metadata.MessageType == MessageType.Train && !reply.Arrays.ContainsKey(RecordNames.Model))

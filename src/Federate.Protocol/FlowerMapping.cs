@@ -85,8 +85,27 @@ public static class FlowerMapping
     }
 
     /// <summary>
-    /// Metrics from Flower's metric map: numbers and booleans become doubles; strings and bytes are skipped (a
-    /// Federate metric is a number).
+    /// The metrics of Flower's metric map that are strings or bytes, which a reply carries in its ConfigRecord
+    /// <see cref="RecordNames.Metrics"/> (the history keeps each node's value).
+    /// </summary>
+    public static ConfigRecord ToTextMetrics(IEnumerable<KeyValuePair<string, Scalar>> map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        var values = new ConfigRecord();
+        foreach (var (key, scalar) in map)
+        {
+            if (scalar.ScalarCase is Scalar.ScalarOneofCase.String or Scalar.ScalarOneofCase.Bytes)
+            {
+                values[key] = FromScalar(key, scalar);
+            }
+        }
+
+        return values;
+    }
+
+    /// <summary>
+    /// Metrics from Flower's metric map: numbers and booleans become doubles; strings and bytes are skipped here (a
+    /// Federate metric is a number) and read by <see cref="ToTextMetrics"/>.
     /// </summary>
     public static MetricRecord ToMetrics(IEnumerable<KeyValuePair<string, Scalar>> map)
     {
@@ -296,6 +315,7 @@ public static class FlowerMapping
                     var metrics = ToMetrics(fit.Metrics);
                     metrics[RecordNames.NumExamples] = fit.NumExamples;
                     reply.Metrics[RecordNames.Metrics] = metrics;
+                    AddTextMetrics(reply, fit.Metrics);
                     break;
                 }
 
@@ -310,6 +330,7 @@ public static class FlowerMapping
 
                     metrics[RecordNames.NumExamples] = evaluate.NumExamples;
                     reply.Metrics[RecordNames.Metrics] = metrics;
+                    AddTextMetrics(reply, evaluate.Metrics);
                     break;
                 }
 
@@ -442,6 +463,14 @@ public static class FlowerMapping
 
             default:
                 throw new ArgumentException($"a {request.MsgCase} instruction has no reply", nameof(request));
+        }
+    }
+
+    private static void AddTextMetrics(RecordDict reply, IEnumerable<KeyValuePair<string, Scalar>> map)
+    {
+        if (ToTextMetrics(map) is { Count: > 0 } values)
+        {
+            reply.Configs[RecordNames.Metrics] = values;
         }
     }
 

@@ -19,4 +19,23 @@ public sealed record FlowerOutgoingMessage(string MessageId, FlowerFleet.Message
         ids.ObjectIds.Add(ObjectIds);
         return ids;
     }
+
+    /// <summary>The message's object tree (each object's children as its head names them), as Flower 1.20+ lists it.</summary>
+    public ObjectTree Tree() => Tree(MessageId, 0);
+
+    private ObjectTree Tree(string id, int depth)
+    {
+        if (depth > 16)
+        {
+            throw new InvalidDataException("the object tree is deeper than 16 levels");
+        }
+
+        var tree = new ObjectTree { ObjectId = id };
+        foreach (var child in FlowerObject.Parse(Objects[id]).Children)
+        {
+            tree.Children.Add(Tree(child, depth + 1));
+        }
+
+        return tree;
+    }
 }

@@ -5,8 +5,8 @@ namespace Federate.Simulation;
 
 /// <summary>
 /// A grid of virtual clients in this process. Client apps are created lazily, per message, from their partition
-/// id by a factory, run in parallel (one compute thread each, at most <see cref="SimulationOptions.Parallelism"/>
-/// at a time), and their replies are yielded in instruction order so that aggregation, and so the model, is
+/// id by a factory, run in parallel (at most <see cref="SimulationOptions.Parallelism"/> at a time, on as many worker
+/// threads, each running one client after another), and their replies are yielded in instruction order so that aggregation, and so the model, is
 /// byte-identical for the same seed whatever the thread timing.
 /// </summary>
 public sealed class InMemoryGrid : IGrid
@@ -45,29 +45,71 @@ public sealed class InMemoryGrid : IGrid
     /// <inheritdoc />
     public async IAsyncEnumerable<Message> SendAndReceiveAsync(IReadOnlyList<Message> instructions, TimeSpan timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var gate = new SemaphoreSlim(_options.Parallelism);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (timeout != Timeout.InfiniteTimeSpan)
         {
             deadline.CancelAfter(timeout);
         }
 
-        var tasks = new Task<Message>[instructions.Count];
+        // Replies that need no client (unknown node, injected drop) are known at once; the others are computed by
+        // at most Parallelism worker threads, each running one client after another (a thread per client would
+        // cost a thread start per client and message: most of a round's time with a thousand clients).
+        var replies = new TaskCompletionSource<Message>[instructions.Count];
+        var work = new List<(int Index, NodeInfo Node)>(instructions.Count);
         for (int i = 0; i < instructions.Count; i++)
         {
-            tasks[i] = RunOneAsync(instructions[i], gate, deadline.Token, cancellationToken);
+            replies[i] = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (Immediate(instructions[i], out var node) is { } reply)
+            {
+                replies[i].SetResult(reply);
+            }
+            else
+            {
+                work.Add((i, node!));
+            }
         }
 
-        foreach (var task in tasks)
+        int next = -1;
+        var workers = new Task[Math.Min(_options.Parallelism, work.Count)];
+        for (int w = 0; w < workers.Length; w++)
         {
-            yield return await task.ConfigureAwait(false);
+            workers[w] = Task.Factory.StartNew(
+                () =>
+                {
+                    int k;
+                    while ((k = Interlocked.Increment(ref next)) < work.Count)
+                    {
+                        var (index, node) = work[k];
+                        Complete(replies[index], node, instructions[index], deadline.Token, cancellationToken);
+                    }
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+        }
+
+        try
+        {
+            foreach (var reply in replies)
+            {
+                yield return await reply.Task.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // Stopped early (the caller's cancellation or an abandoned enumeration): the clients still queued are
+            // not run, and the deadline source outlives every worker that uses it.
+            Interlocked.Exchange(ref next, int.MaxValue / 2);
+            await Task.WhenAll(workers).ConfigureAwait(false);
         }
     }
 
-    private async Task<Message> RunOneAsync(Message instruction, SemaphoreSlim gate, CancellationToken deadline, CancellationToken cancellationToken)
+    /// <summary>The reply of an instruction that runs no client (unknown node, injected drop), or null with its node.</summary>
+    private Message? Immediate(Message instruction, out NodeInfo? node)
     {
         var meta = instruction.Metadata;
-        var node = _nodes.FirstOrDefault(n => n.NodeId == meta.DestinationNodeId);
+        long id = meta.DestinationNodeId;
+        node = id >= 1 && id <= _nodes.Length ? _nodes[id - 1] : null;
         if (node is null)
         {
             return instruction.CreateErrorReply(new MessageError("unknown_node", $"no node with id {meta.DestinationNodeId} in the simulation"));
@@ -82,31 +124,29 @@ public sealed class InMemoryGrid : IGrid
             }
         }
 
-        try
+        return null;
+    }
+
+    private void Complete(TaskCompletionSource<Message> reply, NodeInfo node, Message instruction, CancellationToken deadline, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
         {
-            await gate.WaitAsync(deadline).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return instruction.CreateErrorReply(new MessageError("timeout", "the client did not reply before the round timeout"));
+            reply.SetCanceled(cancellationToken);
+            return;
         }
 
         try
         {
-            // One dedicated compute thread per running client.
-            return await Task.Factory.StartNew(
-                () => RunClient(node, instruction, deadline),
-                deadline,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default).ConfigureAwait(false);
+            deadline.ThrowIfCancellationRequested();
+            reply.SetResult(RunClient(node, instruction, deadline));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return instruction.CreateErrorReply(new MessageError("timeout", "the client did not reply before the round timeout"));
+            reply.SetResult(instruction.CreateErrorReply(new MessageError("timeout", "the client did not reply before the round timeout")));
         }
-        finally
+        catch (OperationCanceledException)
         {
-            gate.Release();
+            reply.SetCanceled(cancellationToken);
         }
     }
 

@@ -21,6 +21,9 @@ public sealed class Simulation : IDisposable
     // A virtual client's secure-aggregation keys live across the messages of a round (apps are created per message).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Core.SecureAggregation.SecAggPlusClient> _secagg = new();
 
+    // A virtual client's error-feedback residuals live across rounds (apps are created per message).
+    private readonly Core.Compression.CompressionResiduals _residuals = new();
+
     private Simulation(SimulationSettings settings, FederatedDataset data, int rows, Attack? attack, RunPrivacy privacy, ClientPrivacyStore? ledgers, StateDirectory? state)
     {
         (_settings, Data, Rows, Attack, Privacy, _ledgers, _state) = (settings, data, rows, attack, privacy, ledgers, state);
@@ -41,6 +44,7 @@ public sealed class Simulation : IDisposable
         options.TrainConfig["lr"] = settings.LearningRate;
         options.TrainConfig["batch_size"] = settings.BatchSize;
         settings.Optimizer.AddOptimizerTo(options.TrainConfig);
+        Core.Compression.UpdateCompression.Configure(options, settings.UpdateCompression);
         privacy.Configure(options, ProjectSampleEpsilon());
         if (settings.SecAgg is { } secagg)
         {
@@ -77,6 +81,12 @@ public sealed class Simulation : IDisposable
             Outputs = new RunOutputs { Directory = settings.Out, ModelMetadata = metadata },
             Durability = state,
         };
+        if (Core.Compression.UpdateCodec.Parse(settings.UpdateCompression) is not null)
+        {
+            // The clients' error-feedback residuals resume with the run, so the resumed run ends with the same model.
+            Plan.DurableState.Add(_residuals);
+        }
+
         if (ledgers is not null)
         {
             // The clients' privacy ledgers resume with the run, so epsilon after a resume is what it would have been.
@@ -113,6 +123,7 @@ public sealed class Simulation : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         var split = DatasetCatalog.Load(settings.Dataset, settings.DataDir, settings.LabelColumn);
+        ModelFactory.CheckDataset(settings.Model, split.Train.Name, split.Train.Segmentation);
         var rows = split.Train.Count;
         if (settings.Clients > rows)
         {
@@ -162,7 +173,7 @@ public sealed class Simulation : IDisposable
             if (attack.PoisonsLabels)
             {
                 var flipped = train.Labels.Select(y => train.ClassCount - 1 - y).ToArray();
-                train = new Dataset(train.Name, train.Features, flipped, train.FeatureCount, train.ClassNames, train.FeatureNames, train.Columns);
+                train = new Dataset(train.Name, train.Features, flipped, train.FeatureCount, train.ClassNames, train.FeatureNames, train.Columns) { Segmentation = train.Segmentation };
             }
             else
             {
@@ -180,6 +191,12 @@ public sealed class Simulation : IDisposable
         {
             // First, so that it masks what every other mod (budget, attack) made of the update.
             mods.Insert(0, _secagg.GetOrAdd(partition, _ => new Core.SecureAggregation.SecAggPlusClient()).Mod);
+        }
+
+        if (Core.Compression.UpdateCodec.Parse(_settings.UpdateCompression) is not null)
+        {
+            // First: it compresses what every other mod (budget, attack) made of the update.
+            mods.Insert(0, _residuals.Get(partition).Mod);
         }
 
         return client.ToClientApp([.. mods]);

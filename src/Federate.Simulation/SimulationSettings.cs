@@ -14,7 +14,7 @@ public sealed class SimulationSettings
     public string? DataDir { get; set; }
     /// <summary>Label column of a CSV file (null: 'label' if present, else the last column).</summary>
     public string? LabelColumn { get; set; }
-    /// <summary>Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, cnn, cnn-mcmahan, cnn:LAYERS. Default "mlp".</summary>
+    /// <summary>Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, cnn, cnn-mcmahan, cnn:LAYERS, unet-small. Default "mlp".</summary>
     public string Model { get; set; } = "mlp";
     /// <summary>Number of virtual clients. Default 10.</summary>
     public int Clients { get; set; } = 10;
@@ -72,6 +72,12 @@ public sealed class SimulationSettings
     /// <summary>Secure aggregation (SecAgg+): the server learns only the sum of the clients' updates. Null: off.</summary>
     public Core.SecureAggregation.SecAggPlusSettings? SecAgg { get; set; }
 
+    /// <summary>
+    /// Update compression: none, fp16, int8 or topk:F (see <see cref="Core.Compression.UpdateCompression"/>). Null or
+    /// "none": updates travel as float32, as before.
+    /// </summary>
+    public string? UpdateCompression { get; set; }
+
     /// <summary>Checks ranges; throws <see cref="ArgumentException"/> naming the option.</summary>
     public void Validate()
     {
@@ -103,6 +109,11 @@ public sealed class SimulationSettings
                 throw new ArgumentException(secagg);
             }
         }
+        if (Core.Compression.UpdateCompression.Check(UpdateCompression, SecAgg is not null) is { } compression)
+        {
+            throw new ArgumentException(compression);
+        }
+
         if (Privacy.DpSgd && Model.Trim().Equals("gaussian-nb", StringComparison.OrdinalIgnoreCase))
         {
             throw new ArgumentException(Learning.ClientDpSgd.NotSgdMessage);
@@ -115,6 +126,11 @@ public sealed class SimulationSettings
         var config = BaseConfig();
         Privacy.AddTo(config, Fraction);
         SecAgg?.AddTo(config);
+        if (Core.Compression.UpdateCodec.Parse(UpdateCompression) is { } codec)
+        {
+            config[Core.Compression.UpdateCompression.ConfigKey] = codec.Name;
+        }
+
         var optimizer = new ConfigRecord();
         Optimizer.AddOptimizerTo(optimizer);
         foreach (var (key, value) in optimizer)

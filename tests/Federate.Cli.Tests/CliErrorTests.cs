@@ -28,6 +28,15 @@ public class CliErrorTests
         AssertOneLineError(await Cli.RunAsync("sim", option, value, "--rounds", "1", "--out", dir), expected);
     }
 
+    [Theory]
+    [InlineData("digits", "unet-small", "model 'unet-small' segments images but dataset 'digits' has no per-pixel masks; use a segmentation dataset such as --dataset shapes-seg")]
+    [InlineData("shapes-seg", "cnn", "dataset 'shapes-seg' is a segmentation dataset (per-pixel masks) and model 'cnn' classifies whole rows; use --model unet-small")]
+    public async Task Sim_ModelDoesNotFitDataset_OneLineErrorNamingTheFix(string dataset, string model, string expected)
+    {
+        var dir = Cli.TempDir();
+        AssertOneLineError(await Cli.RunAsync("sim", "--dataset", dataset, "--model", model, "--rounds", "1", "--out", dir), expected);
+    }
+
     [Fact]
     public async Task Sim_UnknownOption_UsageError()
     {

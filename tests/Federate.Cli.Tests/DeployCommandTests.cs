@@ -25,6 +25,8 @@ public sealed class DeployCommandTests
     [InlineData("error: --server must look like HOST:PORT, got 'nowhere'", "client", "--insecure", "--server", "nowhere")]
     [InlineData("error: give --server HOST:PORT (and/or --notify-listen HOST:PORT)", "client", "--insecure")]
     [InlineData("error: Unknown model 'nope'", "client", "--insecure", "--server", "127.0.0.1:9", "--model", "nope")]
+    [InlineData("error: model 'unet-small' segments images but dataset 'digits' has no per-pixel masks; use a segmentation dataset such as --dataset shapes-seg", "client", "--insecure", "--server", "127.0.0.1:9", "--dataset", "digits", "--model", "unet-small")]
+    [InlineData("error: dataset 'shapes-seg' is a segmentation dataset (per-pixel masks) and model 'logistic' classifies whole rows; use --model unet-small", "server", "--insecure", "--port", "0", "--dataset", "shapes-seg", "--model", "logistic")]
     [InlineData("error: --inspector-host must be an IP address (127.0.0.1, 0.0.0.0 for every interface), got 'example.org'", "server", "--insecure", "--port", "0", "--inspector-host", "example.org")]
     public async Task Deploy_BadOption_OneLineErrorNamingIt(string expected, params string[] args)
     {
@@ -44,6 +46,30 @@ public sealed class DeployCommandTests
         var (code, _, err) = await Cli.RunAsync(["client", "--insecure", "--server", "127.0.0.1:9", .. args]);
         Assert.Equal(2, code);
         Assert.Equal(expected, err.Trim());
+    }
+
+    [Fact]
+    public async Task Client_ServerGoneForGood_GivesUpAfterTheLimitWithOneLine()
+    {
+        // Nothing listens on a port just released: every attempt is refused, as for a server killed after its run.
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var (code, _, err) = await Cli.RunAsync("client", "--insecure", "--server", $"127.0.0.1:{port}", "--retry-interval", "0.05",
+            "--max-retry-interval", "0.1", "--give-up-after", "0.5");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"error: the server at 127.0.0.1:{port} has been unreachable for ", err.Trim(), StringComparison.Ordinal);
+        Assert.EndsWith("giving up after --give-up-after 0.5 s", err.Trim(), StringComparison.Ordinal);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Client_GiveUpAfterZero_Refused()
+    {
+        var (code, _, err) = await Cli.RunAsync("client", "--insecure", "--server", "127.0.0.1:9", "--give-up-after", "0");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --give-up-after must be positive (leave it out to keep trying), got 0", err.Trim());
     }
 
     [Fact]

@@ -13,7 +13,7 @@ public sealed class RunsCommandTests
         store.CreateRun("abcdef12-run", "f", new Dictionary<string, object?> { ["rounds"] = 2, ["seed"] = 4 });
         for (int n = 1; n <= 2; n++)
         {
-            store.SaveRound("abcdef12-run", new RoundRecord { Round = n, Results = 2, Evaluate = new MetricRecord { ["accuracy"] = n / 4.0 } }, new ArrayRecord { { "w", Tensor.FromArray([1f, 2f], 2) } }, null);
+            store.SaveRound("abcdef12-run", new RoundRecord { Round = n, Results = 2, Evaluate = new MetricRecord { ["accuracy"] = n / 4.0 }, TrainValues = [new NodeMetricValue(5, "device", "cuda:" + n), new NodeMetricValue(6, "digest", new byte[] { 1, 2 })] }, new ArrayRecord { { "w", Tensor.FromArray([1f, 2f], 2) } }, null);
         }
 
         return dir;
@@ -40,6 +40,7 @@ public sealed class RunsCommandTests
         var (code, output, _) = await Cli.RunAsync("runs", "show", "abcdef", "--state-dir", dir);
         Assert.Equal(0, code);
         Assert.Contains("round 2: 2 results, 0 failures, evaluate accuracy 0.5", output, StringComparison.Ordinal);
+        Assert.Contains("round 2: 2 results, 0 failures, evaluate accuracy 0.5 (0.000 s)\n  train device node 5: cuda:2\n  train digest node 6: base64:AQI=\n", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
 
         var file = Path.Combine(dir, "exported.json");
         (code, _, _) = await Cli.RunAsync("runs", "export", "abcdef12-run", "--state-dir", dir, "--out", file);

@@ -141,4 +141,44 @@ public class FormatsTests
         Assert.Contains("\"clients\": {", json);
         Assert.Contains("\"failures\": 1", json);
     }
+
+    [Fact]
+    public void HistoryJson_TextMetrics_WrittenPerNodeAndReadBack()
+    {
+        var h = new RunHistory { RunId = "abc" };
+        h.Rounds.Add(new RoundRecord
+        {
+            Round = 1,
+            TrainValues = [new NodeMetricValue(2, "device", "cuda:0"), new NodeMetricValue(3, "digest", new byte[] { 1, 2, 255 })],
+            EvaluateValues = [new NodeMetricValue(2, "split", "test")],
+        });
+        h.Rounds.Add(new RoundRecord { Round = 2 });
+
+        var json = HistoryJson.Serialize(h);
+        var back = HistoryJson.Parse(json);
+
+        Assert.Contains("\"train_values\": [", json);
+        Assert.Contains("\"bytes\": \"AQL/\"", json);
+        Assert.Equal(1, json.Split("train_values").Length - 1); // a round without text metrics keeps its shape
+        Assert.Equal(("device", "cuda:0", 2L), (back.Rounds[0].TrainValues[0].Key, back.Rounds[0].TrainValues[0].Value.AsString(), back.Rounds[0].TrainValues[0].NodeId));
+        Assert.Equal(new byte[] { 1, 2, 255 }, back.Rounds[0].TrainValues[1].Value.AsBytes());
+        Assert.Equal("base64:AQL/", back.Rounds[0].TrainValues[1].Display);
+        Assert.Equal("test", back.Rounds[0].EvaluateValues[0].Value.AsString());
+        Assert.Empty(back.Rounds[1].TrainValues);
+    }
+
+    [Fact]
+    public void NodeMetricValue_Of_TakesStringsAndBytesOfTheMetricsConfigRecordOnly()
+    {
+        var content = new RecordDict();
+        content.Configs[RecordNames.Metrics] = new ConfigRecord { ["z"] = "last", ["a"] = new byte[] { 7 }, ["n"] = 3, ["flag"] = true };
+        content.Configs[RecordNames.Config] = new ConfigRecord { ["other"] = "ignored" };
+        var reply = new Message(new MessageMetadata { RunId = "r", Round = 1, SourceNodeId = 9, MessageType = MessageType.Evaluate }, content);
+
+        var values = NodeMetricValue.Of(reply).ToList();
+
+        Assert.Equal(["a", "z"], values.Select(v => v.Key));
+        Assert.All(values, v => Assert.Equal(9, v.NodeId));
+        Assert.Empty(NodeMetricValue.Of(new Message(reply.Metadata, new MessageError("x", "y"))));
+    }
 }

@@ -37,21 +37,7 @@ public sealed class BadInputTests(ITestOutputHelper log)
         // Partition 0: the hostile update is folded first, straight from its chunks, so a bad tail must be undone.
         var me = await fleet.RegisterAsync(new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = "hostile", PartitionId = 0 }, deadline: Deadline(timeout));
         using var stopHeartbeats = new CancellationTokenSource();
-        var heartbeats = Task.Run(async () =>
-        {
-            while (!stopHeartbeats.IsCancellationRequested)
-            {
-                try
-                {
-                    await fleet.HeartbeatAsync(new HeartbeatRequest { NodeId = me.NodeId }, cancellationToken: stopHeartbeats.Token);
-                    await Task.Delay(300, stopHeartbeats.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or RpcException)
-                {
-                    return;
-                }
-            }
-        });
+        var heartbeats = HeartbeatsAsync(fleet, me.NodeId, stopHeartbeats.Token);
 
         await using var honest = FederateProcess.Start("client", log, Args.ClientArgs(port, "--model", "logistic", "--dataset-id", "1", "--num-partitions", "2"));
         var statuses = new List<(string Case, StatusCode Code, string Detail)>();
@@ -177,9 +163,26 @@ public sealed class BadInputTests(ITestOutputHelper log)
         log.WriteLine($"garbage: {garbage.StatusCode} {garbage.Status.Detail}");
     }
 
-    private static DateTime Deadline(TimeSpan timeout) => DateTime.UtcNow + timeout;
+    /// <summary>Sends heartbeats for a raw client until <paramref name="stop"/> fires.</summary>
+    internal static Task HeartbeatsAsync(Fleet.FleetClient fleet, long nodeId, CancellationToken stop) => Task.Run(async () =>
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await fleet.HeartbeatAsync(new HeartbeatRequest { NodeId = nodeId }, cancellationToken: stop);
+                await Task.Delay(300, stop);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or RpcException)
+            {
+                return;
+            }
+        }
+    });
 
-    private static UpdateHeader Header(long nodeId, MessageHeader task, double examples)
+    internal static DateTime Deadline(TimeSpan timeout) => DateTime.UtcNow + timeout;
+
+    internal static UpdateHeader Header(long nodeId, MessageHeader task, double examples)
     {
         var metadata = task.Clone();
         metadata.ReplyTo = task.MessageId;
@@ -192,7 +195,7 @@ public sealed class BadInputTests(ITestOutputHelper log)
         return header;
     }
 
-    private static async Task<(TaskHeader? Header, Tensor[] Tensors)> PullAsync(Fleet.FleetClient fleet, long nodeId, TimeSpan timeout)
+    internal static async Task<(TaskHeader? Header, Tensor[] Tensors)> PullAsync(Fleet.FleetClient fleet, long nodeId, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
         using var call = fleet.PullTask(new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, WaitMs = 5000 }, cancellationToken: cts.Token);
@@ -217,7 +220,7 @@ public sealed class BadInputTests(ITestOutputHelper log)
         return (header, tensors);
     }
 
-    private static async Task SubmitAsync(Fleet.FleetClient fleet, UpdateHeader header, Tensor[] tensors, TimeSpan timeout, bool corruptHash = false)
+    internal static async Task SubmitAsync(Fleet.FleetClient fleet, UpdateHeader header, Tensor[] tensors, TimeSpan timeout, bool corruptHash = false)
     {
         using var cts = new CancellationTokenSource(timeout);
         using var call = fleet.SubmitUpdate(cancellationToken: cts.Token);

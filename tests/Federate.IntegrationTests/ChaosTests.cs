@@ -67,21 +67,24 @@ public sealed class ChaosTests(ITestOutputHelper log)
         Assert.DoesNotContain("requires TLS", client.Output, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Server_ConnectionCutMidTask_SendsTheTaskAgainOnReconnect()
+    [Theory]
+    [InlineData("mlp", 20_000)]
+    [InlineData("noop:4000000", 1_000_000)] // 16 MB: the server is still writing (held by flow control) when the cut comes
+    public async Task Server_ConnectionCutMidTask_SendsTheTaskAgainOnReconnect(string model, int cutAtByte)
     {
         // Found by the chaos runner: a task lost with a connection cut in the download direction was never sent
         // again when the client reconnected with the same node id, so the round waited for the round timeout and
         // went on without that client.
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["out"], "--dataset", "digits", "--min-clients", "1", "--rounds", "2", "--round-timeout", "30", "--verbose"));
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["out"], "--dataset", "digits", "--model", model, "--min-clients", "1", "--rounds", "2", "--round-timeout", "30", "--verbose"));
         await server.WaitForLineAsync("listening on");
 
-        // The first train task is 38,440 tensor bytes (the MLP): byte 20,000 of the download is inside it.
-        await using var proxy = new FaultProxy(port, new ProxyFault(Connection: 0, Upstream: false, AtByte: 20_000, Stall: null));
+        // The first train task is 38,440 tensor bytes for the MLP (byte 20,000 of the download is inside it) and
+        // 16,000,000 for the noop model.
+        await using var proxy = new FaultProxy(port, new ProxyFault(Connection: 0, Upstream: false, AtByte: cutAtByte, Stall: null));
         // The tensors stay in the gRPC streams (through the proxy); the transfer endpoint's resume has tests of its own.
-        await using var client = FederateProcess.Start("client", log, Args.ClientArgs(proxy.Port, "--dataset", "digits", "--no-transfer-endpoint"));
+        await using var client = FederateProcess.Start("client", log, Args.ClientArgs(proxy.Port, "--dataset", "digits", "--model", model, "--no-transfer-endpoint"));
 
         Assert.Equal(0, await server.WaitForExitAsync());
         Assert.Equal(0, await client.WaitForExitAsync());

@@ -44,6 +44,11 @@ public sealed class FlowerInteropTests(ITestOutputHelper log)
             Assert.Equal(2, history.Rounds[r].Results);
             Assert.Empty(history.Rounds[r].Failures);
             Assert.Equal(FlowerServerLosses[r], history.Rounds[r].Evaluate["loss"], 1e-12);
+
+            // String and bytes metrics are kept per node (they cannot be averaged).
+            Assert.Equal(["standin-0", "standin-1"], history.Rounds[r].TrainValues.Where(v => v.Key == "device").Select(v => v.Value.AsString()).Order(StringComparer.Ordinal));
+            Assert.Equal(["AP8=", "Af8="], history.Rounds[r].EvaluateValues.Where(v => v.Key == "digest").Select(v => Convert.ToBase64String(v.Value.AsBytes())).Order(StringComparer.Ordinal));
+            Assert.False(history.Rounds[r].Train.ContainsKey("device"));
         }
 
         Assert.Contains("standin 0 fit server_round=3", c0.Output, StringComparison.Ordinal);

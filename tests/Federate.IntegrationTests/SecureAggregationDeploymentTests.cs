@@ -113,7 +113,7 @@ public sealed class SecureAggregationDeploymentTests(ITestOutputHelper log)
     }
 
     // Every process exits 0; the clients are disposed (killed if still running) whatever happens.
-    private static async Task AllSucceedAsync(IReadOnlyList<FederateProcess> clients, params FederateProcess[] others)
+    internal static async Task AllSucceedAsync(IReadOnlyList<FederateProcess> clients, params FederateProcess[] others)
     {
         try
         {

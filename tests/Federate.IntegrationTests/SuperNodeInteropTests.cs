@@ -17,6 +17,7 @@ public sealed class SuperNodeInteropTests(ITestOutputHelper log)
 
     private static string App => Path.Combine(AppContext.BaseDirectory, "linreg-app");
 
+    /// <summary>One SuperNode of each supported version (1.19's and 1.23's Fleet API) in one run.</summary>
     [Fact]
     public async Task Run_StandInSuperNodesOnFederate_LossesEqualFlowersOwnServer()
     {
@@ -25,8 +26,8 @@ public sealed class SuperNodeInteropTests(ITestOutputHelper log)
         int flowerPort = FederateProcess.FreePort();
         await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--flower-port", S(flowerPort), "--flower-app", App, "--min-clients", "2", "--rounds", "3", "--config", "tag=blue", "--local-epochs", "3", "--evaluate-config", "split=test"));
         await server.WaitForLineAsync("Fleet API for SuperNodes");
-        using var n0 = StandIn.StartScript(log, "supernode_standin.py", $"127.0.0.1:{flowerPort}", "0");
-        using var n1 = StandIn.StartScript(log, "supernode_standin.py", $"127.0.0.1:{flowerPort}", "1");
+        using var n0 = StandIn.StartScript(log, "supernode_standin.py", $"127.0.0.1:{flowerPort}", "0", "linear", "0.1", "1.19");
+        using var n1 = StandIn.StartScript(log, "supernode_standin.py", $"127.0.0.1:{flowerPort}", "1", "linear", "0.1", "1.23");
 
         Assert.Equal(0, await server.WaitForExitAsync());
         Assert.Equal(0, await n0.WaitForExitAsync());
@@ -41,8 +42,14 @@ public sealed class SuperNodeInteropTests(ITestOutputHelper log)
 
             // The same training as the legacy NumPyClient; the loss travels as a double here, as a float32 there.
             Assert.Equal(FlowerInteropTests.FlowerServerLosses[r], history.Rounds[r].Evaluate["loss"], 1e-6);
+
+            // A ClientApp's strings and bytes (in a ConfigRecord) are kept per node.
+            Assert.Equal(["standin-0", "standin-1"], history.Rounds[r].TrainValues.Where(v => v.Key == "device").Select(v => v.Value.AsString()).Order(StringComparer.Ordinal));
+            Assert.Equal(["AP8=", "Af8="], history.Rounds[r].TrainValues.Where(v => v.Key == "digest").Select(v => Convert.ToBase64String(v.Value.AsBytes())).Order(StringComparer.Ordinal));
         }
 
+        Assert.Contains("speaks Flower 1.19 (CreateNode)'s Fleet API", server.Output, StringComparison.Ordinal);
+        Assert.Contains("speaks Flower 1.23 (ActivateNode)'s Fleet API", server.Output, StringComparison.Ordinal);
         Assert.Contains("initial parameters from a client: 2 tensors, 4 values", server.Output, StringComparison.Ordinal);
         Assert.Contains("'supernode@ipv4:127.0.0.1:", server.Output, StringComparison.Ordinal);
         Assert.Contains("app federate/linreg-app 1.0.0, FAB files ['.info/CONTENT', 'linreg_app/__init__.py', 'linreg_app/client_app.py', 'linreg_app/server_app.py', 'linreg_app/task.py', 'pyproject.toml']", n0.Output + n1.Output, StringComparison.Ordinal);
@@ -80,6 +87,22 @@ public sealed class SuperNodeInteropTests(ITestOutputHelper log)
         Assert.Contains("'supernode@ipv4:127.0.0.1:", server.Output, StringComparison.Ordinal);
         Assert.Contains("supernode 2 evaluate round 3", supernode.Output, StringComparison.Ordinal);
         Assert.Contains("the server sent reconnect_ins after 6 answers", legacy.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_Flower122StandIn_RefusedNamingTheSupportedVersions()
+    {
+        using var dir = new TempDir();
+        int port = FederateProcess.FreePort();
+        int flowerPort = FederateProcess.FreePort();
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--flower-port", S(flowerPort), "--flower-app", App, "--min-clients", "1", "--rounds", "1"));
+        await server.WaitForLineAsync("Fleet API for SuperNodes");
+        using var middle = StandIn.StartScript(log, "supernode_standin.py", $"127.0.0.1:{flowerPort}", "0", "linear", "0.1", "1.22");
+
+        Assert.Equal(1, await middle.WaitForExitAsync());
+        const string Reason = "Flower 1.20 to 1.22 SuperNodes are not supported (they register as 1.19 does but read messages as 1.20 does): run flower-supernode from Flower 1.19 or 1.23, the versions this server speaks";
+        Assert.Contains($"supernode 0 failed: StatusCode.FAILED_PRECONDITION {Reason}", middle.Output, StringComparison.Ordinal);
+        await server.WaitForLineAsync(Reason);
     }
 
     [Fact]

@@ -82,6 +82,27 @@ public sealed class FlowerFleetMappingTests
     }
 
     [Fact]
+    public void FromReply_ConfigRecordStringsAndBytes_BecomeTextMetrics()
+    {
+        var instruction = Train();
+        var (root, objects) = Reply(instruction, [("w", Npy.Write(Tensor.FromArray([4f, 5f, 6f], 3))), ("b", Npy.Write(Tensor.FromArray([1f], 1)))], 64);
+        var config = new FlowerFleet.ConfigRecord();
+        config.Items.Add(new FlowerFleet.ConfigRecord.Types.Item { Key = "device", Value = new FlowerFleet.ConfigRecordValue { String = "cpu" } });
+        config.Items.Add(new FlowerFleet.ConfigRecord.Types.Item { Key = "digest", Value = new FlowerFleet.ConfigRecordValue { Bytes = ByteString.CopyFrom(9) } });
+        config.Items.Add(new FlowerFleet.ConfigRecord.Types.Item { Key = "steps", Value = new FlowerFleet.ConfigRecordValue { Sint64 = 5 } });
+        (root, objects) = WithRecord(objects, root, "info", "ConfigRecord", config.ToByteArray());
+
+        var reply = FlowerFleetMapping.FromReply(instruction, root, objects);
+
+        Assert.Null(reply.Error);
+        var text = reply.Content!.Configs[RecordNames.Metrics];
+        Assert.Equal(["device", "digest"], text.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("cpu", text["device"].AsString());
+        Assert.Equal(new byte[] { 9 }, text["digest"].AsBytes());
+        Assert.Equal(5, reply.Content.Configs["info"]["steps"].AsLong());
+    }
+
+    [Fact]
     public void FromReply_WrongShape_InvalidReplyNamingTheTensor()
     {
         var instruction = Train();
@@ -183,5 +204,84 @@ public sealed class FlowerFleetMappingTests
         var dict = Put("RecordDict", [arrayRecord, metricRecord], Encoding.UTF8.GetBytes($"{{\"arrays\": \"{arrayRecord}\", \"metrics\": \"{metricRecord}\"}}"));
         var root = Put("Message", [dict], new FlowerFleet.Message { Metadata = new Metadata { ReplyToMessageId = instruction.Metadata.MessageId } }.ToByteArray());
         return (root, objects);
+    }
+
+    [Fact]
+    public void ToOutgoing_Flower123_ArraysAsJsonWithChunksReadBack()
+    {
+        var instruction = Train();
+        var big = new float[(FlowerFleetMapping.ArrayChunkSize / 4) + 10]; // zeros: 5 MiB + 40 bytes of data plus the .npy header
+        instruction.Content!.Arrays[RecordNames.Model].Add("big", Tensor.FromArray(big, big.Length));
+
+        var outgoing = FlowerFleetMapping.ToOutgoing(instruction, 42, 1000.5, FlowerFleetVersion.Flower123);
+
+        var arrays = outgoing.Objects.Values.Select(v => FlowerObject.Parse(v)).Where(o => o.Type == "Array").ToList();
+        var w = arrays.Single(a => Encoding.UTF8.GetString(a.Body.Span).Contains("[3]", StringComparison.Ordinal));
+        Assert.Equal("{\"dtype\": \"float32\", \"shape\": [3], \"stype\": \"numpy.ndarray\", \"arraychunk_ids\": [0]}", Encoding.UTF8.GetString(w.Body.Span));
+        Assert.Equal(Npy.Write(Tensor.FromArray([1f, 2f, 3f], 3)), FlowerObject.Parse(outgoing.Objects[w.Children[0]]).Body.ToArray());
+        var bigArray = arrays.Single(a => a.Children.Count == 2);
+        Assert.EndsWith("\"arraychunk_ids\": [0, 1]}", Encoding.UTF8.GetString(bigArray.Body.Span), StringComparison.Ordinal);
+        Assert.Equal(FlowerFleetMapping.ArrayChunkSize, FlowerObject.Parse(outgoing.Objects[bigArray.Children[0]]).Body.Length);
+
+        // The tree lists every object once per place, chunks under their array; the instruction reads back.
+        var tree = outgoing.Tree();
+        Assert.Equal(outgoing.MessageId, tree.ObjectId);
+        Assert.Equal(outgoing.Objects.Keys.Order(StringComparer.Ordinal), FlowerFleetMapping.TreeIds(tree).Order(StringComparer.Ordinal));
+        var back = FlowerFleetMapping.ToInstruction(outgoing.MessageId, outgoing.Objects.ToDictionary(kv => kv.Key, kv => kv.Value), "r", 7, null);
+        Assert.Equal([1f, 2f, 3f], back.Content!.Arrays[RecordNames.Model]["w"].GetArray<float>());
+        Assert.Equal(big.Length, back.Content.Arrays[RecordNames.Model]["big"].GetArray<float>().Length);
+    }
+
+    [Fact]
+    public void Wire_PullForCreateNodeNodes_ServesBoth119AndProbeShapes()
+    {
+        var outgoing = FlowerFleetMapping.ToOutgoing(Train(), 42, 0);
+        var response = new FlowerFleet.PullMessagesResponse();
+
+        FlowerFleetWire.AddObjectsToPull(response, outgoing, FlowerFleetVersion.Flower119);
+
+        // 1.19 reads the map (the last entry for the key wins); 1.20 to 1.22 read the first tree: the probe.
+        Assert.Equal(outgoing.ObjectIds, FlowerFleetWire.ReadObjectsToPull(response, outgoing.MessageId, FlowerFleetVersion.Flower119));
+        Assert.Equal([FlowerFleetWire.ProbeObjectId, outgoing.MessageId], FlowerFleetWire.ReadObjectsToPull(response, outgoing.MessageId, FlowerFleetVersion.Flower123));
+
+        var newer = new FlowerFleet.PullMessagesResponse();
+        FlowerFleetWire.AddObjectsToPull(newer, FlowerFleetMapping.ToOutgoing(Train(), 42, 0, FlowerFleetVersion.Flower123), FlowerFleetVersion.Flower123);
+        Assert.Single(newer.ObjectsToPull);
+        Assert.Equal(FlowerFleet.ObjectTree.Parser.ParseFrom(newer.ObjectsToPull[0]).ObjectId, FlowerFleetWire.ReadObjectsToPull(newer, "", FlowerFleetVersion.Flower123)[^1]);
+    }
+
+    [Fact]
+    public void Wire_ObjectsToPush_EachVersionsShape()
+    {
+        var ids = new[] { new string('a', 64), new string('b', 64) };
+        var old = new FlowerFleet.PushMessagesResponse();
+        var newer = new FlowerFleet.PushMessagesResponse();
+
+        FlowerFleetWire.AddObjectsToPush(old, "root", ids, FlowerFleetVersion.Flower119);
+        FlowerFleetWire.AddObjectsToPush(newer, "root", ids, FlowerFleetVersion.Flower123);
+
+        Assert.Equal(ids, FlowerFleetWire.ReadObjectsToPush(old, "root", FlowerFleetVersion.Flower119));
+        Assert.Empty(FlowerFleetWire.ReadObjectsToPush(old, "other", FlowerFleetVersion.Flower119));
+        Assert.Equal(ids, FlowerFleetWire.ReadObjectsToPush(newer, "root", FlowerFleetVersion.Flower123));
+        Assert.Equal(ids.Select(i => ByteString.CopyFromUtf8(i)), newer.ObjectsToPush); // 1.20+: repeated string
+    }
+
+    /// <summary>The reply with one more record in its RecordDict (a new RecordDict and Message object).</summary>
+    private static (string Root, Dictionary<string, byte[]> Objects) WithRecord(Dictionary<string, byte[]> objects, string root, string key, string type, byte[] body)
+    {
+        string Put(string t, IReadOnlyList<string> children, byte[] b)
+        {
+            var bytes = new FlowerObject(t, children, b).ToBytes();
+            var id = FlowerObject.IdOf(bytes);
+            objects[id] = bytes;
+            return id;
+        }
+
+        var message = FlowerObject.Parse(objects[root]);
+        var dict = FlowerObject.Parse(objects[message.Children[0]]);
+        var record = Put(type, [], body);
+        var json = Encoding.UTF8.GetString(dict.Body.Span).TrimEnd('}') + $", \"{key}\": \"{record}\"}}";
+        var newDict = Put("RecordDict", [.. dict.Children, record], Encoding.UTF8.GetBytes(json));
+        return (Put("Message", [newDict], message.Body.ToArray()), objects);
     }
 }

@@ -2,6 +2,7 @@ using Federate.Core;
 using Federate.Protocol;
 using Federate.Protocol.Flower;
 using Google.Protobuf;
+using FlowerStatus = Federate.Protocol.Flower.Status;
 
 namespace Federate.Protocol.Tests;
 
@@ -48,6 +49,24 @@ public sealed class FlowerMappingTests
         Assert.Equal(0.5, metrics["train_mse"]);
         Assert.Equal(64, metrics[RecordNames.NumExamples]);
         Assert.Equal("r/1/x/7", reply.Metadata.ReplyTo);
+    }
+
+    [Fact]
+    public void FromClientMessage_StringAndBytesMetrics_KeptInTheMetricsConfigRecord()
+    {
+        var fit = new ClientMessage.Types.FitRes { Status = new FlowerStatus { Code = Code.Ok }, Parameters = FlowerMapping.ToParameters(GoldenModel()), NumExamples = 5 };
+        fit.Metrics["device"] = new Scalar { String = "cuda:0" };
+        fit.Metrics["digest"] = new Scalar { Bytes = ByteString.CopyFrom(1, 2) };
+        fit.Metrics["acc"] = new Scalar { Double = 0.5 };
+
+        var reply = FlowerMapping.FromClientMessage(Instruction(MessageType.Train, GoldenModel()), new ClientMessage { FitRes = fit });
+
+        var text = reply.Content!.Configs[RecordNames.Metrics];
+        Assert.Equal("cuda:0", text["device"].AsString());
+        Assert.Equal(new byte[] { 1, 2 }, text["digest"].AsBytes());
+        Assert.False(text.ContainsKey("acc"));
+        Assert.Equal(0.5, reply.Content.Metrics[RecordNames.Metrics]["acc"]);
+        Assert.False(reply.Content.Metrics[RecordNames.Metrics].ContainsKey("device"));
     }
 
     [Fact]

@@ -29,9 +29,16 @@ public sealed class RoundTimeoutTests
         var driver = new RunDriver(server.Grid, new FedAvg(), new RunOptions { Rounds = 2, MinNodes = 2, RoundTimeout = RoundTimeout, RunId = options.RunId }, [server.Observer]);
         var run = driver.RunAsync(new ArrayRecord { { "w", Tensor.FromArray(new float[] { 0, 0 }, 2) } });
 
-        // Registered, and alive as far as the server's clock goes, but it never pulls a task.
+        // Registered, and alive as far as the server's clock goes, but it never takes a task.
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
         var silent = await new Fleet.FleetClient(channel).RegisterAsync(new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = "silent" }, deadline: DateTime.UtcNow + Limit);
+
+        // It asks for work once (a node that never pulls is never sampled), before the honest node joins, so no round
+        // has started and the 1 ms poll comes back empty; then it falls silent.
+        using (var pull = new Fleet.FleetClient(channel).PullTask(new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = silent.NodeId, WaitMs = 1 }, deadline: DateTime.UtcNow + Limit))
+        {
+            Assert.False(await pull.ResponseStream.MoveNext(CancellationToken.None));
+        }
 
         var lines = new LineWatcher();
         using var honest = new FleetClient(new FleetClientOptions { Server = $"127.0.0.1:{server.Port}", Insecure = true, PartitionId = 0, Name = "honest" }, new AddOneClient().ToClientApp(), logger: lines);

@@ -41,6 +41,27 @@ public sealed class NodeRegistryTests
     }
 
     [Fact]
+    public async Task WaitForAsync_NodeThatNeverPulls_IsNotSampledAndExpires()
+    {
+        // A registration whose reply timed out on the client: the client registered again; the first node never pulls.
+        var time = new FakeTimeProvider();
+        using var registry = new NodeRegistry(time, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), NullLogger.Instance);
+        var ghost = registry.Register("a", 0, ready: false);
+        var real = registry.Register("a", 0, ready: false);
+        var wait = registry.WaitForAsync(1, CancellationToken.None).AsTask();
+        Assert.False(wait.IsCompleted);
+        registry.MarkReady(real);
+        var nodes = await wait.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([real.Id], nodes.Select(n => n.NodeId));
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        registry.Touch(real.Id);
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Null(registry.Get(ghost.Id));
+        Assert.Equal([real.Id], (await registry.WaitForAsync(1, CancellationToken.None)).Select(n => n.NodeId));
+    }
+
+    [Fact]
     public void Register_AfterRunFinished_NodeLearnsItAtOnce()
     {
         using var registry = new NodeRegistry(new FakeTimeProvider(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), NullLogger.Instance);

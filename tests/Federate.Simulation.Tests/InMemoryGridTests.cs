@@ -83,6 +83,63 @@ public class InMemoryGridTests
     }
 
     [Fact]
+    public async Task SendAndReceive_ThousandClients_RunOnParallelismThreadsAndReplyInOrder()
+    {
+        var threads = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+        int running = 0;
+        int most = 0;
+        var grid = new InMemoryGrid(
+            pid => new ModularClientApp((m, ct) =>
+            {
+                int now = Interlocked.Increment(ref running);
+                InterlockedMax(ref most, now);
+                threads[Environment.CurrentManagedThreadId] = true;
+                Interlocked.Decrement(ref running);
+                return ValueTask.FromResult(m.CreateReply(new RecordDict()));
+            }),
+            new SimulationOptions { Clients = 1000, Parallelism = 3 });
+        var replies = await Collect(grid, [.. grid.Nodes.Select(n => Instruction(n.NodeId))]).WaitAsync(TestTimeout);
+        Assert.Equal(Enumerable.Range(1, 1000).Select(i => (long)i), replies.Select(r => r.Metadata.SourceNodeId));
+        Assert.All(replies, r => Assert.Null(r.Error));
+        Assert.InRange(most, 1, 3);
+        Assert.InRange(threads.Count, 1, 3);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task RunDriver_ThousandVirtualClients_RoundsFinishWithEveryResult()
+    {
+        // Client i trains to the constant i + 1 with i + 1 examples: FedAvg gives sum (i+1)^2 / sum (i+1).
+        var grid = new InMemoryGrid(
+            pid => new FixedModelClient(pid + 1).ToClientApp(),
+            new SimulationOptions { Clients = 1000, Parallelism = 2 });
+        var driver = new RunDriver(grid, new FedAvg(), new RunOptions { Rounds = 2, Seed = 1 });
+        var result = await driver.RunAsync(new ArrayRecord { { "w", Tensor.FromArray(new float[4], 4) } }).WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(2, result.History.Rounds.Count);
+        Assert.All(result.History.Rounds, r => Assert.Equal(1000, r.Results));
+        double expected = Enumerable.Range(1, 1000).Sum(v => (double)v * v) / Enumerable.Range(1, 1000).Sum(v => (double)v);
+        Assert.All(result.Parameters["w"].AsSpan<float>().ToArray(), v => Assert.InRange(v, expected - 0.1, expected + 0.1));
+    }
+
+    private sealed class FixedModelClient(int value) : FederatedClient
+    {
+        public override ArrayRecord GetParameters(ConfigRecord config) => new();
+
+        public override FitResult Fit(ArrayRecord parameters, ConfigRecord config, CancellationToken cancellationToken) =>
+            new(new ArrayRecord { { "w", Tensor.FromArray(Enumerable.Repeat((float)value, 4).ToArray(), 4) } }, value, new MetricRecord());
+
+        public override EvaluateResult Evaluate(ArrayRecord parameters, ConfigRecord config, CancellationToken cancellationToken) =>
+            new(1.0 / value, value, new MetricRecord());
+    }
+
+    [Fact]
     public async Task WaitForNodes_MoreThanAvailable_Throws()
     {
         var grid = new InMemoryGrid(pid => null!, new SimulationOptions { Clients = 2 });

@@ -176,7 +176,7 @@ public sealed class SimulationResumeTests : IDisposable
         Assert.Contains("that its database does not know (state.db was deleted, reset or damaged); restore state.db, or give 'new_run' to start a new run", error.Message, StringComparison.Ordinal);
     }
 
-    private sealed class CancelAfter(int round, CancellationTokenSource cts) : IRunObserver
+    internal sealed class CancelAfter(int round, CancellationTokenSource cts) : IRunObserver
     {
         public int Rounds { get; private set; }
 

@@ -23,6 +23,7 @@ internal static class ClientCommand
         var compression = CommonOptions.Create("--compression", "gRPC compression: gzip or none.", "none", "gzip|none");
         var retryInterval = CommonOptions.Create("--retry-interval", "First wait in seconds between registration attempts (doubles up to --max-retry-interval).", 1.0, "SECONDS");
         var maxRetryInterval = CommonOptions.Create("--max-retry-interval", "Longest wait in seconds between registration attempts.", 10.0, "SECONDS");
+        var giveUpAfter = CommonOptions.Create<double?>("--give-up-after", "Exit with an error when the server has been unreachable this many seconds (default: keep trying, so a restarted server finds its clients again).", null, "SECONDS");
         var callTimeout = CommonOptions.Create("--call-timeout", "Deadline in seconds of register, heartbeat and quit calls.", 10.0, "SECONDS");
         var chunkSize = CommonOptions.Create("--chunk-size", "Tensor chunk size in bytes for uploads.", Protocol.FleetProtocol.DefaultChunkSize, "BYTES");
         var virtualClients = CommonOptions.Create("--virtual-clients", "Run this many clients in this process, on partitions --dataset-id, --dataset-id+1, ...", 1, "N");
@@ -37,7 +38,7 @@ internal static class ClientCommand
         var command = new Command("client", "Join a Federate server and train on local data.")
         {
             server, data, datasetId, numPartitions, partition, testFraction, seed, model,
-            insecure, name, compression, retryInterval, maxRetryInterval, callTimeout, chunkSize, virtualClients, notifyListen, verbose, protocol,
+            insecure, name, compression, retryInterval, maxRetryInterval, giveUpAfter, callTimeout, chunkSize, virtualClients, notifyListen, verbose, protocol,
             noTransferEndpoint,
         };
         OptionGroup.AddAll(command, dataSource, training, privacy, optimizerCli, securityCli, telemetry);
@@ -84,6 +85,7 @@ internal static class ClientCommand
             int seed_ = parse.GetValue(seed);
             var federated = FederatedDataset.Create(split, partitions, parse.GetValue(partition)!, seed_, parse.GetValue(testFraction));
             var modelName = parse.GetValue(model)!;
+            ModelFactory.CheckDataset(modelName, split.Train.Name, split.Train.Segmentation);
             Func<Model> createModel = () => ModelFactory.Create(modelName, federated.FeatureCount, federated.ClassCount);
             _ = createModel(); // Reject a bad model name before connecting.
             var defaults = optimizerCli.ApplyTo(parse, new TrainOptions { Epochs = training.LocalEpochs(parse), BatchSize = training.BatchSize(parse), LearningRate = training.LearningRate(parse) });
@@ -146,6 +148,7 @@ internal static class ClientCommand
                         Compression = parse.GetValue(compression)!,
                         RetryInterval = TimeSpan.FromSeconds(parse.GetValue(retryInterval)),
                         MaxRetryInterval = TimeSpan.FromSeconds(Math.Max(parse.GetValue(retryInterval), parse.GetValue(maxRetryInterval))),
+                        GiveUpAfter = parse.GetValue(giveUpAfter) is { } giveUp ? TimeSpan.FromSeconds(giveUp) : null,
                         CallTimeout = TimeSpan.FromSeconds(parse.GetValue(callTimeout)),
                         ChunkSize = parse.GetValue(chunkSize),
                         UseTransferEndpoint = !parse.GetValue(noTransferEndpoint),

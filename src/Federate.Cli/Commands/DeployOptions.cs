@@ -63,6 +63,15 @@ internal static class DeployOptions
         return (split.Train.FeatureCount, split.Train.ClassCount);
     }
 
+    /// <summary>Rejects a model that cannot learn the dataset (a segmentation model on a classification dataset or the reverse).</summary>
+    public static void CheckModelFitsDataset(string model, string dataset, string? dataDir, string? labelColumn)
+    {
+        var segmentation = dataset.Replace('_', '-').Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : DatasetCatalog.Load(dataset, dataDir, labelColumn).Train.Segmentation;
+        ModelFactory.CheckDataset(model, dataset, segmentation);
+    }
+
     /// <summary>Seconds to a time span; 0 or less means none (infinite).</summary>
     public static TimeSpan Seconds(double seconds, bool zeroIsInfinite = false) =>
         zeroIsInfinite && seconds <= 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);

@@ -75,6 +75,13 @@ internal static class RunsCommand
             {
                 var metrics = string.Join(", ", r.Evaluate.Where(kv => kv.Key != RecordNames.NumExamples).Select(kv => string.Create(CultureInfo.InvariantCulture, $"evaluate {kv.Key} {kv.Value:0.####}")));
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {r.Round}: {r.Results} results, {r.Failures.Count} failures{(metrics.Length == 0 ? "" : ", " + metrics)} ({r.Seconds:0.000} s)"));
+                foreach (var (phase, values) in new[] { ("train", r.TrainValues), ("evaluate", r.EvaluateValues) })
+                {
+                    foreach (var v in values)
+                    {
+                        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {phase} {v.Key} node {v.NodeId}: {v.Display}"));
+                    }
+                }
             }
 
             return ExitCodes.Success;

@@ -46,6 +46,8 @@ internal static class ServerCommand
             transferPort,
         };
         OptionGroup.AddAll(command, dataSource, training, run, inspector, strategyCli, optimizerCli, securityCli, privacy, telemetry, secagg);
+        var updateCompression = new CompressionCliOptions();
+        updateCompression.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -69,6 +71,9 @@ internal static class ServerCommand
             {
                 serverOptions.FlowerOmittedConfigKeys.Add(key);
             }
+
+            // Flower nodes send float32 updates (the Flower protocol has no update compression): no codec for them.
+            serverOptions.FlowerOmittedConfigKeys.Add(Core.Compression.UpdateCompression.ConfigKey);
 
             foreach (var url in parse.GetValue(webhook) ?? [])
             {
@@ -108,6 +113,7 @@ internal static class ServerCommand
             if (!modelName.StartsWith("noop:", StringComparison.OrdinalIgnoreCase) && !modelFromClient)
             {
                 _ = ModelFactory.Create(modelName, features, classes); // rejects a bad name before listening
+                DeployOptions.CheckModelFitsDataset(modelName, datasetName, dataSource.DataDir(parse), dataSource.LabelColumn(parse));
             }
 
             var sampling = new SamplingOptions
@@ -135,6 +141,7 @@ internal static class ServerCommand
                 throw new UsageException(ClientDpSgd.NotSgdMessage);
             }
 
+            var updateCodec = updateCompression.Read(parse, command, secaggSettings is not null);
             var outPath = run.GetOut(parse);
             bool verbose_ = parse.GetValue(verbose);
             var modelMetadata = new Dictionary<string, string>
@@ -176,6 +183,7 @@ internal static class ServerCommand
                 }
 
                 privacySetup.Configure(runOptions);
+                Core.Compression.UpdateCompression.Configure(runOptions, updateCodec);
                 if (secaggSettings is not null)
                 {
                     Core.SecureAggregation.SecAggPlusWorkflow.Apply(runOptions, secaggSettings);
@@ -205,6 +213,11 @@ internal static class ServerCommand
 
                 privacySettings.AddTo(historyConfig, sampling.FractionTrain);
                 secaggSettings?.AddTo(historyConfig);
+                if (runOptions.TrainConfig.TryGetValue(Core.Compression.UpdateCompression.ConfigKey, out var codecName))
+                {
+                    historyConfig[Core.Compression.UpdateCompression.ConfigKey] = codecName.AsString();
+                }
+
                 return new RunPlan
                 {
                     Strategy = privacySetup.Strategy,

@@ -10,7 +10,7 @@ internal static class SimCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, cnn, cnn-mcmahan, cnn:LAYERS.", "mlp", "NAME");
+        var model = CommonOptions.Create("--model", "Model: logistic, mlp, mlp:H1[,H2...], gaussian-nb, cnn, cnn-mcmahan, cnn:LAYERS, unet-small (segmentation, with --dataset shapes-seg).", "mlp", "NAME");
         var clients = CommonOptions.Create("--clients", "Number of virtual clients.", 10, "N");
         var partition = CommonOptions.Create("--partition", "How rows are split among clients: iid, dirichlet:ALPHA, shards:K, column:NAME.", "dirichlet:0.5", "SPEC");
         var testFraction = CommonOptions.Create("--test-fraction", "Fraction of each client's rows kept for local evaluation.", 0.2, "F");
@@ -32,6 +32,8 @@ internal static class SimCommand
             attack, stateDir, newRun,
         };
         OptionGroup.AddAll(command, dataSource, training, run, privacy, strategyCli, optimizer, telemetry, secagg);
+        var compression = new CompressionCliOptions();
+        compression.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -58,6 +60,7 @@ internal static class SimCommand
                 Optimizer = optimizer.ApplyTo(parse, new TrainOptions()),
                 SecAgg = secagg.Read(parse),
             };
+            settings.UpdateCompression = compression.Read(parse, command, settings.SecAgg is not null);
             using var export = telemetry.StartExport(parse, "federate-sim");
             run.ApplyTo(parse, settings);
             return await RunAsync(settings, parse.GetValue(json), output, error, cancellationToken, line => OptionNames.ToFlags(line, command)).ConfigureAwait(false);
@@ -71,7 +74,8 @@ internal static class SimCommand
         var progressWriter = json ? error : output;
         var console = ConsoleFactory.Create(progressWriter);
         using var simulation = Simulation.Simulation.Create(s, line => console.WriteLine(flags?.Invoke(line) ?? line));
-        var progress = new RoundProgress(console, s.Rounds);
+        // A segmentation model's quality is the per-pixel dice of the object class.
+        var progress = new RoundProgress(console, s.Rounds, ModelFactory.IsSegmentation(s.Model) ? "dice" : "f1");
         simulation.Plan.Observers.Add(progress);
         var data = simulation.Data;
         if (simulation.Attack is { } attack)

@@ -14,8 +14,9 @@ using Metadata = Federate.Protocol.FlowerFleet.Metadata;
 namespace Federate.Client.Flower;
 
 /// <summary>
-/// Runs a Federate client app as a Flower SuperNode under a Flower 1.19 SuperLink's Fleet API (or Federate's own
-/// <c>--flower-port</c>): registers (<c>CreateNode</c>), sends heartbeats, polls <c>PullMessages</c>, pulls the
+/// Runs a Federate client app as a Flower SuperNode under a Flower 1.19 or 1.23 SuperLink's Fleet API (or Federate's
+/// own <c>--flower-port</c>): registers (<c>CreateNode</c>; where the SuperLink does not have it, Flower 1.23's
+/// <c>RegisterNode</c> and <c>ActivateNode</c>), sends heartbeats, polls <c>PullMessages</c>, pulls the
 /// message's objects (each checked against its SHA-256 id), confirms them, lets the app answer "train", "evaluate"
 /// or "query", and pushes the reply's objects. The app's own code runs (no Flower app is downloaded). The run is
 /// over when the SuperLink reports the run finished (after at least one answer); then the node unregisters.
@@ -35,6 +36,8 @@ public sealed class SuperNodeClient : IDisposable
     private readonly byte[] _publicKey;
     private ArrayRecord? _template;
     private bool _templateAsked;
+    private readonly FlowerFleetVersion? _forced;
+    private FlowerFleetVersion _version = FlowerFleetVersion.Flower119;
 
     /// <summary>Creates a SuperNode for the SuperLink at <paramref name="server"/> (HOST:PORT of its Fleet API, plain HTTP/2).</summary>
     /// <param name="server">HOST:PORT, or a URL.</param>
@@ -42,7 +45,9 @@ public sealed class SuperNodeClient : IDisposable
     /// <param name="logger">Logger, or null.</param>
     /// <param name="poll">How long to wait between polls when there is no message (Flower's SuperNode: 3 s). Default 1 s.</param>
     /// <param name="time">Time source for heartbeats and polls; default the system's.</param>
-    public SuperNodeClient(string server, IClientApp app, ILogger? logger = null, TimeSpan? poll = null, TimeProvider? time = null)
+    /// <param name="version">The Fleet API shape to speak; null (the default) tries Flower 1.19's <c>CreateNode</c> and
+    /// falls back to 1.23's registration where the SuperLink has none.</param>
+    public SuperNodeClient(string server, IClientApp app, ILogger? logger = null, TimeSpan? poll = null, TimeProvider? time = null, FlowerFleetVersion? version = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(server);
         _app = app ?? throw new ArgumentNullException(nameof(app));
@@ -50,6 +55,7 @@ public sealed class SuperNodeClient : IDisposable
         _server = server;
         _poll = poll ?? TimeSpan.FromSeconds(1);
         _time = time ?? TimeProvider.System;
+        _forced = version;
         var address = server.Contains("://", StringComparison.Ordinal) ? server : "http://" + server;
         _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = FlowerMapping.MaxMessageSize, MaxSendMessageSize = null });
         _fleet = new Fleet.FleetClient(_channel);
@@ -62,19 +68,14 @@ public sealed class SuperNodeClient : IDisposable
     /// <summary>Number of messages answered so far.</summary>
     public int Answered { get; private set; }
 
+    /// <summary>The SuperLink's Fleet API version, known once registered.</summary>
+    public FlowerFleetVersion Version => _version;
+
     /// <summary>Answers the SuperLink's messages until its run finishes.</summary>
     /// <exception cref="FleetClientException">The SuperLink failed or refused a call (one-line reason).</exception>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
-        Node node;
-        try
-        {
-            node = (await _fleet.CreateNodeAsync(new CreateNodeRequest { HeartbeatInterval = HeartbeatSeconds }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false)).Node;
-        }
-        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new FleetClientException($"the Flower SuperLink at {_server} refused CreateNode: {ex.StatusCode} {ex.Status.Detail}", ex);
-        }
+        var node = await RegisterAsync(cancellationToken).ConfigureAwait(false);
 
         ClientLog.SuperNodeRegistered(_logger, _server, node.NodeId);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -99,7 +100,7 @@ public sealed class SuperNodeClient : IDisposable
 
                 var listed = pulled.MessagesList[0].Metadata;
                 runId = listed.RunId;
-                await AnswerAsync(node, listed, pulled.ObjectsToPull.GetValueOrDefault(listed.MessageId), cancellationToken).ConfigureAwait(false);
+                await AnswerAsync(node, listed, FlowerFleetWire.ReadObjectsToPull(pulled, listed.MessageId, _version), cancellationToken).ConfigureAwait(false);
                 Answered++;
             }
         }
@@ -107,13 +108,26 @@ public sealed class SuperNodeClient : IDisposable
         {
             throw new FleetClientException($"the Fleet API at {_server} failed after {Answered} answers: {ex.StatusCode} {ex.Status.Detail}", ex);
         }
+        catch (InvalidDataException ex)
+        {
+            throw new FleetClientException($"the Fleet API at {_server} sent an unreadable answer after {Answered} answers: {ex.Message}", ex);
+        }
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
             await heartbeats.ConfigureAwait(false);
             try
             {
-                await _fleet.DeleteNodeAsync(new DeleteNodeRequest { Node = node }, headers: Auth(), deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                var deadline = DateTime.UtcNow.AddSeconds(5);
+                if (_version == FlowerFleetVersion.Flower123)
+                {
+                    await _fleet.DeactivateNodeAsync(new DeactivateNodeRequest { NodeId = node.NodeId }, headers: Auth(), deadline: deadline, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                    await _fleet.UnregisterNodeAsync(new UnregisterNodeFleetRequest { NodeId = node.NodeId }, headers: Auth(), deadline: deadline, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _fleet.DeleteNodeAsync(new DeleteNodeRequest { Node = node }, headers: Auth(), deadline: deadline, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                }
             }
             catch (RpcException)
             {
@@ -122,10 +136,46 @@ public sealed class SuperNodeClient : IDisposable
         }
     }
 
-    private async Task AnswerAsync(Node node, Metadata listed, ObjectIDs? ids, CancellationToken cancellationToken)
+    /// <summary>
+    /// Registers as Flower 1.19's SuperNode does (<c>CreateNode</c>), or as 1.23's (<c>RegisterNode</c> then
+    /// <c>ActivateNode</c>) when asked to or where the SuperLink has no <c>CreateNode</c>.
+    /// </summary>
+    private async Task<Node> RegisterAsync(CancellationToken cancellationToken)
+    {
+        string method = "CreateNode";
+        try
+        {
+            if (_forced != FlowerFleetVersion.Flower123)
+            {
+                try
+                {
+                    return (await _fleet.CreateNodeAsync(new CreateNodeRequest { HeartbeatInterval = HeartbeatSeconds }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false)).Node;
+                }
+                catch (RpcException ex) when (_forced is null && ex.StatusCode is StatusCode.Unimplemented or StatusCode.Unknown)
+                {
+                    // A Flower 1.23+ SuperLink has no CreateNode (Flower's answers UNKNOWN "Unknown Error in service
+                    // handler", its node-auth interceptor failing on the request): register the key, then activate.
+                }
+            }
+
+            _version = FlowerFleetVersion.Flower123;
+            method = "RegisterNode";
+            var key = Google.Protobuf.ByteString.CopyFrom(_publicKey);
+            await _fleet.RegisterNodeAsync(new RegisterNodeFleetRequest { PublicKey = key }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            method = "ActivateNode";
+            var activated = await _fleet.ActivateNodeAsync(new ActivateNodeRequest { PublicKey = key, HeartbeatInterval = HeartbeatSeconds }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new Node { NodeId = activated.NodeId };
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new FleetClientException($"the Flower SuperLink at {_server} refused {method}: {ex.StatusCode} {ex.Status.Detail}", ex);
+        }
+    }
+
+    private async Task AnswerAsync(Node node, Metadata listed, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         var objects = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var id in (ids?.ObjectIds ?? []).Append(listed.MessageId).Distinct(StringComparer.Ordinal))
+        foreach (var id in ids.Append(listed.MessageId).Distinct(StringComparer.Ordinal))
         {
             var pulled = await _fleet.PullObjectAsync(new PullObjectRequest { Node = node, RunId = listed.RunId, ObjectId = id }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
             var content = pulled.ObjectContent.ToByteArray();
@@ -137,7 +187,6 @@ public sealed class SuperNodeClient : IDisposable
             objects[id] = content;
         }
 
-        await _fleet.ConfirmMessageReceivedAsync(new ConfirmMessageReceivedRequest { Node = node, RunId = listed.RunId, MessageObjectId = listed.MessageId }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
         var runId = $"flower-run-{listed.RunId}";
         CoreMessage reply;
         CoreMessage? instruction = null;
@@ -161,6 +210,11 @@ public sealed class SuperNodeClient : IDisposable
             reply = new CoreMessage(new MessageMetadata { RunId = runId, Round = 0, MessageType = MessageType.Custom }, new MessageError("invalid_instruction", ex.Message));
         }
 
+        // Confirmed once answered, not as soon as pulled: Flower 1.23's SuperLink frees a message's objects on
+        // confirmation, and a confirmation racing the ServerApp's registration of the same objects for the next node's
+        // message lost them there ("Object ... not found", that node's message unavailable); a Flower SuperNode,
+        // polling every 3 s and starting a process per message, confirms late enough not to meet that window.
+        await _fleet.ConfirmMessageReceivedAsync(new ConfirmMessageReceivedRequest { Node = node, RunId = listed.RunId, MessageObjectId = listed.MessageId }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
         ClientLog.FlowerAnswered(_logger, listed.MessageType, instruction?.Metadata.Round ?? 0, reply.Error?.Reason ?? "ok");
         double now = _time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
         var metadata = new Metadata
@@ -176,10 +230,9 @@ public sealed class SuperNodeClient : IDisposable
             // A reply lives no longer than the message it answers (Flower refuses one that would).
             Ttl = Math.Max(0, listed.CreatedAt + listed.Ttl - now),
         };
-        var outgoing = FlowerFleetMapping.ToReplyObjects(reply, metadata);
-        var tree = Tree(outgoing, outgoing.MessageId);
-        var pushed = await _fleet.PushMessagesAsync(new PushMessagesRequest { Node = node, MessagesList = { outgoing.Message }, MessageObjectTrees = { tree } }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
-        foreach (var id in pushed.ObjectsToPush.GetValueOrDefault(outgoing.MessageId)?.ObjectIds ?? [])
+        var outgoing = FlowerFleetMapping.ToReplyObjects(reply, metadata, _version);
+        var pushed = await _fleet.PushMessagesAsync(new PushMessagesRequest { Node = node, MessagesList = { outgoing.Message }, MessageObjectTrees = { outgoing.Tree() } }, headers: Auth(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        foreach (var id in FlowerFleetWire.ReadObjectsToPush(pushed, outgoing.MessageId, _version))
         {
             if (!outgoing.Objects.TryGetValue(id, out var content))
             {
@@ -192,18 +245,6 @@ public sealed class SuperNodeClient : IDisposable
                 throw new FleetClientException($"the SuperLink at {_server} did not store object {id} of the reply to {listed.MessageId}");
             }
         }
-    }
-
-    /// <summary>The object tree of a deflated message (children as each object's head names them).</summary>
-    private static ObjectTree Tree(FlowerOutgoingMessage message, string id)
-    {
-        var tree = new ObjectTree { ObjectId = id };
-        foreach (var child in FlowerObject.Parse(message.Objects[id]).Children)
-        {
-            tree.Children.Add(Tree(message, child));
-        }
-
-        return tree;
     }
 
     /// <summary>True when the SuperLink says the run is over (its status "finished", or it refuses the run as not running).</summary>

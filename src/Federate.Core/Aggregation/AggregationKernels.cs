@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Tensor = Federate.Core.Records.Tensor;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -36,37 +37,147 @@ public static class AggregationKernels
     /// <summary><c>acc[i] *= scale</c> for float64.</summary>
     public static void Scale(Span<double> acc, double scale) => TensorPrimitives.Multiply(acc, scale, acc);
 
-    /// <summary>True when every element is finite (no NaN, no infinity): one vectorised read of the data.</summary>
-    public static bool AllFinite(ReadOnlySpan<float> x)
+    /// <summary>
+    /// <c>acc[i] = weight * x[i] + acc[i]</c>, or <c>weight * x[i] + 0</c> when <paramref name="initialize"/> (acc's old
+    /// contents are then never read: a fresh, uninitialised buffer needs no zeroing pass), with the same roundings as
+    /// <see cref="FoldWeighted(Span{float}, ReadOnlySpan{float}, float)"/> on a zeroed buffer.
+    /// </summary>
+    public static void FoldWeighted(Span<float> acc, ReadOnlySpan<float> x, float weight, bool initialize) =>
+        Fold(acc, x, weight, initialize, check: false);
+
+    /// <summary><c>acc[i] = weight * x[i] + acc[i]</c> (or <c>+ 0</c> when <paramref name="initialize"/>) for float64.</summary>
+    public static void FoldWeighted(Span<double> acc, ReadOnlySpan<double> x, double weight, bool initialize) =>
+        Fold(acc, x, weight, initialize, check: false);
+
+    /// <summary>
+    /// Validation fused into the fold: <see cref="FoldWeighted(Span{float}, ReadOnlySpan{float}, float, bool)"/> in one
+    /// pass, each vector of <paramref name="x"/> checked for NaN and infinity in registers before it is folded, so the
+    /// update is read from memory once. Returns <c>x.Length</c> when every element is finite; otherwise a count c no
+    /// greater than the index of the first non-finite element (at most one vector before it): elements [0, c) were
+    /// folded, and from c on <paramref name="acc"/> is untouched.
+    /// </summary>
+    public static int FoldWeightedChecked(Span<float> acc, ReadOnlySpan<float> x, float weight, bool initialize) =>
+        Fold(acc, x, weight, initialize, check: true);
+
+    /// <summary>Validation fused into the fold for float64 (see the float32 overload).</summary>
+    public static int FoldWeightedChecked(Span<double> acc, ReadOnlySpan<double> x, double weight, bool initialize) =>
+        Fold(acc, x, weight, initialize, check: true);
+
+    /// <summary>
+    /// The fold of the float32 and float64 overloads (with <paramref name="check"/> the checked one): per element
+    /// <c>x·w</c> rounded, then <c>+ acc</c> (or <c>+ 0</c>) rounded, exactly as TensorPrimitives.MultiplyAdd rounds
+    /// (no fused multiply-add), so the bits do not depend on the vector width or on where a span starts.
+    /// </summary>
+    internal static int Fold<T>(Span<T> acc, ReadOnlySpan<T> x, T weight, bool initialize, bool check)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        // A float is NaN or infinite exactly when its exponent bits are all ones.
-        var bits = MemoryMarshal.Cast<float, uint>(x);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && bits.Length >= Vector512<uint>.Count * 4)
+        if (acc.Length != x.Length)
         {
-            var mask = Vector512.Create(0x7F800000u);
-            ref uint start = ref MemoryMarshal.GetReference(bits);
-            int step = Vector512<uint>.Count;
+            throw new ArgumentException("Update and accumulator lengths differ.", nameof(x));
+        }
+
+        ref T a = ref MemoryMarshal.GetReference(acc);
+        ref T v = ref MemoryMarshal.GetReference(x);
+        int n = x.Length;
+        int i = 0;
+
+        // An IEEE float is NaN or infinite exactly when its exponent bits are all ones: x & +inf keeps only the
+        // exponent, and equals +inf exactly then (never NaN: the mantissa is cleared).
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+        {
+            var w = Vector512.Create(weight);
+            var inf = Vector512.Create(T.PositiveInfinity);
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                var xv = Vector512.LoadUnsafe(ref v, (nuint)i);
+                if (check && Vector512.EqualsAny(xv & inf, inf))
+                {
+                    return i;
+                }
+
+                var sum = (xv * w) + (initialize ? Vector512<T>.Zero : Vector512.LoadUnsafe(ref a, (nuint)i));
+                sum.StoreUnsafe(ref a, (nuint)i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+        {
+            var w = Vector256.Create(weight);
+            var inf = Vector256.Create(T.PositiveInfinity);
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+            {
+                var xv = Vector256.LoadUnsafe(ref v, (nuint)i);
+                if (check && Vector256.EqualsAny(xv & inf, inf))
+                {
+                    return i;
+                }
+
+                var sum = (xv * w) + (initialize ? Vector256<T>.Zero : Vector256.LoadUnsafe(ref a, (nuint)i));
+                sum.StoreUnsafe(ref a, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            T xi = Unsafe.Add(ref v, i);
+            if (check && !T.IsFinite(xi))
+            {
+                return i;
+            }
+
+            T product = xi * weight;
+            Unsafe.Add(ref a, i) = product + (initialize ? T.Zero : Unsafe.Add(ref a, i));
+        }
+
+        return n;
+    }
+
+    private static bool AllFiniteOf<T>(ReadOnlySpan<T> x)
+        where T : unmanaged => typeof(T) == typeof(float)
+        ? AllExponentsBelow(MemoryMarshal.Cast<T, uint>(x), 0x7F800000u)
+        : typeof(T) == typeof(double)
+            ? AllExponentsBelow(MemoryMarshal.Cast<T, ulong>(x), 0x7FF0000000000000ul)
+            : throw new NotSupportedException(typeof(T).Name);
+
+    /// <summary>True when every element is finite (no NaN, no infinity): one vectorised read of the data.</summary>
+    public static bool AllFinite(ReadOnlySpan<float> x) =>
+        AllExponentsBelow(MemoryMarshal.Cast<float, uint>(x), 0x7F800000u);
+
+    /// <summary>True when every element is finite (no NaN, no infinity): one vectorised read of the data.</summary>
+    public static bool AllFinite(ReadOnlySpan<double> x) =>
+        AllExponentsBelow(MemoryMarshal.Cast<double, ulong>(x), 0x7FF0000000000000ul);
+
+    /// <summary>
+    /// True when no element has all the exponent bits of <paramref name="exponent"/> set: an IEEE float is NaN or
+    /// infinite exactly when its exponent bits are all ones.
+    /// </summary>
+    private static bool AllExponentsBelow<T>(ReadOnlySpan<T> bits, T exponent)
+        where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    {
+        int i = 0;
+        ref T start = ref MemoryMarshal.GetReference(bits);
+        if (Vector512.IsHardwareAccelerated && bits.Length >= Vector512<T>.Count * 4)
+        {
+            var mask = Vector512.Create(exponent);
+            int step = Vector512<T>.Count;
             for (; i <= bits.Length - (4 * step); i += 4 * step)
             {
                 var a = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)i) & mask, mask);
                 var b = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)(i + step)) & mask, mask);
                 var c = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)(i + (2 * step))) & mask, mask);
                 var d = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)(i + (3 * step))) & mask, mask);
-                if ((a | b | c | d) != Vector512<uint>.Zero)
+                if ((a | b | c | d) != Vector512<T>.Zero)
                 {
                     return false;
                 }
             }
         }
-        else if (Vector256.IsHardwareAccelerated && bits.Length >= Vector256<uint>.Count)
+        else if (Vector256.IsHardwareAccelerated && bits.Length >= Vector256<T>.Count)
         {
-            var mask = Vector256.Create(0x7F800000u);
-            ref uint start = ref MemoryMarshal.GetReference(bits);
-            int step = Vector256<uint>.Count;
+            var mask = Vector256.Create(exponent);
+            int step = Vector256<T>.Count;
             for (; i <= bits.Length - step; i += step)
             {
-                if (Vector256.Equals(Vector256.LoadUnsafe(ref start, (nuint)i) & mask, mask) != Vector256<uint>.Zero)
+                if (Vector256.Equals(Vector256.LoadUnsafe(ref start, (nuint)i) & mask, mask) != Vector256<T>.Zero)
                 {
                     return false;
                 }
@@ -75,7 +186,7 @@ public static class AggregationKernels
 
         for (; i < bits.Length; i++)
         {
-            if ((bits[i] & 0x7F800000u) == 0x7F800000u)
+            if ((bits[i] & exponent) == exponent)
             {
                 return false;
             }
@@ -84,12 +195,20 @@ public static class AggregationKernels
         return true;
     }
 
-    /// <summary>True when every element is finite (no NaN, no infinity).</summary>
-    public static bool AllFinite(ReadOnlySpan<double> x)
+    /// <summary>True when every element of <paramref name="dtype"/> in the little-endian <paramref name="bytes"/> is finite; integers always are.</summary>
+    public static bool AllFinite(DType dtype, ReadOnlySpan<byte> bytes) => dtype switch
+    {
+        DType.Float32 => AllFinite(MemoryMarshal.Cast<byte, float>(bytes)),
+        DType.Float64 => AllFinite(MemoryMarshal.Cast<byte, double>(bytes)),
+        DType.Float16 => AllFiniteHalf(MemoryMarshal.Cast<byte, Half>(bytes)),
+        _ => true,
+    };
+
+    private static bool AllFiniteHalf(ReadOnlySpan<Half> x)
     {
         foreach (var v in x)
         {
-            if (!double.IsFinite(v))
+            if (!Half.IsFinite(v))
             {
                 return false;
             }
@@ -103,7 +222,7 @@ public static class AggregationKernels
     {
         DType.Float32 => AllFinite(t.AsSpan<float>()),
         DType.Float64 => AllFinite(t.AsSpan<double>()),
-        DType.Float16 => t.AsSpan<Half>().ToArray().All(Half.IsFinite),
+        DType.Float16 => AllFiniteHalf(t.AsSpan<Half>()),
         _ => true,
     };
 }

@@ -4,7 +4,9 @@ namespace Federate.Core.Formats;
 
 /// <summary>
 /// Writes and reads <c>history.json</c>: <c>{"run_id", "config", "rounds": [{"round", "train", "evaluate",
-/// "clients": {"results", "failures", "failed"}, "seconds"}], "stop_reason", "stop_detail"}</c>.
+/// "clients": {"results", "failures", "failed"}, "seconds"}], "stop_reason", "stop_detail"}</c>. A round whose nodes
+/// reported metrics that are not numbers also has <c>"train_values"</c> / <c>"evaluate_values"</c>: a list of
+/// <c>{"node_id", "key", "value"}</c> (a string) or <c>{"node_id", "key", "bytes"}</c> (base64).
 /// </summary>
 public static class HistoryJson
 {
@@ -48,6 +50,8 @@ public static class HistoryJson
             w.WriteNumber("round", r.Round);
             WriteMetrics(w, "train", r.Train);
             WriteMetrics(w, "evaluate", r.Evaluate);
+            WriteValues(w, "train_values", r.TrainValues);
+            WriteValues(w, "evaluate_values", r.EvaluateValues);
             w.WriteStartObject("clients");
             w.WriteNumber("results", r.Results);
             w.WriteNumber("failures", r.Failures.Count);
@@ -121,6 +125,8 @@ public static class HistoryJson
                 Round = r.GetProperty("round").GetInt32(),
                 Train = ReadMetrics(r.GetProperty("train")),
                 Evaluate = ReadMetrics(r.GetProperty("evaluate")),
+                TrainValues = ReadValues(r, "train_values"),
+                EvaluateValues = ReadValues(r, "evaluate_values"),
                 Results = clients.GetProperty("results").GetInt32(),
                 Failures = failures,
                 Seconds = r.GetProperty("seconds").GetDouble(),
@@ -141,6 +147,49 @@ public static class HistoryJson
         }
 
         return m;
+    }
+
+    private static List<NodeMetricValue> ReadValues(JsonElement round, string name)
+    {
+        var values = new List<NodeMetricValue>();
+        if (round.TryGetProperty(name, out var list))
+        {
+            foreach (var v in list.EnumerateArray())
+            {
+                ConfigValue value = v.TryGetProperty("bytes", out var b) ? b.GetBytesFromBase64() : v.GetProperty("value").GetString() ?? "";
+                values.Add(new NodeMetricValue(v.GetProperty("node_id").GetInt64(), v.GetProperty("key").GetString() ?? "", value));
+            }
+        }
+
+        return values;
+    }
+
+    private static void WriteValues(Utf8JsonWriter w, string name, IReadOnlyList<NodeMetricValue> values)
+    {
+        if (values.Count == 0)
+        {
+            return; // histories without such metrics keep their shape
+        }
+
+        w.WriteStartArray(name);
+        foreach (var v in values)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("node_id", v.NodeId);
+            w.WriteString("key", v.Key);
+            if (v.Value.Kind == ConfigValueKind.Bytes)
+            {
+                w.WriteBase64String("bytes", v.Value.AsBytes());
+            }
+            else
+            {
+                w.WriteString("value", v.Value.AsString());
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
     }
 
     private static void WriteMetrics(Utf8JsonWriter w, string name, MetricRecord metrics)

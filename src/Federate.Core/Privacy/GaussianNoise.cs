@@ -1,4 +1,8 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Federate.Core.Privacy;
 
@@ -26,8 +30,7 @@ public sealed class GaussianNoise
     private float[]? _a1;
     private float[]? _a2;
     private float[]? _s;
-    private float[]? _m;
-
+    
     private double[] BufU1 => _u1 ??= new double[Chunk];
 
     private double[] BufU2 => _u2 ??= new double[Chunk];
@@ -40,7 +43,7 @@ public sealed class GaussianNoise
 
     private float[] BufFloatScratch => _floatScratch ??= new float[4 * Chunk];
 
-    private float[] BufPool => _pool ??= new float[(2 * Chunk) + 2];
+    private float[] BufPool => _pool ??= new float[(2 * Chunk) + 16];
 
     private float[] BufA1 => _a1 ??= new float[Chunk];
 
@@ -48,26 +51,45 @@ public sealed class GaussianNoise
 
     private float[] BufS => _s ??= new float[Chunk];
 
-    private float[] BufM => _m ??= new float[Chunk];
-
-    private ulong _s0;
-    private ulong _s1;
-    private ulong _s2;
-    private ulong _s3;
+    private Xoshiro256 _state;
 
     /// <summary>Creates a generator from a seed.</summary>
     public GaussianNoise(long seed)
     {
         ulong x = unchecked((ulong)seed);
-        _s0 = SplitMix(ref x);
-        _s1 = SplitMix(ref x);
-        _s2 = SplitMix(ref x);
-        _s3 = SplitMix(ref x);
+        _state = new Xoshiro256(SplitMix(ref x), SplitMix(ref x), SplitMix(ref x), SplitMix(ref x));
         _lanes = new VectorXoshiro(ref x);
     }
 
     /// <summary>A uniform double in [0, 1) with 53 random bits.</summary>
     public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>
+    /// Poisson sampling: each index in [0, <paramref name="n"/>) joins with probability <paramref name="q"/>, decided in
+    /// order by one <see cref="NextDouble"/> draw each (<c>NextDouble() &lt; q</c>, the same numbers and choices as that
+    /// loop, without its per-call overhead). The chosen indices go to <paramref name="destination"/>; returns how many.
+    /// </summary>
+    public int SampleIndices(int n, double q, Span<int> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        if (destination.Length < n)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} indices; sampling {n} needs room for all of them.", nameof(destination));
+        }
+
+        // NextDouble() < q  <=>  (x >> 11) * 2^-53 < q  <=>  (x >> 11) < ceil(q * 2^53), all exact in binary.
+        ulong threshold = q > 0 ? (ulong)Math.Ceiling(Math.Min(q, 1.0) * (1UL << 53)) : 0;
+        var state = _state; // a local copy stays in registers
+        int count = 0;
+        for (int i = 0; i < n; i++)
+        {
+            destination[count] = i;
+            count += (state.Next() >> 11) < threshold ? 1 : 0;
+        }
+
+        _state = state;
+        return count;
+    }
 
     /// <summary>One standard normal value.</summary>
     public double NextGaussian()
@@ -124,28 +146,55 @@ public sealed class GaussianNoise
 
     private unsafe void RefillPool()
     {
-        // Candidate points (v1, v2) uniform in the square (-1, 1)²; those strictly inside the unit disc are kept.
-        // Everything is computed for every candidate (vectorised), then the kept outputs are packed into the pool.
+        // Candidate points (v1, v2) uniform in the square (-1, 1)²; those strictly inside the unit disc are kept, and
+        // each gives z = v * sqrt(-2 ln s / s), two independent standard normals (s > 0 always). One pass computes 16
+        // candidates at a time and packs the kept pairs, in candidate order, into the pool.
         _lanes.Fill(BufA1);
         _lanes.Fill(BufA2);
-        TensorPrimitives.Multiply(BufA1, BufA1, BufS);
-        TensorPrimitives.MultiplyAdd(BufA2, BufA2, BufS, BufS);
-
-        // z = v * sqrt(-2 ln s / s): two independent standard normals per kept point (s > 0 always).
-        VectorMath.Log(BufS, BufM);
-        TensorPrimitives.Multiply(BufM, -2f, BufM);
-        TensorPrimitives.Divide(BufM, BufS, BufM);
-        TensorPrimitives.Sqrt(BufM, BufM);
-        TensorPrimitives.Multiply(BufA1, BufM, BufA1);
-        TensorPrimitives.Multiply(BufA2, BufM, BufA2);
-        fixed (float* z1 = BufA1, z2 = BufA2, sq = BufS, packed = BufPool)
+        var one = Vector512.Create(1f);
+        var minusTwo = Vector512.Create(-2f);
+        var lowPairs = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        var highPairs = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        fixed (float* a1 = BufA1, a2 = BufA2, sq = BufS, packed = BufPool)
         {
             int k = 0;
-            for (int i = 0; i < Chunk; i++)
+            for (int i = 0; i < Chunk; i += 16)
             {
-                packed[k] = z1[i];
-                packed[k + 1] = z2[i];
-                k += (int)((uint)BitConverter.SingleToInt32Bits(sq[i] - 1f) >> 31) << 1; // +2 when s < 1, branch-free
+                var v1 = Vector512.Load(a1 + i);
+                var v2 = Vector512.Load(a2 + i);
+                var s = (v2 * v2) + (v1 * v1);
+                var m = Vector512.Sqrt((VectorMath.Log(s) * minusTwo) / s);
+                var z1 = v1 * m;
+                var z2 = v2 * m;
+                if (Avx512F.IsSupported)
+                {
+                    // Interleave (z1[j], z2[j]) and keep the pairs with s < 1: compress in registers, store whole vectors.
+                    var keep = Vector512.LessThan(s, one);
+                    uint bits = (uint)keep.ExtractMostSignificantBits();
+                    var keepPairs = keep.AsInt32();
+                    var low = Avx512F.Compress(Vector512<float>.Zero, Avx512F.PermuteVar16x32x2(keepPairs, lowPairs, keepPairs).AsSingle(), Avx512F.PermuteVar16x32x2(z1, lowPairs, z2));
+                    low.Store(packed + k);
+                    k += 2 * BitOperations.PopCount(bits & 0xFF);
+                    var high = Avx512F.Compress(Vector512<float>.Zero, Avx512F.PermuteVar16x32x2(keepPairs, highPairs, keepPairs).AsSingle(), Avx512F.PermuteVar16x32x2(z1, highPairs, z2));
+                    high.Store(packed + k);
+                    k += 2 * BitOperations.PopCount(bits >> 8);
+                }
+                else
+                {
+                    z1.Store(a1 + i);
+                    z2.Store(a2 + i);
+                    s.Store(sq + i);
+                }
+            }
+
+            if (!Avx512F.IsSupported)
+            {
+                for (int i = 0; i < Chunk; i++)
+                {
+                    packed[k] = a1[i];
+                    packed[k + 1] = a2[i];
+                    k += (int)((uint)BitConverter.SingleToInt32Bits(sq[i] - 1f) >> 31) << 1; // +2 when s < 1, branch-free
+                }
             }
 
             _poolCount = k;
@@ -209,18 +258,7 @@ public sealed class GaussianNoise
         }
     }
 
-    private ulong Next()
-    {
-        ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
-        ulong t = _s1 << 17;
-        _s2 ^= _s0;
-        _s3 ^= _s1;
-        _s1 ^= _s2;
-        _s0 ^= _s3;
-        _s2 ^= t;
-        _s3 = ulong.RotateLeft(_s3, 45);
-        return result;
-    }
+    private ulong Next() => _state.Next();
 
     private static ulong SplitMix(ref ulong x)
     {
@@ -229,5 +267,29 @@ public sealed class GaussianNoise
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
+    }
+
+    /// <summary>The scalar xoshiro256** state.</summary>
+    private struct Xoshiro256(ulong s0, ulong s1, ulong s2, ulong s3)
+    {
+        private ulong _s0 = s0;
+        private ulong _s1 = s1;
+        private ulong _s2 = s2;
+        private ulong _s3 = s3;
+
+        /// <summary>The next 64 random bits.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public ulong Next()
+        {
+            ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
+            ulong t = _s1 << 17;
+            _s2 ^= _s0;
+            _s3 ^= _s1;
+            _s1 ^= _s2;
+            _s0 ^= _s3;
+            _s2 ^= t;
+            _s3 = ulong.RotateLeft(_s3, 45);
+            return result;
+        }
     }
 }

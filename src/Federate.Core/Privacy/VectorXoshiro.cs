@@ -1,5 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Federate.Core.Privacy;
 
@@ -40,7 +42,7 @@ internal sealed class VectorXoshiro
     public void Fill(float[] destination)
     {
         var scale = Vector512.Create(1f / (1 << 23));
-        var offset = Vector512.Create(1f - (0.5f / (1 << 23)));
+        var minusOffset = Vector512.Create(-(1f - (0.5f / (1 << 23))));
         ref float d = ref destination[0];
         var s0 = _s0;
         var s1 = _s1;
@@ -50,7 +52,7 @@ internal sealed class VectorXoshiro
         {
             // result = rotl(s1 * 5, 7) * 9, with the products as shifts and adds; then the xoshiro256 state update.
             var x5 = Vector512.ShiftLeft(s1, 2) + s1;
-            var r = Vector512.ShiftLeft(x5, 7) | Vector512.ShiftRightLogical(x5, 57);
+            var r = RotateLeft(x5, 7);
             var result = Vector512.ShiftLeft(r, 3) + r;
             var t = Vector512.ShiftLeft(s1, 17);
             s2 ^= s0;
@@ -58,10 +60,11 @@ internal sealed class VectorXoshiro
             s1 ^= s2;
             s0 ^= s3;
             s2 ^= t;
-            s3 = Vector512.ShiftLeft(s3, 45) | Vector512.ShiftRightLogical(s3, 19);
+            s3 = RotateLeft(s3, 45);
 
+            // top · 2^-23 is exact (top < 2^24), so the fused multiply-add rounds once, exactly as multiply then subtract.
             var top = Vector512.ShiftRightLogical(result.AsUInt32(), 8).AsInt32();
-            var u = (Vector512.ConvertToSingle(top) * scale) - offset;
+            var u = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(top), scale, minusOffset);
             u.StoreUnsafe(ref Unsafe.Add(ref d, i));
         }
 
@@ -70,4 +73,11 @@ internal sealed class VectorXoshiro
         _s2 = s2;
         _s3 = s3;
     }
+
+    /// <summary>Rotates each lane left by <paramref name="count"/> bits (one instruction with AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> RotateLeft(Vector512<ulong> x, [ConstantExpected] byte count) =>
+        Avx512F.IsSupported
+            ? Avx512F.RotateLeft(x, count)
+            : Vector512.ShiftLeft(x, count) | Vector512.ShiftRightLogical(x, 64 - count);
 }

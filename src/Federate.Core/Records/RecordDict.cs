@@ -14,4 +14,26 @@ public sealed class RecordDict
 
     /// <summary>Metric records by name (e.g. "metrics").</summary>
     public Dictionary<string, MetricRecord> Metrics { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>A new dict holding the same records (the records themselves are shared, not copied).</summary>
+    public RecordDict Copy()
+    {
+        var copy = new RecordDict();
+        foreach (var (name, record) in Arrays)
+        {
+            copy.Arrays[name] = record;
+        }
+
+        foreach (var (name, record) in Configs)
+        {
+            copy.Configs[name] = record;
+        }
+
+        foreach (var (name, record) in Metrics)
+        {
+            copy.Metrics[name] = record;
+        }
+
+        return copy;
+    }
 }

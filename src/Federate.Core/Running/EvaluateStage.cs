@@ -26,6 +26,7 @@ public sealed class EvaluateStage(TimeSpan? timeout = null) : IRoundStage
             await foreach (var reply in round.ExchangeAsync(Name, instructions, timeout, null, cancellationToken).ConfigureAwait(false))
             {
                 replies.Add(reply);
+                round.EvaluateValues.AddRange(NodeMetricValue.Of(reply));
             }
         }
         finally

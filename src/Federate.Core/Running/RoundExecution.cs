@@ -50,6 +50,12 @@ public sealed class RoundExecution(RoundContext context, IGrid grid, Strategy st
     /// <summary>Aggregated evaluate metrics.</summary>
     public MetricRecord EvaluateMetrics { get; set; } = new();
 
+    /// <summary>Train metrics that are not numbers, as the replies reported them.</summary>
+    public List<NodeMetricValue> TrainValues { get; } = [];
+
+    /// <summary>Evaluate metrics that are not numbers, as the replies reported them.</summary>
+    public List<NodeMetricValue> EvaluateValues { get; } = [];
+
     /// <summary>Usable train results (the count that <see cref="RunOptions.MinResults"/> is checked against).</summary>
     public int Results { get; set; }
 

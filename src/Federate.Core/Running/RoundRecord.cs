@@ -12,6 +12,12 @@ public sealed class RoundRecord
     /// <summary>Aggregated evaluate metrics (federated evaluation, example-weighted).</summary>
     public MetricRecord Evaluate { get; init; } = new();
 
+    /// <summary>Train metrics that are not numbers (strings, bytes), each node's value, by node then key.</summary>
+    public IReadOnlyList<NodeMetricValue> TrainValues { get; init; } = [];
+
+    /// <summary>Evaluate metrics that are not numbers (strings, bytes), each node's value, by node then key.</summary>
+    public IReadOnlyList<NodeMetricValue> EvaluateValues { get; init; } = [];
+
     /// <summary>Number of usable train replies.</summary>
     public int Results { get; init; }
 

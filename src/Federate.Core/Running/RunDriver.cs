@@ -128,6 +128,8 @@ public sealed class RunDriver
                 Round = round,
                 Train = execution.TrainMetrics,
                 Evaluate = execution.EvaluateMetrics,
+                TrainValues = NodeMetricValue.Sorted(execution.TrainValues),
+                EvaluateValues = NodeMetricValue.Sorted(execution.EvaluateValues),
                 Results = execution.Results,
                 Failures = execution.Failures,
                 Seconds = _time.GetElapsedTime(started).TotalSeconds,

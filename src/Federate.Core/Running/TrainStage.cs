@@ -21,11 +21,13 @@ public sealed class TrainStage(TimeSpan? timeout = null) : IRoundStage
         var strategy = round.Strategy;
         var instructions = strategy.ConfigureTrain(round.Context, round.Global, round.Options.TrainConfig, round.Nodes);
         round.ReportStarted(instructions.Count);
-        var aggregator = strategy.CreateTrainAggregator(round.Context, round.Global);
+        // With update compression the aggregator decodes each compressed update before folding it.
+        var aggregator = Compression.UpdateCompression.Wrap(strategy.CreateTrainAggregator(round.Context, round.Global), round.Global, round.Options.TrainConfig);
         // The grid folds each successful reply into the aggregator (chunk by chunk when it streams); a refused one
         // comes back as an invalid_update failure.
-        await foreach (var _ in round.ExchangeAsync(Name, instructions, timeout, aggregator, cancellationToken).ConfigureAwait(false))
+        await foreach (var reply in round.ExchangeAsync(Name, instructions, timeout, aggregator, cancellationToken).ConfigureAwait(false))
         {
+            round.TrainValues.AddRange(NodeMetricValue.Of(reply));
         }
 
         round.Results = aggregator.Count;

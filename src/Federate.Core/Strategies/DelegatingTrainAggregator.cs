@@ -93,6 +93,8 @@ public abstract class DelegatingTrainAggregator : IStreamingTrainAggregator, ICl
 
         public void UnfoldChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes) => inner.UnfoldChunk(tensorIndex, elementOffset, bytes);
 
+        public bool TryFoldFiniteChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes, DType dtype) => inner.TryFoldFiniteChunk(tensorIndex, elementOffset, bytes, dtype);
+
         public void Commit()
         {
             inner.Commit();

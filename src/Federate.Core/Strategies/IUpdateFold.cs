@@ -13,6 +13,22 @@ public interface IUpdateFold
     void FoldChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes);
 
     /// <summary>
+    /// Checks a chunk not validated yet for NaN and infinity and folds it: in one pass over the bytes when the fold
+    /// supports it (FedAvg's does), else a check then <see cref="FoldChunk"/>. Returns false, with nothing of the
+    /// chunk folded, when a value of a floating-point <paramref name="dtype"/> is not finite.
+    /// </summary>
+    bool TryFoldFiniteChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes, DType dtype)
+    {
+        if (!AggregationKernels.AllFinite(dtype, bytes))
+        {
+            return false;
+        }
+
+        FoldChunk(tensorIndex, elementOffset, bytes);
+        return true;
+    }
+
+    /// <summary>
     /// Takes a chunk folded earlier back out (to abandon an update after part of it was folded). The undo is exact
     /// up to float rounding: <c>(s + w·x) − w·x</c> need not equal <c>s</c> bit for bit.
     /// </summary>

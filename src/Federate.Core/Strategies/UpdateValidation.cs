@@ -9,6 +9,34 @@ public static class UpdateValidation
     /// </summary>
     public static string? Validate(Message reply, ArrayRecord global, out ArrayRecord? parameters, out double weight)
     {
+        var problem = ValidateLayout(reply, global, out parameters, out weight);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        foreach (var (name, tensor) in parameters!)
+        {
+            if (!AggregationKernels.AllFinite(tensor))
+            {
+                parameters = null;
+                weight = 0;
+                return NotFinite(name);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// <see cref="Validate"/> without the check for finite values, for aggregators that fuse it into their fold
+    /// (<see cref="AggregationKernels.FoldWeightedChecked(Span{float}, ReadOnlySpan{float}, float, bool)"/>) and
+    /// refuse with <see cref="NotFinite"/>.
+    /// </summary>
+    public static string? ValidateLayout(Message reply, ArrayRecord global, out ArrayRecord? parameters, out double weight)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        ArgumentNullException.ThrowIfNull(global);
         parameters = null;
         weight = 0;
         if (reply.Content is not { } content)
@@ -34,16 +62,10 @@ public static class UpdateValidation
             return "reply has no positive 'num_examples' metric";
         }
 
-        foreach (var (name, tensor) in parameters)
-        {
-            if (!AggregationKernels.AllFinite(tensor))
-            {
-                parameters = null;
-                return $"update tensor '{name}' contains NaN or infinity";
-            }
-        }
-
         weight = n;
         return null;
     }
+
+    /// <summary>The problem of an update whose tensor <paramref name="name"/> holds NaN or infinity.</summary>
+    public static string NotFinite(string name) => $"update tensor '{name}' contains NaN or infinity";
 }

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Federate.Core.Strategies;
 
 /// <summary>
@@ -32,6 +30,19 @@ public sealed partial class WeightedMeanAggregator : IStreamingTrainAggregator
 
         public void UnfoldChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes) => Apply(tensorIndex, elementOffset, bytes, -weight);
 
+        public bool TryFoldFiniteChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes, DType dtype)
+        {
+            var o = _owner ?? throw new InvalidOperationException("the update was already committed");
+            long folded = o.FoldRange(tensorIndex, elementOffset, bytes, weight, check: true);
+            if (folded * dtype.SizeOf() == bytes.Length)
+            {
+                return true;
+            }
+
+            o.FoldRange(tensorIndex, elementOffset, bytes[..checked((int)(folded * dtype.SizeOf()))], -weight, check: false);
+            return false;
+        }
+
         public void Commit()
         {
             var o = _owner ?? throw new InvalidOperationException("the update was already committed");
@@ -41,26 +52,7 @@ public sealed partial class WeightedMeanAggregator : IStreamingTrainAggregator
             o.Count++;
         }
 
-        private void Apply(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes, double w)
-        {
-            var sum = (_owner ?? throw new InvalidOperationException("the update was already committed"))._sums![tensorIndex];
-            var o = _owner!;
-            var dtype = o._global[o._global.Names[tensorIndex]].DType;
-            if (sum.DType == DType.Float32)
-            {
-                var x = MemoryMarshal.Cast<byte, float>(bytes);
-                AggregationKernels.FoldWeighted(sum.AsSpan<float>().Slice(checked((int)elementOffset), x.Length), x, (float)w);
-            }
-            else if (SumsWide(dtype))
-            {
-                var x = WideValues.ToDoubles(dtype, bytes);
-                AggregationKernels.FoldWeighted(sum.AsSpan<double>().Slice(checked((int)elementOffset), x.Length), x, w);
-            }
-            else
-            {
-                var x = MemoryMarshal.Cast<byte, double>(bytes);
-                AggregationKernels.FoldWeighted(sum.AsSpan<double>().Slice(checked((int)elementOffset), x.Length), x, w);
-            }
-        }
+        private void Apply(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes, double w) =>
+            (_owner ?? throw new InvalidOperationException("the update was already committed")).FoldRange(tensorIndex, elementOffset, bytes, w, check: false);
     }
 }

@@ -54,6 +54,13 @@ public sealed class Dataset
     /// <summary>Non-feature numeric columns by name, one value per row (for <c>column:NAME</c> partitioning).</summary>
     public IReadOnlyDictionary<string, double[]> Columns { get; }
 
+    /// <summary>
+    /// For a segmentation dataset (e.g. "shapes-seg"), how each row holds an image and its per-pixel mask; null for
+    /// a classification dataset. <see cref="Labels"/> then holds one label per image (1 when the image shows an
+    /// object, 0 otherwise, for partitioning) and <see cref="ClassNames"/> names the pixel classes.
+    /// </summary>
+    public SegmentationLayout? Segmentation { get; init; }
+
     /// <summary>The features of row <paramref name="i"/>.</summary>
     public ReadOnlySpan<float> Row(int i) => Features.AsSpan(i * FeatureCount, FeatureCount);
 
@@ -75,6 +82,6 @@ public sealed class Dataset
             cols[name] = [.. indices.Select(i => values[i])];
         }
 
-        return new Dataset(Name, f, y, FeatureCount, ClassNames, FeatureNames, cols);
+        return new Dataset(Name, f, y, FeatureCount, ClassNames, FeatureNames, cols) { Segmentation = Segmentation };
     }
 }

@@ -23,13 +23,14 @@ public static class DatasetCatalog
         ["letter-recognition"] = Cached(() => LoadTabular("letter-recognition", "letter_recognition.csv", "lettr", [])),
         ["sensor-single-hop"] = Cached(() => LoadSensor("sensor-single-hop", "sensor_single_hop.csv")),
         ["sensor-multi-hop"] = Cached(() => LoadSensor("sensor-multi-hop", "sensor_multi_hop.csv")),
+        [ShapesSegmentation.Name] = Cached(() => ShapesSegmentation.Generate(ShapesSegmentation.CatalogImages, seed: 0)),
     };
 
     private static readonly Lock FashionLock = new();
     private static readonly Dictionary<string, WeakReference<DataSplit>> FashionCache = new(StringComparer.Ordinal);
 
-    /// <summary>Embedded dataset names plus "fashion-mnist" and "synthetic-sensors" (generated, see <see cref="SyntheticSensors"/>).</summary>
-    public static IReadOnlyList<string> Names { get; } = ["digits", "breast-cancer", "iris", "wine", "letter-recognition", "sensor-single-hop", "sensor-multi-hop", "fashion-mnist", SyntheticSensors.Name];
+    /// <summary>Embedded dataset names plus "fashion-mnist", "synthetic-sensors" (generated, see <see cref="SyntheticSensors"/>) and "shapes-seg" (generated segmentation data, see <see cref="ShapesSegmentation"/>).</summary>
+    public static IReadOnlyList<string> Names { get; } = ["digits", "breast-cancer", "iris", "wine", "letter-recognition", "sensor-single-hop", "sensor-multi-hop", "fashion-mnist", SyntheticSensors.Name, ShapesSegmentation.Name];
 
     /// <summary>
     /// Loads a dataset by name, or a CSV file when <paramref name="nameOrPath"/> is a path. Throws
@@ -39,6 +40,8 @@ public static class DatasetCatalog
     /// <para>Names (case-insensitive, '_' accepted for '-'): digits (features /16, classes "0".."9"), breast-cancer,
     /// iris, wine, letter-recognition (26 classes "A".."Z"), sensor-single-hop and sensor-multi-hop (features humidity
     /// and temperature, classes "normal"/"anomaly", with reading, mote_id and indoor in <see cref="Dataset.Columns"/>),
+    /// shapes-seg (<see cref="ShapesSegmentation.CatalogImages"/> 32 x 32 images with masks generated with seed 0, see
+    /// <see cref="Dataset.Segmentation"/>),
     /// all embedded and returned as <c>DataSplit(all rows, null)</c>; and fashion-mnist, read from the gzip IDX files
     /// in <paramref name="dataDir"/> (or <see cref="FashionMnistDefaultDirectory"/>) and returned as
     /// <c>DataSplit(60000 train, 10000 test)</c> with pixels scaled to [0, 1].</para>

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Federate.Core;
 using Federate.Core.Privacy;
 
@@ -245,19 +247,7 @@ internal static unsafe class NetworkTrainer
     }
 
     /// <summary>Poisson sampling: writes the rows in [0, n) that each join with probability q; returns how many.</summary>
-    public static int PoissonSample(GaussianNoise sampler, int n, double q, Span<int> rows)
-    {
-        int count = 0;
-        for (int i = 0; i < n; i++)
-        {
-            if (sampler.NextDouble() < q)
-            {
-                rows[count++] = i;
-            }
-        }
-
-        return count;
-    }
+    public static int PoissonSample(GaussianNoise sampler, int n, double q, Span<int> rows) => sampler.SampleIndices(n, q, rows);
 
     /// <summary>The number of rows in a batch; throws when <paramref name="x"/> does not hold that many rows of the network's input.</summary>
     public static int CheckBatch(INetwork net, ReadOnlySpan<float> x, ReadOnlySpan<int> y)
@@ -353,20 +343,20 @@ internal static unsafe class NetworkTrainer
                     gradient.Clear();
                 }
 
-                // Noise on the sum (also for an empty batch: the step is released either way), fixed denominator q·n.
-                noise.AddTo(gradient, noiseStd);
                 if (anchor is not null)
                 {
                     TensorPrimitives.Multiply(parameters, 1f - proximal, parameters);
                     TensorPrimitives.MultiplyAdd(anchor, proximal, parameters, parameters);
                 }
 
+                // Noise on the sum (also for an empty batch: the step is released either way), fixed denominator q·n.
                 if (optimizer is null)
                 {
-                    TensorPrimitives.MultiplyAdd(gradient, fusedStep, parameters, parameters);
+                    NoisyStep(noise, gradient, noiseStd, fusedStep, parameters, buffers.Noise);
                 }
                 else
                 {
+                    noise.AddTo(gradient, noiseStd);
                     TensorPrimitives.Multiply(gradient, inverseExpectedBatch, gradient);
                     optimizer.Step(parameters, gradient);
                 }
@@ -378,5 +368,62 @@ internal static unsafe class NetworkTrainer
         }
 
         return new TrainResult(lastLoss, n, steps);
+    }
+
+    /// <summary>
+    /// DP-SGD's plain step, w += step·(g + N(0, std²)), one cache-sized chunk at a time: the chunk's noise is drawn
+    /// into <paramref name="chunk"/> and the parameters updated while it is in L1 (the gradient buffer is only read).
+    /// The same parameters as <see cref="GaussianNoise.AddTo(Span{float}, double)"/> on the whole gradient followed by
+    /// w += step·g (every operation is element-wise and rounded the same way), with one pass over memory instead of three.
+    /// </summary>
+    internal static void NoisyStep(GaussianNoise noise, Span<float> gradient, double std, float step, Span<float> parameters, float[] chunk)
+    {
+        if (!(std >= 0) || !double.IsFinite(std))
+        {
+            throw new ArgumentOutOfRangeException(nameof(std), std, "The noise standard deviation must be a non-negative finite number.");
+        }
+
+        float scale = (float)std;
+        for (int start = 0; start < gradient.Length; start += chunk.Length)
+        {
+            int count = Math.Min(chunk.Length, gradient.Length - start);
+            var g = gradient.Slice(start, count);
+            var w = parameters.Slice(start, count);
+            if (std > 0)
+            {
+                var z = chunk.AsSpan(0, count);
+                noise.FillStandard(z);
+                NoisyAxpy(z, scale, g, step, w);
+            }
+            else
+            {
+                TensorPrimitives.MultiplyAdd(g, step, w, w);
+            }
+        }
+    }
+
+    /// <summary>w = (z·scale + g)·step + w, each product and sum rounded separately (as TensorPrimitives.MultiplyAdd twice), g left as it was.</summary>
+    private static void NoisyAxpy(ReadOnlySpan<float> z, float scale, ReadOnlySpan<float> g, float step, Span<float> w)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vs = Vector512.Create(scale);
+            var vt = Vector512.Create(step);
+            ref float zr = ref MemoryMarshal.GetReference(z);
+            ref float gr = ref MemoryMarshal.GetReference(g);
+            ref float wr = ref MemoryMarshal.GetReference(w);
+            for (; i + 16 <= w.Length; i += 16)
+            {
+                var noisy = (Vector512.LoadUnsafe(ref zr, (nuint)i) * vs) + Vector512.LoadUnsafe(ref gr, (nuint)i);
+                ((noisy * vt) + Vector512.LoadUnsafe(ref wr, (nuint)i)).StoreUnsafe(ref wr, (nuint)i);
+            }
+        }
+
+        for (; i < w.Length; i++)
+        {
+            float noisy = (z[i] * scale) + g[i];
+            w[i] = (noisy * step) + w[i];
+        }
     }
 }

@@ -6,6 +6,8 @@ namespace Federate.Learning.Internal;
 /// </summary>
 internal sealed class TrainingBuffers
 {
+    private float[]? _noise;
+
     /// <summary>The batch's feature rows.</summary>
     public float[] X { get; private set; } = [];
 
@@ -20,6 +22,9 @@ internal sealed class TrainingBuffers
 
     /// <summary>A gradient (DP-SGD's noisy clipped sum).</summary>
     public float[] Gradient { get; private set; } = [];
+
+    /// <summary>A chunk of DP-SGD noise (L1-sized), drawn and added while the same chunk of the gradient is in cache.</summary>
+    public float[] Noise => _noise ??= GC.AllocateArray<float>(4096, pinned: true);
 
     /// <summary>Makes the batch buffers hold <paramref name="batch"/> rows of <paramref name="inputSize"/> features.</summary>
     public void EnsureBatch(int batch, int inputSize)

@@ -24,6 +24,6 @@ public abstract class Model
     /// <summary>Trains on <paramref name="data"/>.</summary>
     public abstract TrainResult Train(Dataset data, TrainOptions options, CancellationToken cancellationToken);
 
-    /// <summary>Class probabilities, row-major Count x ClassCount.</summary>
+    /// <summary>Class probabilities, row-major Count x ClassCount (a segmentation model: one row per pixel, see <see cref="UNet.PredictProbabilities"/>).</summary>
     public abstract float[] PredictProbabilities(Dataset data);
 }

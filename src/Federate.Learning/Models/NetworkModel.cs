@@ -32,7 +32,7 @@ public abstract class NetworkModel : DifferentiableModel
         NetworkTrainer.Train(Network, _buffers, data, options, cancellationToken);
 
     /// <inheritdoc />
-    public sealed override float[] PredictProbabilities(Dataset data) => NetworkTrainer.PredictProbabilities(Network, data);
+    public override float[] PredictProbabilities(Dataset data) => NetworkTrainer.PredictProbabilities(Network, data);
 
     /// <summary>
     /// The sum over the batch of every example's gradient clipped to norm <paramref name="clip"/>, written to

@@ -92,71 +92,14 @@ public sealed unsafe partial class SequentialModel : NetworkModel, INetwork
     }
 
     /// <inheritdoc />
-    public override ArrayRecord GetParameters()
-    {
-        var record = new ArrayRecord();
-        foreach (var (name, offset, shape) in TensorLayout())
-        {
-            int size = shape.Aggregate(1, (a, b) => a * b);
-            record.Add(name, Tensor.FromArray(_params.AsSpan(offset, size).ToArray(), [.. shape.Select(d => (long)d)]));
-        }
-
-        return record;
-    }
+    public override ArrayRecord GetParameters() => LayerTensors.Get(TensorLayout(), _params);
 
     /// <inheritdoc />
-    public override void SetParameters(ArrayRecord parameters)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        var layout = TensorLayout().ToList();
-        if (parameters.Count != layout.Count)
-        {
-            throw new ArgumentException($"Model expects {layout.Count} tensors, got {parameters.Count}.", nameof(parameters));
-        }
-
-        for (int t = 0; t < layout.Count; t++)
-        {
-            var (name, _, shape) = layout[t];
-            string actualName = parameters.Names[t];
-            if (actualName != name)
-            {
-                throw new ArgumentException($"Tensor {t} should be named '{name}', got '{actualName}'.", nameof(parameters));
-            }
-
-            var tensor = parameters[actualName];
-            if (tensor.DType != DType.Float32 || !tensor.Shape.SequenceEqual(shape.Select(d => (long)d)))
-            {
-                throw new ArgumentException($"Tensor '{name}' should be Float32[{string.Join(",", shape)}], got {tensor}.", nameof(parameters));
-            }
-        }
-
-        for (int t = 0; t < layout.Count; t++)
-        {
-            parameters[layout[t].Name].AsSpan<float>().CopyTo(_params.AsSpan(layout[t].Offset));
-        }
-    }
+    public override void SetParameters(ArrayRecord parameters) => LayerTensors.Set(TensorLayout(), parameters, _params);
 
     /// <inheritdoc />
-    public override void PerExampleGradients(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradients, Span<float> losses)
-    {
-        int count = NetworkTrainer.CheckBatch(this, x, y);
-        int p = ParameterCount;
-        if (gradients.Length != (long)count * p)
-        {
-            throw new ArgumentException($"Gradients need {(long)count * p} elements ({count} x {p}), got {gradients.Length}.", nameof(gradients));
-        }
-
-        if (losses.Length != count)
-        {
-            throw new ArgumentException($"Losses need {count} elements, got {losses.Length}.", nameof(losses));
-        }
-
-        int inputSize = InputSize;
-        for (int b = 0; b < count; b++)
-        {
-            losses[b] = (float)LossAndGradient(x.Slice(b * inputSize, inputSize), y.Slice(b, 1), gradients.Slice(b * p, p));
-        }
-    }
+    public override void PerExampleGradients(ReadOnlySpan<float> x, ReadOnlySpan<int> y, Span<float> gradients, Span<float> losses) =>
+        LayerTensors.PerExampleGradients(this, x, y, gradients, losses);
 
     Span<float> INetwork.Parameters => _params.AsSpan(0, ParameterCount);
 
@@ -186,18 +129,7 @@ public sealed unsafe partial class SequentialModel : NetworkModel, INetwork
     double INetwork.ClippedSum(float* x, ReadOnlySpan<int> y, int count, float clip, float* sum, float* norms) => ClippedSum(x, y, count, clip, sum, norms);
 
     /// <summary>Every tensor in state_dict order: name, offset in the flat vector, shape.</summary>
-    private IEnumerable<(string Name, int Offset, int[] Shape)> TensorLayout()
-    {
-        for (int l = 0; l < _layers.Length; l++)
-        {
-            int offset = _offsets[l];
-            foreach (var (suffix, shape) in _layers[l].Tensors)
-            {
-                yield return ($"{_layers[l].Name}.{suffix}", offset, shape);
-                offset += shape.Aggregate(1, (a, b) => a * b);
-            }
-        }
-    }
+    private IEnumerable<(string Name, int Offset, int[] Shape)> TensorLayout() => LayerTensors.Layout(_layers, _offsets);
 
     private void SeedDropout(int seed, int epoch, int step)
     {

@@ -7,12 +7,15 @@ using RpcStatus = Grpc.Core.Status;
 namespace Federate.Server.Flower;
 
 /// <summary>
-/// Serves Flower's Fleet API (Flower 1.19's shape: CreateNode, DeleteNode, SendNodeHeartbeat, PullMessages,
-/// PushMessages, GetRun, GetFab, PushObject, PullObject, ConfirmMessageReceived), so unmodified SuperNodes
-/// (<c>flower-supernode</c>) join the run as grid nodes beside native and legacy Flower clients. A SuperNode registers
-/// without a partition id (it folds after native nodes, in registration order), polls for its next instruction,
-/// pulls the instruction's objects, runs its ClientApp and pushes the reply's objects; the whole reply goes to the grid.
-/// Flower 1.23 and later SuperNodes (RegisterNode, ...) are refused with a message saying so.
+/// Serves Flower's Fleet API in the shapes of Flower 1.19 (CreateNode, DeleteNode) and Flower 1.23 (RegisterNode,
+/// ActivateNode, DeactivateNode, UnregisterNode; object trees and chunked arrays), beside SendNodeHeartbeat,
+/// PullMessages, PushMessages, GetRun, GetFab, PushObject, PullObject and ConfirmMessageReceived, so unmodified
+/// SuperNodes (<c>flower-supernode</c>) join the run as grid nodes beside native and legacy Flower clients. The way a
+/// node registers tells its version; Flower 1.20 to 1.22 (which register as 1.19 does) are told apart by the probe
+/// object they pull (<see cref="FlowerFleetWire.ProbeObjectId"/>) and refused with a message naming the supported
+/// versions. A SuperNode registers without a partition id (it folds after native nodes, in registration order),
+/// polls for its next instruction, pulls the instruction's objects, runs its ClientApp and pushes the reply's objects;
+/// the whole reply goes to the grid.
 /// </summary>
 internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirectory directory, FleetServerOptions options, TimeProvider time, ILoggerFactory loggerFactory) : Fleet.FleetBase
 {
@@ -24,27 +27,68 @@ internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirecto
 
     private readonly ILogger _logger = loggerFactory.CreateLogger("Federate.Server.Flower");
 
-    public override Task<CreateNodeResponse> CreateNode(CreateNodeRequest request, ServerCallContext context)
+    /// <summary>The versions this server speaks, for messages refusing others.</summary>
+    public const string SupportedVersions = "Flower 1.19 or 1.23";
+
+    public override Task<CreateNodeResponse> CreateNode(CreateNodeRequest request, ServerCallContext context) =>
+        Task.FromResult(new CreateNodeResponse { Node = new Node { NodeId = (ulong)Join(request.HeartbeatInterval, context, FlowerFleetVersion.Flower119) } });
+
+    public override Task<DeleteNodeResponse> DeleteNode(DeleteNodeRequest request, ServerCallContext context)
     {
-        double interval = double.IsFinite(request.HeartbeatInterval) && request.HeartbeatInterval > 0 ? Math.Min(request.HeartbeatInterval, 3600) : 30;
+        Leave(request.Node?.NodeId ?? 0, "DeleteNode");
+        return Task.FromResult(new DeleteNodeResponse());
+    }
+
+    /// <summary>
+    /// Flower 1.23: a SuperNode without configured keys registers a fresh public key, then activates. This server does
+    /// not authenticate SuperNodes, so registering only checks the key; the node joins the grid when it activates.
+    /// </summary>
+    public override Task<RegisterNodeFleetResponse> RegisterNode(RegisterNodeFleetRequest request, ServerCallContext context)
+    {
+        if (request.PublicKey.IsEmpty)
+        {
+            throw new RpcException(new RpcStatus(StatusCode.InvalidArgument, "RegisterNode needs the SuperNode's public key"));
+        }
+
+        return Task.FromResult(new RegisterNodeFleetResponse());
+    }
+
+    public override Task<ActivateNodeResponse> ActivateNode(ActivateNodeRequest request, ServerCallContext context) =>
+        Task.FromResult(new ActivateNodeResponse { NodeId = (ulong)Join(request.HeartbeatInterval, context, FlowerFleetVersion.Flower123) });
+
+    public override Task<DeactivateNodeResponse> DeactivateNode(DeactivateNodeRequest request, ServerCallContext context)
+    {
+        Leave(request.NodeId, "DeactivateNode");
+        return Task.FromResult(new DeactivateNodeResponse());
+    }
+
+    public override Task<UnregisterNodeFleetResponse> UnregisterNode(UnregisterNodeFleetRequest request, ServerCallContext context)
+    {
+        Leave(request.NodeId, "UnregisterNode");
+        return Task.FromResult(new UnregisterNodeFleetResponse());
+    }
+
+    private long Join(double heartbeatInterval, ServerCallContext context, FlowerFleetVersion version)
+    {
+        double interval = double.IsFinite(heartbeatInterval) && heartbeatInterval > 0 ? Math.Min(heartbeatInterval, 3600) : 30;
         var node = registry.Register($"supernode@{context.Peer}", partitionId: null, expiresWhenSilent: true, expiry: TimeSpan.FromSeconds(interval * HeartbeatPatience));
-        directory.Add(node);
+        directory.Add(node, version);
+        FlowerLog.SuperNodeJoined(_logger, node.Id, version == FlowerFleetVersion.Flower123 ? "1.23 (ActivateNode)" : "1.19 (CreateNode)");
         if (directory.App is null)
         {
             FlowerLog.NoApp(_logger, node.Id);
         }
 
-        return Task.FromResult(new CreateNodeResponse { Node = new Node { NodeId = (ulong)node.Id } });
+        return node.Id;
     }
 
-    public override Task<DeleteNodeResponse> DeleteNode(DeleteNodeRequest request, ServerCallContext context)
+    private void Leave(ulong nodeId, string method)
     {
-        if (request.Node is { NodeId: > 0 and <= long.MaxValue } node)
+        if (nodeId is > 0 and <= long.MaxValue)
         {
-            registry.Remove((long)node.NodeId, "the SuperNode left (DeleteNode)");
+            registry.Remove((long)nodeId, $"the SuperNode left ({method})");
+            directory.Refused.TryRemove((long)nodeId, out _);
         }
-
-        return Task.FromResult(new DeleteNodeResponse());
     }
 
     public override Task<SendNodeHeartbeatResponse> SendNodeHeartbeat(SendNodeHeartbeatRequest request, ServerCallContext context) =>
@@ -61,7 +105,7 @@ internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirecto
                 // The node is still working on its instruction (or lost it before confirming: send it again).
                 if (session.Outgoing is { } again)
                 {
-                    Add(response, again);
+                    Add(response, again, session.Version);
                 }
 
                 return Task.FromResult(response);
@@ -80,7 +124,7 @@ internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirecto
                 {
                     ulong runId = FlowerFleetMapping.RunIdOf(task.Instruction.Metadata.RunId);
                     directory.Runs[runId] = task.Instruction.Metadata.RunId;
-                    outgoing = FlowerFleetMapping.ToOutgoing(FlowerInstructions.ForFlower(task.Instruction, options.FlowerOmittedConfigKeys), runId, time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+                    outgoing = FlowerFleetMapping.ToOutgoing(FlowerInstructions.ForFlower(task.Instruction, options.FlowerOmittedConfigKeys), runId, time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0, session.Version);
                 }
                 catch (NotSupportedException ex)
                 {
@@ -92,7 +136,7 @@ internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirecto
                 session.TaskMessageId = outgoing.MessageId;
                 session.Outgoing = outgoing;
                 Interlocked.Add(ref session.Node.BytesOut, task.Tensors.Sum(t => t.Tensor.ByteLength));
-                Add(response, outgoing);
+                Add(response, outgoing, session.Version);
                 break;
             }
         }
@@ -103,6 +147,11 @@ internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirecto
     public override Task<PullObjectResponse> PullObject(PullObjectRequest request, ServerCallContext context)
     {
         var session = Session(request.Node);
+        if (request.ObjectId == FlowerFleetWire.ProbeObjectId)
+        {
+            throw Refuse(session, "Flower 1.20 to 1.22 SuperNodes are not supported (they register as 1.19 does but read messages as 1.20 does)");
+        }
+
         lock (session.Lock)
         {
             if (session.Outgoing?.Objects.TryGetValue(request.ObjectId, out var content) == true)
@@ -131,6 +180,12 @@ internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirecto
     public override Task<PushMessagesResponse> PushMessages(PushMessagesRequest request, ServerCallContext context)
     {
         var session = Session(request.Node);
+        if (request.MessageObjectTrees.Count == 0 && request.MessagesList.Count > 0)
+        {
+            // Before 1.19 a SuperNode pushed the message's content inline, without an object tree.
+            throw Refuse(session, "this SuperNode pushes messages without an object tree, as Flower before 1.19 did");
+        }
+
         if (request.MessagesList.Count != 1 || request.MessageObjectTrees.Count != 1 || request.MessagesList[0].Metadata is null)
         {
             throw new RpcException(new RpcStatus(StatusCode.InvalidArgument, "PushMessages needs exactly one message with metadata and its object tree"));
@@ -169,9 +224,7 @@ internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirecto
             session.Expected.Clear();
             session.Received.Clear();
             session.Expected.UnionWith(ids);
-            var push = new ObjectIDs();
-            push.ObjectIds.Add(ids);
-            response.ObjectsToPush[tree.ObjectId] = push;
+            FlowerFleetWire.AddObjectsToPush(response, tree.ObjectId, ids, session.Version);
         }
 
         return Task.FromResult(response);
@@ -259,24 +312,31 @@ internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirecto
         return Task.FromResult(new GetFabResponse { Fab = new Fab { HashStr = app.Hash, Content = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(app.Content) } });
     }
 
-    public override Task<UnsupportedFleetResponse> RegisterNode(UnsupportedFleetRequest request, ServerCallContext context) => throw Unsupported("RegisterNode");
-
-    public override Task<UnsupportedFleetResponse> ActivateNode(UnsupportedFleetRequest request, ServerCallContext context) => throw Unsupported("ActivateNode");
-
-    public override Task<UnsupportedFleetResponse> DeactivateNode(UnsupportedFleetRequest request, ServerCallContext context) => throw Unsupported("DeactivateNode");
-
-    public override Task<UnsupportedFleetResponse> UnregisterNode(UnsupportedFleetRequest request, ServerCallContext context) => throw Unsupported("UnregisterNode");
-
-    private RpcException Unsupported(string method)
+    /// <summary>Refuses a node whose Flower version this server does not speak: its task fails, it leaves the grid, and every later call gets the reason.</summary>
+    private RpcException Refuse(SuperNodeSession session, string problem)
     {
-        FlowerLog.UnsupportedVersion(_logger, method);
-        return new RpcException(new RpcStatus(StatusCode.Unimplemented, $"{method} is Flower 1.23+'s Fleet API; this Federate server speaks Flower 1.19's (CreateNode): run flower-supernode from Flower 1.19"));
+        string reason = $"{problem}: run flower-supernode from {SupportedVersions}, the versions this server speaks";
+        FlowerLog.UnsupportedVersion(_logger, session.Node.Id, reason);
+        directory.Refused[session.Node.Id] = reason;
+        lock (session.Lock)
+        {
+            session.Task?.Fail("unsupported_version", reason);
+            session.Clear();
+        }
+
+        registry.Remove(session.Node.Id, reason);
+        return new RpcException(new RpcStatus(StatusCode.FailedPrecondition, reason));
     }
 
     private FlowerAppBundle RequireApp() => directory.App ?? throw new RpcException(new RpcStatus(StatusCode.FailedPrecondition, "this Federate server has no Flower app for SuperNodes: start it with --flower-app DIR|FILE.fab"));
 
     private SuperNodeSession Session(Node? node)
     {
+        if (node is { NodeId: <= long.MaxValue } && directory.Refused.TryGetValue((long)node.NodeId, out var refused))
+        {
+            throw new RpcException(new RpcStatus(StatusCode.FailedPrecondition, refused));
+        }
+
         if (node is { NodeId: > 0 and <= long.MaxValue } && registry.Touch((long)node.NodeId) is { } known)
         {
             return directory.Get(known.Id) ?? directory.Add(known);
@@ -285,9 +345,9 @@ internal sealed class FlowerFleetService(NodeRegistry registry, SuperNodeDirecto
         throw new RpcException(new RpcStatus(StatusCode.NotFound, $"unknown SuperNode {node?.NodeId ?? 0} (the server restarted, or dropped it after missed heartbeats): restart flower-supernode"));
     }
 
-    private static void Add(PullMessagesResponse response, FlowerOutgoingMessage outgoing)
+    private static void Add(PullMessagesResponse response, FlowerOutgoingMessage outgoing, FlowerFleetVersion version)
     {
         response.MessagesList.Add(outgoing.Message);
-        response.ObjectsToPull[outgoing.MessageId] = outgoing.ToPull();
+        FlowerFleetWire.AddObjectsToPull(response, outgoing, version);
     }
 }

@@ -17,21 +17,7 @@ internal static class FlowerInstructions
             return instruction;
         }
 
-        var copy = new RecordDict();
-        foreach (var (name, arrays) in content.Arrays)
-        {
-            copy.Arrays[name] = arrays;
-        }
-
-        foreach (var (name, metrics) in content.Metrics)
-        {
-            copy.Metrics[name] = metrics;
-        }
-
-        foreach (var (name, record) in content.Configs)
-        {
-            copy.Configs[name] = record;
-        }
+        var copy = content.Copy();
 
         var kept = new ConfigRecord();
         foreach (var (key, value) in config.Where(kv => !omitted.Contains(kv.Key)))

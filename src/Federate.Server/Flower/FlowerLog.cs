@@ -20,8 +20,11 @@ internal static partial class FlowerLog
     [LoggerMessage(506, LogLevel.Warning, "Flower SuperNode {NodeId} registered but the server has no Flower app to give it: start the server with --flower-app DIR|FILE.fab")]
     public static partial void NoApp(ILogger logger, long nodeId);
 
-    [LoggerMessage(507, LogLevel.Warning, "flower: a SuperNode called {Method} (Flower 1.23 or later); refused: this server speaks Flower 1.19's Fleet API")]
-    public static partial void UnsupportedVersion(ILogger logger, string method);
+    [LoggerMessage(507, LogLevel.Warning, "flower: SuperNode {NodeId} refused: {Reason}")]
+    public static partial void UnsupportedVersion(ILogger logger, long nodeId, string reason);
+
+    [LoggerMessage(509, LogLevel.Information, "flower: SuperNode {NodeId} speaks Flower {Version}'s Fleet API")]
+    public static partial void SuperNodeJoined(ILogger logger, long nodeId, string version);
 
     [LoggerMessage(508, LogLevel.Information, "flower: serving Flower's Fleet API for SuperNodes on {Address}: app {FabId} {Version} (fab hash {Hash})")]
     public static partial void ServingApp(ILogger logger, string address, string fabId, string version, string hash);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Federate.Protocol;
 using Federate.Server.Internal;
 
 namespace Federate.Server.Flower;
@@ -21,7 +22,10 @@ internal sealed class SuperNodeDirectory
     /// <summary>Flower run ids sent in messages (a SuperNode asks for the run of a message it received).</summary>
     public ConcurrentDictionary<ulong, string> Runs { get; } = new();
 
-    public SuperNodeSession Add(FleetNode node) => _sessions.GetOrAdd(node.Id, _ => new SuperNodeSession(node));
+    /// <summary>Nodes refused because of their Flower version, with the reason each of their calls gets.</summary>
+    public ConcurrentDictionary<long, string> Refused { get; } = new();
+
+    public SuperNodeSession Add(FleetNode node, FlowerFleetVersion version = FlowerFleetVersion.Flower119) => _sessions.GetOrAdd(node.Id, _ => new SuperNodeSession(node, version));
 
     public SuperNodeSession? Get(long nodeId) => _sessions.GetValueOrDefault(nodeId);
 }

@@ -8,8 +8,11 @@ namespace Federate.Server.Flower;
 /// until it confirms), the instruction it works on (until its reply arrives) and the reply objects it is pushing.
 /// Guarded by <see cref="Lock"/>: a SuperNode pulls and pushes objects on several threads at once.
 /// </summary>
-internal sealed class SuperNodeSession(FleetNode node)
+internal sealed class SuperNodeSession(FleetNode node, FlowerFleetVersion version)
 {
+    /// <summary>The Fleet API shape the node speaks (told by how it registered).</summary>
+    public FlowerFleetVersion Version { get; } = version;
+
     public Lock Lock { get; } = new();
 
     public FleetNode Node { get; } = node;

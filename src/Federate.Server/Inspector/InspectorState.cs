@@ -258,10 +258,16 @@ internal sealed class InspectorState : IRunObserver
         ["round"] = r.Round,
         ["train"] = Metrics(r.Train),
         ["evaluate"] = Metrics(r.Evaluate),
+        ["train_values"] = Values(r.TrainValues),
+        ["evaluate_values"] = Values(r.EvaluateValues),
         ["results"] = r.Results,
         ["failures"] = new JsonArray([.. r.Failures.Select(f => (JsonNode)new JsonObject { ["node_id"] = f.NodeId, ["phase"] = f.Phase, ["code"] = f.Code, ["reason"] = f.Reason })]),
         ["seconds"] = Math.Round(r.Seconds, 4),
     };
+
+    /// <summary>Each node's non-numeric metrics: <c>[{"node_id", "key", "value"}]</c>, bytes as <c>base64:...</c>.</summary>
+    public static JsonArray Values(IReadOnlyList<NodeMetricValue> values) =>
+        new([.. values.Select(v => (JsonNode)new JsonObject { ["node_id"] = v.NodeId, ["key"] = v.Key, ["value"] = v.Display })]);
 
     public static JsonObject Metrics(MetricRecord metrics)
     {

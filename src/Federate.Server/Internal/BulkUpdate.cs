@@ -18,9 +18,9 @@ internal sealed class BulkUpdate(Stream body) : IUpdateBody
             (index, offset, data) => receipt.Inspect(index, offset, data.Span),
             (index, offset, data) =>
             {
-                receipt.Accept(index, offset, data.Span);
+                var problem = receipt.Accept(index, offset, data.Span);
                 receipt.Release(data);
-                return null;
+                return problem;
             });
         string? problem;
         try

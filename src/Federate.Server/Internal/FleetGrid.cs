@@ -26,7 +26,9 @@ internal sealed class FleetGrid : IGrid
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, PendingTask> _tasks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _closed = new(StringComparer.Ordinal);
-    private const long LargeModelBytes = 256L << 20;
+
+    /// <summary>Closed tasks are remembered (to tell a late reply its round is finished) for this many rounds.</summary>
+    private const int ClosedRoundsKept = 16;
     private readonly Lock _admitLock = new();
     private List<PendingTask>? _foldOrder;
     private IStreamingTrainAggregator? _streamingAggregator;
@@ -205,12 +207,10 @@ internal sealed class FleetGrid : IGrid
 
         if (aggregator is not null)
         {
-            if (pending[0].Tensors.Sum(t => t.Tensor.ByteLength) >= LargeModelBytes)
-            {
-                // The previous global model became garbage when the last round completed; collect it before this
-                // round allocates a new running sum, so a huge model never has three copies resident at once.
-                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
-            }
+            // The previous global model became garbage when the last round completed; collect it before this round
+            // allocates its running sum, which then takes its memory: a model is never resident three times, and the
+            // resident set does not grow round after round (for models of 8 MiB or more).
+            Federate.Core.Aggregation.ModelBuffers.Reclaim(pending[0].Tensors.Sum(t => t.Tensor.ByteLength));
 
             lock (_admitLock)
             {
@@ -298,6 +298,16 @@ internal sealed class FleetGrid : IGrid
                 task.Forget();
             }
 
+            // Forget tasks closed long ago: the server keeps serving any number of rounds in bounded memory.
+            int oldest = first.Round - ClosedRoundsKept;
+            foreach (var (id, round) in _closed)
+            {
+                if (round < oldest)
+                {
+                    _closed.TryRemove(id, out _);
+                }
+            }
+
             // The caller may keep this finished iterator until its next phase; it must not keep the model alive.
             pending.Clear();
             ordered.Clear();
@@ -321,18 +331,18 @@ internal sealed class FleetGrid : IGrid
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(_options.ChunkSize);
+        var sizes = WireSizes(task, reply);
         long folded = 0;
         try
         {
             spool.Rewind();
-            for (int i = 0; i < task.Tensors.Count; i++)
+            for (int i = 0; i < sizes.Length; i++)
             {
-                var tensor = task.Tensors[i].Tensor;
-                int elem = tensor.DType.SizeOf();
+                var (length, elem) = sizes[i];
                 int step = Math.Max(elem, _options.ChunkSize / elem * elem);
-                for (long offset = 0; offset < tensor.ByteLength; offset += step)
+                for (long offset = 0; offset < length; offset += step)
                 {
-                    int n = (int)Math.Min(step, tensor.ByteLength - offset);
+                    int n = (int)Math.Min(step, length - offset);
                     var span = buffer.AsSpan(0, n);
                     spool.ReadExactly(span);
                     fold.FoldChunk(i, offset / elem, span);
@@ -343,7 +353,7 @@ internal sealed class FleetGrid : IGrid
         }
         catch (IOException ex)
         {
-            Unfold(fold, task, spool, folded, buffer);
+            Unfold(fold, sizes, spool, folded, buffer);
             return task.Instruction.CreateErrorReply(new MessageError("server_error", $"could not read the spooled update: {ex.Message}"));
         }
         finally
@@ -355,19 +365,18 @@ internal sealed class FleetGrid : IGrid
         return reply;
     }
 
-    private void Unfold(IUpdateFold fold, PendingTask task, SpoolFile spool, long folded, byte[] buffer)
+    private void Unfold(IUpdateFold fold, (long Length, int Element)[] sizes, SpoolFile spool, long folded, byte[] buffer)
     {
         try
         {
             spool.Rewind();
-            for (int i = 0; i < task.Tensors.Count && folded > 0; i++)
+            for (int i = 0; i < sizes.Length && folded > 0; i++)
             {
-                var tensor = task.Tensors[i].Tensor;
-                int elem = tensor.DType.SizeOf();
+                var (length, elem) = sizes[i];
                 int step = Math.Max(elem, _options.ChunkSize / elem * elem);
-                for (long offset = 0; offset < tensor.ByteLength && folded > 0; offset += step)
+                for (long offset = 0; offset < length && folded > 0; offset += step)
                 {
-                    int n = (int)Math.Min(Math.Min(step, tensor.ByteLength - offset), folded);
+                    int n = (int)Math.Min(Math.Min(step, length - offset), folded);
                     var span = buffer.AsSpan(0, n);
                     spool.ReadExactly(span);
                     fold.UnfoldChunk(i, offset / elem, span);
@@ -379,6 +388,13 @@ internal sealed class FleetGrid : IGrid
         {
             // The spool is unreadable; the running sum keeps the partial update. Nothing more can be done.
         }
+    }
+
+    /// <summary>Byte length and element size of each tensor of a spooled update as it travelled (a compressed one as bytes).</summary>
+    private static (long Length, int Element)[] WireSizes(PendingTask task, Message reply)
+    {
+        _ = Federate.Core.Compression.UpdateCompression.ReplyCodec(task.Instruction, reply.Content?.Metrics.GetValueOrDefault(RecordNames.Metrics), out var codec);
+        return [.. task.Tensors.Select(t => Federate.Core.Compression.UpdateCompression.WireLayout(codec, t.Tensor) is var (dtype, shape) ? (Tensor.ElementCount(shape) * dtype.SizeOf(), dtype.SizeOf()) : default)];
     }
 
     private void OnNodeRemoved(long nodeId, string reason) => FailTasksOf(nodeId, "dropped", $"node {nodeId} left: {reason}");

@@ -28,6 +28,13 @@ internal sealed class FleetNode(long id, string name, int? partitionId, long las
     /// <summary>Set when the node's certificate was revoked while it was registered; its calls are then refused as revoked.</summary>
     public volatile bool Revoked;
 
+    /// <summary>
+    /// True once the node has asked for work (its first pull): only then may a round sample it. A registration whose
+    /// reply never reached the client (its call timed out on a busy machine, so it registered again) leaves a node
+    /// that never pulls; it is never sampled and expires after the node expiry.
+    /// </summary>
+    public volatile bool Ready;
+
     /// <summary>Tensor bytes received from the node (updates) and sent to it (tasks); read by the inspector.</summary>
     public long BytesIn;
 

@@ -58,7 +58,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
         using (client?.Certificate)
         {
-            var node = registry.Register(client?.CommonName ?? request.Name, request.PartitionId >= 0 ? request.PartitionId : null);
+            var node = registry.Register(client?.CommonName ?? request.Name, request.PartitionId >= 0 ? request.PartitionId : null, ready: false);
             var reply = new RegisterReply
             {
                 ProtocolVersion = FleetProtocol.Version,
@@ -123,6 +123,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
         security.Authorize(context, request.NodeId, options.RunId, nameof(PullTask));
         var node = RequireNode(nameof(PullTask), request.NodeId);
+        registry.MarkReady(node);
         var wait = request.WaitMs > 0 ? TimeSpan.FromMilliseconds(Math.Min(request.WaitMs, options.PollWait.TotalMilliseconds)) : options.PollWait;
         if (node.Sent is { AwaitingReply: true } unanswered && node.SentConnection != ConnectionId(context))
         {
@@ -320,9 +321,17 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         var layouts = header.Tensors;
         Tensor[]? tensors = null;
         bool spooled = task.Streaming;
+        Federate.Core.Compression.UpdateDecoder? decoding = null;
         if (task.Kind == MessageType.Train)
         {
-            if (CompareLayouts(task, layouts) is { } mismatch)
+            // A compressed update (update compression) travels as encoded bytes; it is checked block by block as it arrives.
+            if (Federate.Core.Compression.UpdateCompression.ReplyCodec(task.Instruction, content.Metrics.GetValueOrDefault(RecordNames.Metrics), out var codec) is { } codecProblem)
+            {
+                throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, codecProblem);
+            }
+
+            decoding = codec is null ? null : new Federate.Core.Compression.UpdateDecoder(codec, [.. task.Tensors.Select(t => t.Tensor)], [.. task.Tensors.Select(t => t.Name)]);
+            if (CompareLayouts(task, layouts, codec) is { } mismatch)
             {
                 throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, $"update does not match the global model: {mismatch}");
             }
@@ -381,7 +390,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             // serves to take already folded chunks back out if a later chunk turns out bad.
             fold = spooled ? grid.TryBeginDirectFold(task, content.Metrics[RecordNames.Metrics]) : null;
             using var verifier = new ChunkVerifier(sizes, FleetProtocol.MaxChunkSize);
-            receipt = new UpdateReceipt(task, layouts, sizes, verifier, security.Cipher(task.NodeId), tensors, spool, fold, registry.Get(task.NodeId), problem => Refuse(call, task.NodeId, StatusCode.InvalidArgument, problem));
+            receipt = new UpdateReceipt(task, layouts, sizes, verifier, security.Cipher(task.NodeId), tensors, spool, fold, decoding, registry.Get(task.NodeId), problem => Refuse(call, task.NodeId, StatusCode.InvalidArgument, problem));
             await body.ReadAsync(receipt, cancellationToken).ConfigureAwait(false);
             if (!verifier.IsComplete)
             {
@@ -438,7 +447,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         }
     }
 
-    private static string? CompareLayouts(PendingTask task, Google.Protobuf.Collections.RepeatedField<TensorLayout> layouts)
+    private static string? CompareLayouts(PendingTask task, Google.Protobuf.Collections.RepeatedField<TensorLayout> layouts, Federate.Core.Compression.UpdateCodec? codec)
     {
         var expected = task.Tensors;
         if (layouts.Count != expected.Count)
@@ -455,9 +464,10 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
                 return $"tensor {i} should be '{record}/{name}', got '{l.Record}/{l.Name}'";
             }
 
-            if (!Mapping.TryFromProto(l.Dtype, out var dtype) || dtype != tensor.DType || !l.Shape.SequenceEqual(tensor.Shape))
+            var (wireType, wireShape) = Federate.Core.Compression.UpdateCompression.WireLayout(codec, tensor);
+            if (!Mapping.TryFromProto(l.Dtype, out var dtype) || dtype != wireType || !l.Shape.SequenceEqual(wireShape))
             {
-                return $"tensor '{name}' should be {tensor}, got {Mapping.Describe(l)}";
+                return $"tensor '{name}' should be {(codec is null ? tensor : $"{wireType}[{string.Join(",", wireShape)}] ({codec.Name})")}, got {Mapping.Describe(l)}";
             }
         }
 
@@ -523,8 +533,17 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         ServerLog.TaskSent(logger, task.Kind.ToString(), task.Round, task.NodeId, bytes);
     }
 
-    private static Exception Undelivered(FleetNode node, PendingTask task, Exception ex)
+    private Exception Undelivered(FleetNode node, PendingTask task, Exception ex)
     {
+        if (!task.IsClosed && !node.Revoked && registry.Get(node.Id) is not null)
+        {
+            // The connection broke under the task. The client reconnects and pulls again on a new connection,
+            // which sends this task again (see PullTask); a client that never comes back expires with its node,
+            // which fails the task. Failing it here would cost the round this client for a network blip.
+            ServerLog.DeliveryInterrupted(logger, task.Kind.ToString(), task.Round, task.NodeId);
+            return ex;
+        }
+
         task.Fail("dropped", $"the task could not be delivered: {ex.Message}");
         return node.Revoked ? new RpcException(new Status(StatusCode.PermissionDenied, FleetSecurity.RevokedSession)) : ex;
     }

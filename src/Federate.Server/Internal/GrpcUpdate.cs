@@ -30,7 +30,11 @@ internal sealed class GrpcUpdate(IAsyncStreamReader<UpdateFrame> stream) : IUpda
                         throw receipt.Refuse(problem);
                     }
 
-                    receipt.Accept(chunk.TensorIndex, chunk.Offset, chunk.Data.Span);
+                    if (receipt.Accept(chunk.TensorIndex, chunk.Offset, chunk.Data.Span) is { } refused)
+                    {
+                        throw receipt.Refuse(refused);
+                    }
+
                     break;
                 }
 

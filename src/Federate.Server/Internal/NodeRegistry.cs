@@ -56,14 +56,15 @@ internal sealed class NodeRegistry : IDisposable
 
     public bool IsFinished => _finished is not null;
 
-    public FleetNode Register(string name, int? partitionId, bool expiresWhenSilent = true, TimeSpan? expiry = null)
+    /// <summary>Adds a node; <paramref name="ready"/> false keeps it out of rounds until <see cref="MarkReady"/>.</summary>
+    public FleetNode Register(string name, int? partitionId, bool expiresWhenSilent = true, TimeSpan? expiry = null, bool ready = true)
     {
         FleetNode node;
         int count;
         lock (_lock)
         {
             long id = ++_nextId;
-            node = new FleetNode(id, string.IsNullOrWhiteSpace(name) ? $"node-{id}" : name, partitionId, _time.GetTimestamp()) { ExpiresWhenSilent = expiresWhenSilent, Expiry = expiry };
+            node = new FleetNode(id, string.IsNullOrWhiteSpace(name) ? $"node-{id}" : name, partitionId, _time.GetTimestamp()) { ExpiresWhenSilent = expiresWhenSilent, Expiry = expiry, Ready = ready };
             _nodes[id] = node;
             count = _nodes.Count;
             if (_finished is not null)
@@ -92,6 +93,21 @@ internal sealed class NodeRegistry : IDisposable
             }
 
             return null;
+        }
+    }
+
+    /// <summary>The node asked for work: from now on rounds may sample it.</summary>
+    public void MarkReady(FleetNode node)
+    {
+        if (node.Ready)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            node.Ready = true;
+            SignalChanged();
         }
     }
 
@@ -149,7 +165,7 @@ internal sealed class NodeRegistry : IDisposable
         return stale.Count;
     }
 
-    /// <summary>Waits until at least <paramref name="minimum"/> nodes are registered.</summary>
+    /// <summary>Waits until at least <paramref name="minimum"/> nodes are ready (registered and asking for work); returns those.</summary>
     public async ValueTask<IReadOnlyList<NodeInfo>> WaitForAsync(int minimum, CancellationToken cancellationToken)
     {
         bool logged = false;
@@ -158,15 +174,16 @@ internal sealed class NodeRegistry : IDisposable
             Task changed;
             lock (_lock)
             {
-                if (_nodes.Count >= minimum)
+                var ready = _nodes.Values.Where(n => n.Ready).OrderBy(n => n.Id).ToList();
+                if (ready.Count >= minimum)
                 {
-                    return [.. _nodes.Values.OrderBy(n => n.Id).Select(n => n.ToInfo())];
+                    return [.. ready.Select(n => n.ToInfo())];
                 }
 
                 changed = _changed.Task;
                 if (!logged)
                 {
-                    ServerLog.Waiting(_logger, minimum, _nodes.Count);
+                    ServerLog.Waiting(_logger, minimum, ready.Count);
                     logged = true;
                 }
             }

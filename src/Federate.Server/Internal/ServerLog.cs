@@ -70,4 +70,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(103, LogLevel.Warning, "the kit's lists were not reloaded: {Problem}")]
     public static partial void ListUnreadable(ILogger logger, string problem);
+
+    [LoggerMessage(104, LogLevel.Information, "{Kind} task of round {Round} to node {NodeId}: the connection broke during the download; it is sent again when the node pulls on a new connection")]
+    public static partial void DeliveryInterrupted(ILogger logger, string kind, int round, long nodeId);
 }

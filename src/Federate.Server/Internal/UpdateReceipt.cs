@@ -22,6 +22,7 @@ internal sealed class UpdateReceipt(
     Tensor[]? tensors,
     SpoolFile? spool,
     IUpdateFold? fold,
+    Federate.Core.Compression.UpdateDecoder? decoding,
     FleetNode? node,
     Func<string, RpcException> refuse)
 {
@@ -47,11 +48,14 @@ internal sealed class UpdateReceipt(
     public string? Open(Span<byte> data, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> tag, uint tensorIndex, ulong offset) =>
         cipher is null || cipher.TryDecryptInPlace(data, nonce, tag, PayloadDirection.ToServer, tensorIndex, offset, out var problem) ? null : problem;
 
-    /// <summary>The NaN and infinity check of a train update's chunk; null or a one-line problem.</summary>
+    /// <summary>
+    /// The NaN and infinity check of a chunk that is not folded straight away (a folded one is checked by the fold
+    /// itself, in the same pass); null or a one-line problem. Runs beside the hash, in any order.
+    /// </summary>
     public string? Inspect(uint tensorIndex, ulong offset, ReadOnlySpan<byte> data)
     {
         var layout = layouts[(int)tensorIndex];
-        bool finite = layout.Dtype switch
+        bool finite = fold is not null || layout.Dtype switch
         {
             DataType.Float32 => AggregationKernels.AllFinite(MemoryMarshal.Cast<byte, float>(data)),
             DataType.Float64 => AggregationKernels.AllFinite(MemoryMarshal.Cast<byte, double>(data)),
@@ -81,13 +85,21 @@ internal sealed class UpdateReceipt(
         }
     }
 
-    /// <summary>Takes a verified chunk: counts it, then spools and folds it or puts it in its tensor.</summary>
-    public void Accept(uint tensorIndex, ulong offset, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Takes a verified chunk, in order: counts it, checks a compressed update's blocks, then spools and folds it
+    /// (the fold checks for NaN and infinity in the same pass) or puts it in its tensor; null or a one-line problem.
+    /// </summary>
+    public string? Accept(uint tensorIndex, ulong offset, ReadOnlySpan<byte> data)
     {
         ServerTelemetry.Received(data.Length);
         if (node is not null)
         {
             Interlocked.Add(ref node.BytesIn, data.Length);
+        }
+
+        if (decoding?.Check((int)tensorIndex, (long)offset, data) is { } decodeProblem)
+        {
+            return $"the compressed update does not decode: {decodeProblem}";
         }
 
         if (spool is not null)
@@ -96,7 +108,13 @@ internal sealed class UpdateReceipt(
             spool.Write(data);
             if (fold is not null)
             {
-                fold.FoldChunk((int)tensorIndex, (long)offset / sizes[(int)tensorIndex].ElementSize, data);
+                var layout = layouts[(int)tensorIndex];
+                Mapping.TryFromProto(layout.Dtype, out var dtype);
+                if (!fold.TryFoldFiniteChunk((int)tensorIndex, (long)offset / sizes[(int)tensorIndex].ElementSize, data, dtype))
+                {
+                    return $"tensor '{layout.Name}' contains NaN or infinity (chunk at byte offset {offset})";
+                }
+
                 Folded += data.Length;
                 FaultPoints.Reach("fold", task.Round);
             }
@@ -109,5 +127,7 @@ internal sealed class UpdateReceipt(
                 data.CopyTo(into); // gRPC frames are copied; the bulk path read the chunk into place already
             }
         }
+
+        return null;
     }
 }

@@ -169,6 +169,7 @@ def run_client(address, cid, root_certificates=None):
                 fr.parameters.CopyFrom(params([state["w"], state["b"]]))
                 fr.num_examples = len(y)
                 fr.metrics["train_mse"].double = float(np.mean((X @ w + b - y) ** 2))
+                fr.metrics["device"].string = f"standin-{cid}"
             elif kind == "evaluate_ins":
                 arrays = [from_npy(t) for t in msg.evaluate_ins.parameters.tensors]
                 loss = float(np.mean((Xt @ arrays[0] + float(arrays[1]) - yt) ** 2))
@@ -178,6 +179,7 @@ def run_client(address, cid, root_certificates=None):
                 er.loss = loss
                 er.num_examples = len(yt)
                 er.metrics["mse"].double = loss
+                er.metrics["digest"].bytes = bytes([cid, 255])
             elif kind == "reconnect_ins":
                 print(f"standin {cid} reconnect after {answered} answers", flush=True)
                 reply.disconnect_res.reason = 4

@@ -1,18 +1,23 @@
-"""Stand-in for Flower 1.19's SuperNode (`flower-supernode`) with a Message-API ClientApp, for Federate's tests.
+"""Stand-in for Flower's SuperNode (`flower-supernode`) with a Message-API ClientApp, for Federate's tests.
 
-Speaks Flower's Fleet API (gRPC request-response, service flwr.proto.Fleet) the way a 1.19 SuperNode does:
-CreateNode, then PullMessages in a loop; for a message: GetRun and GetFab once per run (the FAB's .info/CONTENT
-hashes are checked as Flower's installer does), PullObject for every object (each checked against its SHA-256 id),
-ConfirmMessageReceived, then the reply as objects: PushMessages with the object tree and PushObject for each object
-the server asks for. Messages are declared here from the protocol's facts (package flwr.proto, Flower's field
+Speaks Flower's Fleet API (gRPC request-response, service flwr.proto.Fleet) the way a SuperNode of the given
+version does. 1.19: CreateNode, then PullMessages in a loop; for a message: GetRun and GetFab once per run (the FAB's
+.info/CONTENT hashes are checked as Flower's installer does), PullObject for every object listed in objects_to_pull
+(each checked against its SHA-256 id), ConfirmMessageReceived, then the reply as objects: PushMessages with the object
+tree and PushObject for each object the server asks for. 1.23: RegisterNode and ActivateNode with a public key, the
+objects to pull from the message's ObjectTree, arrays as JSON Array objects whose .npy data is in ArrayChunk children
+(5 MiB each), the objects to push as a list of ids. 1.22: registers as 1.19 does but pulls as 1.23 does (how Flower
+1.20 to 1.22 behave). Messages are declared here from the protocol's facts (package flwr.proto, Flower's field
 numbers); needs only Debian's python3-grpcio, python3-protobuf and python3-numpy, no Flower install.
 
-  supernode_standin.py HOST:PORT CID [linear|echo] [POLL_SECONDS]
+  supernode_standin.py HOST:PORT CID [linear|echo] [POLL_SECONDS] [1.19|1.22|1.23]
 
 linear: the ClientApp trains the same linear regression as flower_standin.py's NumPyClient (seeded data, 5 gradient
-        steps per train message), answers "query" with its initial arrays and "evaluate" with the MSE as "loss".
+        steps per train message), answers "query" with its initial arrays and "evaluate" with the MSE as "loss"; its
+        train replies also carry a ConfigRecord "metrics" with a string ("device") and bytes ("digest").
 echo:   answers train with the received arrays unchanged (any model) and evaluate with loss 0, 10 examples each.
-Exits 0 when the server goes away after at least one answer (Flower's SuperNode would keep retrying).
+Exits 0 when the server goes away after at least one answer (Flower's SuperNode would keep retrying); exits 1 with
+"failed: CODE DETAILS" when a call is refused.
 """
 import hashlib
 import io
@@ -34,6 +39,10 @@ MESSAGES = {
     "Node": [("node_id", 1, "uint64")],
     "CreateNodeRequest": [("heartbeat_interval", 1, "double")],
     "CreateNodeResponse": [("node", 1, "Node")],
+    "RegisterNodeFleetRequest": [("public_key", 1, "bytes")],
+    "RegisterNodeFleetResponse": [("node_id", 1, "uint64")],
+    "ActivateNodeRequest": [("public_key", 1, "bytes"), ("heartbeat_interval", 2, "double")],
+    "ActivateNodeResponse": [("node_id", 1, "uint64")],
     "DeleteNodeRequest": [("node", 1, "Node")],
     "DeleteNodeResponse": [],
     "SendNodeHeartbeatRequest": [("node", 1, "Node"), ("heartbeat_interval", 2, "double")],
@@ -49,6 +58,10 @@ MESSAGES = {
     "PullMessagesRequest": [("node", 1, "Node"), ("message_ids", 2, "string", True)],
     "PullMessagesResponse": [("reconnect", 1, "Reconnect"), ("messages_list", 2, "Message", True),
                              ("objects_to_pull", 3, "map:ObjectIDs")],
+    "PullMessagesResponse123": [("reconnect", 1, "Reconnect"), ("messages_list", 2, "Message", True),
+                                ("message_object_trees", 3, "ObjectTree", True)],
+    "PushMessagesResponse123": [("reconnect", 1, "Reconnect"), ("results", 2, "map:uint32"),
+                                ("objects_to_push", 3, "string", True)],
     "PushMessagesRequest": [("node", 1, "Node"), ("messages_list", 2, "Message", True),
                             ("message_object_trees", 3, "ObjectTree", True)],
     "PushMessagesResponse": [("reconnect", 1, "Reconnect"), ("results", 2, "map:uint32"),
@@ -194,11 +207,44 @@ def check_fab(content, expected_hash):
         return names
 
 
-def serve(address, cid, mode, poll):
+CHUNK = 5 * 1024 * 1024  # Flower 1.23's ArrayChunk size
+
+
+def tree_ids(tree):
+    """Every object id of a tree, children before parents, each once (as Flower pulls them)."""
+    out = []
+    for child in tree.children:
+        out += [i for i in tree_ids(child) if i not in out]
+    return out + ([tree.object_id] if tree.object_id not in out else [])
+
+
+def read_array(contents, aid):
+    kind, children, body = obj_parse(contents[aid])
+    assert kind == "Array"
+    if body.startswith(b"{"):  # 1.20+: JSON head, the .npy data in ArrayChunk children
+        head = json.loads(body)
+        data = b"".join(obj_parse(contents[children[i]])[2] for i in head["arraychunk_ids"])
+        dtype, shape, stype = head["dtype"], head["shape"], head["stype"]
+    else:
+        a = P["Array"].FromString(body)
+        data, dtype, shape, stype = a.data, a.dtype, list(a.shape), a.stype
+    assert stype == "numpy.ndarray"
+    arr = np.load(io.BytesIO(data), allow_pickle=False)
+    assert str(arr.dtype) == dtype and list(arr.shape) == list(shape), "Array dtype/shape differ from its .npy"
+    return arr
+
+
+def serve(address, cid, mode, poll, version):
     fleet = Fleet(address)
     app = App(cid, mode)
-    node = P["Node"](node_id=fleet.call("CreateNode", P["CreateNodeRequest"](heartbeat_interval=30.0), "CreateNodeResponse").node.node_id)
-    print(f"supernode {cid} node id {node.node_id}", flush=True)
+    trees = version in ("1.22", "1.23")  # 1.20 and later list an ObjectTree and chunk arrays
+    if version == "1.23":
+        key = f"-----BEGIN PUBLIC KEY-----\nstand-in key {cid}\n-----END PUBLIC KEY-----\n".encode()
+        fleet.call("RegisterNode", P["RegisterNodeFleetRequest"](public_key=key), "RegisterNodeFleetResponse")
+        node = P["Node"](node_id=fleet.call("ActivateNode", P["ActivateNodeRequest"](public_key=key, heartbeat_interval=30.0), "ActivateNodeResponse").node_id)
+    else:
+        node = P["Node"](node_id=fleet.call("CreateNode", P["CreateNodeRequest"](heartbeat_interval=30.0), "CreateNodeResponse").node.node_id)
+    print(f"supernode {cid} node id {node.node_id} (Flower {version})", flush=True)
     runs = {}
     answered = 0
     last_beat = time.monotonic()
@@ -208,7 +254,7 @@ def serve(address, cid, mode, poll):
                 ok = fleet.call("SendNodeHeartbeat", P["SendNodeHeartbeatRequest"](node=node, heartbeat_interval=30.0), "SendNodeHeartbeatResponse")
                 assert ok.success, "the server does not know this node any more"
                 last_beat = time.monotonic()
-            res = fleet.call("PullMessages", P["PullMessagesRequest"](node=node), "PullMessagesResponse")
+            res = fleet.call("PullMessages", P["PullMessagesRequest"](node=node), "PullMessagesResponse123" if trees else "PullMessagesResponse")
             if not res.messages_list:
                 time.sleep(poll)
                 continue
@@ -223,7 +269,12 @@ def serve(address, cid, mode, poll):
                 runs[md.run_id] = run
                 print(f"supernode {cid} run {md.run_id}: app {run.fab_id} {run.fab_version}, FAB files {sorted(names)}", flush=True)
             contents = {}
-            for oid in list(res.objects_to_pull[msg_id].object_ids) + [msg_id]:
+            if trees:
+                assert res.message_object_trees[0].object_id == msg_id, "the tree's root is not the message"
+                to_pull = tree_ids(res.message_object_trees[0])
+            else:
+                to_pull = list(res.objects_to_pull[msg_id].object_ids) + [msg_id]
+            for oid in dict.fromkeys(to_pull):
                 r = fleet.call("PullObject", P["PullObjectRequest"](node=node, run_id=md.run_id, object_id=oid), "PullObjectResponse")
                 assert r.object_found and r.object_available, f"object {oid} not available"
                 assert hashlib.sha256(r.object_content).hexdigest() == oid, f"object {oid} does not hash to its id"
@@ -241,11 +292,7 @@ def serve(address, cid, mode, poll):
                 rkind, rch, rbody = obj_parse(contents[rid])
                 if rkind == "ArrayRecord" and key == "arrays":
                     for name, aid in json.loads(rbody).items():
-                        a = P["Array"].FromString(obj_parse(contents[aid])[2])
-                        assert a.stype == "numpy.ndarray"
-                        arr = np.load(io.BytesIO(a.data), allow_pickle=False)
-                        assert str(arr.dtype) == a.dtype and list(arr.shape) == list(a.shape), "Array dtype/shape differ from its .npy"
-                        arrays[name] = arr
+                        arrays[name] = read_array(contents, aid)
                 elif rkind == "ConfigRecord" and key == "config":
                     for item in P["ConfigRecord"].FromString(rbody).items:
                         which = item.value.WhichOneof("value")
@@ -256,7 +303,7 @@ def serve(address, cid, mode, poll):
             out_arrays, metrics = app.handle(md.message_type, arrays, config)
             if md.message_type == "evaluate":
                 print(f"supernode {cid} evaluate loss {metrics['loss']!r}", flush=True)
-            objects, tree_children = {}, []
+            objects = {}
 
             def put(kind, children, body):
                 content = obj_bytes(kind, children, body)
@@ -264,16 +311,33 @@ def serve(address, cid, mode, poll):
                 objects[oid] = content
                 return oid
 
-            records, trees = {}, []
+            records, subtrees = {}, []
             for rname, arrs in out_arrays.items():
-                refs = {}
+                refs, array_trees = {}, {}
                 for name, arr in arrs.items():
                     arr = np.asarray(arr)
-                    aid = put("Array", [], P["Array"](dtype=str(arr.dtype), shape=list(arr.shape), stype="numpy.ndarray", data=npy(arr)).SerializeToString())
+                    if trees:
+                        data = npy(arr)
+                        chunks = [put("ArrayChunk", [], data[i:i + CHUNK]) for i in range(0, len(data), CHUNK)]
+                        unique_chunks = list(dict.fromkeys(chunks))
+                        head = {"dtype": str(arr.dtype), "shape": list(arr.shape), "stype": "numpy.ndarray",
+                                "arraychunk_ids": [unique_chunks.index(c) for c in chunks]}
+                        aid = put("Array", unique_chunks, json.dumps(head).encode())
+                        array_trees[aid] = P["ObjectTree"](object_id=aid, children=[P["ObjectTree"](object_id=c) for c in unique_chunks])
+                    else:
+                        aid = put("Array", [], P["Array"](dtype=str(arr.dtype), shape=list(arr.shape), stype="numpy.ndarray", data=npy(arr)).SerializeToString())
+                        array_trees[aid] = P["ObjectTree"](object_id=aid)
                     refs[name] = aid
                 unique = list(dict.fromkeys(refs.values()))
                 records[rname] = put("ArrayRecord", unique, json.dumps(refs).encode())
-                trees.append(P["ObjectTree"](object_id=records[rname], children=[P["ObjectTree"](object_id=u) for u in unique]))
+                subtrees.append(P["ObjectTree"](object_id=records[rname], children=[array_trees[u] for u in unique]))
+            if mode == "linear" and md.message_type == "train":
+                # Strings and bytes cannot be in a MetricRecord: a ClientApp reports them in a ConfigRecord.
+                cr = P["ConfigRecord"]()
+                cr.items.add(key="device").value.string = f"standin-{cid}"
+                cr.items.add(key="digest").value.bytes = bytes([cid, 255])
+                records["metrics_text"] = put("ConfigRecord", [], cr.SerializeToString())
+                subtrees.append(P["ObjectTree"](object_id=records["metrics_text"]))
             if metrics:
                 mr = P["MetricRecord"]()
                 for k, v in metrics.items():
@@ -283,17 +347,22 @@ def serve(address, cid, mode, poll):
                     else:
                         item.value.double = v
                 records["metrics"] = put("MetricRecord", [], mr.SerializeToString())
-                trees.append(P["ObjectTree"](object_id=records["metrics"]))
+                subtrees.append(P["ObjectTree"](object_id=records["metrics"]))
             rd = put("RecordDict", list(dict.fromkeys(records.values())), json.dumps(records).encode())
             reply_md = P["Metadata"](run_id=md.run_id, src_node_id=node.node_id, dst_node_id=md.src_node_id, reply_to_message_id=msg_id,
                                      group_id=md.group_id, ttl=md.ttl, message_type=md.message_type, created_at=time.time())
             root = put("Message", [rd], P["Message"](metadata=reply_md).SerializeToString())
-            tree = P["ObjectTree"](object_id=root, children=[P["ObjectTree"](object_id=rd, children=trees)])
+            tree = P["ObjectTree"](object_id=root, children=[P["ObjectTree"](object_id=rd, children=subtrees)])
             listed_md = P["Metadata"]()
             listed_md.CopyFrom(reply_md)
             listed_md.message_id = root
-            push = fleet.call("PushMessages", P["PushMessagesRequest"](node=node, messages_list=[P["Message"](metadata=listed_md)], message_object_trees=[tree]), "PushMessagesResponse")
-            for oid in push.objects_to_push[root].object_ids if root in push.objects_to_push else []:
+            push = fleet.call("PushMessages", P["PushMessagesRequest"](node=node, messages_list=[P["Message"](metadata=listed_md)], message_object_trees=[tree]),
+                              "PushMessagesResponse123" if trees else "PushMessagesResponse")
+            if trees:
+                to_push = list(push.objects_to_push)
+            else:
+                to_push = list(push.objects_to_push[root].object_ids) if root in push.objects_to_push else []
+            for oid in to_push:
                 stored = fleet.call("PushObject", P["PushObjectRequest"](node=node, run_id=md.run_id, object_id=oid, object_content=objects[oid]), "PushObjectResponse")
                 assert stored.stored, f"object {oid} was not stored"
             answered += 1
@@ -306,4 +375,5 @@ def serve(address, cid, mode, poll):
 
 
 if __name__ == "__main__":
-    sys.exit(serve(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "linear", float(sys.argv[4]) if len(sys.argv) > 4 else 0.1))
+    sys.exit(serve(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "linear", float(sys.argv[4]) if len(sys.argv) > 4 else 0.1,
+                   sys.argv[5] if len(sys.argv) > 5 else "1.19"))

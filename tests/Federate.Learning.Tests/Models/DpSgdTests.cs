@@ -123,6 +123,46 @@ public class DpSgdTests
         Assert.InRange(hits.Max(), 15, 65);
     }
 
+    [Theory]
+    [InlineData(1, 0.5)]
+    [InlineData(15, 0.5)]
+    [InlineData(4096, 2.0)]
+    [InlineData(4097, 1.0)]
+    [InlineData(10_000, 0.0)]
+    [InlineData(101_770, 1.3)]
+    public void NoisyStep_SameNumbersAsNoiseOnTheWholeGradientThenStep(int length, double std)
+    {
+        // The fused chunked step must give exactly what the unfused code gave: noise added to the whole gradient, then w += step·g.
+        var random = new Random(length);
+        var gradient = Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        var parameters = Enumerable.Range(0, length).Select(_ => (float)random.NextDouble()).ToArray();
+        const float step = -0.037f;
+
+        var expectedGradient = gradient.ToArray();
+        var expected = parameters.ToArray();
+        var reference = new GaussianNoise(77);
+        reference.AddTo(expectedGradient.AsSpan(), std);
+        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(expectedGradient, step, expected, expected);
+
+        var noise = new GaussianNoise(77);
+        NetworkTrainer.NoisyStep(noise, gradient, std, step, parameters, new TrainingBuffers().Noise);
+        Assert.Equal(expected, parameters);
+        Assert.Equal(reference.NextDouble(), noise.NextDouble());
+        var nextExpected = new float[3];
+        var next = new float[3];
+        reference.FillStandard(nextExpected);
+        noise.FillStandard(next);
+        Assert.Equal(nextExpected, next); // the noise stream continues from the same place
+    }
+
+    [Fact]
+    public void NoisyStep_BadStd_Throws()
+    {
+        var values = new float[4];
+        Assert.Throws<ArgumentOutOfRangeException>(() => NetworkTrainer.NoisyStep(new GaussianNoise(1), values, double.NaN, 1f, values, new float[16]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NetworkTrainer.NoisyStep(new GaussianNoise(1), values, -1, 1f, values, new float[16]));
+    }
+
     [Fact]
     public void Train_SameSeed_IdenticalParameters_DifferentSeedDiffers()
     {

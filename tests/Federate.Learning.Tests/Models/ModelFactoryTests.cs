@@ -34,7 +34,7 @@ public class ModelFactoryTests
     public void Create_UnknownName_ThrowsOneLineListingNames()
     {
         var e = Assert.Throws<ArgumentException>(() => ModelFactory.Create("foo", 4, 2));
-        Assert.StartsWith("Unknown model 'foo'; use one of: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N, cnn, cnn-mcmahan, cnn:LAYERS.", e.Message);
+        Assert.StartsWith("Unknown model 'foo'; use one of: logistic, mlp, mlp:H1[,H2...], gaussian-nb, noop:N, cnn, cnn-mcmahan, cnn:LAYERS, unet-small.", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
 

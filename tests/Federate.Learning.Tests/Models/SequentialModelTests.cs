@@ -80,15 +80,7 @@ public class SequentialModelTests
         for (int k = 0; k < 60; k++)
         {
             int i = random.Next(p.Length);
-            float keep = p[i];
-            p[i] = keep + eps;
-            model.SetParametersFrom(p);
-            double plus = model.LossAndGradient(data.Features, data.Labels, new float[p.Length]);
-            p[i] = keep - eps;
-            model.SetParametersFrom(p);
-            double minus = model.LossAndGradient(data.Features, data.Labels, new float[p.Length]);
-            p[i] = keep;
-            double expected = (plus - minus) / (2 * eps);
+            double expected = SyntheticData.FiniteDifference(model, data, p, i, eps);
             Assert.True(Math.Abs(expected - gradient[i]) <= 2e-3 + (2e-2 * Math.Abs(expected)), $"parameter {i}: analytic {gradient[i]}, finite differences {expected}");
         }
     }

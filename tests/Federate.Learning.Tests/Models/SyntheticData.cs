@@ -27,6 +27,25 @@ internal static class SyntheticData
         return new Dataset("blobs", x, y, features, [.. Enumerable.Range(0, classes).Select(c => $"c{c}")]);
     }
 
+    /// <summary>
+    /// The central finite difference (L(p + eps·e_i) - L(p - eps·e_i)) / 2eps of the model's mean loss on
+    /// <paramref name="data"/> along parameter <paramref name="i"/>; <paramref name="p"/> (the model's parameters) is
+    /// restored, in the model too.
+    /// </summary>
+    public static double FiniteDifference(DifferentiableModel model, Dataset data, float[] p, int i, float eps)
+    {
+        float keep = p[i];
+        p[i] = keep + eps;
+        model.SetParametersFrom(p);
+        double plus = model.LossAndGradient(data.Features, data.Labels, new float[p.Length]);
+        p[i] = keep - eps;
+        model.SetParametersFrom(p);
+        double minus = model.LossAndGradient(data.Features, data.Labels, new float[p.Length]);
+        p[i] = keep;
+        model.SetParametersFrom(p);
+        return (plus - minus) / (2 * eps);
+    }
+
     public static float[] RandomFloats(int count, int seed, double scale = 1.0)
     {
         var random = new Random(seed);

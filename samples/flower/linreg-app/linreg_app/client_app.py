@@ -1,6 +1,6 @@
 """ClientApp (Message API): train, evaluate and query handlers."""
 from flwr.client import ClientApp
-from flwr.common import ArrayRecord, Context, Message, MetricRecord, RecordDict
+from flwr.common import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 
 from linreg_app.task import initial, load, mse, train
 
@@ -22,7 +22,9 @@ def fit(msg: Message, context: Context) -> Message:
     x, y, _, _ = _data(context)
     w, b, *padding = msg.content["arrays"].to_numpy_ndarrays()
     w, b, train_mse = train(w, b, x, y)
-    content = RecordDict({"arrays": ArrayRecord([w, b, *padding]), "metrics": MetricRecord({"train_mse": train_mse, "num-examples": len(y)})})
+    # Metrics that are not numbers go in a ConfigRecord (a MetricRecord holds numbers only).
+    info = ConfigRecord({"device": f"numpy-partition-{int(context.node_config.get('partition-id', 0))}"})
+    content = RecordDict({"arrays": ArrayRecord([w, b, *padding]), "metrics": MetricRecord({"train_mse": train_mse, "num-examples": len(y)}), "info": info})
     return Message(content, reply_to=msg)
 
 

@@ -180,7 +180,21 @@
     const scores = [...keys].sort().map((k) => (k.startsWith('train:') ? series('train', k.slice(6)) : series('evaluate', k)));
     const bounded = scores.every((s) => s.points.every(([, y]) => y >= 0 && y <= 1));
     drawChart($('chart-scores'), $('legend-scores'), scores, bounded ? { yMin: 0, yMax: 1 } : {});
+    renderValues();
     renderPrivacy();
+  }
+
+  // Metrics that are not numbers (a Flower client's strings and bytes) are listed per node for the last round.
+  function renderValues() {
+    const last = state.rounds[state.rounds.length - 1] || {};
+    const values = [...(last.train_values || []).map((v) => ['train', v]), ...(last.evaluate_values || []).map((v) => ['evaluate', v])];
+    $('card-values').hidden = values.length === 0;
+    const list = $('list-values');
+    list.replaceChildren(...values.map(([phase, v]) => {
+      const item = document.createElement('li');
+      item.textContent = `round ${last.round} ${phase} ${v.key}, node ${v.node_id}: ${v.value}`;
+      return item;
+    }));
   }
 
   function renderPrivacy() {

@@ -8,7 +8,7 @@ namespace Federate.Learning.Tests.Models.Layers;
 /// </summary>
 public unsafe class LayerGradientTests
 {
-    public static TheoryData<string> LayerNames => ["conv", "conv-pad", "conv-1x1", "conv-wide", "conv-wide-1x1", "maxpool", "maxpool3", "avgpool", "relu", "flatten", "dropout", "groupnorm", "linear", "linear-wide"];
+    public static TheoryData<string> LayerNames => ["conv", "conv-pad", "conv-1x1", "conv-wide", "conv-wide-1x1", "maxpool", "maxpool3", "avgpool", "relu", "flatten", "dropout", "groupnorm", "linear", "linear-wide", "upsample", "upsample3"];
 
     private static Layer Create(string name) => name switch
     {
@@ -26,6 +26,8 @@ public unsafe class LayerGradientTests
         "linear" => new Linear("fc1", new ImageShape(7, 1, 1), 5),
         "linear-wide" => new Linear("fc1", new ImageShape(2, 4, 5), 30), // in·out > batch·(in + out): the transposed-x path
         "maxpool3" => new MaxPool2d(new ImageShape(2, 7, 6), 3),
+        "upsample" => new Upsample2d(new ImageShape(2, 3, 4), 2),
+        "upsample3" => new Upsample2d(new ImageShape(3, 2, 2), 3),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -222,6 +224,20 @@ public unsafe class LayerGradientTests
         }
 
         Assert.Equal([10f, 10f, 10f, 10f], y);
+    }
+
+    [Fact]
+    public void Forward_Upsample2d_RepeatsEachPixelInA2x2Block()
+    {
+        float[] x = [1, 2, 3, 4, 5, 6];
+        var y = new float[24];
+        fixed (float* xp = x)
+        fixed (float* yp = y)
+        {
+            new Upsample2d(new ImageShape(1, 2, 3), 2).Forward(null, xp, yp, 1, training: false);
+        }
+
+        Assert.Equal([1f, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 4, 4, 5, 5, 6, 6], y);
     }
 
     [Fact]

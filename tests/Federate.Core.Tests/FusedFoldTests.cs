@@ -1,0 +1,322 @@
+using System.Runtime.InteropServices;
+using Federate.Core;
+
+namespace Federate.Core.Tests;
+
+/// <summary>
+/// The fold with validation fused into it and the uninitialised running sum: the same bits as validating first and
+/// folding into a zeroed sum, whatever the sum's memory held before, and the same refusals.
+/// </summary>
+public class FusedFoldTests
+{
+    private static readonly RoundContext Context = new() { RunId = "r", Round = 1, Seed = 0 };
+
+    /// <summary>Two tensors, the first longer than several check blocks and not a multiple of the vector width.</summary>
+    private static readonly int[] Lengths = [25_577, 37];
+
+    private static ArrayRecord Model(Random rng, bool negativeZeros)
+    {
+        var record = new ArrayRecord();
+        for (int t = 0; t < Lengths.Length; t++)
+        {
+            var x = new float[Lengths[t]];
+            for (int i = 0; i < x.Length; i++)
+            {
+                x[i] = negativeZeros && i % 5 == 0 ? -0f : (float)((rng.NextDouble() * 2) - 1);
+            }
+
+            record.Add($"t{t}", Tensor.FromArray(x, x.Length));
+        }
+
+        return record;
+    }
+
+    /// <summary>The aggregation as it was: every update checked first, then <c>sum += w·x</c> into a zeroed sum.</summary>
+    private static float[][] Reference(IReadOnlyList<(ArrayRecord Model, double Weight)> updates)
+    {
+        var sums = Lengths.Select(n => new float[n]).ToArray();
+        double total = 0;
+        foreach (var (model, weight) in updates)
+        {
+            for (int t = 0; t < sums.Length; t++)
+            {
+                var x = model[$"t{t}"].AsSpan<float>();
+                for (int i = 0; i < x.Length; i++)
+                {
+                    float product = x[i] * (float)weight;
+                    sums[t][i] = product + sums[t][i];
+                }
+            }
+
+            total += weight;
+        }
+
+        float scale = (float)(1.0 / total);
+        foreach (var s in sums)
+        {
+            for (int i = 0; i < s.Length; i++)
+            {
+                s[i] *= scale;
+            }
+        }
+
+        return sums;
+    }
+
+    private static void AssertBits(float[][] expected, ArrayRecord actual)
+    {
+        for (int t = 0; t < expected.Length; t++)
+        {
+            var bits = MemoryMarshal.Cast<float, uint>(actual[$"t{t}"].AsSpan<float>()).ToArray();
+            Assert.Equal(MemoryMarshal.Cast<float, uint>(expected[t]).ToArray(), bits);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(4, false)]
+    [InlineData(3, true)]
+    public void Add_FusedCheckAndUninitialisedSum_BitIdenticalToCheckThenZeroedFold(int k, bool negativeZeros)
+    {
+        var rng = new Random(k);
+        var updates = Enumerable.Range(0, k).Select(u => (Model(rng, negativeZeros), 3.0 + u)).ToList();
+        var aggregator = new FedAvg().CreateTrainAggregator(Context, Model(rng, false));
+        foreach (var (model, weight) in updates)
+        {
+            Assert.Null(aggregator.Add(Records.Reply(model, weight)));
+        }
+
+        AssertBits(Reference(updates), aggregator.Complete().Parameters!);
+    }
+
+    [Fact]
+    public void Rounds_SumReusesMemoryOfDeadModels_ResultsIdentical()
+    {
+        // A model above ModelBuffers.ReclaimThresholdBytes, so every round collects garbage and its running sum takes
+        // the memory of arrays that died: here arrays full of NaN, and the previous round's result.
+        int n = (int)(ModelBuffers.ReclaimThresholdBytes / sizeof(float)) + 4099;
+        var rng = new Random(7);
+        var updates = Enumerable.Range(0, 2).Select(_ =>
+        {
+            var x = new float[n];
+            for (int i = 0; i < n; i++)
+            {
+                x[i] = (float)rng.NextDouble();
+            }
+
+            return x;
+        }).ToArray();
+        var global = new ArrayRecord { { "w", Tensor.FromArray(new float[n], n) } };
+        uint[]? first = null;
+        for (int round = 0; round < 3; round++)
+        {
+            FillGarbage(n);
+            var aggregator = new FedAvg().CreateTrainAggregator(Context, global);
+            Assert.Null(aggregator.Add(Records.Reply(new ArrayRecord { { "w", Tensor.FromArray(updates[0], n) } }, 1)));
+            Assert.Null(aggregator.Add(Records.Reply(new ArrayRecord { { "w", Tensor.FromArray(updates[1], n) } }, 3)));
+            var bits = MemoryMarshal.Cast<float, uint>(aggregator.Complete().Parameters!["w"].AsSpan<float>()).ToArray();
+            first ??= bits;
+            Assert.Equal(first, bits);
+        }
+
+        float scale = (float)(1.0 / 4);
+        var reference = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            reference[i] = ((updates[1][i] * 3f) + ((updates[0][i] * 1f) + 0f)) * scale;
+        }
+
+        Assert.Equal(MemoryMarshal.Cast<float, uint>(reference).ToArray(), first);
+    }
+
+    private static void FillGarbage(int n)
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            var garbage = GC.AllocateUninitializedArray<float>(n);
+            garbage.AsSpan().Fill(float.NaN);
+            GC.KeepAlive(garbage);
+        }
+    }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(0, 20_000)]
+    [InlineData(1, 36)]
+    public void Add_NonFiniteInLaterBlockOrTensor_RefusedWithSameErrorAndSumRestored(int tensor, int position)
+    {
+        // Small integers: every sum and undo is exact, so the restored state can be compared exactly.
+        var global = new ArrayRecord { { "t0", Tensor.FromArray(new float[Lengths[0]], Lengths[0]) }, { "t1", Tensor.FromArray(new float[Lengths[1]], Lengths[1]) } };
+        ArrayRecord Ints(int seed) => new()
+        {
+            { "t0", Tensor.FromArray([.. Enumerable.Range(0, Lengths[0]).Select(i => (float)((i + seed) % 13))], Lengths[0]) },
+            { "t1", Tensor.FromArray([.. Enumerable.Range(0, Lengths[1]).Select(i => (float)((i * seed) % 7))], Lengths[1]) },
+        };
+
+        foreach (bool badFirst in new[] { true, false })
+        {
+            foreach (var bad in new[] { float.NaN, float.NegativeInfinity })
+            {
+                var aggregator = new FedAvg().CreateTrainAggregator(Context, global);
+                var poisoned = Ints(5);
+                poisoned[$"t{tensor}"].AsSpan<float>()[position] = bad;
+                if (!badFirst)
+                {
+                    Assert.Null(aggregator.Add(Records.Reply(Ints(1), 2)));
+                }
+
+                Assert.Equal($"update tensor 't{tensor}' contains NaN or infinity", aggregator.Add(Records.Reply(poisoned, 4)));
+                Assert.Equal(badFirst ? 0 : 1, aggregator.Count);
+                Assert.Null(aggregator.Add(Records.Reply(Ints(2), 2)));
+                var result = aggregator.Complete().Parameters!;
+                var expected = badFirst ? Ints(2) : Ints(1);
+                for (int t = 0; t < 2; t++)
+                {
+                    var want = expected[$"t{t}"].AsSpan<float>().ToArray();
+                    if (!badFirst)
+                    {
+                        var other = Ints(2)[$"t{t}"].AsSpan<float>();
+                        for (int i = 0; i < want.Length; i++)
+                        {
+                            want[i] = ((want[i] * 2f) + (other[i] * 2f)) * 0.25f;
+                        }
+                    }
+
+                    Assert.Equal(want, result[$"t{t}"].AsSpan<float>().ToArray());
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void StreamedFold_AbandonedFirstUpdateAndChunksOutOfOrder_SameAsWholeFold()
+    {
+        var rng = new Random(11);
+        var a = Model(rng, true);
+        var b = Model(rng, false);
+        var global = Model(rng, false);
+        var whole = new FedAvg().CreateTrainAggregator(Context, global);
+        Assert.Null(whole.Add(Records.Reply(a, 2)));
+        Assert.Null(whole.Add(Records.Reply(b, 5)));
+        var expected = whole.Complete().Parameters!;
+
+        var streamed = (IStreamingTrainAggregator)new FedAvg().CreateTrainAggregator(Context, global);
+
+        // An update abandoned after its first half of tensor 0: the written part is taken back out exactly (to +0).
+        var abandoned = streamed.BeginUpdate(9, new MetricRecord { [RecordNames.NumExamples] = 3 });
+        var head = b["t0"].AsBytes()[..(Lengths[0] / 2 * 4)];
+        abandoned.FoldChunk(0, 0, head);
+        abandoned.UnfoldChunk(0, 0, head);
+
+        // Then a's chunks, tensor 0's tail before its head (the tail skips past what was ever written).
+        var fold = streamed.BeginUpdate(1, new MetricRecord { [RecordNames.NumExamples] = 2 });
+        int split = (Lengths[0] * 3 / 4) * 4;
+        fold.FoldChunk(0, split / 4, a["t0"].AsBytes()[split..]);
+        fold.FoldChunk(0, 0, a["t0"].AsBytes()[..split]);
+        fold.FoldChunk(1, 0, a["t1"].AsBytes());
+        fold.Commit();
+        var second = streamed.BeginUpdate(2, new MetricRecord { [RecordNames.NumExamples] = 5 });
+        second.FoldChunk(0, 0, b["t0"].AsBytes());
+        second.FoldChunk(1, 0, b["t1"].AsBytes());
+        second.Commit();
+        var actual = streamed.Complete().Parameters!;
+        for (int t = 0; t < Lengths.Length; t++)
+        {
+            Assert.Equal(
+                MemoryMarshal.Cast<float, uint>(expected[$"t{t}"].AsSpan<float>()).ToArray(),
+                MemoryMarshal.Cast<float, uint>(actual[$"t{t}"].AsSpan<float>()).ToArray());
+        }
+    }
+
+    [Theory]
+    [InlineData("fedavg")]
+    [InlineData("fedadam")]
+    public void TryFoldFiniteChunk_NonFiniteChunk_RefusedAndNothingOfItFolded(string strategy)
+    {
+        var global = new ArrayRecord { { "w", Tensor.FromArray(new float[64], 64) } };
+        var aggregator = (IStreamingTrainAggregator)StrategyCatalog.Create(strategy, new SamplingOptions(), new StrategyOptions()).CreateTrainAggregator(Context, global);
+        var good = Enumerable.Range(0, 64).Select(i => (float)i).ToArray();
+        var bad = (float[])good.Clone();
+        bad[40] = float.NaN;
+        var fold = aggregator.BeginUpdate(1, new MetricRecord { [RecordNames.NumExamples] = 2 });
+        Assert.True(fold.TryFoldFiniteChunk(0, 0, MemoryMarshal.AsBytes(good.AsSpan(0, 32)), DType.Float32));
+        Assert.False(fold.TryFoldFiniteChunk(0, 32, MemoryMarshal.AsBytes(bad.AsSpan(32)), DType.Float32));
+        Assert.True(fold.TryFoldFiniteChunk(0, 32, MemoryMarshal.AsBytes(good.AsSpan(32)), DType.Float32));
+        fold.Commit();
+        var whole = StrategyCatalog.Create(strategy, new SamplingOptions(), new StrategyOptions()).CreateTrainAggregator(Context, global);
+        Assert.Null(whole.Add(Records.Reply(new ArrayRecord { { "w", Tensor.FromArray(good, 64) } }, 2)));
+        Assert.Equal(
+            MemoryMarshal.Cast<float, uint>(whole.Complete().Parameters!["w"].AsSpan<float>()).ToArray(),
+            MemoryMarshal.Cast<float, uint>(aggregator.Complete().Parameters!["w"].AsSpan<float>()).ToArray());
+    }
+
+    [Fact]
+    public void Complete_EveryUpdateTakenBack_NoParameters()
+    {
+        var streamed = (IStreamingTrainAggregator)new FedAvg().CreateTrainAggregator(Context, Records.Vector(1, 2, 3));
+        var fold = streamed.BeginUpdate(1, new MetricRecord { [RecordNames.NumExamples] = 1 });
+        var x = Records.Vector(4, 5, 6)["w"].AsBytes();
+        fold.FoldChunk(0, 0, x);
+        fold.UnfoldChunk(0, 0, x);
+        Assert.Null(streamed.Complete().Parameters);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    [InlineData(33)]
+    [InlineData(4099)]
+    public void AllFinite_Float64_DetectsNaNAndInfinityAtEveryPosition(int length)
+    {
+        var x = Enumerable.Range(0, length).Select(i => (i % 2 == 0 ? double.MaxValue : -double.Epsilon) * ((i % 3) - 1)).ToArray();
+        Assert.True(AggregationKernels.AllFinite(x));
+        for (int i = 0; i < length; i += Math.Max(1, length / 11))
+        {
+            foreach (var bad in new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity })
+            {
+                var saved = x[i];
+                x[i] = bad;
+                Assert.False(AggregationKernels.AllFinite(x));
+                x[i] = saved;
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1000, false)]
+    [InlineData(1000, true)]
+    [InlineData(1030, true)]
+    public void FoldWeightedChecked_NonFinite_StopsAtMostAVectorBeforeItAndLeavesTheRestUntouched(int position, bool initialize)
+    {
+        var x = Enumerable.Repeat(2f, 1031).ToArray();
+        x[position] = float.PositiveInfinity;
+        var acc = Enumerable.Repeat(1f, x.Length).ToArray();
+        int folded = AggregationKernels.FoldWeightedChecked(acc, x, 0.5f, initialize);
+        Assert.InRange(folded, Math.Max(0, position - 15), position);
+        Assert.All(acc[..folded], v => Assert.Equal(initialize ? 1f : 2f, v));
+        Assert.All(acc[folded..], v => Assert.Equal(1f, v));
+
+        var wide = Enumerable.Repeat(2.0, 1031).ToArray();
+        wide[position] = double.NaN;
+        var wideAcc = new double[wide.Length];
+        folded = AggregationKernels.FoldWeightedChecked(wideAcc, wide, 0.5, initialize);
+        Assert.InRange(folded, Math.Max(0, position - 7), position);
+        Assert.All(wideAcc[..folded], v => Assert.Equal(1.0, v));
+        Assert.All(wideAcc[folded..], v => Assert.Equal(0.0, v));
+    }
+
+    [Fact]
+    public void Reclaim_SmallOrNothingAllocatedSince_DoesNotCollect()
+    {
+        Assert.False(ModelBuffers.Reclaim(ModelBuffers.ReclaimThresholdBytes - 1));
+        long bytes = ModelBuffers.ReclaimThresholdBytes;
+        GC.KeepAlive(new byte[bytes]);
+        int before = GC.CollectionCount(2);
+        ModelBuffers.Reclaim(bytes);
+        Assert.True(GC.CollectionCount(2) > before);
+
+        // Far less was allocated since that collection than this (other tests may allocate meanwhile, not 1 PB).
+        Assert.False(ModelBuffers.Reclaim(1L << 50));
+    }
+}
