@@ -80,13 +80,21 @@ show() { # goal, file, grep pattern
     while IFS= read -r l; do printf '%-44s | %s\n' "$1" "$(echo "$l" | tr -s ' ')"; done <<< "$lines"
   fi
 }
-show "transfer >= 0.5x raw TCP, in-process" transfer '^ *[0-9]+ MB'
-show "transfer >= 0.5x raw TCP, processes" transfer-processes '^ *[0-9]+ +(bulk|grpc)'
-show "transfer with TLS (aim 0.35x)" transfer-tls '^ *[0-9]+ +(bulk|grpc)'
-show "aggregation >= 0.9x y += x" aggregation '^\| *[0-9]+ x'
-show "100 clients: round overhead < 50 ms" clients '^ +(1|100) '
-show "1,000 virtual clients finish rounds" clients '1,?000|per client'
+show "transfer >= 0.5x raw TCP, in-process" transfer '^ *[0-9]+ \| (bulk|grpc) '
+show "transfer >= 0.5x raw TCP, processes" transfer-processes '^ *[0-9]+ \| (bulk|grpc) '
+show "transfer with TLS (aim 0.35x)" transfer-tls '^ *[0-9]+ \| (bulk|grpc) '
+show "aggregation >= 0.9x y += x" aggregation '^[0-9]+ x [0-9]+ MB'
+show "100 clients: round < 50 ms" clients '^ +(1|100) '
+show "1,000 virtual clients finish rounds" clients '^simulation, '
 show "server peak RSS < 2.5x the model" memory '^ *(fedavg|fedadam|fedavgm|central-dp|dp-sgd) '
-show "client peak RSS < 2.5x the model" transfer-processes 'RSS|rss'
-show "DP-SGD >= 0.5x plain SGD" dpsgd 'batch|ratio'
-show "update compression: int8 <= 27% bytes" compression '^\| *(none|fp16|int8|topk)|goal'
+show "DP-SGD >= 0.5x plain SGD (batch 16/32/64)" dpsgd '^ +(16|32|64) '
+show "sim --dp-sgd round >= 0.5x plain" dpsgd 'round speed'
+show "int8 <= 27% of bytes, accuracy -0.5 pt" compression '^(none|fp16|int8|topk)|^goal'
+echo
+echo "columns: transfer = size MB | path | raw TCP MB/s | download MB/s | ratio | upload MB/s | ratio | CPU ns/byte"
+echo "  (processes: ... | client peak MiB | client peak/model, without start-up in parentheses: the client RSS goal);"
+echo "  aggregation = case, y += x CPU ms, aggregator ms, ratio, streamed ms, ratio, before ms, ratio;"
+echo "  clients = clients, round median ms, ms per client, server and client CPU ms per client and round, over the"
+echo "  1-client round, 50 ms / median; memory = strategy, clients, peak RSS MB, ratio, ratio without start-up;"
+echo "  DP-SGD = batch, SGD ex/s, DP ex/s, ratio (wall), SGD ex/CPU-s, DP ex/CPU-s, ratio (CPU);"
+echo "  compression = codec, update MB, ratio to none, accuracy, points against none, seconds"
