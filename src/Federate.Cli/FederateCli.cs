@@ -31,9 +31,26 @@ internal static class FederateCli
             return ExitCodes.Usage;
         }
 
+        // Ctrl+C and SIGTERM cancel the command's token from a thread-pool thread: the cancellation callbacks (gRPC
+        // calls, the host's shutdown) never run on the runtime's signal thread, where one that blocks would hold
+        // every later signal too (System.CommandLine's own handler cancels on that thread and then waits there).
+        // A second signal is not handled, so its default action ends the process at once.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        int signals = 0;
+        void OnSignal(System.Runtime.InteropServices.PosixSignalContext context)
+        {
+            if (Interlocked.Increment(ref signals) == 1)
+            {
+                context.Cancel = true;
+                _ = Task.Run(stop.Cancel, CancellationToken.None);
+            }
+        }
+
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false }, cancellationToken).ConfigureAwait(false);
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, stop.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
