@@ -50,6 +50,16 @@ public sealed class ChildProcess : IAsyncDisposable
     public static ChildProcess Start(string name, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, Action<string>? onLine = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (InterruptIgnored.Value)
+        {
+            // Started in the background of a script (no job control), this process ignores SIGINT, and so would the
+            // child: .NET keeps an inherited "ignore" for SIGINT, as a shell's background jobs expect. Tests send
+            // SIGINT to stand for Ctrl+C, so the child gets the default disposition back (env execs dotnet: same pid).
+            psi.FileName = "env";
+            psi.ArgumentList.Add("--default-signal=INT");
+            psi.ArgumentList.Add("dotnet");
+        }
+
         psi.ArgumentList.Add(dll);
         foreach (var a in args)
         {
@@ -71,6 +81,25 @@ public sealed class ChildProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         return child;
     }
+
+    // Bit 2 (SIGINT) of the SigIgn mask in /proc/self/status.
+    private static readonly Lazy<bool> InterruptIgnored = new(() =>
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+            {
+                return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2) != 0;
+            }
+        }
+
+        return false;
+    });
 
     /// <summary>A free TCP port on 127.0.0.1 (the OS picks it).</summary>
     public static int FreePort()
