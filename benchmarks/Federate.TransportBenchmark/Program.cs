@@ -10,6 +10,7 @@
 //
 // Usage: dotnet run -c Release --project benchmarks/Federate.TransportBenchmark -- [--sizes "10 100 256 1000"] [--runs 5] [--paths "bulk grpc"]
 //        ... -- [--runs N] --raw-only SIZE_MB   (prints the raw TCP median alone; used by benchmarks/transport/processes.sh)
+//        ... -- [--runs N] --raw-cpu SIZE_MB    (raw TCP median MB/s and CPU ns per byte; used by benchmarks/datapath/profile.sh)
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -34,6 +35,15 @@ for (int i = 0; i < args.Length; i++)
             // For benchmarks/transport/processes.sh: the raw loopback TCP reference alone, median MB/s on one line.
             long rawBytes = (long)int.Parse(args[++i], CultureInfo.InvariantCulture) * 1_000_000;
             Console.WriteLine((await RawTcpAsync(rawBytes, runs)).ToString("0", CultureInfo.InvariantCulture));
+            return 0;
+        case "--raw-cpu":
+            // For benchmarks/datapath/profile.sh: raw loopback TCP, median MB/s and the process CPU ns per byte moved.
+            long cpuBytes = (long)int.Parse(args[++i], CultureInfo.InvariantCulture) * 1_000_000;
+            var self = Process.GetCurrentProcess();
+            var before = self.TotalProcessorTime;
+            double rate = await RawTcpAsync(cpuBytes, runs);
+            self.Refresh();
+            Console.WriteLine(FormattableString.Invariant($"{rate:0} {(self.TotalProcessorTime - before).TotalNanoseconds / (cpuBytes * (double)runs):0.00}"));
             return 0;
         default: Console.Error.WriteLine($"unknown argument {args[i]}; see the comment at the top of Program.cs"); return 2;
     }

@@ -17,7 +17,7 @@ namespace Federate.Server.Internal;
 /// node id order) complete their task with the full reply and are yielded in the same fold order for the driver's
 /// aggregator to fold.
 /// </summary>
-internal sealed class FleetGrid : IGrid
+internal sealed class FleetGrid : IGrid, IDisposable
 {
     private readonly NodeRegistry _registry;
     private readonly NotificationHub _hub;
@@ -40,7 +40,16 @@ internal sealed class FleetGrid : IGrid
     {
         (_registry, _hub, _options, _time, _logger) = (registry, hub, options, time, logger);
         _registry.NodeRemoved += OnNodeRemoved;
+        _spools = new SpoolPool(() => SpoolDirectory, capacity: 2);
     }
+
+    // Two idle files: the update folded in turn and one arriving early, the usual case, reuse their pages every round.
+    private readonly SpoolPool _spools;
+
+    /// <summary>A spool file for a streamed update (disposing it hands the file back for reuse).</summary>
+    public SpoolFile RentSpool() => _spools.Rent();
+
+    public void Dispose() => _spools.Dispose();
 
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Tensor, Lazy<byte[][]>> _digests = [];
 
