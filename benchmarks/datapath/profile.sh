@@ -4,8 +4,8 @@
 #
 # Printed: raw loopback TCP measured in the same run (MB/s and CPU ns per byte, both ends in one process), the
 # client's transfer rates, then the server's and the client's CPU per byte moved split into categories by call chain
-# (benchmarks/datapath/perf-categories.py: durable state written between rounds, spool, TLS and AES-GCM, SHA-256,
-# NaN check and fold, kernel page faults, socket copies and other kernel work, user-space copies, JIT, runtime,
+# (benchmarks/datapath/perf-categories.py: durable state written between rounds, spool, libcrypto (SHA-256, and with
+# kits AES-GCM and TLS), NaN check and fold, kernel page faults, socket copies and other kernel work, user-space copies, JIT, runtime,
 # Federate code, other .NET code) and the top leaf functions. .NET frames are named through the runtime's perf map
 # (DOTNET_PerfMapEnabled=1; files /tmp/perf-PID.map, removed at the end).
 #

@@ -40,7 +40,7 @@ public sealed class DashboardTests(ITestOutputHelper log) : IAsyncLifetime
     {
         using var dir = new TempDir();
         int port = FederateProcess.FreePort();
-        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--demo", "--min-clients", "1", "--admin-token", Token, "--local-epochs", "2"));
+        await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, dir["server"], "--demo", "--min-clients", "1", "--admin-token", Token, "--local-epochs", "2", "--heartbeat-interval", "0.5", "--node-expiry", "60"));
         var url = await Args.InspectorUrlAsync(server);
         await using var client1 = FederateProcess.Start("client1", log, Args.ClientArgs(port, "--dataset", "synthetic-sensors", "--dataset-id", "0", "--num-partitions", "3", "--name", "site-a"));
         await server.WaitForLineAsync("node 1 'site-a' joined");
@@ -87,6 +87,7 @@ public sealed class DashboardTests(ITestOutputHelper log) : IAsyncLifetime
         await page.ClickAsync("#next-round");
         await WaitAsync(page, "document.getElementById('chart-loss').dataset.rounds === '2'");
         await WaitAsync(page, "[...document.querySelectorAll('#demo-data tbody tr')].length === 2 && [...document.querySelectorAll('#demo-data tbody tr')].every(r => /\\d/.test(r.cells[5].textContent))");
+        // Node 1 (site-a) took part in both rounds: the test pins node ids, so nodes never expire here (expiry 60 s).
         await WaitAsync(page, "document.querySelector('#clients tbody tr[data-node-id=\"1\"]').cells[4].textContent === '2'"); // rounds done
         await ScreenshotAsync(page, "02-two-rounds-two-clients.png");
 

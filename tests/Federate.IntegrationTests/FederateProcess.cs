@@ -88,10 +88,12 @@ internal sealed class TempDir : IDisposable
 
 internal static class Args
 {
-    /// <summary>Server arguments common to the tests: loopback, a free port, insecure, fast heartbeats.</summary>
+    /// <summary>Server arguments common to the tests: loopback, a free port, insecure, frequent heartbeats.</summary>
     public static string[] ServerArgs(int port, string outDir, params string[] more)
     {
-        string[] timing = more.Contains("--heartbeat-interval") ? [] : ["--heartbeat-interval", "0.5", "--node-expiry", "4"];
+        // Heartbeats every 0.5 s; a node is dropped after 10 s without one. 4 s proved too short on a loaded machine: a
+        // client starting up (JIT, GC) missed its heartbeats, was expired right after joining and came back as a new node.
+        string[] timing = more.Contains("--heartbeat-interval") ? [] : ["--heartbeat-interval", "0.5", "--node-expiry", "10"];
         string[] state = more.Contains("--state-dir") ? [] : ["--state-dir", System.IO.Path.Combine(outDir, "state")];
         string[] inspector = more.Contains("--inspector-port") || more.Contains("--no-inspector") ? [] : ["--inspector-port", "0"];
         return ["server", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--insecure", "--out", outDir, .. timing, .. state, .. inspector, .. more];
