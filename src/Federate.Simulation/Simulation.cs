@@ -143,6 +143,11 @@ public sealed class Simulation : IDisposable
         var attack = settings.Attack is null ? null : Attack.Parse(settings.Attack, settings.Clients, settings.Seed);
         var ledgers = settings.Privacy.DpSgd ? new ClientPrivacyStore(settings.Privacy.Delta) : null;
         var state = settings.StateDir is null ? null : StateDirectory.Open(settings.StateDir, log);
+        if (state is not null)
+        {
+            state.KeepCheckpoints = settings.KeepCheckpoints;
+        }
+
         return new Simulation(settings, data, rows, attack, privacy, ledgers, state);
     }
 

@@ -56,6 +56,9 @@ public sealed class SimulationSettings
     /// <summary>State directory: checkpoints every round, and a run started again with the same settings resumes (null: not durable).</summary>
     public string? StateDir { get; set; }
 
+    /// <summary>With <see cref="StateDir"/>: keep only the newest N round checkpoints of the run (0, the default: all).</summary>
+    public int KeepCheckpoints { get; set; }
+
     /// <summary>With <see cref="StateDir"/>: start a new run even if the directory holds an unfinished or finished run with these settings (an unfinished one is marked abandoned).</summary>
     public bool NewRun { get; set; }
     /// <summary>Minimum number of clients sampled to evaluate. Default 1.</summary>
@@ -94,6 +97,7 @@ public sealed class SimulationSettings
         Require(Threshold is null || Threshold >= 0, $"'threshold' must be non-negative, got {Threshold}");
         Require(DropRate >= 0 && DropRate < 1, $"'drop_rate' must be in [0, 1), got {DropRate}");
         Require(Parallelism >= 1, $"'parallelism' must be at least 1, got {Parallelism}");
+        Require(KeepCheckpoints >= 0, $"'keep_checkpoints' must be 0 (keep all) or more, got {KeepCheckpoints}");
         Require(!string.IsNullOrWhiteSpace(Out), "'out' must name a folder");
         Require(MinEvaluateClients >= 1, $"'min_evaluate_clients' must be at least 1, got {MinEvaluateClients}");
         if (StrategyOptions.Validate() is { } problem)

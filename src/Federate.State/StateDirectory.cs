@@ -28,6 +28,13 @@ public sealed class StateDirectory : IRunDurability, IDisposable
     /// <summary>The store (runs, events, checkpoints).</summary>
     public StateStore Store { get; }
 
+    /// <summary>How many of a run's newest round checkpoints to keep (0, the default: all); see <see cref="StateStore.KeepCheckpoints"/>.</summary>
+    public int KeepCheckpoints
+    {
+        get => Store.KeepCheckpoints;
+        set => Store.KeepCheckpoints = value;
+    }
+
     /// <summary>Metadata written into every checkpoint file's header.</summary>
     public IDictionary<string, string> CheckpointMetadata { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 

@@ -58,6 +58,21 @@ public sealed class StateStore : IDisposable
     /// <summary>The state directory.</summary>
     public string Directory { get; }
 
+    /// <summary>
+    /// How many of a run's newest round checkpoints to keep; older ones are dropped from the index and deleted after
+    /// each new checkpoint is committed, and the newest dropped file is rewritten in place by the next checkpoint.
+    /// 0 (the default) keeps every checkpoint.
+    /// </summary>
+    public int KeepCheckpoints
+    {
+        get;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            field = value;
+        }
+    }
+
     /// <summary>The database file.</summary>
     public string DatabasePath => Path.Combine(Directory, "state.db");
 
@@ -266,7 +281,8 @@ public sealed class StateStore : IDisposable
         var relative = Path.Combine("checkpoints", SafeName(runId), string.Create(CultureInfo.InvariantCulture, $"round-{record.Round:D5}.safetensors"));
         var path = Path.Combine(Directory, relative);
         var meta = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { ["run_id"] = runId, ["round"] = record.Round.ToString(CultureInfo.InvariantCulture) };
-        var (hash, bytes) = Safetensors.WriteFileWithSha256(path, global, meta);
+        var reuse = ReusePath(runId);
+        var (hash, bytes) = Safetensors.WriteFileWithSha256(path, global, meta, KeepCheckpoints > 0 ? reuse : null);
         string? stateRelative = null;
         string? stateHash = null;
         if (stateTensors is { Count: > 0 })
@@ -301,7 +317,82 @@ public sealed class StateStore : IDisposable
         }
 
         Federate.Core.Diagnostics.FaultPoints.Reach("checkpoint-commit", record.Round);
+        if (KeepCheckpoints > 0)
+        {
+            Prune(runId, reuse);
+        }
+
         return path;
+    }
+
+    // A pruned checkpoint kept for the next checkpoint to rewrite in place. Not named round-*.safetensors, so it is
+    // never taken for a checkpoint the database does not know.
+    private string ReusePath(string runId) => Path.Combine(Directory, "checkpoints", SafeName(runId), "reuse.tmp");
+
+    /// <summary>
+    /// Drops all but the newest <see cref="KeepCheckpoints"/> checkpoints of a run: their rows first (in one
+    /// transaction, so a crash never leaves an index entry without its file), then their files; the newest dropped
+    /// model file becomes <paramref name="reuse"/>.
+    /// </summary>
+    private void Prune(string runId, string reuse)
+    {
+        List<(int Round, string Path, string? StatePath)> dropped = [];
+        lock (_lock)
+        {
+            using (var cmd = Command("SELECT round, path, state_path FROM checkpoints WHERE run_id = $r ORDER BY round DESC", ("$r", runId)))
+            using (var reader = cmd.ExecuteReader())
+            {
+                int seen = 0;
+                while (reader.Read())
+                {
+                    if (++seen > KeepCheckpoints)
+                    {
+                        dropped.Add((reader.GetInt32(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+                    }
+                }
+            }
+
+            if (dropped.Count == 0)
+            {
+                return;
+            }
+
+            using var tx = _connection.BeginTransaction();
+            _transaction = tx;
+            try
+            {
+                foreach (var (round, _, _) in dropped)
+                {
+                    Execute("DELETE FROM checkpoints WHERE run_id = $r AND round = $n", ("$r", runId), ("$n", round));
+                }
+
+                tx.Commit();
+            }
+            finally
+            {
+                _transaction = null;
+            }
+        }
+
+        bool reused = File.Exists(reuse);
+        foreach (var (_, relative, stateRelative) in dropped)
+        {
+            var file = Path.Combine(Directory, relative);
+            if (!reused && File.Exists(file))
+            {
+                File.Move(file, reuse, overwrite: true);
+                reused = true;
+            }
+            else
+            {
+                File.Delete(file);
+            }
+
+            if (stateRelative is not null)
+            {
+                File.Delete(Path.Combine(Directory, stateRelative));
+            }
+        }
     }
 
     /// <summary>

@@ -12,8 +12,8 @@ public sealed class DurabilityTests(ITestOutputHelper log)
 {
     private const int Rounds = 8;
 
-    // Rounds must last long enough (about a second here) that a kill issued when a log line appears lands before the
-    // run has raced to its end: a wider MLP and many local epochs.
+    // Kills are fault points (the server SIGKILLs itself at an exact point), so no test here depends on how long a
+    // round lasts; the wider MLP and many local epochs keep rounds long enough for a kill mid-round to mean something.
     private const string Model = "mlp:256,256";
 
     private static string S(int i) => i.ToString(CultureInfo.InvariantCulture);
@@ -40,12 +40,15 @@ public sealed class DurabilityTests(ITestOutputHelper log)
         await using var c0 = FederateProcess.Start("client0", log, ClientArgs(port, 0));
         await using var c1 = FederateProcess.Start("client1", log, ClientArgs(port, 1));
 
-        // Kill points: right after round 2 completed, right after round 5 completed, and while round 7 is in flight.
-        (string Line, string Description)[] killPoints = [("round 2:", "round 2 completed"), ("round 5:", "round 5 completed"), ("round 7 started", "round 7 in flight")];
+        // Kill points: right after round 2 is committed, right after round 5 is committed, and as round 7 starts. The
+        // server SIGKILLs itself at each (a fault point), so a busy machine cannot let it run on past the kill.
+        (string Point, int Round)[] killPoints = [("checkpoint-commit", 2), ("checkpoint-commit", 5), ("round-start", 7)];
         var resumedAfter = new List<string>();
         for (int i = 0; i < killPoints.Length; i++)
         {
-            var server = FederateProcess.Start($"server{i}", log, ServerArgs(port, dir["out"], dir["state"]));
+            var (point, round) = killPoints[i];
+            var fault = new Dictionary<string, string> { [Core.Diagnostics.FaultPoints.Variable] = $"{point}:{round}:1" };
+            var server = FederateProcess.Start($"server{i}", log, fault, ServerArgs(port, dir["out"], dir["state"]));
             try
             {
                 if (i > 0)
@@ -53,9 +56,8 @@ public sealed class DurabilityTests(ITestOutputHelper log)
                     resumedAfter.Add(await server.WaitForLineAsync("state: resuming run", timeout));
                 }
 
-                await server.WaitForLineAsync(killPoints[i].Line, timeout);
-                server.Kill();
-                await server.WaitForExitAsync(timeout);
+                await server.WaitForLineAsync($"fault: SIGKILL at {point} (round {round},", timeout);
+                Assert.NotEqual(0, await server.WaitForExitAsync(timeout));
             }
             finally
             {
@@ -72,11 +74,11 @@ public sealed class DurabilityTests(ITestOutputHelper log)
             Assert.Equal(0, await c.WaitForExitAsync(timeout));
         }
 
-        // Each restart resumes after the last round completed before the kill (at least the kill point's round;
-        // the killed process may have finished one more), and the final process never runs a completed round again.
+        // Each restart resumes after the last round committed before the kill, and the final process never runs a
+        // completed round again.
         var resumed = resumedAfter.Select(l => int.Parse(System.Text.RegularExpressions.Regex.Match(l, @"after round (\d+)").Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();
         log.WriteLine($"resumed after rounds {string.Join(", ", resumed)}");
-        Assert.True(resumed[0] >= 2 && resumed[1] >= 5 && resumed[2] >= 6 && resumed[2] < Rounds, string.Join(", ", resumed));
+        Assert.Equal([2, 5, 6], resumed);
         Assert.DoesNotContain($"round {resumed[2]} started", last.Output, StringComparison.Ordinal);
         Assert.Contains($"round {resumed[2] + 1} started", last.Output, StringComparison.Ordinal);
 
@@ -131,12 +133,12 @@ public sealed class DurabilityTests(ITestOutputHelper log)
         int port = FederateProcess.FreePort();
         await using var c0 = FederateProcess.Start("client0", log, ClientArgs(port, 0));
         await using var c1 = FederateProcess.Start("client1", log, ClientArgs(port, 1));
-        var first = FederateProcess.Start("server0", log, Server(port, dir["out"], dir["state"]));
+        var fault = new Dictionary<string, string> { [Core.Diagnostics.FaultPoints.Variable] = "checkpoint-commit:1:1" };
+        var first = FederateProcess.Start("server0", log, fault, Server(port, dir["out"], dir["state"]));
         try
         {
-            await first.WaitForLineAsync("round 1:", timeout);
-            first.Kill();
-            await first.WaitForExitAsync(timeout);
+            await first.WaitForLineAsync("fault: SIGKILL at checkpoint-commit (round 1,", timeout);
+            Assert.NotEqual(0, await first.WaitForExitAsync(timeout));
         }
         finally
         {

@@ -36,6 +36,10 @@ internal sealed class FederateProcess : IAsyncDisposable
     public static FederateProcess Start(string name, ITestOutputHelper? log, params string[] args)
         => new(name, ChildProcess.Start(name, Path.Combine(AppContext.BaseDirectory, "federate.dll"), args), log);
 
+    /// <summary>Starts a process with extra environment variables (e.g. a fault point, <see cref="Core.Diagnostics.FaultPoints"/>).</summary>
+    public static FederateProcess Start(string name, ITestOutputHelper? log, IReadOnlyDictionary<string, string> environment, params string[] args)
+        => new(name, ChildProcess.Start(name, Path.Combine(AppContext.BaseDirectory, "federate.dll"), args, environment), log);
+
     public static int FreePort() => ChildProcess.FreePort();
 
     /// <summary>Waits for an output line containing <paramref name="text"/> (already seen lines count).</summary>

@@ -20,8 +20,9 @@ public sealed class SimulationResumeTests : IDisposable
         }
     }
 
-    private SimulationSettings Settings(string name, bool durable) => new()
+    private SimulationSettings Settings(string name, bool durable, int keepCheckpoints = 0) => new()
     {
+        KeepCheckpoints = keepCheckpoints,
         Dataset = "breast-cancer",
         Model = "logistic",
         Clients = 4,
@@ -36,12 +37,14 @@ public sealed class SimulationResumeTests : IDisposable
     };
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(3)]
-    public async Task StoppedAfterRound_ResumesWithSameModelAndEpsilon(int stopAfter)
+    [InlineData(1, 0)]
+    [InlineData(3, 0)]
+    [InlineData(3, 1)] // only the newest checkpoint kept (FedAdam's moments with it), older files rewritten in place
+    [InlineData(4, 2)]
+    public async Task StoppedAfterRound_ResumesWithSameModelAndEpsilon(int stopAfter, int keepCheckpoints)
     {
         using (var cts = new CancellationTokenSource())
-        using (var first = Simulation.Create(Settings("resumed", durable: true)))
+        using (var first = Simulation.Create(Settings("resumed", durable: true, keepCheckpoints)))
         {
             first.Plan.Observers.Add(new CancelAfter(stopAfter, cts));
             var stopped = await first.RunAsync(cts.Token);
@@ -51,7 +54,7 @@ public sealed class SimulationResumeTests : IDisposable
 
         var log = new List<string>();
         RunResult resumed;
-        using (var second = Simulation.Create(Settings("resumed", durable: true), log.Add))
+        using (var second = Simulation.Create(Settings("resumed", durable: true, keepCheckpoints), log.Add))
         {
             Assert.NotNull(second.Plan.Durability);
             resumed = await second.RunAsync();
@@ -67,6 +70,8 @@ public sealed class SimulationResumeTests : IDisposable
             whole.History.Rounds.Select(r => r.Train["cumulative_sample_epsilon"]),
             resumed.History.Rounds.Select(r => r.Train["cumulative_sample_epsilon"]));
         Assert.Equal(whole.History.Rounds.Select(r => r.Evaluate["loss"]), resumed.History.Rounds.Select(r => r.Evaluate["loss"]));
+        var kept = Directory.GetDirectories(Path.Combine(_work, "state", "checkpoints")).Single();
+        Assert.Equal(keepCheckpoints == 0 ? 5 : keepCheckpoints, Directory.GetFiles(kept, "round-*.safetensors").Count(f => !f.EndsWith(".state.safetensors", StringComparison.Ordinal)));
     }
 
     [Fact]

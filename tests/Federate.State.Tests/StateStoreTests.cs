@@ -113,6 +113,85 @@ public sealed class StateStoreTests : IDisposable
     }
 
     [Fact]
+    public void SaveRound_KeepCheckpoints_KeepsTheNewestAndRewritesAPrunedFileInPlace()
+    {
+        using var store = StateStore.Open(_dir);
+        store.KeepCheckpoints = 2;
+        store.CreateRun("r", "f", new Dictionary<string, object?>());
+        var folder = Path.Combine(_dir, "checkpoints", "r");
+
+        // A larger model first: the file reused later is longer than the checkpoints written into it.
+        store.SaveRound("r", Round(1), new ArrayRecord { { "w", Tensor.FromArray(new float[1000], 1000) } }, null, stateTensors: [new StateTensor("m.0", DType.Float32, [2], s => s.Write(new byte[8]))]);
+        for (int n = 2; n <= 5; n++)
+        {
+            store.SaveRound("r", Round(n), Model(n), null);
+        }
+
+        string[] Files() => [.. Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+        // Round 1's state tensors went with its checkpoint.
+        Assert.Equal(["reuse.tmp", "round-00004.safetensors", "round-00005.safetensors"], Files());
+
+        // Every round stays in the history; only checkpoints 4 and 5 remain indexed.
+        Assert.Equal([1, 2, 3, 4, 5], store.Rounds("r").Select(r => r.Round));
+        using (var raw = Raw())
+        using (var cmd = raw.CreateCommand())
+        {
+            cmd.CommandText = "SELECT group_concat(round) FROM (SELECT round FROM checkpoints WHERE run_id = 'r' ORDER BY round)";
+            Assert.Equal("4,5", cmd.ExecuteScalar());
+        }
+
+        // The checkpoints written into reused files read back exactly (their SHA-256 is checked on load), and are no
+        // longer than their own bytes.
+        var cp = store.LoadLatestCheckpoint("r")!;
+        Assert.Equal(5, cp.Round);
+        Assert.Equal([5f, 6f, 7f], cp.Parameters["w"].AsSpan<float>().ToArray());
+        var fresh = Path.Combine(_dir, "fresh.safetensors");
+        Federate.Core.Formats.Safetensors.WriteFileWithSha256(fresh, Model(5), new Dictionary<string, string> { ["run_id"] = "r", ["round"] = "5" });
+        Assert.Equal(File.ReadAllBytes(fresh), File.ReadAllBytes(Path.Combine(folder, "round-00005.safetensors")));
+
+        // Falling back still works within what is kept: a corrupted newest checkpoint gives round 4.
+        File.WriteAllBytes(Path.Combine(folder, "round-00005.safetensors"), [1, 2, 3]);
+        var warnings = new List<string>();
+        var older = store.LoadLatestCheckpoint("r", warnings.Add)!;
+        Assert.Equal(4, older.Round);
+        Assert.Single(warnings);
+    }
+
+    [Fact]
+    public void SaveRound_KeepCheckpointsZero_KeepsEveryCheckpoint()
+    {
+        using var store = StateStore.Open(_dir);
+        store.CreateRun("r", "f", new Dictionary<string, object?>());
+        for (int n = 1; n <= 4; n++)
+        {
+            store.SaveRound("r", Round(n), Model(n), null);
+        }
+
+        Assert.Equal(4, Directory.GetFiles(Path.Combine(_dir, "checkpoints", "r"), "round-*.safetensors").Length);
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.KeepCheckpoints = -1);
+    }
+
+    [Fact]
+    public void StateDirectory_PrunedRun_ResumesFromTheNewestKeptCheckpoint()
+    {
+        using (var state = StateDirectory.Open(_dir))
+        {
+            state.KeepCheckpoints = 1;
+            state.Store.CreateRun("r", "f", new Dictionary<string, object?>());
+            for (int n = 1; n <= 3; n++)
+            {
+                state.Store.SaveRound("r", Round(n), Model(n), null);
+            }
+        }
+
+        // Reopening checks that every checkpoint file is indexed: the reuse file is not taken for an unknown checkpoint.
+        var lines = new List<string>();
+        using var again = StateDirectory.Open(_dir, lines.Add);
+        Assert.Equal(3, again.Store.LoadLatestCheckpoint("r")!.Round);
+        Assert.Empty(lines);
+    }
+
+    [Fact]
     public void StateRunObserver_NodeReplies_RecordedPerRoundWithCounts()
     {
         using var store = StateStore.Open(_dir);

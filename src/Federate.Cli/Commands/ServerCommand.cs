@@ -33,6 +33,7 @@ internal static class ServerCommand
         var newRun = new Option<bool>("--new-run") { Description = "Start a new run even if --state-dir holds an unfinished or finished run (an unfinished one is marked abandoned)." };
         var verbose = new Option<bool>("--verbose") { Description = "Log every task and reply." };
         var transferPort = CommonOptions.Create("--transfer-port", "Port of the bulk transfer endpoint (HTTP/1.1 beside gRPC, TLS with a kit) that moves tensors several times faster than the gRPC streams; 0 = any free port, -1 = off (tensors in the gRPC streams).", 0, "PORT");
+        var keepCheckpoints = CommonOptions.Create("--keep-checkpoints", "Keep only the newest N round checkpoints of a run in --state-dir (older ones are deleted; the next checkpoint rewrites the newest deleted file in place); 0 keeps all.", 0, "N");
         var stateDir = CommonOptions.Create("--state-dir", "State directory (SQLite database and per-round checkpoints); a restart with the same settings resumes the unfinished run.", "./federate-state", "DIR");
 
         var (run, inspector, strategyCli, optimizerCli, securityCli, privacy, dataSource, training, telemetry, secagg) =
@@ -43,7 +44,7 @@ internal static class ServerCommand
             port, host, minClients, model, seed, config, evaluateConfig,
             roundTimeout, webhook, insecure, minResults,
             compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, flowerApp, newRun,
-            transferPort,
+            transferPort, keepCheckpoints,
         };
         OptionGroup.AddAll(command, dataSource, training, run, inspector, strategyCli, optimizerCli, securityCli, privacy, telemetry, secagg);
         var updateCompression = new CompressionCliOptions();
@@ -96,6 +97,7 @@ internal static class ServerCommand
             var minClients_ = parse.GetValue(minClients);
             Require(minClients_ >= 1, $"--min-clients must be at least 1, got {minClients_}");
             Require(rounds_ >= 1, $"--rounds must be at least 1, got {rounds_}");
+            Require(parse.GetValue(keepCheckpoints) >= 0, $"--keep-checkpoints must be 0 (keep all) or more, got {parse.GetValue(keepCheckpoints)}");
             var timeoutSeconds = parse.GetValue(roundTimeout);
             Require(timeoutSeconds >= 0, $"--round-timeout must be non-negative, got {timeoutSeconds}");
 
@@ -230,7 +232,7 @@ internal static class ServerCommand
                 };
             }
 
-            var runHost = new FleetRunHost(serverOptions, CreatePlan, line => output.WriteLine(OptionNames.ToFlags(line, command))) { StateDirectory = parse.GetValue(stateDir)!, NewRun = parse.GetValue(newRun) };
+            var runHost = new FleetRunHost(serverOptions, CreatePlan, line => output.WriteLine(OptionNames.ToFlags(line, command))) { StateDirectory = parse.GetValue(stateDir)!, NewRun = parse.GetValue(newRun), KeepCheckpoints = parse.GetValue(keepCheckpoints) };
             telemetry.JsonLogs(parse); // rejects a bad --log-format before listening
             var result = await runHost.RunAsync(logging => telemetry.ConfigureLogging(parse, logging, verbose_), cancellationToken).ConfigureAwait(false);
             return result.History.StopReason == StopReasons.Cancelled ? ExitCodes.Failure : ExitCodes.Success;

@@ -19,6 +19,7 @@ internal static class SimCommand
         var parallelism = CommonOptions.Create("--parallelism", "Clients computing at once, one thread each.", Environment.ProcessorCount, "N");
         var attack = CommonOptions.CreateOptional<string>("--attack", "Simulate attackers: sign-flip, gaussian, label-flip or scale, with the fraction of malicious clients, e.g. sign-flip:0.2.", "KIND:FRACTION");
         var stateDir = CommonOptions.CreateOptional<string>("--state-dir", "State directory: checkpoints every round; the same command run again after a crash resumes the run and ends with the same model.", "DIR");
+        var keepCheckpoints = CommonOptions.Create("--keep-checkpoints", "With --state-dir: keep only the newest N round checkpoints (older ones are deleted; the next checkpoint rewrites the newest deleted file in place); 0 keeps all.", 0, "N");
         var newRun = new Option<bool>("--new-run") { Description = "With --state-dir: start a new run even if the directory holds an unfinished or finished run (an unfinished one is marked abandoned)." };
         var json = new Option<bool>("--json") { Description = "Print the final summary as JSON on stdout (progress goes to stderr)." };
 
@@ -29,7 +30,7 @@ internal static class SimCommand
         {
             model, clients,
             partition, testFraction, seed, dropRate, parallelism, json,
-            attack, stateDir, newRun,
+            attack, stateDir, newRun, keepCheckpoints,
         };
         OptionGroup.AddAll(command, dataSource, training, run, privacy, strategyCli, optimizer, telemetry, secagg);
         var compression = new CompressionCliOptions();
@@ -54,6 +55,7 @@ internal static class SimCommand
                 Parallelism = parse.GetValue(parallelism),
                 StateDir = parse.GetValue(stateDir),
                 NewRun = parse.GetValue(newRun),
+                KeepCheckpoints = parse.GetValue(keepCheckpoints),
                 Attack = parse.GetValue(attack),
                 Privacy = privacy.Read(parse),
                 StrategyOptions = strategyCli.Read(parse, training.LearningRate(parse)),

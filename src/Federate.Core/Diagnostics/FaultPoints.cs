@@ -12,8 +12,10 @@ namespace Federate.Core.Diagnostics;
 /// folded), <c>fold</c> (a chunk folded into the running sum), <c>evaluate</c> (an evaluate reply received),
 /// <c>checkpoint-file</c> (checkpoint files written, the round not yet committed), <c>checkpoint-commit</c> (the
 /// round committed), <c>finished</c> (the run marked finished, outputs not yet written), and on clients
-/// <c>client-submit</c> and <c>client-upload</c> (a chunk sent). When the variable is unset every call is one
-/// comparison with null.
+/// <c>client-submit</c> and <c>client-upload</c> (a chunk sent). <c>NAME:ROUND:N:hold</c> holds the thread that
+/// reaches the point for good instead (printing <c>fault: holding at NAME ...</c>), so a test can act while the process
+/// is alive at a known point (its state directory locked, a round not finished). When the variable is unset every
+/// call is one comparison with null.
 /// </summary>
 public static class FaultPoints
 {
@@ -36,6 +38,13 @@ public static class FaultPoints
             return;
         }
 
+        if (spec.Hold)
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fault: holding at {name} (round {round}, hit {spec.Hit}), pid {Environment.ProcessId}"));
+            Console.Error.Flush();
+            Thread.Sleep(Timeout.Infinite);
+        }
+
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fault: SIGKILL at {name} (round {round}, hit {spec.Hit}), pid {Environment.ProcessId}"));
         Console.Error.Flush();
         using var self = Process.GetCurrentProcess();
@@ -45,21 +54,23 @@ public static class FaultPoints
 
     private static Armed? Parse(string? text)
     {
-        // Anything else than NAME:ROUND:N (ROUND a number or *, N a positive number) leaves the hook off.
+        // Anything else than NAME:ROUND:N or NAME:ROUND:N:hold (ROUND a number or *, N a positive number) leaves the
+        // hook off.
         var parts = text?.Split(':');
-        if (parts is not { Length: 3 }
+        if (parts is not { Length: 3 or 4 } || (parts.Length == 4 && parts[3] != "hold")
             || !int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int hit) || hit < 1)
         {
             return null;
         }
 
+        bool hold = parts.Length == 4;
         if (parts[1] == "*")
         {
-            return new Armed(parts[0], 0, hit);
+            return new Armed(parts[0], 0, hit, hold);
         }
 
-        return int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int round) ? new Armed(parts[0], round, hit) : null;
+        return int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int round) ? new Armed(parts[0], round, hit, hold) : null;
     }
 
-    private sealed record Armed(string Name, int Round, int Hit);
+    private sealed record Armed(string Name, int Round, int Hit, bool Hold);
 }

@@ -35,7 +35,16 @@ public static class Safetensors
     /// Writes a file like <see cref="WriteFile"/> and returns its SHA-256 (lowercase hex) and length, hashed as the bytes
     /// are written (no second pass over the file).
     /// </summary>
-    public static (string Sha256, long Bytes) WriteFileWithSha256(string path, ArrayRecord record, IReadOnlyDictionary<string, string>? metadata = null)
+    public static (string Sha256, long Bytes) WriteFileWithSha256(string path, ArrayRecord record, IReadOnlyDictionary<string, string>? metadata = null) =>
+        WriteFileWithSha256(path, record, metadata, reuse: null);
+
+    /// <summary>
+    /// Writes a file like <see cref="WriteFileWithSha256(string, ArrayRecord, IReadOnlyDictionary{string, string}?)"/>,
+    /// rewriting <paramref name="reuse"/> in place when that file exists (a file no longer needed, such as a pruned
+    /// checkpoint: its pages are already allocated, so the write costs a copy instead of new pages). The reused file
+    /// is moved to the temporary name first and ends as <paramref name="path"/>; it no longer exists afterwards.
+    /// </summary>
+    public static (string Sha256, long Bytes) WriteFileWithSha256(string path, ArrayRecord record, IReadOnlyDictionary<string, string>? metadata, string? reuse)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long bytes = 0;
@@ -44,17 +53,29 @@ public static class Safetensors
             using var hashing = new HashingWriteStream(fs, sha);
             Write(hashing, record, metadata);
             bytes = hashing.Written;
-        });
+        }, reuse);
         return (Convert.ToHexStringLower(sha.GetHashAndReset()), bytes);
     }
 
-    private static void WriteAtomically(string path, Action<Stream> write)
+    private static void WriteAtomically(string path, Action<Stream> write, string? reuse = null)
     {
         var full = Path.GetFullPath(path);
         var tmp = full + ".tmp-" + Environment.ProcessId;
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        bool reused = false;
+        if (reuse is not null && File.Exists(reuse))
+        {
+            File.Move(reuse, tmp, overwrite: true);
+            reused = true;
+        }
+
+        using (var fs = new FileStream(tmp, reused ? FileMode.Open : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
         {
             write(fs);
+            if (reused)
+            {
+                fs.SetLength(fs.Position);
+            }
+
             fs.Flush(flushToDisk: true);
         }
 

@@ -40,10 +40,26 @@ public sealed class FleetRunHost
     /// <summary>Start a new run even if the state directory holds an unfinished or finished run with these settings.</summary>
     public bool NewRun { get; init; }
 
+    /// <summary>Keep only the newest N round checkpoints of a run in the state directory (0, the default: all).</summary>
+    public int KeepCheckpoints
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            field = value;
+        }
+    }
+
     /// <summary>Runs until the run ends (or the operator stops the server) and returns the last run's result.</summary>
     public async Task<RunResult> RunAsync(Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
         using var state = StateDirectory is null ? null : State.StateDirectory.Open(StateDirectory, _log);
+        if (state is not null)
+        {
+            state.KeepCheckpoints = KeepCheckpoints;
+        }
+
         var plan = NextPlan(state);
         var run = FederatedRun.Prepare(plan, NewRun);
         if (run.Start?.AlreadyFinished == true && _options.Inspector?.Manual == true)
