@@ -50,14 +50,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$TLS" = 1 ]; then
-  dotnet "$F" provision --name profile --server 127.0.0.1 --clients c1 --out "$WORK/kits" >/dev/null
-  SEC_SERVER=(--kit "$WORK/kits/server")
-  SEC_CLIENT=(--kit "$WORK/kits/c1")
-else
-  SEC_SERVER=(--insecure)
-  SEC_CLIENT=(--insecure)
-fi
+. benchmarks/scripts/process-lib.sh
+security_args "$TLS" profile
 extra_server=()
 extra_client=()
 if [ "$GRPC" = 1 ]; then extra_server=(--transfer-port -1); extra_client=(--no-transfer-endpoint); fi
@@ -70,14 +64,7 @@ export DOTNET_PerfMapEnabled=1 DOTNET_ReadyToRun=0 DOTNET_EnableWriteXorExecute=
 dotnet "$F" server "${SEC_SERVER[@]}" --host 127.0.0.1 --port 0 --no-inspector --model "noop:$params" --rounds "$ROUNDS" \
   --min-clients 1 --round-timeout 900 --state-dir "$WORK/state" --out "$WORK/out" "${extra_server[@]}" >"$WORK/server.log" 2>&1 &
 SP=$!
-port=""
-for _ in $(seq 1 600); do
-  port=$(grep -oE "listening on [^ ]*:[0-9]+" "$WORK/server.log" 2>/dev/null | grep -oE "[0-9]+$" | head -1 || true)
-  [ -n "$port" ] && break
-  kill -0 "$SP" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "server did not start:" >&2; tail -5 "$WORK/server.log" >&2; exit 1; }
+port=$(wait_for_port "$WORK/server.log" "profile")
 dotnet "$F" client "${SEC_CLIENT[@]}" --server "127.0.0.1:$port" --model "noop:$params" "${extra_client[@]}" >"$WORK/client.log" 2>&1 &
 CP=$!
 # The first round (download and upload) warms both processes up; sampling starts when its upload is logged.

@@ -17,22 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_for_port LOG WHAT: prints the port the server ($SP) listens on, or exits with its log's tail.
-wait_for_port() {
-  local log=$1 what=$2 port=""
-  for _ in $(seq 1 600); do
-    port=$(grep -oE "listening on [^ ]*:[0-9]+" "$log" 2>/dev/null | grep -oE "[0-9]+$" | head -1 || true)
-    [ -n "$port" ] && break
-    kill -0 "$SP" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ -z "$port" ]; then
-    echo "server did not start ($what):" >&2
-    tail -5 "$log" >&2
-    exit 1
-  fi
-  echo "$port"
-}
+. benchmarks/scripts/process-lib.sh
 
 # finish_run LOG WHAT: waits for the server ($SP) to exit, stops the client ($CP), fails on a server error.
 finish_run() {

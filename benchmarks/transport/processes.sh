@@ -43,14 +43,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$TLS" = 1 ]; then
-  dotnet "$F" provision --name transfer --server 127.0.0.1 --clients c1 --out "$WORK/kits" >/dev/null
-  SEC_SERVER=(--kit "$WORK/kits/server")
-  SEC_CLIENT=(--kit "$WORK/kits/c1")
-else
-  SEC_SERVER=(--insecure)
-  SEC_CLIENT=(--insecure)
-fi
+. benchmarks/scripts/process-lib.sh
+security_args "$TLS" transfer
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit } if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
@@ -68,14 +62,7 @@ for size in $SIZES; do
     dotnet "$F" server "${SEC_SERVER[@]}" --host 127.0.0.1 --port 0 --no-inspector --model "noop:$params" --rounds "$ROUNDS" \
       --min-clients 1 --round-timeout 900 --state-dir "$dir/state" --out "$dir/out" "${extra_server[@]}" >"$dir/server.log" 2>&1 &
     SP=$!
-    port=""
-    for _ in $(seq 1 600); do
-      port=$(grep -oE "listening on [^ ]*:[0-9]+" "$dir/server.log" 2>/dev/null | grep -oE "[0-9]+$" | head -1 || true)
-      [ -n "$port" ] && break
-      kill -0 "$SP" 2>/dev/null || break
-      sleep 0.1
-    done
-    if [ -z "$port" ]; then echo "server did not start:" >&2; tail -5 "$dir/server.log" >&2; exit 1; fi
+    port=$(wait_for_port "$dir/server.log" "$size MB, $path")
     dotnet "$F" client "${SEC_CLIENT[@]}" --server "127.0.0.1:$port" --model "noop:$params" "${extra_client[@]}" >"$dir/client.log" 2>&1 &
     CP=$!
     peak=0
