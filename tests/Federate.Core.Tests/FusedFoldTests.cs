@@ -31,9 +31,17 @@ public class FusedFoldTests
         return record;
     }
 
-    /// <summary>The aggregation as it was: every update checked first, then <c>sum += w·x</c> into a zeroed sum.</summary>
+    /// <summary>
+    /// The aggregation as it was: every update checked first, then <c>sum += w·x</c> into a zeroed sum, then the
+    /// scale; a single update is its own mean, as it came.
+    /// </summary>
     private static float[][] Reference(IReadOnlyList<(ArrayRecord Model, double Weight)> updates)
     {
+        if (updates.Count == 1)
+        {
+            return [.. Lengths.Select((_, t) => updates[0].Model[$"t{t}"].AsSpan<float>().ToArray())];
+        }
+
         var sums = Lengths.Select(n => new float[n]).ToArray();
         double total = 0;
         foreach (var (model, weight) in updates)
@@ -87,6 +95,156 @@ public class FusedFoldTests
         }
 
         AssertBits(Reference(updates), aggregator.Complete().Parameters!);
+    }
+
+    private static void FoldChunks(IUpdateFold fold, ArrayRecord model, int tensor, int fromElement, int toElement) =>
+        fold.FoldChunk(tensor, fromElement, model[$"t{tensor}"].AsBytes()[(fromElement * sizeof(float))..(toElement * sizeof(float))]);
+
+    private static IUpdateFold Begin(IStreamingTrainAggregator aggregator, long node, double weight) =>
+        aggregator.BeginUpdate(node, new MetricRecord { [RecordNames.NumExamples] = weight });
+
+    /// <summary>
+    /// The first update is copied in unweighted and the second's fold weighs it in the same pass: whatever the order
+    /// in which the chunks of the two interleave, skip ahead or come back, the bits are those of weighing every update
+    /// first, and a single update comes out as it went in (negative zeros included).
+    /// </summary>
+    [Theory]
+    [InlineData("interleaved")]
+    [InlineData("second-skips-ahead")]
+    [InlineData("second-runs-ahead")]
+    [InlineData("first-tail-first")]
+    [InlineData("first-abandoned")]
+    [InlineData("single")]
+    public void StreamedFold_FirstUpdateUnweighted_BitsOfWeighingEveryUpdateFirst(string order)
+    {
+        var rng = new Random(order.Length);
+        var a = Model(rng, negativeZeros: true);
+        var b = Model(rng, negativeZeros: true);
+        var c = Model(rng, negativeZeros: false);
+        var aggregator = (IStreamingTrainAggregator)new FedAvg().CreateTrainAggregator(Context, Model(rng, false));
+        int n = Lengths[0];
+        int third = n / 3;
+        var committed = new List<(ArrayRecord, double)>();
+        var fa = Begin(aggregator, 1, 2);
+        switch (order)
+        {
+            case "interleaved":
+            {
+                var fb = Begin(aggregator, 2, 5);
+                foreach (var (from, to) in new[] { (0, third), (third, 2 * third), (2 * third, n) })
+                {
+                    FoldChunks(fa, a, 0, from, to);
+                    FoldChunks(fb, b, 0, from, to);
+                }
+
+                FoldChunks(fb, b, 1, 0, Lengths[1]);
+                FoldChunks(fa, a, 1, 0, Lengths[1]);
+                fa.Commit();
+                fb.Commit();
+                committed.AddRange([(a, 2), (b, 5)]);
+                break;
+            }
+
+            case "second-skips-ahead":
+            case "second-runs-ahead":
+            {
+                // The first update whole, or only its first third when the second runs past it into elements not
+                // written yet; then the second update's tail before its head.
+                bool ahead = order == "second-runs-ahead";
+                FoldChunks(fa, a, 0, 0, ahead ? third : n);
+                FoldChunks(fa, a, 1, 0, Lengths[1]);
+                var fb = Begin(aggregator, 2, 5);
+                FoldChunks(fb, b, 0, 2 * third, n);
+                FoldChunks(fb, b, 0, 0, 2 * third);
+                FoldChunks(fb, b, 1, 0, Lengths[1]);
+                fb.Commit();
+                if (ahead)
+                {
+                    FoldChunks(fa, a, 0, third, n);
+                }
+
+                fa.Commit();
+                committed.AddRange(ahead ? [(b, 5), (a, 2)] : [(a, 2), (b, 5)]);
+                break;
+            }
+
+            case "first-tail-first":
+            {
+                FoldChunks(fa, a, 0, third, n);
+                FoldChunks(fa, a, 0, 0, third);
+                FoldChunks(fa, a, 1, 0, Lengths[1]);
+                fa.Commit();
+                var fb = Begin(aggregator, 2, 5);
+                FoldChunks(fb, b, 0, 0, n);
+                FoldChunks(fb, b, 1, 0, Lengths[1]);
+                fb.Commit();
+                committed.AddRange([(a, 2), (b, 5)]);
+                break;
+            }
+
+            case "first-abandoned":
+            {
+                // Taken back exactly: the unweighted copy minus itself is zero.
+                FoldChunks(fa, a, 0, 0, 2 * third);
+                fa.UnfoldChunk(0, 0, a["t0"].AsBytes()[..(2 * third * sizeof(float))]);
+                var fb = Begin(aggregator, 2, 5);
+                FoldChunks(fb, b, 0, 0, n);
+                FoldChunks(fb, b, 1, 0, Lengths[1]);
+                fb.Commit();
+                committed.Add((b, 5));
+                break;
+            }
+
+            default:
+                FoldChunks(fa, a, 0, 0, third);
+                FoldChunks(fa, a, 0, third, n);
+                FoldChunks(fa, a, 1, 0, Lengths[1]);
+                fa.Commit();
+                committed.Add((a, 2));
+                break;
+        }
+
+        if (order != "single")
+        {
+            var fc = Begin(aggregator, 3, 7);
+            FoldChunks(fc, c, 0, 0, n);
+            FoldChunks(fc, c, 1, 0, Lengths[1]);
+            fc.Commit();
+            committed.Add((c, 7));
+        }
+
+        AssertBits(Reference(committed), aggregator.Complete().Parameters!);
+    }
+
+    [Fact]
+    public void Complete_OneUpdateAfterAnAbandonedOne_WeighedAndScaledLikeTheOthers()
+    {
+        // The abandoned update was the first: the one committed after it was weighed when folded, so its mean is
+        // (w·x + 0)·(1/w), as with two or more updates, not the update as it came.
+        var rng = new Random(3);
+        var a = Model(rng, false);
+        var b = Model(rng, true);
+        var aggregator = (IStreamingTrainAggregator)new FedAvg().CreateTrainAggregator(Context, Model(rng, false));
+        var fa = Begin(aggregator, 1, 2);
+        FoldChunks(fa, a, 0, 0, 100);
+        fa.UnfoldChunk(0, 0, a["t0"].AsBytes()[..400]);
+        var fb = Begin(aggregator, 2, 3);
+        FoldChunks(fb, b, 0, 0, Lengths[0]);
+        FoldChunks(fb, b, 1, 0, Lengths[1]);
+        fb.Commit();
+        var actual = aggregator.Complete().Parameters!;
+        float scale = (float)(1.0 / 3);
+        for (int t = 0; t < Lengths.Length; t++)
+        {
+            var x = b[$"t{t}"].AsSpan<float>();
+            var expected = new float[x.Length];
+            for (int i = 0; i < x.Length; i++)
+            {
+                expected[i] = ((x[i] * 3f) + 0f) * scale;
+            }
+
+            Assert.Equal(MemoryMarshal.Cast<float, uint>(expected).ToArray(), MemoryMarshal.Cast<float, uint>(actual[$"t{t}"].AsSpan<float>()).ToArray());
+        }
     }
 
     [Fact]

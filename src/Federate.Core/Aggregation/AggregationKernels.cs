@@ -69,6 +69,19 @@ public static class AggregationKernels
     /// (no fused multiply-add), so the bits do not depend on the vector width or on where a span starts.
     /// </summary>
     internal static int Fold<T>(Span<T> acc, ReadOnlySpan<T> x, T weight, bool initialize, bool check)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> =>
+        Fold(acc, x, weight, initialize ? FoldKind.Initialize : FoldKind.Add, T.One, check);
+
+    /// <summary>
+    /// One pass over <paramref name="x"/> into <paramref name="acc"/>, per <paramref name="kind"/>:
+    /// <see cref="FoldKind.Add"/> <c>acc = x·w + acc</c>; <see cref="FoldKind.Initialize"/> <c>acc = x·w + 0</c>;
+    /// <see cref="FoldKind.Copy"/> <c>acc = x</c>; <see cref="FoldKind.Rebase"/> <c>acc = x·w + (acc·prior + 0)</c>
+    /// (acc held an update not weighted yet, whose weight is <paramref name="prior"/>: the same bits as if it had been
+    /// folded with <see cref="FoldKind.Initialize"/> first). Every product and sum is rounded on its own. With
+    /// <paramref name="check"/>, stops before the vector holding the first NaN or infinity of x and returns the number
+    /// of elements done (<c>x.Length</c> when all were finite); acc is untouched from there on.
+    /// </summary>
+    internal static int Fold<T>(Span<T> acc, ReadOnlySpan<T> x, T weight, FoldKind kind, T prior, bool check)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         if (acc.Length != x.Length)
@@ -86,6 +99,7 @@ public static class AggregationKernels
         if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
         {
             var w = Vector512.Create(weight);
+            var p = Vector512.Create(prior);
             var inf = Vector512.Create(T.PositiveInfinity);
             for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
             {
@@ -95,13 +109,20 @@ public static class AggregationKernels
                     return i;
                 }
 
-                var sum = (xv * w) + (initialize ? Vector512<T>.Zero : Vector512.LoadUnsafe(ref a, (nuint)i));
-                sum.StoreUnsafe(ref a, (nuint)i);
+                var result = kind switch
+                {
+                    FoldKind.Copy => xv,
+                    FoldKind.Initialize => (xv * w) + Vector512<T>.Zero,
+                    FoldKind.Add => (xv * w) + Vector512.LoadUnsafe(ref a, (nuint)i),
+                    _ => (xv * w) + ((Vector512.LoadUnsafe(ref a, (nuint)i) * p) + Vector512<T>.Zero),
+                };
+                result.StoreUnsafe(ref a, (nuint)i);
             }
         }
         else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
         {
             var w = Vector256.Create(weight);
+            var p = Vector256.Create(prior);
             var inf = Vector256.Create(T.PositiveInfinity);
             for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
             {
@@ -111,8 +132,14 @@ public static class AggregationKernels
                     return i;
                 }
 
-                var sum = (xv * w) + (initialize ? Vector256<T>.Zero : Vector256.LoadUnsafe(ref a, (nuint)i));
-                sum.StoreUnsafe(ref a, (nuint)i);
+                var result = kind switch
+                {
+                    FoldKind.Copy => xv,
+                    FoldKind.Initialize => (xv * w) + Vector256<T>.Zero,
+                    FoldKind.Add => (xv * w) + Vector256.LoadUnsafe(ref a, (nuint)i),
+                    _ => (xv * w) + ((Vector256.LoadUnsafe(ref a, (nuint)i) * p) + Vector256<T>.Zero),
+                };
+                result.StoreUnsafe(ref a, (nuint)i);
             }
         }
 
@@ -125,10 +152,52 @@ public static class AggregationKernels
             }
 
             T product = xi * weight;
-            Unsafe.Add(ref a, i) = product + (initialize ? T.Zero : Unsafe.Add(ref a, i));
+            Unsafe.Add(ref a, i) = kind switch
+            {
+                FoldKind.Copy => xi,
+                FoldKind.Initialize => product + T.Zero,
+                FoldKind.Add => product + Unsafe.Add(ref a, i),
+                _ => product + ((Unsafe.Add(ref a, i) * prior) + T.Zero),
+            };
         }
 
         return n;
+    }
+
+    /// <summary>
+    /// <c>acc = (acc·prior + 0)·scale</c>, each operation rounded on its own: weighs an update that was copied in
+    /// unweighted (<see cref="FoldKind.Copy"/>) and scales it in one pass, with the bits of an
+    /// <see cref="FoldKind.Initialize"/> fold followed by <see cref="Scale(Span{float}, float)"/>.
+    /// </summary>
+    internal static void Rescale<T>(Span<T> acc, T prior, T scale)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        ref T a = ref MemoryMarshal.GetReference(acc);
+        int n = acc.Length;
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+        {
+            var p = Vector512.Create(prior);
+            var s = Vector512.Create(scale);
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                (((Vector512.LoadUnsafe(ref a, (nuint)i) * p) + Vector512<T>.Zero) * s).StoreUnsafe(ref a, (nuint)i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+        {
+            var p = Vector256.Create(prior);
+            var s = Vector256.Create(scale);
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+            {
+                (((Vector256.LoadUnsafe(ref a, (nuint)i) * p) + Vector256<T>.Zero) * s).StoreUnsafe(ref a, (nuint)i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref a, i) = ((Unsafe.Add(ref a, i) * prior) + T.Zero) * scale;
+        }
     }
 
     private static bool AllFiniteOf<T>(ReadOnlySpan<T> x)

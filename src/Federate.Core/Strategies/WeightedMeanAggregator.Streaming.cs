@@ -33,13 +33,13 @@ public sealed partial class WeightedMeanAggregator : IStreamingTrainAggregator
         public bool TryFoldFiniteChunk(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes, DType dtype)
         {
             var o = _owner ?? throw new InvalidOperationException("the update was already committed");
-            long folded = o.FoldRange(tensorIndex, elementOffset, bytes, weight, check: true);
+            long folded = o.FoldRange(tensorIndex, elementOffset, bytes, weight, check: true, this);
             if (folded * dtype.SizeOf() == bytes.Length)
             {
                 return true;
             }
 
-            o.FoldRange(tensorIndex, elementOffset, bytes[..checked((int)(folded * dtype.SizeOf()))], -weight, check: false);
+            o.FoldRange(tensorIndex, elementOffset, bytes[..checked((int)(folded * dtype.SizeOf()))], -weight, check: false, this);
             return false;
         }
 
@@ -53,6 +53,6 @@ public sealed partial class WeightedMeanAggregator : IStreamingTrainAggregator
         }
 
         private void Apply(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes, double w) =>
-            (_owner ?? throw new InvalidOperationException("the update was already committed")).FoldRange(tensorIndex, elementOffset, bytes, w, check: false);
+            (_owner ?? throw new InvalidOperationException("the update was already committed")).FoldRange(tensorIndex, elementOffset, bytes, w, check: false, this);
     }
 }

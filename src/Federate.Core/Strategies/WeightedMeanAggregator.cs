@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+using Tensor = Federate.Core.Records.Tensor;
 using System.Runtime.InteropServices;
 
 namespace Federate.Core.Strategies;
@@ -10,6 +12,9 @@ namespace Federate.Core.Strategies;
 /// The NaN/infinity check is fused into the fold (each block of an update is checked while in cache, then folded),
 /// and the running sum is allocated uninitialised where the previous round's model was
 /// (<see cref="ModelBuffers"/>): elements no update has reached yet are written by the first fold, not added to.
+/// The first update is copied in unweighted, and the next update's fold weighs it in the same pass
+/// (<see cref="FoldKind.Rebase"/>, the same bits as weighing it first): so the mean of a single update is that update,
+/// exactly, with no second pass over the sum; with two or more the bits are those of <c>Σ n_i·x_i</c> then the scale.
 /// </summary>
 public sealed partial class WeightedMeanAggregator : ITrainAggregator
 {
@@ -17,6 +22,12 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
     private readonly WeightedMetricFolder _metrics = new();
     private Tensor[]? _sums;
     private long[] _written = [];
+
+    // Per tensor: elements [0, _converted) hold a weighted sum; [_converted, _written) hold the update _rawOwner
+    // copied in unweighted (its weight _rawWeight); from _written on nothing was written yet.
+    private long[] _converted = [];
+    private double[] _rawWeight = [];
+    private object?[] _rawOwner = [];
     private double _totalWeight;
 
     /// <summary>Creates an aggregator for replies shaped like <paramref name="global"/>.</summary>
@@ -41,10 +52,11 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
         }
 
         EnsureSums();
+        var owner = new object();
         int i = 0;
         foreach (var (name, tensor) in parameters!)
         {
-            long folded = FoldRange(i, 0, tensor.AsBytes(), weight, check: true);
+            long folded = FoldRange(i, 0, tensor.AsBytes(), weight, check: true, owner);
             if (folded < tensor.Length)
             {
                 // Take back what was folded of this update: the tensors before this one and this one's head.
@@ -52,7 +64,7 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
                 {
                     var t = parameters[parameters.Names[j]];
                     long n = j < i ? t.Length : folded;
-                    FoldRange(j, 0, t.AsBytes()[..checked((int)(n * t.DType.SizeOf()))], -weight, check: false);
+                    FoldRange(j, 0, t.AsBytes()[..checked((int)(n * t.DType.SizeOf()))], -weight, check: false, owner);
                 }
 
                 return UpdateValidation.NotFinite(name);
@@ -80,16 +92,21 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
             ? Tensor.Zeros(DType.Float64, [.. kv.Value.Shape])
             : ModelBuffers.Uninitialized(kv.Value.DType, [.. kv.Value.Shape]))];
         _written = [.. _global.Select(kv => SumsWide(kv.Value.DType) ? kv.Value.Length : 0L)];
+        _converted = [.. _written];
+        _rawWeight = new double[_global.Count];
+        _rawOwner = new object?[_global.Count];
     }
 
     /// <summary>
     /// Folds <c>weight · x</c> for elements [<paramref name="offset"/>, +n) of tensor <paramref name="index"/>, x being
-    /// the little-endian elements in <paramref name="bytes"/>. Elements below the tensor's written mark are added to;
-    /// those above it are written (<c>w·x + 0</c>, what adding to zero gives) and the mark moves past them. With
-    /// <paramref name="check"/>, stops before the block holding the first NaN or infinity and returns the number of
-    /// elements folded (n when all were finite).
+    /// the little-endian elements in <paramref name="bytes"/>, for the update <paramref name="owner"/> (a negative
+    /// weight takes a fold back). Elements of the weighted part are added to; those of the unweighted part are
+    /// weighed and added to (another update's fold) or added to relatively (the owner's own undo); those above the
+    /// written mark are copied unweighted (the tensor's first update) or written <c>w·x + 0</c>, and the mark moves
+    /// past them. With <paramref name="check"/>, stops before the block holding the first NaN or infinity and returns
+    /// the number of elements folded (n when all were finite).
     /// </summary>
-    private long FoldRange(int index, long offset, ReadOnlySpan<byte> bytes, double weight, bool check)
+    private long FoldRange(int index, long offset, ReadOnlySpan<byte> bytes, double weight, bool check, object owner)
     {
         var sum = _sums![index];
         var dtype = _global[_global.Names[index]].DType;
@@ -106,29 +123,99 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
             return n;
         }
 
+        return dtype == DType.Float32
+            ? FoldSplit(index, sum.AsSpan<float>(), MemoryMarshal.Cast<byte, float>(bytes), weight, offset, check, owner)
+            : FoldSplit(index, sum.AsSpan<double>(), MemoryMarshal.Cast<byte, double>(bytes), weight, offset, check, owner);
+    }
+
+    /// <summary>
+    /// The fold of <see cref="FoldRange"/> over the three parts of the tensor the range meets: weighted, unweighted,
+    /// not written yet; the marks move with what was folded.
+    /// </summary>
+    private long FoldSplit<T>(int index, Span<T> sum, ReadOnlySpan<T> x, double weight, long offset, bool check, object owner)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
         ref long written = ref _written[index];
+        ref long converted = ref _converted[index];
+        long end = offset + x.Length;
+        if (_rawOwner[index] is null && written == 0)
+        {
+            _rawOwner[index] = owner;
+            _rawWeight[index] = weight;
+        }
+
+        bool isOwner = ReferenceEquals(_rawOwner[index], owner);
+        T prior = T.CreateTruncating(_rawWeight[index]);
+        T w = T.CreateTruncating(weight);
+        if (!isOwner && offset > converted && converted < written)
+        {
+            // This fold starts past the unweighted part's head: weigh the part it skips first (only when chunks come
+            // out of order or an update stopped halfway; folds in order never get here).
+            long until = Math.Min(offset, written);
+            AggregationKernels.Rescale(sum[checked((int)converted)..checked((int)until)], prior, T.One);
+            converted = until;
+        }
+
         if (offset > written)
         {
             // A gap no update reached (only when chunks skip ahead): what adding to zero starts from.
-            sum.AsBytes()[checked((int)(written * dtype.SizeOf()))..checked((int)(offset * dtype.SizeOf()))].Clear();
+            sum[checked((int)written)..checked((int)offset)].Clear();
+            if (!isOwner)
+            {
+                converted = offset;
+            }
+
             written = offset;
         }
 
-        int added = (int)Math.Clamp(written - offset, 0, n);
-        long folded = dtype == DType.Float32
-            ? FoldSplit(sum.AsSpan<float>(), MemoryMarshal.Cast<byte, float>(bytes), (float)weight, offset, added, check)
-            : FoldSplit(sum.AsSpan<double>(), MemoryMarshal.Cast<byte, double>(bytes), weight, offset, added, check);
-        written = Math.Max(written, offset + Math.Max(folded, added));
-        return folded;
-    }
+        long at = offset;
+        while (at < end)
+        {
+            FoldKind kind;
+            T factor = w;
+            long stop;
+            if (at < converted)
+            {
+                (kind, stop) = (FoldKind.Add, Math.Min(end, converted));
+            }
+            else if (at < written)
+            {
+                stop = Math.Min(end, written);
+                if (isOwner)
+                {
+                    // The owner's own fold again (its undo): relative to the weight it was copied in with.
+                    (kind, factor) = (FoldKind.Add, T.CreateTruncating(weight / _rawWeight[index]));
+                }
+                else
+                {
+                    kind = FoldKind.Rebase;
+                }
+            }
+            else
+            {
+                stop = end;
+                kind = isOwner ? FoldKind.Copy : FoldKind.Initialize;
+            }
 
-    /// <summary>Adds to the first <paramref name="added"/> elements of the range and writes the rest.</summary>
-    private static long FoldSplit<T>(Span<T> sum, ReadOnlySpan<T> x, T weight, long offset, int added, bool check)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        var acc = sum.Slice(checked((int)offset), x.Length);
-        int done = AggregationKernels.Fold(acc[..added], x[..added], weight, initialize: false, check);
-        return done < added ? done : added + AggregationKernels.Fold(acc[added..], x[added..], weight, initialize: true, check);
+            int from = checked((int)(at - offset));
+            int count = checked((int)(stop - at));
+            int done = AggregationKernels.Fold(sum.Slice(checked((int)at), count), x.Slice(from, count), factor, kind, prior, check);
+            long reached = at + done;
+            if (kind is FoldKind.Rebase or FoldKind.Initialize)
+            {
+                converted = Math.Max(converted, reached);
+            }
+
+            written = Math.Max(written, reached);
+            if (done < count)
+            {
+                return reached - offset;
+            }
+
+            at = stop;
+        }
+
+        return x.Length;
     }
 
     /// <inheritdoc />
@@ -139,25 +226,41 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
             return new AggregateResult(null, new MetricRecord());
         }
 
+        // One update, copied in unweighted everywhere: the mean is that update, as it came. (Not when an abandoned
+        // update got there first: the committed one was then weighed as it was folded, somewhere at least.)
+        bool single = Count == 1;
+        for (int t = 0; t < _sums.Length && single; t++)
+        {
+            single = SumsWide(_sums[t].DType)
+                || (_converted[t] == 0 && _written[t] == _sums[t].Length && _rawWeight[t] == _totalWeight);
+        }
+
         var result = new ArrayRecord();
         int i = 0;
         foreach (var name in _global.Names)
         {
             var sum = _sums[i];
-            if (_written[i] < _global[name].Length)
+            long written = _written[i];
+            long converted = _converted[i];
+            if (written < _global[name].Length)
             {
                 // Elements no committed update reached (all updates that got there were taken back): zero.
-                sum.AsBytes()[checked((int)(_written[i] * sum.DType.SizeOf()))..].Clear();
+                sum.AsBytes()[checked((int)(written * sum.DType.SizeOf()))..].Clear();
             }
 
+            double rawWeight = _rawWeight[i];
             i++;
-            if (sum.DType == DType.Float32)
+            if (single && !SumsWide(_global[name].DType))
             {
-                AggregationKernels.Scale(sum.AsSpan<float>(), (float)(1.0 / _totalWeight));
+                // The update as it came.
+            }
+            else if (sum.DType == DType.Float32)
+            {
+                Finish(sum.AsSpan<float>(), converted, written, (float)rawWeight, (float)(1.0 / _totalWeight));
             }
             else
             {
-                AggregationKernels.Scale(sum.AsSpan<double>(), 1.0 / _totalWeight);
+                Finish(sum.AsSpan<double>(), converted, written, rawWeight, 1.0 / _totalWeight);
             }
 
             var dtype = _global[name].DType;
@@ -166,5 +269,14 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
 
         _sums = null;
         return new AggregateResult(result, _metrics.Result());
+    }
+
+    /// <summary>Scales the weighted part, weighs and scales the unweighted part, in one pass over each.</summary>
+    private static void Finish<T>(Span<T> sum, long converted, long written, T rawWeight, T scale)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        // Past the written mark the sum is zero, and stays zero scaled.
+        TensorPrimitives.Multiply(sum[..checked((int)converted)], scale, sum[..checked((int)converted)]);
+        AggregationKernels.Rescale(sum[checked((int)converted)..checked((int)written)], rawWeight, scale);
     }
 }
