@@ -3,6 +3,7 @@ using Federate.Learning;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using Tensor = TorchSharp.torch.Tensor;
 
 /// <summary>The same networks in TorchSharp (libtorch), trained the same way: SGD lr 0.01 momentum 0.9, batch 64.</summary>
 internal static class TorchSharpTrainer
