@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Federate.Learning.Internal;
 
 namespace Federate.Learning.Models.Layers;
@@ -24,6 +25,7 @@ internal sealed unsafe class Conv2d : Layer
     private float[]? _colsT;
     private float[]? _example;
     private float[]? _wide;
+    private float[]? _padded;
 
     /// <summary>Creates the layer.</summary>
     public Conv2d(string name, ImageShape input, int outChannels, int kernel, int padding)
@@ -195,22 +197,20 @@ internal sealed unsafe class Conv2d : Layer
     /// <summary>Example b's weight gradient transposed, Kx out: cols_b [K, L] × dY_bᵀ [L, out], written or added to <paramref name="gt"/>.</summary>
     private void ExampleGradientTransposed(float* x, float* dy, int b, float* gt, bool accumulate)
     {
-        _cols = Scratch(_cols, (long)_k * _l);
         _wide = Scratch(_wide, ((long)_k * _out) + ((long)_l * _out));
-        float* cols = Gemm.Pointer(_cols);
         float* dyt = Gemm.Pointer(_wide) + ((long)_k * _out);
         float* xb = x + ((long)b * Input.Size);
+        Gemm.Transpose(dy + ((long)b * Output.Size), _out, _l, dyt);
         if (_kernel == 1 && _padding == 0)
         {
-            cols = xb;
+            Gemm.Multiply(_k, _out, _l, 1f, xb, _l, 1, dyt, _out, gt, _out, accumulate);
         }
         else
         {
-            Im2Col(xb, cols);
+            // cols [K, L] read through its transpose: element (row, l) of cols is colsT[l·K + row].
+            float* colsT = PatchRows(xb);
+            Gemm.Multiply(_k, _out, _l, 1f, colsT, 1, _k, dyt, _out, gt, _out, accumulate);
         }
-
-        Gemm.Transpose(dy + ((long)b * Output.Size), _out, _l, dyt);
-        Gemm.Multiply(_k, _out, _l, 1f, cols, _l, 1, dyt, _out, gt, _out, accumulate);
     }
 
     private void BiasGradient(float* dy, int batch, float* gb)
@@ -226,10 +226,15 @@ internal sealed unsafe class Conv2d : Layer
         }
     }
 
-    /// <summary>The patch matrix of one example transposed, L x K (one output pixel's receptive field per row).</summary>
+    /// <summary>
+    /// The patch matrix of one example transposed, L x K (one output pixel's receptive field per row), built directly:
+    /// the image is copied once into a zero-bordered buffer, then every row is k-long runs of it, each copied with
+    /// 8-wide vector moves (a run's last move may spill past it; the next run, written after it, overwrites that).
+    /// </summary>
     private float* PatchRows(float* xb)
     {
-        _colsT = Scratch(_colsT, (long)_k * _l);
+        // Slack past the end for the last run's spill.
+        _colsT = Scratch(_colsT, ((long)_k * _l) + Vector256<float>.Count);
         float* colsT = Gemm.Pointer(_colsT);
         if (_kernel == 1 && _padding == 0)
         {
@@ -237,10 +242,46 @@ internal sealed unsafe class Conv2d : Layer
             return colsT;
         }
 
-        _cols = Scratch(_cols, (long)_k * _l);
-        float* cols = Gemm.Pointer(_cols);
-        Im2Col(xb, cols);
-        Gemm.Transpose(cols, _k, _l, colsT);
+        int h = Input.Height;
+        int w = Input.Width;
+        int ph = h + (2 * _padding);
+        int pw = w + (2 * _padding);
+        int channels = Input.Channels;
+        // Only the interior is ever written: the zero border of a new (zeroed) buffer stays.
+        _padded = Scratch(_padded, ((long)channels * ph * pw) + Vector256<float>.Count);
+        float* padded = Gemm.Pointer(_padded);
+
+        for (int c = 0; c < channels; c++)
+        {
+            for (int ih = 0; ih < h; ih++)
+            {
+                new ReadOnlySpan<float>(xb + ((long)c * h * w) + (ih * w), w).CopyTo(new Span<float>(padded + ((long)c * ph * pw) + ((ih + _padding) * pw) + _padding, w));
+            }
+        }
+
+        int ho = Output.Height;
+        int wo = Output.Width;
+        int k = _kernel;
+        int step = Vector256<float>.Count;
+        float* row = colsT;
+        for (int oh = 0; oh < ho; oh++)
+        {
+            for (int ow = 0; ow < wo; ow++)
+            {
+                for (int c = 0; c < channels; c++)
+                {
+                    float* src = padded + ((long)c * ph * pw) + (oh * pw) + ow;
+                    for (int i = 0; i < k; i++, row += k, src += pw)
+                    {
+                        for (int t = 0; t < k; t += step)
+                        {
+                            Vector256.Store(Vector256.Load(src + t), row + t);
+                        }
+                    }
+                }
+            }
+        }
+
         return colsT;
     }
 

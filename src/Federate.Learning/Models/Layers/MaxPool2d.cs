@@ -67,6 +67,19 @@ internal sealed unsafe class MaxPool2d(ImageShape input, int kernel) : Pool2d(in
                 {
                     float m = y[o];
                     int at = WindowRow(oh, ow, 0);
+                    if (K == 2)
+                    {
+                        // The first of the four in row-major order that holds the maximum (the first when none does:
+                        // NaN), without branches: which of the four it is is a coin flip the branch predictor loses.
+                        int r1 = WindowRow(oh, ow, 1);
+                        int pick = xp[r1 + 1] == m ? r1 + 1 : at;
+                        pick = xp[r1] == m ? r1 : pick;
+                        pick = xp[at + 1] == m ? at + 1 : pick;
+                        pick = xp[at] == m ? at : pick;
+                        dxp[pick] += dy[o];
+                        continue;
+                    }
+
                     for (int i = 0; i < K; i++)
                     {
                         int rowStart = WindowRow(oh, ow, i);
