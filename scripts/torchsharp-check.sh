@@ -10,11 +10,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dotnet build tests/Federate.TorchSharp.Tests/Federate.TorchSharp.Tests.csproj -c Release -nologo -v:q
 dotnet build samples/TorchSharpClient/TorchSharpClient.csproj -c Release -nologo -v:q
+dotnet build benchmarks/Federate.ModelBenchmark/Federate.ModelBenchmark.csproj -c Release -nologo -v:q -p:WithTorchSharp=true
 dotnet test tests/Federate.TorchSharp.Tests/Federate.TorchSharp.Tests.csproj -c Release --no-build "$@"
 
 sample=samples/TorchSharpClient/bin/Release/net10.0/TorchSharpClient.dll
 echo "sample: TorchSharpClient (simulation)"
 dotnet "$sample" sim --clients 2 --rounds 2 --examples 3000
+
+# The throughput benchmark with TorchSharp beside the built-in model (docs/models.md), on a few images.
+echo "benchmark: Federate.ModelBenchmark with TorchSharp"
+bench=$(dotnet benchmarks/Federate.ModelBenchmark/bin/Release/net10.0/Federate.ModelBenchmark.dll --images 256 --repeats 1 --models cnn)
+echo "$bench"
+grep -q '^cnn  *torch ' <<< "$bench" || { echo "torchsharp-check: the model benchmark printed no TorchSharp row"; exit 1; }
 
 # Two sample clients against a real server that takes its initial model from the first client.
 echo "sample: TorchSharpClient (federate server and two client processes)"
