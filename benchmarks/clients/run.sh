@@ -8,6 +8,7 @@
 # (a round's fixed cost). Then 1,000 virtual clients in one process (`federate sim --model noop:P`), ms per client.
 #
 # Usage: benchmarks/clients/run.sh [--clients "1 10 50 100"] [--rounds R] [--params P] [--sim-clients N]
+# Environment: CLIENTS_SERVER_ARGS adds options to the server (e.g. "--max-concurrent-uploads 100").
 #   FEDERATE_DLL=/path/federate.dll runs an already built CLI (to compare before and after).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,7 +36,7 @@ run_one() { # clients -> prints "median_round_ms server_cpu_ms client_cpu_ms"
   local n=$1 dir="$WORK/$1"
   mkdir -p "$dir"
   dotnet "$F" server --insecure --host 127.0.0.1 --port 0 --no-inspector --model "noop:$PARAMS" --rounds "$ROUNDS" \
-    --min-clients "$n" --state-dir "$dir/state" --out "$dir/out" >"$dir/server.log" 2>&1 &
+    --min-clients "$n" --state-dir "$dir/state" --out "$dir/out" ${CLIENTS_SERVER_ARGS:-} >"$dir/server.log" 2>&1 &
   SP=$!
   local port cpu0 cpu1=0 ccpu=0 c
   port=$(wait_for_port "$dir/server.log" "$n clients")

@@ -72,6 +72,13 @@ public sealed class FleetServerOptions
     /// </summary>
     public long MaxSpoolBytes { get; set; } = 8L << 30;
 
+    /// <summary>
+    /// Train updates read at once (each holds up to <see cref="Protocol.ChunkStreamReader.Depth"/> + 1 chunk buffers
+    /// while it is read, so this bounds the server's receive buffers whatever the number of clients); further uploads
+    /// wait unread, held back by flow control. The update folded next is always admitted. Default 4.
+    /// </summary>
+    public int MaxConcurrentUploads { get; set; } = 4;
+
     /// <summary>How long, after the run, the server waits for connected clients to learn that it finished. Default 3 s.</summary>
     public TimeSpan FinishGrace { get; set; } = TimeSpan.FromSeconds(3);
 
@@ -191,6 +198,11 @@ public sealed class FleetServerOptions
         if (MaxSpoolBytes < 0)
         {
             return $"--max-spool-mb must be non-negative, got {MaxSpoolBytes >> 20}";
+        }
+
+        if (MaxConcurrentUploads < 1)
+        {
+            return $"--max-concurrent-uploads must be at least 1, got {MaxConcurrentUploads}";
         }
 
         if (OtlpEndpoint is { } otlp && (!otlp.IsAbsoluteUri || otlp.Scheme is not ("http" or "https")))

@@ -20,6 +20,7 @@ public sealed class DeployCommandTests
     [InlineData("error: --min-clients must be at least 1, got 0", "server", "--insecure", "--port", "0", "--min-clients", "0")]
     [InlineData("error: --keep-checkpoints must be 0 (keep all) or more, got -2", "server", "--insecure", "--port", "0", "--keep-checkpoints", "-2")]
     [InlineData("error: --keep-checkpoints must be 0 (keep all) or more, got -1", "sim", "--keep-checkpoints", "-1")]
+    [InlineData("error: --max-concurrent-uploads must be at least 1, got 0", "server", "--insecure", "--port", "0", "--max-concurrent-uploads", "0")]
     [InlineData("error: --webhook must be an http(s) URL, got 'ftp://x'", "server", "--insecure", "--webhook", "ftp://x")]
     [InlineData("error: --demo needs the inspector; drop --no-inspector", "server", "--insecure", "--demo", "--no-inspector")]
     [InlineData("error: --manual needs the inspector; drop --no-inspector", "server", "--insecure", "--manual", "--no-inspector")]

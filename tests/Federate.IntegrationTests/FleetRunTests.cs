@@ -199,6 +199,33 @@ public sealed class FleetRunTests(ITestOutputHelper log)
         Assert.All(history.Rounds, r => Assert.Equal(20, r.Results));
     }
 
+    /// <summary>
+    /// One upload read at a time: the other clients' uploads wait unread (the update folded next is still always
+    /// admitted, so the round cannot deadlock), every update is counted once, and the model is the one the same run
+    /// gives without the limit.
+    /// </summary>
+    [Fact]
+    public async Task MaxConcurrentUploads_One_EveryUpdateCountedAndSameModel()
+    {
+        using var dir = new TempDir();
+        var models = new List<byte[]>();
+        foreach (var limit in new[] { "1", "8" })
+        {
+            int port = FederateProcess.FreePort();
+            string state = dir[$"server-{limit}"];
+            await using var server = FederateProcess.Start("server", log, Args.ServerArgs(port, state, "--model", "noop:300000", "--min-clients", "8", "--rounds", "2", "--seed", "3", "--max-concurrent-uploads", limit));
+            await using var clients = FederateProcess.Start("clients", log, Args.ClientArgs(port, "--model", "noop:300000", "--virtual-clients", "8", "--num-partitions", "8", "--chunk-size", "65536"));
+            Assert.Equal(0, await server.WaitForExitAsync());
+            Assert.Equal(0, await clients.WaitForExitAsync());
+            var history = HistoryJson.Parse(File.ReadAllText(Path.Combine(state, "history.json")));
+            Assert.All(history.Rounds, r => Assert.Equal(8, r.Results));
+            Assert.All(history.Rounds, r => Assert.Empty(r.Failures));
+            models.Add(File.ReadAllBytes(Path.Combine(state, "model.safetensors")));
+        }
+
+        Assert.Equal(models[0], models[1]);
+    }
+
     private static void AssertSameMetrics(MetricRecord expected, MetricRecord actual, string what)
     {
         Assert.Equal(expected.Keys.OrderBy(k => k, StringComparer.Ordinal), actual.Keys.OrderBy(k => k, StringComparer.Ordinal));

@@ -30,6 +30,7 @@ internal static class ServerCommand
         var expiry = CommonOptions.CreateOptional<double?>("--node-expiry", "Seconds of silence after which a client is dropped (default 3 heartbeat intervals).", "SECONDS");
         var chunkSize = CommonOptions.Create("--chunk-size", "Tensor chunk size in bytes.", Protocol.FleetProtocol.DefaultChunkSize, "BYTES");
         var maxSpooled = CommonOptions.Create("--max-spool-mb", "Disk budget (MiB) for train updates received but not yet folded; further uploads wait.", 8192L, "MIB");
+        var maxUploads = CommonOptions.Create("--max-concurrent-uploads", "Train updates read at once (bounds the receive buffers whatever the number of clients); further uploads wait.", 4, "N");
         var newRun = new Option<bool>("--new-run") { Description = "Start a new run even if --state-dir holds an unfinished or finished run (an unfinished one is marked abandoned)." };
         var verbose = new Option<bool>("--verbose") { Description = "Log every task and reply." };
         var transferPort = CommonOptions.Create("--transfer-port", "Port of the bulk transfer endpoint (HTTP/1.1 beside gRPC, TLS with a kit) that moves tensors several times faster than the gRPC streams; 0 = any free port, -1 = off (tensors in the gRPC streams).", 0, "PORT");
@@ -43,7 +44,7 @@ internal static class ServerCommand
         {
             port, host, minClients, model, seed, config, evaluateConfig,
             roundTimeout, webhook, insecure, minResults,
-            compression, heartbeat, expiry, chunkSize, maxSpooled, verbose, stateDir, flowerPort, flowerApp, newRun,
+            compression, heartbeat, expiry, chunkSize, maxSpooled, maxUploads, verbose, stateDir, flowerPort, flowerApp, newRun,
             transferPort, keepCheckpoints,
         };
         OptionGroup.AddAll(command, dataSource, training, run, inspector, strategyCli, optimizerCli, securityCli, privacy, telemetry, secagg);
@@ -62,6 +63,7 @@ internal static class ServerCommand
                 NodeExpiry = parse.GetValue(expiry) is { } e ? TimeSpan.FromSeconds(e) : null,
                 ChunkSize = parse.GetValue(chunkSize),
                 MaxSpoolBytes = parse.GetValue(maxSpooled) << 20,
+                MaxConcurrentUploads = parse.GetValue(maxUploads),
                 FlowerPort = parse.GetValue(flowerPort),
                 OtlpEndpoint = telemetry.OtlpEndpoint(parse),
                 FlowerApp = parse.GetValue(flowerApp),

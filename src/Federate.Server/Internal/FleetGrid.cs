@@ -34,6 +34,7 @@ internal sealed class FleetGrid : IGrid, IDisposable
     private IStreamingTrainAggregator? _streamingAggregator;
     private int _foldCursor;
     private long _admittedBytes;
+    private int _reading;
     private TaskCompletionSource _admitChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public FleetGrid(NodeRegistry registry, NotificationHub hub, FleetServerOptions options, TimeProvider time, ILogger logger)
@@ -64,10 +65,12 @@ internal sealed class FleetGrid : IGrid, IDisposable
 
     /// <summary>The open task with this id, or null with the round of a closed one (null when never seen).</summary>
     /// <summary>
-    /// Waits until a streamed update may be spooled: updates received but not yet folded take at most
-    /// <see cref="FleetServerOptions.MaxSpoolBytes"/> of disk (at least one is always admitted), except that the update folded next is always admitted, so the
-    /// round cannot deadlock. Waiting uploads are not read, so HTTP/2 flow control holds the client back. Returns
-    /// false when the task was closed meanwhile.
+    /// Waits until a streamed update may be read and spooled: updates received but not yet folded take at most
+    /// <see cref="FleetServerOptions.MaxSpoolBytes"/> of disk (at least one is always admitted), and at most
+    /// <see cref="FleetServerOptions.MaxConcurrentUploads"/> are read at once (their chunk buffers are the server's
+    /// receive memory), except that the update folded next is always admitted, so the round cannot deadlock. Waiting
+    /// uploads are not read, so flow control holds the client back. <see cref="EndReading"/> frees the reading slot.
+    /// Returns false when the task was closed meanwhile.
     /// </summary>
     public async Task<bool> AdmitAsync(PendingTask task, CancellationToken cancellationToken)
     {
@@ -83,10 +86,13 @@ internal sealed class FleetGrid : IGrid, IDisposable
 
                 bool next = _foldOrder is { } order && _foldCursor < order.Count && ReferenceEquals(order[_foldCursor], task);
                 long size = task.Tensors.Sum(t => t.Tensor.ByteLength);
-                if (next || _admittedBytes == 0 || _admittedBytes + size <= _options.MaxSpoolBytes)
+                bool disk = _admittedBytes == 0 || _admittedBytes + size <= _options.MaxSpoolBytes;
+                if (next || (disk && _reading < _options.MaxConcurrentUploads))
                 {
                     _admittedBytes += size;
                     task.Admitted = true;
+                    task.Reading = true;
+                    _reading++;
                     return true;
                 }
 
@@ -115,11 +121,31 @@ internal sealed class FleetGrid : IGrid, IDisposable
         }
     }
 
-    /// <summary>Frees the spool slot of a task (idempotent).</summary>
+    /// <summary>Frees the reading slot of a task once its upload was read, or failed (idempotent).</summary>
+    public void EndReading(PendingTask task)
+    {
+        lock (_admitLock)
+        {
+            if (task.Reading)
+            {
+                task.Reading = false;
+                _reading--;
+                SignalAdmission();
+            }
+        }
+    }
+
+    /// <summary>Frees the spool slot (and the reading slot, if still held) of a task (idempotent).</summary>
     public void Release(PendingTask task)
     {
         lock (_admitLock)
         {
+            if (task.Reading)
+            {
+                task.Reading = false;
+                _reading--;
+            }
+
             if (task.Admitted)
             {
                 task.Admitted = false;

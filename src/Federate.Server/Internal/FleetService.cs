@@ -391,7 +391,15 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             fold = spooled ? grid.TryBeginDirectFold(task, content.Metrics[RecordNames.Metrics]) : null;
             using var verifier = new ChunkVerifier(sizes, FleetProtocol.MaxChunkSize);
             receipt = new UpdateReceipt(task, layouts, sizes, verifier, security.Cipher(task.NodeId), tensors, spool, fold, decoding, registry.Get(task.NodeId), problem => Refuse(call, task.NodeId, StatusCode.InvalidArgument, problem));
-            await body.ReadAsync(receipt, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await body.ReadAsync(receipt, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                grid.EndReading(task);
+            }
+
             if (!verifier.IsComplete)
             {
                 throw Refuse(call, task.NodeId, StatusCode.InvalidArgument, $"the update ended before tensor {verifier.CurrentTensor} of {layouts.Count} was complete");

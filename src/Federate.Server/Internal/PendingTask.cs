@@ -55,6 +55,9 @@ internal sealed class PendingTask
     /// <summary>Holds one of the grid's spool slots (guarded by the grid's lock).</summary>
     public bool Admitted { get; set; }
 
+    /// <summary>Holds one of the grid's reading slots while its upload is read (guarded by the grid's lock).</summary>
+    public bool Reading { get; set; }
+
     /// <summary>Completed when a fold straight from incoming chunks has ended (committed or undone); null when none started.</summary>
     public TaskCompletionSource? DirectFold { get; set; }
 
