@@ -504,13 +504,16 @@ public sealed class FleetClient : IDisposable
     }
 
     /// <summary>Tasks of at least this many tensor bytes first collect the models of earlier tasks.</summary>
-    private const long CollectBeforeBytes = 16L << 20;
+    private const long CollectBeforeBytes = 4L << 20;
 
     /// <summary>
     /// Before a big model is allocated, the models of earlier tasks that are garbage by now are collected: the
     /// garbage collector otherwise lets several dead model-sized arrays pile up (large objects are collected only
-    /// when their budget runs out), which took a client's peak memory to 5-8 times the model. A blocking,
-    /// non-compacting collection of a heap of a few big arrays takes milliseconds.
+    /// when their budget runs out), which took a client's peak memory to 5-8 times the model. The collection is
+    /// aggressive: after a plain one the runtime returns the dead arrays' pages to the system only gradually, so the
+    /// next model went to fresh pages while the dead ones were still resident (3 models at the peak instead of 2).
+    /// It compacts, but the models of earlier tasks are dead by now, so it moves little: milliseconds for a heap of
+    /// a few big arrays.
     /// </summary>
     private static void ReleaseDeadModels(IReadOnlyList<TensorLayout> layouts)
     {
@@ -525,7 +528,7 @@ public sealed class FleetClient : IDisposable
 
         if (bytes >= CollectBeforeBytes)
         {
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
     }
 

@@ -83,6 +83,25 @@ public sealed class NoopModelTests
         Assert.Equal(0.007f + NoopModel.Step, trainer.GetParameters()["weights"].AsSpan<float>()[0]);
     }
 
+    [Fact]
+    public void Create_ThenSetParameters_AllocatesNoSecondCopy()
+    {
+        const long n = 4_000_000; // 16 MB of parameters
+        var received = new ArrayRecord { { "weights", Tensor.Zeros(DType.Float32, n) } };
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var model = ModelFactory.Create($"noop:{n}", 4, 3);
+        model.SetParameters(received);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // A client creates a model for every task and gives it the received one: no model-sized buffer of its own.
+        Assert.True(allocated < 64 * 1024, $"allocated {allocated} bytes");
+        Assert.Same(received["weights"], model.GetParameters()["weights"]);
+
+        // Without SetParameters the parameters are zeros, as before.
+        var fresh = ModelFactory.Create("noop:10", 4, 3);
+        Assert.Equal(new float[10], fresh.GetParameters()["weights"].AsSpan<float>().ToArray());
+    }
+
     [Theory]
     [InlineData("noop:0")]
     [InlineData("noop:x")]

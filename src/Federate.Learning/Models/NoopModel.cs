@@ -4,7 +4,8 @@ namespace Federate.Learning.Models;
 /// A model of N float32 parameters whose "training" adds a small deterministic change (+1e-3 to every parameter),
 /// for transport tests and benchmarks without training cost. Predictions are uniform. To keep memory at one copy
 /// of the parameters, <see cref="GetParameters"/> returns the model's own buffer and <see cref="SetParameters"/>
-/// adopts the given one (no copies), unlike the other built-in models; training writes a new buffer.
+/// adopts the given one (no copies), unlike the other built-in models; training writes a new buffer. The buffer is
+/// allocated only when first needed: a model created to take a received one (a client's task) never holds a second copy.
 /// </summary>
 public sealed class NoopModel : Model
 {
@@ -14,7 +15,7 @@ public sealed class NoopModel : Model
     /// <summary>Largest N: one tensor holds at most 2 GiB.</summary>
     public const long MaxParameters = int.MaxValue / sizeof(float);
 
-    private Tensor _weights;
+    private Tensor? _weights;
 
     /// <summary>Creates a model of <paramref name="parameterCount"/> parameters.</summary>
     public NoopModel(long parameterCount, int inputSize, int classCount)
@@ -24,7 +25,6 @@ public sealed class NoopModel : Model
         ParameterCount = parameterCount;
         InputSize = inputSize;
         ClassCount = classCount;
-        _weights = Tensor.Zeros(DType.Float32, parameterCount);
     }
 
     /// <summary>Number of parameters.</summary>
@@ -40,7 +40,7 @@ public sealed class NoopModel : Model
     public override void Initialize(int seed)
     {
         // Cheap, deterministic and not constant: w[i] = ((i + seed) mod 1000) / 1000.
-        var w = _weights.AsSpan<float>();
+        var w = Weights.AsSpan<float>();
         for (int i = 0; i < w.Length; i++)
         {
             w[i] = (int)(((long)i + seed) % 1000) / 1000f;
@@ -48,7 +48,10 @@ public sealed class NoopModel : Model
     }
 
     /// <inheritdoc />
-    public override ArrayRecord GetParameters() => new() { { "weights", _weights } };
+    public override ArrayRecord GetParameters() => new() { { "weights", Weights } };
+
+    /// <summary>The parameters: zeros until <see cref="Initialize"/> or <see cref="SetParameters"/>.</summary>
+    private Tensor Weights => _weights ??= Tensor.Zeros(DType.Float32, ParameterCount);
 
     /// <inheritdoc />
     public override void SetParameters(ArrayRecord parameters)
@@ -68,7 +71,7 @@ public sealed class NoopModel : Model
         ArgumentNullException.ThrowIfNull(data);
         // A new buffer: the adopted one may be shared (in simulation every client gets the same global model).
         var next = Tensor.Zeros(DType.Float32, ParameterCount);
-        System.Numerics.Tensors.TensorPrimitives.Add(_weights.AsSpan<float>(), Step, next.AsSpan<float>());
+        System.Numerics.Tensors.TensorPrimitives.Add(Weights.AsSpan<float>(), Step, next.AsSpan<float>());
         _weights = next;
         return new TrainResult(0, Math.Max(1, data.Count), 0);
     }
