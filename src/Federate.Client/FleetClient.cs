@@ -31,6 +31,7 @@ public sealed class FleetClient : IDisposable
     private Federate.Security.PayloadCipher? _cipher;
     private Google.Protobuf.ByteString _serverCertificate = Google.Protobuf.ByteString.Empty;
     private BulkChannel? _bulk;
+    private readonly TaskThread _taskThread = new();
     private long? _unreachableSince;
 
     /// <summary>Creates a client; nothing connects until <see cref="RunAsync"/>.</summary>
@@ -128,6 +129,7 @@ public sealed class FleetClient : IDisposable
     {
         _bulk?.Dispose();
         _channel.Dispose();
+        _taskThread.Dispose();
     }
 
     /// <summary>Consecutive failed HTTP/2 handshakes on a plain connection after which the server is taken for a TLS one.</summary>
@@ -536,12 +538,10 @@ public sealed class FleetClient : IDisposable
     {
         try
         {
-            // Training is CPU-bound: one thread of its own, so heartbeats keep flowing.
-            return await Task.Factory.StartNew(
+            // Training is CPU-bound: on this client's own thread, so heartbeats keep flowing.
+            return await _taskThread.RunAsync(
                 () => _app.HandleAsync(task, cancellationToken).AsTask().GetAwaiter().GetResult(),
-                cancellationToken,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default).ConfigureAwait(false);
+                cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -37,6 +37,46 @@ public sealed class SpoolPoolTests : IDisposable
     }
 
     [Fact]
+    public void Rent_SmallUpdate_InMemoryWithinTheBudget_LargerOrBeyondTheBudgetInAFile()
+    {
+        using var pool = new SpoolPool(() => _dir, capacity: 2);
+        using (var small = pool.Rent(4000))
+        {
+            Assert.True(small.InMemory);
+            Assert.Equal(4000, pool.InMemoryBytes);
+            small.Write([5, 6, 7]);
+            small.Rewind();
+            var read = new byte[3];
+            small.ReadExactly(read);
+            Assert.Equal([5, 6, 7], read);
+            Assert.Throws<EndOfStreamException>(() => small.ReadExactly(new byte[1]));
+        }
+
+        // Disposed: its bytes no longer count, and no file was made for it.
+        Assert.Equal(0, pool.InMemoryBytes);
+        Assert.False(Directory.Exists(_dir) && Directory.EnumerateFileSystemEntries(_dir).Any());
+
+        using var large = pool.Rent(SpoolPool.InMemoryMaxBytes + 1);
+        Assert.False(large.InMemory);
+
+        // 64 updates of 1 MiB fill the budget; the next small one goes to a file until one of them is disposed.
+        var held = Enumerable.Range(0, (int)(SpoolPool.InMemoryBudgetBytes / SpoolPool.InMemoryMaxBytes)).Select(_ => pool.Rent(SpoolPool.InMemoryMaxBytes)).ToList();
+        Assert.All(held, h => Assert.True(h.InMemory));
+        using (var over = pool.Rent(10))
+        {
+            Assert.False(over.InMemory);
+            Assert.Equal(SpoolPool.InMemoryBudgetBytes, pool.InMemoryBytes);
+        }
+
+        held[0].Dispose();
+        using var fits = pool.Rent(10);
+        Assert.True(fits.InMemory);
+        held.ForEach(h => h.Dispose());
+        fits.Dispose();
+        Assert.Equal(0, pool.InMemoryBytes);
+    }
+
+    [Fact]
     public void Dispose_Twice_ReturnsOnceAndUseAfterDisposeThrows()
     {
         using var pool = new SpoolPool(() => _dir, capacity: 2);

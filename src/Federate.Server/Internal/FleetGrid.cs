@@ -47,8 +47,8 @@ internal sealed class FleetGrid : IGrid, IDisposable
     // Two idle files: the update folded in turn and one arriving early, the usual case, reuse their pages every round.
     private readonly SpoolPool _spools;
 
-    /// <summary>A spool file for a streamed update (disposing it hands the file back for reuse).</summary>
-    public SpoolFile RentSpool() => _spools.Rent();
+    /// <summary>A spool for a streamed update of <paramref name="bytes"/> tensor bytes (disposing it hands a file back for reuse).</summary>
+    public SpoolFile RentSpool(long bytes) => _spools.Rent(bytes);
 
     public void Dispose() => _spools.Dispose();
 

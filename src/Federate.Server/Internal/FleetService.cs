@@ -384,7 +384,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         bool handedOver = false;
         try
         {
-            spool = spooled ? grid.RentSpool() : null;
+            spool = spooled ? grid.RentSpool(total) : null;
 
             // The update folded next goes straight into the running sum as its chunks arrive; the spool then only
             // serves to take already folded chunks back out if a later chunk turns out bad.

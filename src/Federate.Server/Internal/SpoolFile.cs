@@ -1,14 +1,16 @@
 namespace Federate.Server.Internal;
 
 /// <summary>
-/// One update's tensor bytes in order, in a temporary file rented from a <see cref="SpoolPool"/>. Disposing hands the file back to the pool, which reuses it for a later update: rewriting pages
+/// One update's tensor bytes in order, in a temporary file rented from a <see cref="SpoolPool"/>, or in memory for a
+/// small update. Disposing hands the file back to the pool, which reuses it for a later update: rewriting pages
 /// already in the page cache costs a copy, while a fresh file's pages cost the kernel (and a virtual machine's host)
 /// an allocation and a fault each, which made the spool most of the server's CPU per uploaded byte.
 /// </summary>
 internal sealed class SpoolFile : IDisposable
 {
     private readonly SpoolPool? _pool;
-    private FileStream? _stream;
+    private readonly long _memoryBytes;
+    private Stream? _stream;
     private long _length;
 
     internal SpoolFile(FileStream stream, SpoolPool? pool)
@@ -18,10 +20,21 @@ internal sealed class SpoolFile : IDisposable
         stream.Position = 0;
     }
 
+    /// <summary>A spool in memory for an update of <paramref name="bytes"/> bytes, counted by <paramref name="pool"/> until disposed.</summary>
+    internal SpoolFile(long bytes, SpoolPool pool)
+    {
+        _stream = new MemoryStream((int)bytes);
+        _pool = pool;
+        _memoryBytes = bytes;
+    }
+
+    /// <summary>True when the bytes are held in memory rather than in a file.</summary>
+    public bool InMemory => _stream is MemoryStream;
+
     /// <summary>The bytes written to this spool (a reused file may be longer).</summary>
     public long Length => _length;
 
-    private FileStream Stream => _stream ?? throw new ObjectDisposedException(nameof(SpoolFile));
+    private Stream Stream => _stream ?? throw new ObjectDisposedException(nameof(SpoolFile));
 
     public void Write(ReadOnlySpan<byte> bytes)
     {
@@ -48,9 +61,15 @@ internal sealed class SpoolFile : IDisposable
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _stream, null) is { } stream && (_pool is null || !_pool.Return(stream)))
+        switch (Interlocked.Exchange(ref _stream, null))
         {
-            stream.Dispose();
+            case MemoryStream memory:
+                _pool!.ReturnMemory(_memoryBytes);
+                memory.Dispose();
+                break;
+            case FileStream file when _pool is null || !_pool.Return(file):
+                file.Dispose();
+                break;
         }
     }
 }
