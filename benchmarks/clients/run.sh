@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Round overhead with many clients: one `federate server` on 127.0.0.1 (port 0, read from its log) and one
 # `federate client --virtual-clients N` process, a noop model of P float32 parameters (default noop:1000), R rounds
-# of train + evaluate. For each N prints the median round time (history.json 'seconds', train + evaluate), the
+# of train + evaluate (default 20: the median then leaves out the first rounds, which run while the runtime is still
+# compiling the hot paths). For each N prints the median round time (history.json 'seconds', train + evaluate), the
 # median per client, the server's CPU time per client per round (utime + stime from /proc, start-up excluded) and
 # the client process's (all N virtual clients, start-up included),
 # next to the goal (50 ms at 100 clients) and the reference measured in the same run: the same run with 1 client
@@ -14,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 CLIENTS="1 10 50 100"
-ROUNDS=6
+ROUNDS=20
 PARAMS=1000
 SIM_CLIENTS=1000
 while [ $# -gt 0 ]; do

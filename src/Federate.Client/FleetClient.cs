@@ -564,7 +564,7 @@ public sealed class FleetClient : IDisposable
             tensors = Mapping.FlattenArrays(content);
         }
 
-        if (_bulk is { } bulk && tensors.Count > 0)
+        if (_bulk is { } bulk && tensors.Sum(t => t.Tensor.ByteLength) > FleetProtocol.InlineTensorBytes)
         {
             await bulk.UploadAsync(nodeId, _token, header, [.. tensors.Select(t => t.Tensor)], _options.ChunkSize, _cipher, () => FaultPoints.Reach("client-upload"), cancellationToken).ConfigureAwait(false);
             return;

@@ -18,6 +18,12 @@ public static class FleetProtocol
     /// <summary>Length of a SHA-256 digest in bytes.</summary>
     public const int DigestLength = 32;
 
+    /// <summary>
+    /// Tasks and updates of at most this many tensor bytes (32 KiB) travel in the gRPC streams even when the transfer
+    /// endpoint is open: for a small model the endpoint's extra request each way costs more than the bytes.
+    /// </summary>
+    public const long InlineTensorBytes = 32 << 10;
+
     /// <summary>Returns null when <paramref name="peerVersion"/> is compatible, or a one-line message saying why not.</summary>
     public static string? CheckVersion(uint peerVersion, string peer) => peerVersion == Version
         ? null

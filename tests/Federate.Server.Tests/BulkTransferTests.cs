@@ -30,8 +30,9 @@ public sealed class BulkTransferTests
         { "b", Tensor.FromArray(new float[] { 1, 2, 3 }, 3) },
     };
 
-    private static async Task<(byte[] Model, IReadOnlyList<string> Log)> RunAsync(bool bulk, string? kits = null)
+    private static async Task<(byte[] Model, IReadOnlyList<string> Log)> RunAsync(bool bulk, string? kits = null, Func<ArrayRecord>? initial = null)
     {
+        initial ??= Initial;
         var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = kits is null, ChunkSize = ChunkSize, FinishGrace = TimeSpan.FromSeconds(5) };
         if (kits is not null)
         {
@@ -41,7 +42,7 @@ public sealed class BulkTransferTests
         await using var server = await FleetServer.StartAsync(options);
         var runOptions = new RunOptions { Rounds = 2, MinNodes = 1, RoundTimeout = Limit, RunId = options.RunId };
         var driver = new RunDriver(server.Grid, new FedAvg { Sampling = new SamplingOptions { FractionEvaluate = 0 } }, runOptions, [server.Observer]);
-        var run = driver.RunAsync(Initial());
+        var run = driver.RunAsync(initial());
 
         var log = new ListLogger();
         var clientOptions = new FleetClientOptions { Server = $"127.0.0.1:{server.Port}", Insecure = kits is null, PartitionId = 0, Name = "a", ChunkSize = ChunkSize, UseTransferEndpoint = bulk };
@@ -71,6 +72,21 @@ public sealed class BulkTransferTests
         Assert.Equal(2, bulkLog.Count(l => l.StartsWith("transfer: upload 40012 bytes", StringComparison.Ordinal) && l.EndsWith("over the transfer endpoint", StringComparison.Ordinal)));
         Assert.DoesNotContain(grpcLog, l => l.Contains("transfer endpoint", StringComparison.Ordinal));
         Assert.Equal(2, grpcLog.Count(l => l.StartsWith("transfer: upload 40012 bytes", StringComparison.Ordinal) && l.EndsWith("over the gRPC streams", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Run_ModelOfAtMostInlineBytes_StaysInTheGrpcStreamsBothWays()
+    {
+        // 8,192 floats: exactly FleetProtocol.InlineTensorBytes, so a client with the transfer endpoint open still
+        // receives the task and sends its update in the gRPC streams (one request fewer each way for a small model).
+        static ArrayRecord Small() => new() { { "w", Tensor.FromArray(Enumerable.Range(0, 8192).Select(i => i * 0.5f).ToArray(), 8192) } };
+        Assert.Equal(FleetProtocol.InlineTensorBytes, Small()["w"].ByteLength);
+        var (model, log) = await RunAsync(bulk: true, initial: Small);
+
+        Assert.Equal(Small()["w"].AsSpan<float>().ToArray().Select(v => v + 2f).SelectMany(BitConverter.GetBytes).ToArray(), model);
+        Assert.Equal(2, log.Count(l => l.StartsWith("transfer: download 32768 bytes", StringComparison.Ordinal) && l.EndsWith("over the gRPC streams", StringComparison.Ordinal)));
+        Assert.Equal(2, log.Count(l => l.StartsWith("transfer: upload 32768 bytes", StringComparison.Ordinal) && l.EndsWith("over the gRPC streams", StringComparison.Ordinal)));
+        Assert.DoesNotContain(log, l => l.Contains("transfer endpoint", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,32 +1,33 @@
-using System.Collections.Concurrent;
-
 namespace Federate.Client.Internal;
 
 /// <summary>
 /// One long-lived background thread that runs a client's tasks one after another. Training is CPU-bound, so it runs
 /// off the thread pool (heartbeats keep flowing); a thread of its own started for every task cost a thread's creation
 /// and start-up per task, about a tenth of the CPU of a process serving 100 virtual clients with a small model.
+/// The idle thread blocks without spinning (Monitor.Wait): a BlockingCollection's wait spins with sched_yield first,
+/// which took a fifth of such a process's CPU.
 /// </summary>
 internal sealed class TaskThread : IDisposable
 {
-    private readonly BlockingCollection<Action> _work = [];
-    private readonly Lock _lock = new();
+    private readonly Queue<Action> _work = new();
+    private readonly object _gate = new();
+    private bool _disposed;
     private Thread? _thread;
 
     /// <summary>Runs <paramref name="body"/> on the thread after the work queued before it; canceled if the token is before it starts.</summary>
     public Task<T> RunAsync<T>(Func<T> body, CancellationToken cancellationToken)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_lock)
+        lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_work.IsAddingCompleted, this);
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_thread is null)
             {
                 _thread = new Thread(Serve) { IsBackground = true, Name = "federate-client-task" };
                 _thread.Start();
             }
 
-            _work.Add(() =>
+            _work.Enqueue(() =>
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
@@ -46,7 +47,8 @@ internal sealed class TaskThread : IDisposable
                 {
                     done.TrySetException(ex);
                 }
-            }, CancellationToken.None);
+            });
+            Monitor.Pulse(_gate);
         }
 
         return done.Task;
@@ -54,8 +56,24 @@ internal sealed class TaskThread : IDisposable
 
     private void Serve()
     {
-        foreach (var work in _work.GetConsumingEnumerable())
+        while (true)
         {
+            Action work;
+            lock (_gate)
+            {
+                while (_work.Count == 0)
+                {
+                    if (_disposed)
+                    {
+                        return;
+                    }
+
+                    Monitor.Wait(_gate);
+                }
+
+                work = _work.Dequeue();
+            }
+
             work();
         }
     }
@@ -63,9 +81,10 @@ internal sealed class TaskThread : IDisposable
     /// <summary>Lets the thread finish the work queued and end.</summary>
     public void Dispose()
     {
-        lock (_lock)
+        lock (_gate)
         {
-            _work.CompleteAdding();
+            _disposed = true;
+            Monitor.Pulse(_gate);
         }
     }
 }

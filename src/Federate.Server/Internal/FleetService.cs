@@ -484,7 +484,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
 
     private async Task SendTaskAsync(FleetNode node, PendingTask task, IServerStreamWriter<TaskFrame> stream, bool bulk, CancellationToken cancellationToken)
     {
-        var header = new TaskHeader { Metadata = task.Instruction.Metadata.ToProto(), ChunkSize = options.ChunkSize, Bulk = bulk && task.Tensors.Count > 0 };
+        var header = new TaskHeader { Metadata = task.Instruction.Metadata.ToProto(), ChunkSize = options.ChunkSize, Bulk = bulk && task.Tensors.Sum(t => t.Tensor.ByteLength) > FleetProtocol.InlineTensorBytes };
         if (task.Instruction.Content is { } content)
         {
             Mapping.AddRecords(content, header.Configs, header.Metrics, header.Tensors);
