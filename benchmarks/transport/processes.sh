@@ -10,7 +10,8 @@
 # plainly and without its start-up footprint (RSS once it has joined, before the first task).
 #
 # Usage: benchmarks/transport/processes.sh [--sizes "10 100 256 1000"] [--rounds 5] [--paths "bulk grpc"] [--tls]
-#        (KEEP_WORK=1 keeps the server and client logs and prints where)
+#        (KEEP_WORK=1 keeps the server and client logs and prints where; FEDERATE_DLL=/path/federate.dll runs an
+#        already built CLI, to compare builds)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,14 +25,18 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift 2 ;;
     --paths) PATHS=$2; shift 2 ;;
     --tls) TLS=1; shift ;;
-    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
-dotnet build src/Federate.Cli -c Release -nologo -v quiet >/dev/null
+if [ -n "${FEDERATE_DLL:-}" ]; then
+  F=$FEDERATE_DLL
+else
+  dotnet build src/Federate.Cli -c Release -nologo -v quiet >/dev/null
+  F=src/Federate.Cli/bin/Release/net10.0/federate.dll
+fi
 dotnet build benchmarks/Federate.TransportBenchmark -c Release -nologo -v quiet >/dev/null
-F=src/Federate.Cli/bin/Release/net10.0/federate.dll
 B=benchmarks/Federate.TransportBenchmark/bin/Release/net10.0/Federate.TransportBenchmark.dll
 WORK=$(mktemp -d)
 SP=""

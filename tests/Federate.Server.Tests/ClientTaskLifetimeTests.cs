@@ -16,19 +16,21 @@ public sealed class ClientTaskLifetimeTests
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(90);
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task NextTask_EarlierTasksReceivedAndReplyTensors_AreCollected(bool transferEndpoint)
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public async Task NextTask_EarlierTasksReceivedAndReplyTensors_AreCollected(bool transferEndpoint, bool returnMemory)
     {
         var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, FinishGrace = TimeSpan.FromSeconds(5) };
         await using var server = await FleetServer.StartAsync(options);
         var runOptions = new RunOptions { Rounds = 4, MinNodes = 1, RoundTimeout = Limit, RunId = options.RunId };
         var driver = new RunDriver(server.Grid, new FedAvg { Sampling = new SamplingOptions { FractionEvaluate = 0 } }, runOptions, [server.Observer]);
-        var initial = new ArrayRecord { { "w", Tensor.FromArray(new float[300_000], 300_000) } };
+        // 4.4 MB: above the size from which the client collects earlier models before it allocates the next.
+        var initial = new ArrayRecord { { "w", Tensor.FromArray(new float[1_100_000], 1_100_000) } };
         var run = driver.RunAsync(initial);
 
         var app = new WatchingApp();
-        var clientOptions = new FleetClientOptions { Server = $"127.0.0.1:{server.Port}", Insecure = true, PartitionId = 0, Name = "a", UseTransferEndpoint = transferEndpoint };
+        var clientOptions = new FleetClientOptions { Server = $"127.0.0.1:{server.Port}", Insecure = true, PartitionId = 0, Name = "a", UseTransferEndpoint = transferEndpoint, ReturnMemoryBetweenTasks = returnMemory };
         using var client = new FleetClient(clientOptions, app);
         using var stop = new CancellationTokenSource(Limit);
         var clientRun = client.RunAsync(stop.Token);
