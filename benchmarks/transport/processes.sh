@@ -11,7 +11,7 @@
 #
 # Usage: benchmarks/transport/processes.sh [--sizes "10 100 256 1000"] [--rounds 5] [--paths "bulk grpc"] [--tls]
 #        (KEEP_WORK=1 keeps the server and client logs and prints where; FEDERATE_DLL=/path/federate.dll runs an
-#        already built CLI, to compare builds)
+#        already built CLI, to compare builds; CLIENT_ARGS adds client options, e.g. "--retain-memory")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -68,7 +68,7 @@ for size in $SIZES; do
       --min-clients 1 --round-timeout 900 --state-dir "$dir/state" --out "$dir/out" "${extra_server[@]}" >"$dir/server.log" 2>&1 &
     SP=$!
     port=$(wait_for_port "$dir/server.log" "$size MB, $path")
-    dotnet "$F" client "${SEC_CLIENT[@]}" --server "127.0.0.1:$port" --model "noop:$params" "${extra_client[@]}" >"$dir/client.log" 2>&1 &
+    dotnet "$F" client "${SEC_CLIENT[@]}" --server "127.0.0.1:$port" --model "noop:$params" "${extra_client[@]}" ${CLIENT_ARGS:-} >"$dir/client.log" 2>&1 &
     CP=$!
     peak=0
     startup=0
