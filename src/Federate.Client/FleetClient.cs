@@ -84,6 +84,22 @@ public sealed class FleetClient : IDisposable
     /// <exception cref="FleetClientException">The server is incompatible or refuses this client for good.</exception>
     public async Task<ClientExit> RunAsync(CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _runningInProcess);
+        try
+        {
+            return await RunCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _runningInProcess);
+        }
+    }
+
+    /// <summary>Clients running in this process now (virtual clients, tests): the memory return is for a lone client.</summary>
+    private static int _runningInProcess;
+
+    private async Task<ClientExit> RunCoreAsync(CancellationToken cancellationToken)
+    {
         try
         {
             while (true)
@@ -445,7 +461,7 @@ public sealed class FleetClient : IDisposable
             content.Metrics[m.Name] = Mapping.FromProto(m);
         }
 
-        ReleaseDeadModels(header.Tensors, _options.ReturnMemoryBetweenTasks);
+        ReleaseDeadModels(header.Tensors, _options.ReturnMemoryBetweenTasks && Volatile.Read(ref _runningInProcess) == 1);
         if (Mapping.TryAllocate(header.Tensors, content, out var tensors) is { } problem)
         {
             throw new InvalidDataException($"the server sent an invalid task: {problem}");
@@ -515,7 +531,9 @@ public sealed class FleetClient : IDisposable
     /// <paramref name="returnMemory"/> the collection is aggressive: after a plain one the runtime returns the dead
     /// arrays' pages to the system only gradually, so the next model went to fresh pages while the dead ones were
     /// still resident (3 models at the peak instead of 2). It compacts, but the models of earlier tasks are dead by
-    /// now, so it moves little; returning the pages takes 2-3 ms for 10 MB and 15-50 ms for 256 MB.
+    /// now, so it moves little; returning the pages takes 2-3 ms for 10 MB and 15-50 ms for 256 MB. Only for a client
+    /// alone in its process: with several (virtual clients), each one's aggressive collection would compact the
+    /// others' live models too (16 virtual clients of a 100 MB model: rounds 20-40% longer for 15% less memory).
     /// </summary>
     private static void ReleaseDeadModels(IReadOnlyList<TensorLayout> layouts, bool returnMemory)
     {

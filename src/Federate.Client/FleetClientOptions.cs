@@ -59,7 +59,9 @@ public sealed class FleetClientOptions
     /// memory returned to the system at once, so the client's peak is the received model and its trained copy. The
     /// price is a page fault on every page of each new model (about 30% longer rounds of a 256 MB noop model on a
     /// 2-core virtual machine). False collects them without returning the memory: the runtime hands it back only
-    /// gradually, so up to one more model-sized block is resident at the peak, and rounds are faster. Default true.
+    /// gradually, so up to one more model-sized block is resident at the peak, and rounds are faster. Applies while
+    /// this is the only client running in the process (with virtual clients each collection would also compact the
+    /// others' live models). Default true.
     /// </summary>
     public bool ReturnMemoryBetweenTasks { get; set; } = true;
 
