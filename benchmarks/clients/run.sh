@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Round overhead with many clients: one `federate server` on 127.0.0.1 (port 0, read from its log) and one
 # `federate client --virtual-clients N` process, a noop model of P float32 parameters (default noop:1000), R rounds
-# of train + evaluate (default 20: the median then leaves out the first rounds, which run while the runtime is still
-# compiling the hot paths). For each N prints the median round time (history.json 'seconds', train + evaluate), the
-# median per client, the server's CPU time per client per round (utime + stime from /proc, start-up excluded) and
+# of train + evaluate (default 20). For each N prints the median round time (history.json 'seconds', train +
+# evaluate), the median of the second half of the rounds (the first rounds run while the runtime is still compiling
+# the hot paths), the median per client, the server's CPU time per client per round (utime + stime from /proc, start-up excluded) and
 # the client process's (all N virtual clients, start-up included),
 # next to the goal (50 ms at 100 clients) and the reference measured in the same run: the same run with 1 client
 # (a round's fixed cost). Then 1,000 virtual clients in one process (`federate sim --model noop:P`), ms per client.
@@ -33,7 +33,7 @@ done
 TICK=$(getconf CLK_TCK)
 cpu_ms() { awk -v t="$TICK" '{ printf "%.0f", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
 
-run_one() { # clients -> prints "median_round_ms server_cpu_ms client_cpu_ms"
+run_one() { # clients -> prints "median_round_ms second_half_median_ms server_cpu_ms client_cpu_ms"
   local n=$1 dir="$WORK/$1"
   mkdir -p "$dir"
   dotnet "$F" server --insecure --host 127.0.0.1 --port 0 --no-inspector --model "noop:$PARAMS" --rounds "$ROUNDS" \
@@ -60,22 +60,23 @@ rounds = [r["seconds"] * 1000 for r in h["rounds"]]
 failures = sum(r["clients"]["failures"] if isinstance(r["clients"]["failures"], int) else len(r["clients"]["failures"]) for r in h["rounds"])
 if failures:
     print(f"{failures} client failures", file=sys.stderr)
-print(f"{statistics.median(rounds):.1f} {sys.argv[2]} {sys.argv[3]}")
+late = rounds[len(rounds) // 2:]
+print(f"{statistics.median(rounds):.1f} {statistics.median(late):.1f} {sys.argv[2]} {sys.argv[3]}")
 PY
 }
 
 printf "noop:%s, %s rounds of train + evaluate, %s cores, load %s\n" "$PARAMS" "$ROUNDS" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)"
-printf "%8s %16s %14s %20s %20s %20s %12s\n" clients "round median ms" "ms per client" "server CPU ms/cl/rd" "client CPU ms/cl/rd" "over 1-client round" "goal ratio"
+printf "%8s %16s %18s %14s %20s %20s %20s %12s\n" clients "round median ms" "2nd half median ms" "ms per client" "server CPU ms/cl/rd" "client CPU ms/cl/rd" "over 1-client round" "goal ratio"
 base=""
 for n in $CLIENTS; do
-  read -r median cpu ccpu < <(run_one "$n")
+  read -r median late cpu ccpu < <(run_one "$n")
   [ -z "$base" ] && base=$median
   per=$(awk -v m="$median" -v n="$n" 'BEGIN { printf "%.2f", m / n }')
   cpuper=$(awk -v c="$cpu" -v n="$n" -v r="$ROUNDS" 'BEGIN { printf "%.2f", c / n / r }')
   ccpuper=$(awk -v c="$ccpu" -v n="$n" -v r="$ROUNDS" 'BEGIN { printf "%.2f", c / n / r }')
   over=$(awk -v m="$median" -v b="$base" 'BEGIN { printf "%.1fx", m / b }')
   goal=$(awk -v m="$median" -v n="$n" 'BEGIN { if (n >= 100) printf "%.2f", 50 / m; else printf "-" }')
-  printf "%8s %16s %14s %20s %20s %20s %12s\n" "$n" "$median" "$per" "$cpuper" "$ccpuper" "$over" "$goal"
+  printf "%8s %16s %18s %14s %20s %20s %20s %12s\n" "$n" "$median" "$late" "$per" "$cpuper" "$ccpuper" "$over" "$goal"
 done
 
 if [ "$SIM_CLIENTS" -gt 0 ]; then

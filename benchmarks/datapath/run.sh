@@ -94,7 +94,7 @@ echo
 echo "columns: transfer = size MB | path | raw TCP MB/s | download MB/s | ratio | upload MB/s | ratio | CPU ns/byte"
 echo "  (processes: ... | client peak MiB | client peak/model, without start-up in parentheses: the client RSS goal);"
 echo "  aggregation = case, y += x CPU ms, aggregator ms, ratio, streamed ms, ratio, before ms, ratio;"
-echo "  clients = clients, round median ms, ms per client, server and client CPU ms per client and round, over the"
+echo "  clients = clients, round median ms, its second half's median, ms per client, server and client CPU ms per client and round, over the"
 echo "  1-client round, 50 ms / median; memory = strategy, clients, peak RSS MB, ratio, ratio without start-up;"
 echo "  DP-SGD = batch, SGD ex/s, DP ex/s, ratio (wall), SGD ex/CPU-s, DP ex/CPU-s, ratio (CPU);"
 echo "  compression = codec, update MB, ratio to none, accuracy, points against none, seconds"

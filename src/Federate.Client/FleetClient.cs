@@ -31,6 +31,7 @@ public sealed class FleetClient : IDisposable
     private Federate.Security.PayloadCipher? _cipher;
     private Google.Protobuf.ByteString _serverCertificate = Google.Protobuf.ByteString.Empty;
     private BulkChannel? _bulk;
+    private volatile bool _submitAndPull = true;
     private readonly TaskThread _taskThread = new();
     private long? _unreachableSince;
 
@@ -248,12 +249,15 @@ public sealed class FleetClient : IDisposable
         var heartbeat = HeartbeatLoopAsync(session, lost, cancellationToken);
         try
         {
+            // The next task when the last reply's call already brought it (SubmitAndPull).
+            Pulled? next = null;
             while (true)
             {
                 Message? task;
                 try
                 {
-                    var pulled = await PullAsync(session.NodeId, lost.Token).ConfigureAwait(false);
+                    var pulled = next ?? await PullAsync(session.NodeId, lost.Token).ConfigureAwait(false);
+                    next = null;
                     if (pulled.Finished is { } finished)
                     {
                         ClientLog.Finished(_logger, string.IsNullOrEmpty(finished.Detail) ? finished.StopReason : finished.Detail);
@@ -276,11 +280,7 @@ public sealed class FleetClient : IDisposable
                 var reply = await HandleAsync(task, lost.Token).ConfigureAwait(false);
                 try
                 {
-                    await SubmitAsync(session.NodeId, reply, lost.Token).ConfigureAwait(false);
-                    if (reply.Error is null)
-                    {
-                        ClientLog.Submitted(_logger, task.Metadata.Round, task.Metadata.MessageType.ToString().ToLowerInvariant());
-                    }
+                    next = await SubmitAsync(session.NodeId, reply, lost.Token).ConfigureAwait(false);
                 }
                 catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument)
                 {
@@ -421,12 +421,17 @@ public sealed class FleetClient : IDisposable
         }
     }
 
-    private async Task<(Message? Task, RunFinished? Finished)> PullAsync(long nodeId, CancellationToken cancellationToken)
+    private async Task<Pulled> PullAsync(long nodeId, CancellationToken cancellationToken)
     {
         using var call = _client.PullTask(
             new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, WaitMs = (long)_options.PollWait.TotalMilliseconds, Bulk = _bulk is not null },
             new CallOptions(Headers(), cancellationToken: cancellationToken));
-        var stream = call.ResponseStream;
+        return await ReadTaskAsync(call.ResponseStream, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>What a pull brings: notifications (handled here), then a task, the run's end, or nothing (poll time up).</summary>
+    private async Task<Pulled> ReadTaskAsync(IAsyncStreamReader<TaskFrame> stream, CancellationToken cancellationToken)
+    {
         while (await stream.MoveNext(cancellationToken).ConfigureAwait(false))
         {
             var frame = stream.Current;
@@ -436,15 +441,15 @@ public sealed class FleetClient : IDisposable
                     await NotifyAsync(frame.Notification, cancellationToken).ConfigureAwait(false);
                     break;
                 case TaskFrame.FrameOneofCase.Finished:
-                    return (null, frame.Finished);
+                    return new Pulled(null, frame.Finished);
                 case TaskFrame.FrameOneofCase.Task:
-                    return (await ReceiveTaskAsync(frame.Task, stream, cancellationToken).ConfigureAwait(false), null);
+                    return new Pulled(await ReceiveTaskAsync(frame.Task, stream, cancellationToken).ConfigureAwait(false), null);
                 default:
                     throw new InvalidDataException($"unexpected {frame.FrameCase} frame before a task header");
             }
         }
 
-        return (null, null);
+        return new Pulled(null, null);
     }
 
     private async Task<Message> ReceiveTaskAsync(TaskHeader header, IAsyncStreamReader<TaskFrame> stream, CancellationToken cancellationToken)
@@ -574,7 +579,12 @@ public sealed class FleetClient : IDisposable
         }
     }
 
-    private async Task SubmitAsync(long nodeId, Message reply, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the reply to a task. Through the gRPC streams and with content, the same call then waits for the next
+    /// task (SubmitAndPull) and returns it; otherwise (an error reply, a bulk upload, a server without SubmitAndPull,
+    /// or a pull that failed after the update was accepted) returns null and the caller pulls.
+    /// </summary>
+    private async Task<Pulled?> SubmitAsync(long nodeId, Message reply, CancellationToken cancellationToken)
     {
         FaultPoints.Reach("client-submit");
         var header = new UpdateHeader { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, Metadata = reply.Metadata.ToProto() };
@@ -592,35 +602,32 @@ public sealed class FleetClient : IDisposable
         if (_bulk is { } bulk && tensors.Sum(t => t.Tensor.ByteLength) > FleetProtocol.InlineTensorBytes)
         {
             await bulk.UploadAsync(nodeId, _token, header, [.. tensors.Select(t => t.Tensor)], _options.ChunkSize, _cipher, () => FaultPoints.Reach("client-upload"), cancellationToken).ConfigureAwait(false);
-            return;
+            Submitted(reply);
+            return null;
+        }
+
+        // An error reply may be this client's last word (it stops on some): it does not wait for a next task.
+        if (_submitAndPull && reply.Error is null)
+        {
+            header.Pull = new PullTaskRequest { WaitMs = (long)_options.PollWait.TotalMilliseconds, Bulk = _bulk is not null };
+            try
+            {
+                return await SubmitAndPullAsync(header, tensors, reply, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
+            {
+                // A server from before SubmitAndPull: it refused the call before reading any of it.
+                _submitAndPull = false;
+                header.Pull = null;
+            }
         }
 
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        long bytes = 0;
         using var call = _client.SubmitUpdate(new CallOptions(Headers(), cancellationToken: cancellationToken));
+        long bytes;
         try
         {
-            await call.RequestStream.WriteAsync(new UpdateFrame { Header = header }, cancellationToken).ConfigureAwait(false);
-            for (int i = 0; i < tensors.Count; i++)
-            {
-                foreach (var (chunk, digest) in TensorChunks.Split(tensors[i].Tensor, (uint)i, _options.ChunkSize))
-                {
-                    if (chunk is not null && _cipher is { } cipher)
-                    {
-                        var (ciphertext, nonce, tag) = cipher.Encrypt(chunk.Data.Span, Federate.Security.PayloadDirection.ToServer, chunk.TensorIndex, chunk.Offset);
-                        chunk.Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(ciphertext);
-                        chunk.Nonce = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(nonce);
-                        chunk.Tag = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(tag);
-                    }
-
-                    var frame = chunk is not null ? new UpdateFrame { Chunk = chunk } : new UpdateFrame { Digest = digest };
-                    bytes += chunk?.Data.Length ?? 0;
-                    await call.RequestStream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
-                    FaultPoints.Reach("client-upload");
-                }
-            }
-
-            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            bytes = await WriteUpdateAsync(call.RequestStream, header, tensors, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or RpcException or IOException && !cancellationToken.IsCancellationRequested)
         {
@@ -633,6 +640,86 @@ public sealed class FleetClient : IDisposable
         if (bytes > 0)
         {
             Transferred("upload", bytes, started);
+        }
+
+        Submitted(reply);
+        return null;
+    }
+
+    private async Task<Pulled?> SubmitAndPullAsync(UpdateHeader header, IReadOnlyList<(string Record, string Name, Tensor Tensor)> tensors, Message reply, CancellationToken cancellationToken)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var call = _client.SubmitAndPull(new CallOptions(Headers(), cancellationToken: cancellationToken));
+        var stream = call.ResponseStream;
+        long bytes;
+        try
+        {
+            bytes = await WriteUpdateAsync(call.RequestStream, header, tensors, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or RpcException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            // The server ended the call early (a refusal): its status explains why.
+            await stream.MoveNext(cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+
+        // A refusal ends the call with its status here, before `submitted`.
+        if (!await stream.MoveNext(cancellationToken).ConfigureAwait(false) || stream.Current.FrameCase != TaskFrame.FrameOneofCase.Submitted)
+        {
+            throw new IOException("the server ended the call without accepting or refusing the update");
+        }
+
+        if (bytes > 0)
+        {
+            Transferred("upload", bytes, started);
+        }
+
+        Submitted(reply);
+        try
+        {
+            return await ReadTaskAsync(stream, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && ex.StatusCode != StatusCode.Cancelled)
+        {
+            // The update is in; the pull after it failed (node dropped, session revoked, ...): a plain pull meets the
+            // same condition and the session loop handles it as for any pull.
+            return null;
+        }
+    }
+
+    /// <summary>Writes an update's frames (header, then each tensor's chunks and digest) and ends the request stream.</summary>
+    private async Task<long> WriteUpdateAsync(IClientStreamWriter<UpdateFrame> requestStream, UpdateHeader header, IReadOnlyList<(string Record, string Name, Tensor Tensor)> tensors, CancellationToken cancellationToken)
+    {
+        long bytes = 0;
+        await requestStream.WriteAsync(new UpdateFrame { Header = header }, cancellationToken).ConfigureAwait(false);
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            foreach (var (chunk, digest) in TensorChunks.Split(tensors[i].Tensor, (uint)i, _options.ChunkSize))
+            {
+                if (chunk is not null && _cipher is { } cipher)
+                {
+                    var (ciphertext, nonce, tag) = cipher.Encrypt(chunk.Data.Span, Federate.Security.PayloadDirection.ToServer, chunk.TensorIndex, chunk.Offset);
+                    chunk.Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(ciphertext);
+                    chunk.Nonce = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(nonce);
+                    chunk.Tag = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(tag);
+                }
+
+                var frame = chunk is not null ? new UpdateFrame { Chunk = chunk } : new UpdateFrame { Digest = digest };
+                bytes += chunk?.Data.Length ?? 0;
+                await requestStream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+                FaultPoints.Reach("client-upload");
+            }
+        }
+
+        await requestStream.CompleteAsync().ConfigureAwait(false);
+        return bytes;
+    }
+
+    private void Submitted(Message reply)
+    {
+        if (reply.Error is null)
+        {
+            ClientLog.Submitted(_logger, reply.Metadata.Round, reply.Metadata.MessageType.ToString().ToLowerInvariant());
         }
     }
 
@@ -722,4 +809,7 @@ public sealed class FleetClient : IDisposable
         return $"{ex.StatusCode}: {detail}";
     }
 
+
+    /// <summary>What a pull brought: a task, the run's end, or neither (the poll time ran out).</summary>
+    private readonly record struct Pulled(Message? Task, RunFinished? Finished);
 }

@@ -114,7 +114,33 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
         return Task.FromResult(new QuitReply());
     }
 
-    public override async Task PullTask(PullTaskRequest request, IServerStreamWriter<TaskFrame> responseStream, ServerCallContext context)
+    public override Task PullTask(PullTaskRequest request, IServerStreamWriter<TaskFrame> responseStream, ServerCallContext context)
+        => PullAsync(request, responseStream, context);
+
+    /// <summary>
+    /// <see cref="SubmitUpdate"/> and then <see cref="PullTask"/> on one call: a client that replies and waits for its
+    /// next task saves a call (and its round trip) per task. The update is checked and received exactly as by
+    /// SubmitUpdate; a refusal ends the call with its status before the <c>submitted</c> frame.
+    /// </summary>
+    public override async Task SubmitAndPull(IAsyncStreamReader<UpdateFrame> requestStream, IServerStreamWriter<TaskFrame> responseStream, ServerCallContext context)
+    {
+        const string call = nameof(SubmitUpdate);
+        if (!await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false) || requestStream.Current.FrameCase != UpdateFrame.FrameOneofCase.Header)
+        {
+            throw Refuse(call, 0, StatusCode.InvalidArgument, "an update must start with an UpdateHeader frame");
+        }
+
+        var header = requestStream.Current.Header;
+        var reply = await SubmitAsync(header, () => security.Authorize(context, header.NodeId, options.RunId, call), new GrpcUpdate(requestStream), context.CancellationToken).ConfigureAwait(false);
+        await responseStream.WriteAsync(new TaskFrame { Submitted = reply }).ConfigureAwait(false);
+        var pull = header.Pull ?? new PullTaskRequest();
+        await PullAsync(
+            new PullTaskRequest { ProtocolVersion = header.ProtocolVersion, NodeId = header.NodeId, WaitMs = pull.WaitMs, Bulk = pull.Bulk },
+            responseStream,
+            context).ConfigureAwait(false);
+    }
+
+    private async Task PullAsync(PullTaskRequest request, IServerStreamWriter<TaskFrame> responseStream, ServerCallContext context)
     {
         if (FleetProtocol.CheckVersion(request.ProtocolVersion, "client") is { } problem)
         {
