@@ -213,7 +213,7 @@ public sealed class FleetClient : IDisposable
                 NodeId = reply.NodeId;
                 _bulk?.Dispose();
                 _bulk = reply.TransferPort > 0 && _options.UseTransferEndpoint && _options.Compression != "gzip"
-                    ? await BulkChannel.TryOpenAsync(_options.Server, reply.TransferPort, _identity, _options.CallTimeout, _logger, cancellationToken).ConfigureAwait(false)
+                    ? await BulkChannel.TryOpenAsync(_options.Server, reply.TransferPort, _identity, _options.CallTimeout, _logger, _options.TaskLogLevel, cancellationToken).ConfigureAwait(false)
                     : null;
                 _unreachableSince = null;
                 ClientLog.Joined(_logger, _options.Server, reply.NodeId, reply.RunId);
@@ -476,7 +476,7 @@ public sealed class FleetClient : IDisposable
         {
             var bulk = _bulk ?? throw new InvalidDataException("the server sent a task for the transfer endpoint, which this client does not use");
             long received = await bulk.DownloadAsync(NodeId, () => _token, metadata.MessageId, tensors, _cipher, cancellationToken).ConfigureAwait(false);
-            ClientLog.TaskReceived(_logger, metadata.Round, metadata.MessageType.ToString().ToLowerInvariant(), received);
+            TaskReceived(metadata, received);
             return new Message(metadata, content);
         }
 
@@ -522,7 +522,7 @@ public sealed class FleetClient : IDisposable
         }
 
         Transferred("download", bytes, started);
-        ClientLog.TaskReceived(_logger, metadata.Round, metadata.MessageType.ToString().ToLowerInvariant(), bytes);
+        TaskReceived(metadata, bytes);
         return new Message(metadata, content);
     }
 
@@ -715,18 +715,27 @@ public sealed class FleetClient : IDisposable
         return bytes;
     }
 
+    private void TaskReceived(MessageMetadata metadata, long bytes)
+    {
+        if (_logger.IsEnabled(_options.TaskLogLevel))
+        {
+            string kind = metadata.MessageType.ToString().ToLowerInvariant();
+            ClientLog.TaskReceived(_logger, _options.TaskLogLevel, metadata.Round, kind, bytes);
+        }
+    }
+
     private void Submitted(Message reply)
     {
-        if (reply.Error is null)
+        if (reply.Error is null && _logger.IsEnabled(_options.TaskLogLevel))
         {
-            ClientLog.Submitted(_logger, reply.Metadata.Round, reply.Metadata.MessageType.ToString().ToLowerInvariant());
+            string kind = reply.Metadata.MessageType.ToString().ToLowerInvariant();
+            ClientLog.Submitted(_logger, _options.TaskLogLevel, reply.Metadata.Round, kind);
         }
     }
 
     private void Transferred(string direction, long bytes, long started)
     {
-        double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
-        ClientLog.Transferred(_logger, direction, bytes, seconds, bytes / 1e6 / Math.Max(seconds, 1e-9), "gRPC streams");
+        ClientLog.Transferred(_logger, _options.TaskLogLevel, direction, bytes, started, "gRPC streams");
     }
 
     private async Task NotifyAsync(Notification wire, CancellationToken cancellationToken)

@@ -155,6 +155,8 @@ internal static class ClientCommand
                         ChunkSize = parse.GetValue(chunkSize),
                         UseTransferEndpoint = !parse.GetValue(noTransferEndpoint),
                         ReturnMemoryBetweenTasks = !parse.GetValue(retainMemory),
+                        // Many clients in one process: their per-task lines (7 per client and round) only with --verbose.
+                        TaskLogLevel = virtualCount > 1 ? LogLevel.Debug : LogLevel.Information,
                     };
                     if (options.Validate() is { } problem)
                     {

@@ -22,15 +22,17 @@ internal sealed class BulkChannel : IDisposable
 
     private readonly HttpClient _http;
     private readonly ILogger _logger;
+    private readonly LogLevel _taskLogLevel;
 
-    private BulkChannel(HttpClient http, ILogger logger)
+    private BulkChannel(HttpClient http, ILogger logger, LogLevel taskLogLevel)
     {
         _http = http;
         _logger = logger;
+        _taskLogLevel = taskLogLevel;
     }
 
     /// <summary>Opens the endpoint at <paramref name="port"/> of the server's host when a probe answers; null otherwise.</summary>
-    public static async Task<BulkChannel?> TryOpenAsync(string server, int port, ClientIdentity? identity, TimeSpan connectTimeout, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<BulkChannel?> TryOpenAsync(string server, int port, ClientIdentity? identity, TimeSpan connectTimeout, ILogger logger, LogLevel taskLogLevel, CancellationToken cancellationToken)
     {
         var host = new Uri("http://" + server).Host;
         var handler = new SocketsHttpHandler
@@ -60,7 +62,7 @@ internal sealed class BulkChannel : IDisposable
             using var probe = await http.GetAsync("/fleet/v1/transfer", timeout.Token).ConfigureAwait(false);
             if (probe.StatusCode == HttpStatusCode.NoContent)
             {
-                return new BulkChannel(http, logger);
+                return new BulkChannel(http, logger, taskLogLevel);
             }
 
             ClientLog.TransferEndpointUnreachable(logger, port, $"HTTP {(int)probe.StatusCode}");
@@ -142,8 +144,7 @@ internal sealed class BulkChannel : IDisposable
 
     private void Log(string direction, long bytes, long started)
     {
-        double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
-        ClientLog.Transferred(_logger, direction, bytes, seconds, bytes / 1e6 / Math.Max(seconds, 1e-9), "transfer endpoint");
+        ClientLog.Transferred(_logger, _taskLogLevel, direction, bytes, started, "transfer endpoint");
     }
 
     private static HttpRequestMessage Request(HttpMethod method, string path, long nodeId, string? token)

@@ -10,11 +10,11 @@ internal static partial class ClientLog
     [LoggerMessage(2, LogLevel.Information, "joined {Server} as node {NodeId} (run {RunId})")]
     public static partial void Joined(ILogger logger, string server, long nodeId, string runId);
 
-    [LoggerMessage(3, LogLevel.Information, "round {Round}: {Kind} task received ({Bytes} bytes)")]
-    public static partial void TaskReceived(ILogger logger, int round, string kind, long bytes);
+    [LoggerMessage(EventId = 3, Message = "round {Round}: {Kind} task received ({Bytes} bytes)")]
+    public static partial void TaskReceived(ILogger logger, LogLevel level, int round, string kind, long bytes);
 
-    [LoggerMessage(4, LogLevel.Information, "round {Round}: {Kind} reply submitted")]
-    public static partial void Submitted(ILogger logger, int round, string kind);
+    [LoggerMessage(EventId = 4, Message = "round {Round}: {Kind} reply submitted")]
+    public static partial void Submitted(ILogger logger, LogLevel level, int round, string kind);
 
     [LoggerMessage(5, LogLevel.Warning, "round {Round}: the server refused the reply: {Reason}")]
     public static partial void SubmitRefused(ILogger logger, int round, string reason);
@@ -63,8 +63,23 @@ internal static partial class ClientLog
     [LoggerMessage(512, LogLevel.Information, "supernode: run {RunId} finished after {Answered} answers; training is over")]
     public static partial void SuperNodeRunFinished(ILogger logger, ulong runId, int answered);
 
-    [LoggerMessage(30, LogLevel.Information, "transfer: {Direction} {Bytes} bytes in {Seconds:0.000} s ({Rate:0} MB/s) over the {Path}")]
-    public static partial void Transferred(ILogger logger, string direction, long bytes, double seconds, double rate, string path);
+    [LoggerMessage(EventId = 30, Message = "transfer: {Direction} {Bytes} bytes in {Seconds:0.000} s ({Rate:0} MB/s) over the {Path}")]
+    private static partial void Transferred(ILogger logger, LogLevel level, string direction, long bytes, double seconds, double rate, string path);
+
+    /// <summary>Below this many bytes a transfer's rate says little: its line is a debug one.</summary>
+    public const long RateWorthyBytes = 1L << 20;
+
+    /// <summary>A transfer's size, time and rate, at <paramref name="level"/> (debug for one under <see cref="RateWorthyBytes"/>).</summary>
+    public static void Transferred(ILogger logger, LogLevel level, string direction, long bytes, long startedTimestamp, string path)
+    {
+        var actual = bytes < RateWorthyBytes ? LogLevel.Debug : level;
+        if (logger.IsEnabled(actual))
+        {
+            double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds;
+            double rate = bytes / 1e6 / Math.Max(seconds, 1e-9);
+            Transferred(logger, actual, direction, bytes, seconds, rate, path);
+        }
+    }
 
     [LoggerMessage(31, LogLevel.Warning, "transfer: the download broke after {Bytes} bytes ({Reason}); resuming from tensor {Tensor} byte {Offset}")]
     public static partial void Resuming(ILogger logger, long bytes, string reason, int tensor, long offset);
