@@ -78,6 +78,9 @@ public sealed class FleetClient : IDisposable
         }
     }
 
+    /// <summary>Tests only: raised when a task's tensors are about to be allocated (after earlier models were collected).</summary>
+    internal static event Action<FleetClient>? ModelAllocating;
+
     /// <summary>The node id of the current registration (0 before joining).</summary>
     public long NodeId { get; private set; }
 
@@ -247,17 +250,22 @@ public sealed class FleetClient : IDisposable
     {
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var heartbeat = HeartbeatLoopAsync(session, lost, cancellationToken);
+
+        // The call that carried the last reply and now brings the next task (SubmitAndPull), or null.
+        AsyncDuplexStreamingCall<UpdateFrame, TaskFrame>? pending = null;
         try
         {
-            // The next task when the last reply's call already brought it (SubmitAndPull).
-            Pulled? next = null;
             while (true)
             {
                 Message? task;
                 try
                 {
-                    var pulled = next ?? await PullAsync(session.NodeId, lost.Token).ConfigureAwait(false);
-                    next = null;
+                    // The next task comes on the call that carried the last reply (SubmitAndPull), read only here: the
+                    // last task's and reply's variables are out of scope (the compiler clears them), so their models
+                    // are garbage when the next model is allocated.
+                    var carried = pending is not null ? await NextOnAsync(pending, lost.Token).ConfigureAwait(false) : null;
+                    pending = null;
+                    var pulled = carried ?? await PullAsync(session.NodeId, lost.Token).ConfigureAwait(false);
                     if (pulled.Finished is { } finished)
                     {
                         ClientLog.Finished(_logger, string.IsNullOrEmpty(finished.Detail) ? finished.StopReason : finished.Detail);
@@ -280,7 +288,7 @@ public sealed class FleetClient : IDisposable
                 var reply = await HandleAsync(task, lost.Token).ConfigureAwait(false);
                 try
                 {
-                    next = await SubmitAsync(session.NodeId, reply, lost.Token).ConfigureAwait(false);
+                    pending = await SubmitAsync(session.NodeId, reply, lost.Token).ConfigureAwait(false);
                 }
                 catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument)
                 {
@@ -318,6 +326,7 @@ public sealed class FleetClient : IDisposable
         }
         finally
         {
+            pending?.Dispose();
             await lost.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
         }
@@ -467,6 +476,7 @@ public sealed class FleetClient : IDisposable
         }
 
         ReleaseDeadModels(header.Tensors, _options.ReturnMemoryBetweenTasks && Volatile.Read(ref _runningInProcess) == 1);
+        ModelAllocating?.Invoke(this);
         if (Mapping.TryAllocate(header.Tensors, content, out var tensors) is { } problem)
         {
             throw new InvalidDataException($"the server sent an invalid task: {problem}");
@@ -580,11 +590,11 @@ public sealed class FleetClient : IDisposable
     }
 
     /// <summary>
-    /// Sends the reply to a task. Through the gRPC streams and with content, the same call then waits for the next
-    /// task (SubmitAndPull) and returns it; otherwise (an error reply, a bulk upload, a server without SubmitAndPull,
-    /// or a pull that failed after the update was accepted) returns null and the caller pulls.
+    /// Sends the reply to a task. Through the gRPC streams and with content, the call goes on to wait for the next task
+    /// (SubmitAndPull): it is returned once the server has accepted the update, for <see cref="NextOnAsync"/>.
+    /// Otherwise (an error reply, a bulk upload, a server without SubmitAndPull) returns null and the caller pulls.
     /// </summary>
-    private async Task<Pulled?> SubmitAsync(long nodeId, Message reply, CancellationToken cancellationToken)
+    private async Task<AsyncDuplexStreamingCall<UpdateFrame, TaskFrame>?> SubmitAsync(long nodeId, Message reply, CancellationToken cancellationToken)
     {
         FaultPoints.Reach("client-submit");
         var header = new UpdateHeader { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, Metadata = reply.Metadata.ToProto() };
@@ -646,44 +656,62 @@ public sealed class FleetClient : IDisposable
         return null;
     }
 
-    private async Task<Pulled?> SubmitAndPullAsync(UpdateHeader header, IReadOnlyList<(string Record, string Name, Tensor Tensor)> tensors, Message reply, CancellationToken cancellationToken)
+    private async Task<AsyncDuplexStreamingCall<UpdateFrame, TaskFrame>> SubmitAndPullAsync(UpdateHeader header, IReadOnlyList<(string Record, string Name, Tensor Tensor)> tensors, Message reply, CancellationToken cancellationToken)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        using var call = _client.SubmitAndPull(new CallOptions(Headers(), cancellationToken: cancellationToken));
-        var stream = call.ResponseStream;
-        long bytes;
+        var call = _client.SubmitAndPull(new CallOptions(Headers(), cancellationToken: cancellationToken));
         try
         {
-            bytes = await WriteUpdateAsync(call.RequestStream, header, tensors, cancellationToken).ConfigureAwait(false);
+            var stream = call.ResponseStream;
+            long bytes;
+            try
+            {
+                bytes = await WriteUpdateAsync(call.RequestStream, header, tensors, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or RpcException or IOException && !cancellationToken.IsCancellationRequested)
+            {
+                // The server ended the call early (a refusal): its status explains why.
+                await stream.MoveNext(cancellationToken).ConfigureAwait(false);
+                throw;
+            }
+
+            // A refusal ends the call with its status here, before `submitted`.
+            if (!await stream.MoveNext(cancellationToken).ConfigureAwait(false) || stream.Current.FrameCase != TaskFrame.FrameOneofCase.Submitted)
+            {
+                throw new IOException("the server ended the call without accepting or refusing the update");
+            }
+
+            if (bytes > 0)
+            {
+                Transferred("upload", bytes, started);
+            }
+
+            Submitted(reply);
+            return call;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or RpcException or IOException && !cancellationToken.IsCancellationRequested)
+        catch
         {
-            // The server ended the call early (a refusal): its status explains why.
-            await stream.MoveNext(cancellationToken).ConfigureAwait(false);
+            call.Dispose();
             throw;
         }
+    }
 
-        // A refusal ends the call with its status here, before `submitted`.
-        if (!await stream.MoveNext(cancellationToken).ConfigureAwait(false) || stream.Current.FrameCase != TaskFrame.FrameOneofCase.Submitted)
+    /// <summary>
+    /// The next task on a SubmitAndPull call whose update was accepted; null when the pull part failed (node dropped,
+    /// session revoked, ...): a plain pull then meets the same condition and the session loop handles it as for any.
+    /// </summary>
+    private async Task<Pulled?> NextOnAsync(AsyncDuplexStreamingCall<UpdateFrame, TaskFrame> call, CancellationToken cancellationToken)
+    {
+        using (call)
         {
-            throw new IOException("the server ended the call without accepting or refusing the update");
-        }
-
-        if (bytes > 0)
-        {
-            Transferred("upload", bytes, started);
-        }
-
-        Submitted(reply);
-        try
-        {
-            return await ReadTaskAsync(stream, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && ex.StatusCode != StatusCode.Cancelled)
-        {
-            // The update is in; the pull after it failed (node dropped, session revoked, ...): a plain pull meets the
-            // same condition and the session loop handles it as for any pull.
-            return null;
+            try
+            {
+                return await ReadTaskAsync(call.ResponseStream, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && ex.StatusCode != StatusCode.Cancelled)
+            {
+                return null;
+            }
         }
     }
 
