@@ -123,6 +123,60 @@ public sealed class SubmitAndPullTests
     }
 
     [Fact]
+    public async Task SubmitAndPull_NoHeaderOrForeignTask_RefusedAndTheServerCarriesOn()
+    {
+        var options = new FleetServerOptions { Port = 0, Host = "127.0.0.1", Insecure = true, FinishGrace = TimeSpan.FromSeconds(5), HeartbeatInterval = TimeSpan.FromSeconds(30) };
+        await using var server = await FleetServer.StartAsync(options);
+        var runOptions = new RunOptions { Rounds = 1, MinNodes = 1, RoundTimeout = Limit, RunId = options.RunId };
+        var driver = new RunDriver(server.Grid, new FedAvg { Sampling = new SamplingOptions { FractionEvaluate = 0 } }, runOptions, [server.Observer]);
+        var run = driver.RunAsync(new ArrayRecord { { "w", Tensor.FromArray(new float[] { 0, 0, 0 }, 3) } });
+
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}");
+        var fleet = new Fleet.FleetClient(channel);
+        using var stop = new CancellationTokenSource(Limit);
+
+        // Nothing at all, then a chunk before any header.
+        using (var empty = fleet.SubmitAndPull(cancellationToken: stop.Token))
+        {
+            await empty.RequestStream.CompleteAsync();
+            var refused = await Assert.ThrowsAsync<RpcException>(() => empty.ResponseStream.MoveNext(stop.Token));
+            Assert.Equal((StatusCode.InvalidArgument, "an update must start with an UpdateHeader frame"), (refused.StatusCode, refused.Status.Detail));
+        }
+
+        using (var headless = fleet.SubmitAndPull(cancellationToken: stop.Token))
+        {
+            await headless.RequestStream.WriteAsync(new UpdateFrame { Chunk = new TensorChunk { TensorIndex = 0, Offset = 0 } });
+            await headless.RequestStream.CompleteAsync();
+            var refused = await Assert.ThrowsAsync<RpcException>(() => headless.ResponseStream.MoveNext(stop.Token));
+            Assert.Equal((StatusCode.InvalidArgument, "an update must start with an UpdateHeader frame"), (refused.StatusCode, refused.Status.Detail));
+        }
+
+        // A registered node answering a task that does not exist, with a pull for another node: refused before any
+        // pull, so nothing of another node's is sent to it.
+        var me = await fleet.RegisterAsync(new RegisterRequest { ProtocolVersion = FleetProtocol.Version, Name = "raw", PartitionId = 0 }, cancellationToken: stop.Token);
+        using (var foreign = fleet.SubmitAndPull(cancellationToken: stop.Token))
+        {
+            var update = Reply(me.NodeId, new MessageHeader { RunId = options.RunId, Round = 1, Kind = MessageKind.Train, MessageId = "no-such-task" }, []);
+            update.Pull = new PullTaskRequest { NodeId = me.NodeId + 1, WaitMs = 10_000 };
+            await WriteAsync(foreign.RequestStream, update, []);
+            var refused = await Assert.ThrowsAsync<RpcException>(() => foreign.ResponseStream.MoveNext(stop.Token));
+            Assert.Equal((StatusCode.NotFound, "no task with id 'no-such-task'"), (refused.StatusCode, refused.Status.Detail));
+        }
+
+        // The server carries on: the node gets its task and its reply over SubmitAndPull finishes the run.
+        using var pull = fleet.PullTask(new PullTaskRequest { ProtocolVersion = FleetProtocol.Version, NodeId = me.NodeId, WaitMs = 10_000 }, cancellationToken: stop.Token);
+        var task = await ReadTaskAsync(pull.ResponseStream, stop.Token);
+        using var call = fleet.SubmitAndPull(cancellationToken: stop.Token);
+        var reply = Reply(me.NodeId, task.Header!.Metadata, [1, 1, 1]);
+        reply.Pull = new PullTaskRequest { WaitMs = 1 };
+        await WriteAsync(call.RequestStream, reply, [1, 1, 1]);
+        Assert.True(await call.ResponseStream.MoveNext(stop.Token));
+        Assert.True(call.ResponseStream.Current.Submitted.Accepted);
+        var result = await run.WaitAsync(Limit);
+        Assert.Equal([1f, 1f, 1f], result.Parameters["w"].AsSpan<float>().ToArray());
+    }
+
+    [Fact]
     public async Task RunAsync_ServerWithoutSubmitAndPull_SubmitsAndPullsSeparately()
     {
         await using var legacy = await LegacyServer.StartAsync();
