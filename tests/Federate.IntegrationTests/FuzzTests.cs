@@ -186,6 +186,32 @@ public sealed class FuzzTests(ITestOutputHelper log)
                         break;
                     }
 
+                    case 7 when random.Next(2) == 0:
+                    {
+                        // SubmitAndPull: the same update frames, then whatever the server answers on the way back.
+                        using var call = invoker.AsyncDuplexStreamingCall(new Method<byte[], byte[]>(MethodType.DuplexStreaming, "federate.fleet.v1.Fleet", "SubmitAndPull", Raw, Raw), null, real);
+                        int frames = random.Next(1, 6);
+                        for (int f = 0; f < frames; f++)
+                        {
+                            byte[] frame = f == 0 && random.Next(2) == 0
+                                ? new UpdateFrame { Header = new UpdateHeader { ProtocolVersion = FleetProtocol.Version, NodeId = nodeId, Metadata = new MessageHeader { ReplyTo = "task-" + random.Next(100) }, Pull = new PullTaskRequest { NodeId = random.NextInt64(), WaitMs = 50 } } }.ToByteArray()
+                                : i % 499 == 0 ? oversized : Mutate(random, RandomChunkFrame(random));
+                            Count();
+                            await call.RequestStream.WriteAsync(frame);
+                        }
+
+                        if (random.Next(4) != 0)
+                        {
+                            await call.RequestStream.CompleteAsync();
+                        }
+
+                        while (await call.ResponseStream.MoveNext(stop))
+                        {
+                        }
+
+                        break;
+                    }
+
                     default:
                     {
                         using var call = invoker.AsyncClientStreamingCall(new Method<byte[], byte[]>(MethodType.ClientStreaming, "federate.fleet.v1.Fleet", "SubmitUpdate", Raw, Raw), null, real);
