@@ -590,9 +590,10 @@ public sealed class FleetClient : IDisposable
     }
 
     /// <summary>
-    /// Sends the reply to a task. Through the gRPC streams and with content, the call goes on to wait for the next task
-    /// (SubmitAndPull): it is returned once the server has accepted the update, for <see cref="NextOnAsync"/>.
-    /// Otherwise (an error reply, a bulk upload, a server without SubmitAndPull) returns null and the caller pulls.
+    /// Sends the reply to a task. A reply with at most <see cref="FleetProtocol.InlineTensorBytes"/> of tensors goes
+    /// over SubmitAndPull, whose call goes on to wait for the next task: it is returned once the server has accepted
+    /// the update, for <see cref="NextOnAsync"/>. Otherwise (an error reply, a bigger update, a server without
+    /// SubmitAndPull) returns null and the caller pulls.
     /// </summary>
     private async Task<AsyncDuplexStreamingCall<UpdateFrame, TaskFrame>?> SubmitAsync(long nodeId, Message reply, CancellationToken cancellationToken)
     {
@@ -609,15 +610,18 @@ public sealed class FleetClient : IDisposable
             tensors = Mapping.FlattenArrays(content);
         }
 
-        if (_bulk is { } bulk && tensors.Sum(t => t.Tensor.ByteLength) > FleetProtocol.InlineTensorBytes)
+        long tensorBytes = tensors.Sum(t => t.Tensor.ByteLength);
+        if (_bulk is { } bulk && tensorBytes > FleetProtocol.InlineTensorBytes)
         {
             await bulk.UploadAsync(nodeId, _token, header, [.. tensors.Select(t => t.Tensor)], _options.ChunkSize, _cipher, () => FaultPoints.Reach("client-upload"), cancellationToken).ConfigureAwait(false);
             Submitted(reply);
             return null;
         }
 
-        // An error reply may be this client's last word (it stops on some): it does not wait for a next task.
-        if (_submitAndPull && reply.Error is null)
+        // An error reply may be this client's last word (it stops on some): it does not wait for a next task. A reply
+        // with more than a small model's tensors goes over SubmitUpdate: the call may keep a reference to a chunk it
+        // sent, which wraps the reply's tensor, and a SubmitAndPull call lives on until the next task has arrived.
+        if (_submitAndPull && reply.Error is null && tensorBytes <= FleetProtocol.InlineTensorBytes)
         {
             header.Pull = new PullTaskRequest { WaitMs = (long)_options.PollWait.TotalMilliseconds, Bulk = _bulk is not null };
             try

@@ -17,7 +17,7 @@ internal sealed class TaskThread : IDisposable
     /// <summary>Runs <paramref name="body"/> on the thread after the work queued before it; canceled if the token is before it starts.</summary>
     public Task<T> RunAsync<T>(Func<T> body, CancellationToken cancellationToken)
     {
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var item = new WorkItem<T>(body, cancellationToken);
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -27,31 +27,11 @@ internal sealed class TaskThread : IDisposable
                 _thread.Start();
             }
 
-            _work.Enqueue(() =>
-            {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    done.TrySetCanceled(cancellationToken);
-                    return;
-                }
-
-                try
-                {
-                    done.TrySetResult(body());
-                }
-                catch (OperationCanceledException ex) when (ex.CancellationToken == cancellationToken || cancellationToken.IsCancellationRequested)
-                {
-                    done.TrySetCanceled(cancellationToken);
-                }
-                catch (Exception ex)
-                {
-                    done.TrySetException(ex);
-                }
-            });
+            _work.Enqueue(item.Run);
             Monitor.Pulse(_gate);
         }
 
-        return done.Task;
+        return item.Task;
     }
 
     private void Serve()
@@ -85,6 +65,49 @@ internal sealed class TaskThread : IDisposable
         {
             _disposed = true;
             Monitor.Pulse(_gate);
+        }
+    }
+
+    /// <summary>
+    /// One task's work. It lets go of the body (and with it the task's message) before it reports the result: the
+    /// thread may be descheduled right after, and the next task's model may be allocated meanwhile, while the last
+    /// task's message should already be garbage.
+    /// </summary>
+    private sealed class WorkItem<T>(Func<T> body, CancellationToken cancellationToken)
+    {
+        private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private Func<T>? _body = body;
+
+        public Task<T> Task => _done.Task;
+
+        public void Run()
+        {
+            var run = _body!;
+            _body = null;
+            if (cancellationToken.IsCancellationRequested)
+            {
+                _done.TrySetCanceled(cancellationToken);
+                return;
+            }
+
+            T result;
+            try
+            {
+                result = run();
+            }
+            catch (OperationCanceledException ex) when (ex.CancellationToken == cancellationToken || cancellationToken.IsCancellationRequested)
+            {
+                _done.TrySetCanceled(cancellationToken);
+                return;
+            }
+            catch (Exception ex)
+            {
+                _done.TrySetException(ex);
+                return;
+            }
+
+            run = null!;
+            _done.TrySetResult(result);
         }
     }
 }
