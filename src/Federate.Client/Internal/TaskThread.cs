@@ -106,7 +106,7 @@ internal sealed class TaskThread : IDisposable
                 return;
             }
 
-            run = null!;
+            run = null!; // unoptimised code keeps a local alive to the end of the method
             _done.TrySetResult(result);
         }
     }

@@ -125,12 +125,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
     public override async Task SubmitAndPull(IAsyncStreamReader<UpdateFrame> requestStream, IServerStreamWriter<TaskFrame> responseStream, ServerCallContext context)
     {
         const string call = nameof(SubmitUpdate);
-        if (!await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false) || requestStream.Current.FrameCase != UpdateFrame.FrameOneofCase.Header)
-        {
-            throw Refuse(call, 0, StatusCode.InvalidArgument, "an update must start with an UpdateHeader frame");
-        }
-
-        var header = requestStream.Current.Header;
+        var header = await ReadHeaderAsync(requestStream, context.CancellationToken).ConfigureAwait(false);
         var reply = await SubmitAsync(header, () => security.Authorize(context, header.NodeId, options.RunId, call), new GrpcUpdate(requestStream), context.CancellationToken).ConfigureAwait(false);
         await responseStream.WriteAsync(new TaskFrame { Submitted = reply }).ConfigureAwait(false);
         var pull = header.Pull ?? new PullTaskRequest();
@@ -138,6 +133,17 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
             new PullTaskRequest { ProtocolVersion = header.ProtocolVersion, NodeId = header.NodeId, WaitMs = pull.WaitMs, Bulk = pull.Bulk },
             responseStream,
             context).ConfigureAwait(false);
+    }
+
+    /// <summary>The first frame of an update's gRPC stream, which must be its header.</summary>
+    private async Task<UpdateHeader> ReadHeaderAsync(IAsyncStreamReader<UpdateFrame> requestStream, CancellationToken cancellationToken)
+    {
+        if (!await requestStream.MoveNext(cancellationToken).ConfigureAwait(false) || requestStream.Current.FrameCase != UpdateFrame.FrameOneofCase.Header)
+        {
+            throw Refuse(nameof(SubmitUpdate), 0, StatusCode.InvalidArgument, "an update must start with an UpdateHeader frame");
+        }
+
+        return requestStream.Current.Header;
     }
 
     private async Task PullAsync(PullTaskRequest request, IServerStreamWriter<TaskFrame> responseStream, ServerCallContext context)
@@ -217,12 +223,7 @@ internal sealed class FleetService(NodeRegistry registry, FleetGrid grid, FleetS
     public override async Task<SubmitReply> SubmitUpdate(IAsyncStreamReader<UpdateFrame> requestStream, ServerCallContext context)
     {
         const string call = nameof(SubmitUpdate);
-        if (!await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false) || requestStream.Current.FrameCase != UpdateFrame.FrameOneofCase.Header)
-        {
-            throw Refuse(call, 0, StatusCode.InvalidArgument, "an update must start with an UpdateHeader frame");
-        }
-
-        var header = requestStream.Current.Header;
+        var header = await ReadHeaderAsync(requestStream, context.CancellationToken).ConfigureAwait(false);
         return await SubmitAsync(header, () => security.Authorize(context, header.NodeId, options.RunId, call), new GrpcUpdate(requestStream), context.CancellationToken).ConfigureAwait(false);
     }
 
