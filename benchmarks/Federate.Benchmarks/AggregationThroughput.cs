@@ -9,6 +9,7 @@ namespace Federate.Benchmarks;
 /// <summary>
 /// Aggregation of K updates against <c>y += x</c> (TensorPrimitives.Add into a reused y) over the same bytes, measured
 /// interleaved in the same run, medians of the repetitions, in CPU time of the process (robust to a shared machine). Each repetition is a round: a new FedAvg aggregator,
+/// told to expect K replies (as a round's train stage tells it: the last fold then also scales the mean),
 /// K whole replies added (layout and NaN/Inf validation included), Complete; and the server's streamed path: the
 /// same K updates folded chunk by chunk as the fleet service folds an update whose turn it is (1 MiB chunks, NaN/Inf
 /// check fused into the fold).
@@ -91,6 +92,7 @@ internal static class AggregationThroughput
             var w = Time(() =>
             {
                 var aggregator = new WeightedMeanAggregator(global);
+                aggregator.ExpectReplies(replies.Length); // as a round's train stage does: the last fold scales
                 foreach (var reply in replies)
                 {
                     if (aggregator.Add(reply) is { } problem)
@@ -122,6 +124,7 @@ internal static class AggregationThroughput
     private static Tensor? Streamed(ArrayRecord global, Message[] replies)
     {
         var aggregator = new WeightedMeanAggregator(global);
+        aggregator.ExpectReplies(replies.Length);
         foreach (var reply in replies)
         {
             var fold = aggregator.BeginUpdate(reply.Metadata.SourceNodeId, reply.Content!.Metrics[RecordNames.Metrics]);

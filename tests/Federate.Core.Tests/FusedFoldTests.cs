@@ -107,21 +107,35 @@ public class FusedFoldTests
     /// The first update is copied in unweighted and the second's fold weighs it in the same pass: whatever the order
     /// in which the chunks of the two interleave, skip ahead or come back, the bits are those of weighing every update
     /// first, and a single update comes out as it went in (negative zeros included).
+    /// Told how many replies come (as a round's train stage tells it), the last update's fold also scales the sum into
+    /// the mean: the same bits, and the scaling was done by that fold.
     /// </summary>
     [Theory]
-    [InlineData("interleaved")]
-    [InlineData("second-skips-ahead")]
-    [InlineData("second-runs-ahead")]
-    [InlineData("first-tail-first")]
-    [InlineData("first-abandoned")]
-    [InlineData("single")]
-    public void StreamedFold_FirstUpdateUnweighted_BitsOfWeighingEveryUpdateFirst(string order)
+    [InlineData("interleaved", false)]
+    [InlineData("second-skips-ahead", false)]
+    [InlineData("second-runs-ahead", false)]
+    [InlineData("first-tail-first", false)]
+    [InlineData("first-abandoned", false)]
+    [InlineData("single", false)]
+    [InlineData("interleaved", true)]
+    [InlineData("second-skips-ahead", true)]
+    [InlineData("second-runs-ahead", true)]
+    [InlineData("first-tail-first", true)]
+    [InlineData("first-abandoned", true)]
+    [InlineData("single", true)]
+    public void StreamedFold_FirstUpdateUnweighted_BitsOfWeighingEveryUpdateFirst(string order, bool told)
     {
         var rng = new Random(order.Length);
         var a = Model(rng, negativeZeros: true);
         var b = Model(rng, negativeZeros: true);
         var c = Model(rng, negativeZeros: false);
         var aggregator = (IStreamingTrainAggregator)new FedAvg().CreateTrainAggregator(Context, Model(rng, false));
+        int replies = order switch { "single" => 1, "first-abandoned" => 2, _ => 3 };
+        if (told)
+        {
+            aggregator.ExpectReplies(replies);
+        }
+
         int n = Lengths[0];
         int third = n / 3;
         var committed = new List<(ArrayRecord, double)>();
@@ -213,7 +227,142 @@ public class FusedFoldTests
             committed.Add((c, 7));
         }
 
+        Assert.Equal(replies, committed.Count);
+        Assert.Equal(told && replies > 1 ? Lengths.Sum() : 0, ((WeightedMeanAggregator)aggregator).ScaledByLastFold);
         AssertBits(Reference(committed), aggregator.Complete().Parameters!);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(6)]
+    public void Add_ToldHowManyReplies_LastFoldScales_SameBits(int k)
+    {
+        var rng = new Random(100 + k);
+        var updates = Enumerable.Range(0, k).Select(u => (Model(rng, u % 2 == 0), 1.0 + (u * 2.5))).ToList();
+        var aggregator = new WeightedMeanAggregator(Model(rng, false));
+        aggregator.ExpectReplies(k);
+        foreach (var (model, weight) in updates)
+        {
+            Assert.Null(aggregator.Add(Records.Reply(model, weight)));
+        }
+
+        Assert.Equal(Lengths.Sum(), aggregator.ScaledByLastFold);
+        AssertBits(Reference(updates), aggregator.Complete().Parameters!);
+    }
+
+    [Fact]
+    public void Add_FewerRepliesThanTold_NothingScaledEarly_SameBits()
+    {
+        var rng = new Random(21);
+        var updates = Enumerable.Range(0, 3).Select(u => (Model(rng, false), 2.0 + u)).ToList();
+        var aggregator = new WeightedMeanAggregator(Model(rng, false));
+        aggregator.ExpectReplies(5);
+        foreach (var (model, weight) in updates)
+        {
+            Assert.Null(aggregator.Add(Records.Reply(model, weight)));
+        }
+
+        Assert.Equal(0, aggregator.ScaledByLastFold);
+        AssertBits(Reference(updates), aggregator.Complete().Parameters!);
+    }
+
+    /// <summary>
+    /// The hint was wrong or the last update did not stay: a reply after the one that scaled, the last update refused
+    /// for a NaN in its second tensor, or taken back halfway through its stream and followed by another. The sum is
+    /// brought back to a sum first, so the mean is that of the updates accepted (to float rounding: taking a fold back
+    /// was never exact).
+    /// </summary>
+    [Theory]
+    [InlineData("one-more")]
+    [InlineData("last-refused")]
+    [InlineData("last-taken-back")]
+    public void LastFold_ScaledThenNotTheLast_MeanOfTheAcceptedUpdates(string scenario)
+    {
+        var rng = new Random(scenario.Length);
+        var models = Enumerable.Range(0, 4).Select(_ => Model(rng, false)).ToArray();
+        var aggregator = new WeightedMeanAggregator(Model(rng, false));
+        aggregator.ExpectReplies(3);
+        Assert.Null(aggregator.Add(Records.Reply(models[0], 2)));
+        Assert.Null(aggregator.Add(Records.Reply(models[1], 3)));
+        var accepted = new List<(ArrayRecord, double)> { (models[0], 2), (models[1], 3) };
+        switch (scenario)
+        {
+            case "one-more":
+                Assert.Null(aggregator.Add(Records.Reply(models[2], 4)));
+                Assert.Equal(Lengths.Sum(), aggregator.ScaledByLastFold);
+                accepted.Add((models[2], 4));
+                break;
+            case "last-refused":
+                models[2]["t1"].AsSpan<float>()[5] = float.NaN;
+                Assert.NotNull(aggregator.Add(Records.Reply(models[2], 4)));
+                Assert.Equal(0, aggregator.ScaledByLastFold);
+                break;
+            default:
+                var fold = Begin(aggregator, 3, 4);
+                FoldChunks(fold, models[2], 0, 0, Lengths[0] / 2);
+                Assert.Equal(Lengths[0] / 2, aggregator.ScaledByLastFold);
+                fold.UnfoldChunk(0, 0, models[2]["t0"].AsBytes()[..(Lengths[0] / 2 * sizeof(float))]);
+                Assert.Equal(0, aggregator.ScaledByLastFold);
+                break;
+        }
+
+        Assert.Null(aggregator.Add(Records.Reply(models[3], 5)));
+        accepted.Add((models[3], 5));
+        var expected = Reference(accepted);
+        var actual = aggregator.Complete().Parameters!;
+        for (int t = 0; t < expected.Length; t++)
+        {
+            var values = actual[$"t{t}"].AsSpan<float>().ToArray();
+            for (int i = 0; i < values.Length; i++)
+            {
+                Assert.True(Math.Abs(values[i] - expected[t][i]) <= 1e-6f, $"t{t}[{i}]: {values[i]} against {expected[t][i]}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Fold_NonTemporalStores_SameBitsAndSameStopAsPlainStores(bool copy)
+    {
+        var kind = copy ? FoldKind.Copy : FoldKind.Initialize;
+        var rng = new Random(5);
+        var x = Enumerable.Range(0, 5000).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        foreach (int start in new[] { 0, 1, 3, 7, 15, 16 })
+        {
+            foreach (int length in new[] { 0, 5, 16, 17, 100, 4095 })
+            {
+                var plain = Enumerable.Repeat(9f, 5000).ToArray();
+                var streamed = (float[])plain.Clone();
+                var update = x.AsSpan(start + 1, length);
+                int a = AggregationKernels.Fold(plain.AsSpan(start, length), update, 0.75f, kind, 1f, check: true, 1f);
+                int b = AggregationKernels.Fold(streamed.AsSpan(start, length), update, 0.75f, kind, 1f, check: true, 1f, nonTemporal: true);
+                Assert.Equal(length, a);
+                Assert.Equal(a, b);
+                Assert.Equal(plain, streamed);
+            }
+        }
+
+        foreach (int position in new[] { 0, 3, 40, 1000, 4094 })
+        {
+            var bad = (float[])x.Clone();
+            bad[position] = float.NaN;
+            var acc = Enumerable.Repeat(9f, 4095).ToArray();
+            int done = AggregationKernels.Fold(acc.AsSpan(), bad.AsSpan(0, 4095), 0.75f, kind, 1f, check: true, 1f, nonTemporal: true);
+            Assert.InRange(done, Math.Max(0, position - 15), position);
+            for (int i = 0; i < done; i++)
+            {
+                Assert.Equal(copy ? x[i] : (x[i] * 0.75f) + 0f, acc[i]);
+            }
+
+            Assert.All(acc[done..], v => Assert.Equal(9f, v));
+        }
+
+        var wide = Enumerable.Range(0, 1001).Select(i => i * 0.25).ToArray();
+        var wideAcc = new double[1001];
+        Assert.Equal(1001, AggregationKernels.Fold(wideAcc.AsSpan(), wide, 2.0, kind, 1.0, check: true, 1.0, nonTemporal: true));
+        Assert.Equal(copy ? wide : wide.Select(v => v * 2.0).ToArray(), wideAcc);
     }
 
     [Fact]

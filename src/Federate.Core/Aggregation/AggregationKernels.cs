@@ -3,6 +3,7 @@ using Tensor = Federate.Core.Records.Tensor;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Federate.Core.Aggregation;
 
@@ -70,7 +71,7 @@ public static class AggregationKernels
     /// </summary>
     internal static int Fold<T>(Span<T> acc, ReadOnlySpan<T> x, T weight, bool initialize, bool check)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> =>
-        Fold(acc, x, weight, initialize ? FoldKind.Initialize : FoldKind.Add, T.One, check);
+        Fold(acc, x, weight, initialize ? FoldKind.Initialize : FoldKind.Add, T.One, check, T.One);
 
     /// <summary>
     /// One pass over <paramref name="x"/> into <paramref name="acc"/>, per <paramref name="kind"/>:
@@ -80,8 +81,11 @@ public static class AggregationKernels
     /// folded with <see cref="FoldKind.Initialize"/> first). Every product and sum is rounded on its own. With
     /// <paramref name="check"/>, stops before the vector holding the first NaN or infinity of x and returns the number
     /// of elements done (<c>x.Length</c> when all were finite); acc is untouched from there on.
+    /// <see cref="FoldKind.Add"/> and <see cref="FoldKind.Rebase"/> results are then multiplied by
+    /// <paramref name="scale"/> (rounded on its own; 1 leaves them exactly as they were): the last update of a mean
+    /// folds and scales in one pass, with the bits of the fold followed by <see cref="Scale(Span{float}, float)"/>.
     /// </summary>
-    internal static int Fold<T>(Span<T> acc, ReadOnlySpan<T> x, T weight, FoldKind kind, T prior, bool check)
+    internal static int Fold<T>(Span<T> acc, ReadOnlySpan<T> x, T weight, FoldKind kind, T prior, bool check, T scale)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         if (acc.Length != x.Length)
@@ -100,6 +104,7 @@ public static class AggregationKernels
         {
             var w = Vector512.Create(weight);
             var p = Vector512.Create(prior);
+            var s = Vector512.Create(scale);
             var inf = Vector512.Create(T.PositiveInfinity);
             for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
             {
@@ -113,8 +118,8 @@ public static class AggregationKernels
                 {
                     FoldKind.Copy => xv,
                     FoldKind.Initialize => (xv * w) + Vector512<T>.Zero,
-                    FoldKind.Add => (xv * w) + Vector512.LoadUnsafe(ref a, (nuint)i),
-                    _ => (xv * w) + ((Vector512.LoadUnsafe(ref a, (nuint)i) * p) + Vector512<T>.Zero),
+                    FoldKind.Add => ((xv * w) + Vector512.LoadUnsafe(ref a, (nuint)i)) * s,
+                    _ => ((xv * w) + ((Vector512.LoadUnsafe(ref a, (nuint)i) * p) + Vector512<T>.Zero)) * s,
                 };
                 result.StoreUnsafe(ref a, (nuint)i);
             }
@@ -123,6 +128,7 @@ public static class AggregationKernels
         {
             var w = Vector256.Create(weight);
             var p = Vector256.Create(prior);
+            var s = Vector256.Create(scale);
             var inf = Vector256.Create(T.PositiveInfinity);
             for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
             {
@@ -136,8 +142,8 @@ public static class AggregationKernels
                 {
                     FoldKind.Copy => xv,
                     FoldKind.Initialize => (xv * w) + Vector256<T>.Zero,
-                    FoldKind.Add => (xv * w) + Vector256.LoadUnsafe(ref a, (nuint)i),
-                    _ => (xv * w) + ((Vector256.LoadUnsafe(ref a, (nuint)i) * p) + Vector256<T>.Zero),
+                    FoldKind.Add => ((xv * w) + Vector256.LoadUnsafe(ref a, (nuint)i)) * s,
+                    _ => ((xv * w) + ((Vector256.LoadUnsafe(ref a, (nuint)i) * p) + Vector256<T>.Zero)) * s,
                 };
                 result.StoreUnsafe(ref a, (nuint)i);
             }
@@ -156,12 +162,87 @@ public static class AggregationKernels
             {
                 FoldKind.Copy => xi,
                 FoldKind.Initialize => product + T.Zero,
-                FoldKind.Add => product + Unsafe.Add(ref a, i),
-                _ => product + ((Unsafe.Add(ref a, i) * prior) + T.Zero),
+                FoldKind.Add => (product + Unsafe.Add(ref a, i)) * scale,
+                _ => (product + ((Unsafe.Add(ref a, i) * prior) + T.Zero)) * scale,
             };
         }
 
         return n;
+    }
+
+    /// <summary>
+    /// Accumulators of at least this many bytes get their first write (<see cref="FoldKind.Copy"/> and
+    /// <see cref="FoldKind.Initialize"/>) with non-temporal stores: such a sum does not stay in the caches until the
+    /// next update's fold anyway, and a plain store first reads every line it writes (a third stream of memory traffic
+    /// beside reading the update and writing the sum). Half this machine class's 32 MiB L3.
+    /// </summary>
+    internal const long NonTemporalBytes = 16L << 20;
+
+    /// <summary>
+    /// <see cref="Fold{T}(Span{T}, ReadOnlySpan{T}, T, FoldKind, T, bool, T)"/>; with <paramref name="nonTemporal"/>, a
+    /// <see cref="FoldKind.Copy"/> or <see cref="FoldKind.Initialize"/> fold writes its aligned vectors with
+    /// non-temporal stores (the same values, written past the caches; a store fence ends the pass).
+    /// </summary>
+    internal static unsafe int Fold<T>(Span<T> acc, ReadOnlySpan<T> x, T weight, FoldKind kind, T prior, bool check, T scale, bool nonTemporal)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (!nonTemporal || kind is not (FoldKind.Copy or FoldKind.Initialize) || !Sse.IsSupported
+            || (!Vector512.IsHardwareAccelerated && !Vector256.IsHardwareAccelerated) || acc.Length != x.Length)
+        {
+            return Fold(acc, x, weight, kind, prior, check, scale);
+        }
+
+        int width = Vector512.IsHardwareAccelerated ? Vector512<T>.Count : Vector256<T>.Count;
+        fixed (T* a = acc)
+        fixed (T* v = x)
+        {
+            // Plain stores up to the first vector-aligned element (arrays of T are T-aligned), then whole aligned vectors.
+            int alignment = width * sizeof(T);
+            int head = (int)Math.Min(acc.Length, ((alignment - ((nint)a & (alignment - 1))) & (alignment - 1)) / sizeof(T));
+            int done = Fold(acc[..head], x[..head], weight, kind, prior, check, scale);
+            if (done < head)
+            {
+                return done;
+            }
+
+            int n = acc.Length;
+            int i = head;
+            bool copy = kind == FoldKind.Copy;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var w = Vector512.Create(weight);
+                var inf = Vector512.Create(T.PositiveInfinity);
+                for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+                {
+                    var xv = Vector512.Load(v + i);
+                    if (check && Vector512.EqualsAny(xv & inf, inf))
+                    {
+                        break;
+                    }
+
+                    (copy ? xv : (xv * w) + Vector512<T>.Zero).StoreAlignedNonTemporal(a + i);
+                }
+            }
+            else
+            {
+                var w = Vector256.Create(weight);
+                var inf = Vector256.Create(T.PositiveInfinity);
+                for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+                {
+                    var xv = Vector256.Load(v + i);
+                    if (check && Vector256.EqualsAny(xv & inf, inf))
+                    {
+                        break;
+                    }
+
+                    (copy ? xv : (xv * w) + Vector256<T>.Zero).StoreAlignedNonTemporal(a + i);
+                }
+            }
+
+            // Non-temporal stores are weakly ordered: make them visible before anything else the caller writes.
+            Sse.StoreFence();
+            return i + Fold(acc[i..], x[i..], weight, kind, prior, check, scale);
+        }
     }
 
     /// <summary>

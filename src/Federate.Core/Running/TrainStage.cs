@@ -23,6 +23,8 @@ public sealed class TrainStage(TimeSpan? timeout = null) : IRoundStage
         round.ReportStarted(instructions.Count);
         // With update compression the aggregator decodes each compressed update before folding it.
         var aggregator = Compression.UpdateCompression.Wrap(strategy.CreateTrainAggregator(round.Context, round.Global), round.Global, round.Options.TrainConfig);
+        // One reply at most per instruction: a FedAvg mean is then scaled while the last update folds, not after.
+        aggregator.ExpectReplies(instructions.Count);
         // The grid folds each successful reply into the aggregator (chunk by chunk when it streams); a refused one
         // comes back as an invalid_update failure.
         await foreach (var reply in round.ExchangeAsync(Name, instructions, timeout, aggregator, cancellationToken).ConfigureAwait(false))

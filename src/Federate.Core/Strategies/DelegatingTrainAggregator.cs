@@ -29,6 +29,9 @@ public abstract class DelegatingTrainAggregator : IStreamingTrainAggregator, ICl
     /// <inheritdoc />
     public virtual int Count => Inner.Count;
 
+    /// <summary>Passes the hint on to the wrapped aggregator, which gets every reply this one gets.</summary>
+    public virtual void ExpectReplies(int count) => Inner.ExpectReplies(count);
+
     /// <summary>True when the wrapped aggregator can fold updates chunk by chunk.</summary>
     public virtual bool CanStream => Inner is IStreamingTrainAggregator { CanStream: true };
 

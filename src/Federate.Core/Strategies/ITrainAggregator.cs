@@ -15,6 +15,16 @@ public interface ITrainAggregator
     /// </summary>
     string? Add(Message reply);
 
+    /// <summary>
+    /// Told by the grid before the first reply: at most <paramref name="count"/> replies will come this round (one per
+    /// instruction sent). A hint only: an aggregator may use it to do its last pass while it folds the last reply
+    /// (<see cref="WeightedMeanAggregator"/> scales the mean then), and must give the same result when fewer come.
+    /// The default ignores it.
+    /// </summary>
+    void ExpectReplies(int count)
+    {
+    }
+
     /// <summary>Finishes the round.</summary>
     AggregateResult Complete();
 }

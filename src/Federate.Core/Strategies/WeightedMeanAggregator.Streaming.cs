@@ -17,7 +17,9 @@ public sealed partial class WeightedMeanAggregator : IStreamingTrainAggregator
         }
 
         EnsureSums();
-        return new Fold(this, n, metrics);
+        var fold = new Fold(this, n, metrics);
+        Designate(fold, n);
+        return fold;
     }
 
     private sealed class Fold(WeightedMeanAggregator owner, double weight, MetricRecord metrics) : IUpdateFold
@@ -47,9 +49,7 @@ public sealed partial class WeightedMeanAggregator : IStreamingTrainAggregator
         {
             var o = _owner ?? throw new InvalidOperationException("the update was already committed");
             _owner = null;
-            o._totalWeight += weight;
-            o._metrics.Add(metrics);
-            o.Count++;
+            o.Committed(this, weight, metrics);
         }
 
         private void Apply(int tensorIndex, long elementOffset, ReadOnlySpan<byte> bytes, double w) =>

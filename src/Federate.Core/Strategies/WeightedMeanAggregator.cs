@@ -15,6 +15,10 @@ namespace Federate.Core.Strategies;
 /// The first update is copied in unweighted, and the next update's fold weighs it in the same pass
 /// (<see cref="FoldKind.Rebase"/>, the same bits as weighing it first): so the mean of a single update is that update,
 /// exactly, with no second pass over the sum; with two or more the bits are those of <c>Σ n_i·x_i</c> then the scale.
+/// When the grid said how many replies to expect (<see cref="ExpectReplies"/>), the last one's fold also scales the
+/// sum into the mean (each element rounded as the separate pass would: the same bits), so <see cref="Complete"/> has
+/// no pass of its own over the model left. Should that update be taken back, or another come after it, the sum is
+/// first brought back to an unscaled sum (a multiplication by the total weight).
 /// </summary>
 public sealed partial class WeightedMeanAggregator : ITrainAggregator
 {
@@ -30,6 +34,13 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
     private object?[] _rawOwner = [];
     private double _totalWeight;
 
+    // The fused scale of the last expected update: _finalOwner's forward folds multiply by 1/_finalTotal; per tensor,
+    // elements [0, _scaledTo) hold the mean already (always within the weighted part).
+    private int _expected;
+    private object? _finalOwner;
+    private double _finalTotal;
+    private long[] _scaledTo = [];
+
     /// <summary>Creates an aggregator for replies shaped like <paramref name="global"/>.</summary>
     public WeightedMeanAggregator(ArrayRecord global)
     {
@@ -42,6 +53,16 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
     /// <inheritdoc />
     public int Count { get; private set; }
 
+    /// <summary>Elements the last update's fold has scaled into the mean so far (for tests).</summary>
+    internal long ScaledByLastFold => _scaledTo.Sum();
+
+    /// <inheritdoc />
+    public void ExpectReplies(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        _expected = count;
+    }
+
     /// <inheritdoc />
     public string? Add(Message reply)
     {
@@ -53,6 +74,7 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
 
         EnsureSums();
         var owner = new object();
+        Designate(owner, weight);
         int i = 0;
         foreach (var (name, tensor) in parameters!)
         {
@@ -73,10 +95,59 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
             i++;
         }
 
-        _totalWeight += weight;
-        _metrics.Add(reply.Content!.Metrics[RecordNames.Metrics]);
-        Count++;
+        Committed(owner, weight, reply.Content!.Metrics[RecordNames.Metrics]);
         return null;
+    }
+
+    /// <summary>Makes <paramref name="owner"/> the update whose fold also scales, when it is the last one expected.</summary>
+    private void Designate(object owner, double weight)
+    {
+        if (_finalOwner is null && _expected > 1 && Count == _expected - 1)
+        {
+            _finalOwner = owner;
+            _finalTotal = _totalWeight + weight;
+        }
+    }
+
+    /// <summary>Counts an update whose fold is complete.</summary>
+    private void Committed(object owner, double weight, MetricRecord metrics)
+    {
+        if (_finalOwner is not null && !ReferenceEquals(owner, _finalOwner))
+        {
+            Unscale();
+        }
+
+        _totalWeight += weight;
+        _metrics.Add(metrics);
+        Count++;
+    }
+
+    /// <summary>
+    /// Brings the part of the sum the last update's fold scaled back to a sum (multiplied by the total weight it was
+    /// scaled with), and stops scaling: that update was taken back, or another is folding after it.
+    /// </summary>
+    private void Unscale()
+    {
+        for (int t = 0; t < _scaledTo.Length; t++)
+        {
+            int n = checked((int)_scaledTo[t]);
+            if (n > 0)
+            {
+                var sum = _sums![t];
+                if (sum.DType == DType.Float32)
+                {
+                    AggregationKernels.Scale(sum.AsSpan<float>()[..n], (float)_finalTotal);
+                }
+                else
+                {
+                    AggregationKernels.Scale(sum.AsSpan<double>()[..n], _finalTotal);
+                }
+            }
+
+            _scaledTo[t] = 0;
+        }
+
+        _finalOwner = null;
     }
 
     [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_sums))]
@@ -95,6 +166,7 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
         _converted = [.. _written];
         _rawWeight = new double[_global.Count];
         _rawOwner = new object?[_global.Count];
+        _scaledTo = new long[_global.Count];
     }
 
     /// <summary>
@@ -135,8 +207,16 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
     private long FoldSplit<T>(int index, Span<T> sum, ReadOnlySpan<T> x, double weight, long offset, bool check, object owner)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
+        if (_finalOwner is not null && (weight < 0 || !ReferenceEquals(owner, _finalOwner)))
+        {
+            Unscale();
+        }
+
         ref long written = ref _written[index];
         ref long converted = ref _converted[index];
+        ref long scaledTo = ref _scaledTo[index];
+        bool final = _finalOwner is not null;
+        T mean = final ? T.CreateTruncating(1.0 / _finalTotal) : T.One;
         long end = offset + x.Length;
         if (_rawOwner[index] is null && written == 0)
         {
@@ -168,6 +248,7 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
             written = offset;
         }
 
+        bool nonTemporal = (long)sum.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() >= AggregationKernels.NonTemporalBytes;
         long at = offset;
         while (at < end)
         {
@@ -199,8 +280,14 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
 
             int from = checked((int)(at - offset));
             int count = checked((int)(stop - at));
-            int done = AggregationKernels.Fold(sum.Slice(checked((int)at), count), x.Slice(from, count), factor, kind, prior, check);
+            bool scales = final && at == scaledTo && (kind is FoldKind.Add or FoldKind.Rebase);
+            int done = AggregationKernels.Fold(sum.Slice(checked((int)at), count), x.Slice(from, count), factor, kind, prior, check, scales ? mean : T.One, nonTemporal);
             long reached = at + done;
+            if (scales)
+            {
+                scaledTo = reached;
+            }
+
             if (kind is FoldKind.Rebase or FoldKind.Initialize)
             {
                 converted = Math.Max(converted, reached);
@@ -226,6 +313,12 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
             return new AggregateResult(null, new MetricRecord());
         }
 
+        if (_finalOwner is not null && _totalWeight != _finalTotal)
+        {
+            // The last update's fold scaled, but it was not committed (nor taken back): the sum's own scale below.
+            Unscale();
+        }
+
         // One update, copied in unweighted everywhere: the mean is that update, as it came. (Not when an abandoned
         // update got there first: the committed one was then weighed as it was folded, somewhere at least.)
         bool single = Count == 1;
@@ -249,6 +342,7 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
             }
 
             double rawWeight = _rawWeight[i];
+            long scaledTo = _scaledTo[i];
             i++;
             if (single && !SumsWide(_global[name].DType))
             {
@@ -256,11 +350,11 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
             }
             else if (sum.DType == DType.Float32)
             {
-                Finish(sum.AsSpan<float>(), converted, written, (float)rawWeight, (float)(1.0 / _totalWeight));
+                Finish(sum.AsSpan<float>(), scaledTo, converted, written, (float)rawWeight, (float)(1.0 / _totalWeight));
             }
             else
             {
-                Finish(sum.AsSpan<double>(), converted, written, rawWeight, 1.0 / _totalWeight);
+                Finish(sum.AsSpan<double>(), scaledTo, converted, written, rawWeight, 1.0 / _totalWeight);
             }
 
             var dtype = _global[name].DType;
@@ -268,15 +362,20 @@ public sealed partial class WeightedMeanAggregator : ITrainAggregator
         }
 
         _sums = null;
+        _finalOwner = null;
         return new AggregateResult(result, _metrics.Result());
     }
 
-    /// <summary>Scales the weighted part, weighs and scales the unweighted part, in one pass over each.</summary>
-    private static void Finish<T>(Span<T> sum, long converted, long written, T rawWeight, T scale)
+    /// <summary>
+    /// Scales the weighted part from <paramref name="scaledTo"/> on (the last update's fold scaled the part before),
+    /// weighs and scales the unweighted part, in one pass over each.
+    /// </summary>
+    private static void Finish<T>(Span<T> sum, long scaledTo, long converted, long written, T rawWeight, T scale)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         // Past the written mark the sum is zero, and stays zero scaled.
-        TensorPrimitives.Multiply(sum[..checked((int)converted)], scale, sum[..checked((int)converted)]);
+        var weighted = sum[checked((int)scaledTo)..checked((int)converted)];
+        TensorPrimitives.Multiply(weighted, scale, weighted);
         AggregationKernels.Rescale(sum[checked((int)converted)..checked((int)written)], rawWeight, scale);
     }
 }
